@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# prbd top-level Makefile.
+#
+#   make deps        install every Debian package needed (idempotent, as root)
+#   make             build kmod/prbd.ko (with module BTF) and the userspace tools
+#   make test        install deps, build, run every test group; last line "N passed, N failed"
+#   make vm-shell    boot one VM and drop into its console (debugging)
+#   make checkpatch  checkpatch.pl --strict over kmod/
+#
+# KDIR=/path/to/kernel/build overrides the kernel tree (no BTF unless it has a vmlinux).
+
+# The guest kernel: the newest installed Debian amd64 kernel with headers.
+KVER ?= $(shell ls -1 /usr/src 2>/dev/null | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p' | sort -V | tail -n 1)
+BUILD := $(CURDIR)/build
+SRCTAR := /usr/src/linux-source-6.1.tar.xz
+KSRC := $(BUILD)/src/linux-source-6.1
+VMLINUX := $(BUILD)/vmlinux-$(KVER)
+
+ifeq ($(origin KDIR), undefined)
+KDIR := $(BUILD)/kdir-$(KVER)
+KDIR_DEP := $(KDIR)/.prepared
+endif
+
+# Framework files taken from the kernel source tarball (never committed).
+KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt \
+	scripts/const_structs.checkpatch \
+	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
+	tools/testing/selftests/kselftest/runner.sh
+
+.PHONY: all module user sim deps test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+
+all: module user
+
+help:
+	@sed -n '3,12p' Makefile
+
+deps:
+	@tools/deps.sh
+
+$(KSRC)/.extracted: | $(SRCTAR)
+	mkdir -p $(BUILD)/src
+	tar -xf $(SRCTAR) -C $(BUILD)/src $(addprefix linux-source-6.1/,$(KSRC_FILES))
+	touch $@
+
+$(SRCTAR):
+	@echo "missing $(SRCTAR): run 'make deps'" >&2; exit 1
+
+ksft: $(BUILD)/ksft/kselftest_harness.h
+$(BUILD)/ksft/kselftest_harness.h: $(KSRC)/.extracted
+	mkdir -p $(BUILD)/ksft
+	cp $(KSRC)/tools/testing/selftests/kselftest_harness.h \
+	   $(KSRC)/tools/testing/selftests/kselftest.h \
+	   $(KSRC)/tools/testing/selftests/kselftest/runner.sh $(BUILD)/ksft/
+
+# An uncompressed vmlinux of the guest kernel: the PVH boot image of the VMs
+# and the BTF base of the module.
+$(VMLINUX): /boot/vmlinuz-$(KVER) $(KSRC)/.extracted
+	sh $(KSRC)/scripts/extract-vmlinux $< > $@.tmp
+	mv $@.tmp $@
+
+# A private copy of the Debian headers tree that also holds the vmlinux, so
+# Kbuild's own modfinal step generates module BTF against it.
+$(BUILD)/kdir-$(KVER)/.prepared: $(VMLINUX)
+	rm -rf $(BUILD)/kdir-$(KVER)
+	mkdir -p $(BUILD)/kdir-$(KVER)
+	cp -a /usr/src/linux-headers-$(KVER)/. $(BUILD)/kdir-$(KVER)/
+	for l in scripts tools; do \
+		t=$$(readlink -f /usr/src/linux-headers-$(KVER)/$$l); \
+		rm -f $(BUILD)/kdir-$(KVER)/$$l; ln -s $$t $(BUILD)/kdir-$(KVER)/$$l; \
+	done
+	ln -sf $(VMLINUX) $(BUILD)/kdir-$(KVER)/vmlinux
+	touch $@
+
+# Debian ships no resolve_btfids; the module has no BTF_ID sets, so the
+# BTF pahole generates is complete without it.
+module: $(KDIR_DEP)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true modules
+
+user:
+	@if [ -f user/Makefile ]; then $(MAKE) -C user; fi
+
+sim:
+	$(MAKE) -C tools/sim sim
+
+checkpatch: $(KSRC)/.extracted
+	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse -f \
+		$$(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort)
+
+sparse: $(KDIR_DEP)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true C=2 modules
+
+initramfs: module user
+	tools/vm/mkinitramfs.sh $(KVER)
+
+vm-shell: initramfs
+	tools/vm/rig.sh shell
+
+test:
+	tools/run-tests.sh
+
+clean-module:
+	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+clean:
+	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ -f user/Makefile ] && $(MAKE) -C user clean
+	rm -rf $(BUILD)
