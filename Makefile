@@ -28,9 +28,9 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module user sim deps test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module user guest-tools sim deps test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
-all: module user
+all: module user guest-tools
 
 help:
 	@sed -n '3,12p' Makefile
@@ -80,17 +80,27 @@ module: $(KDIR_DEP)
 user:
 	@if [ -f user/Makefile ]; then $(MAKE) -C user; fi
 
+# Test helpers that run inside the guests (shipped in the initramfs).
+GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck
+guest-tools: $(GUEST_TOOLS)
+$(BUILD)/guest-bin/%: tools/guest/%.c
+	mkdir -p $(BUILD)/guest-bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 sim:
 	$(MAKE) -C tools/sim sim
 
+# The compat header is the one place where kernel version tests belong: it
+# alone is checked without the two rules against them.
+CHECKPATCH = perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types
 checkpatch: $(KSRC)/.extracted
-	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse -f \
-		$$(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort)
+	$(CHECKPATCH) -f $$(find kmod -name '*.[ch]' ! -name '*.mod.c' ! -name '*compat*.h' | sort)
+	$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f $$(find kmod -name '*compat*.h' | sort)
 
 sparse: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true C=2 modules
 
-initramfs: module user
+initramfs: module user guest-tools
 	tools/vm/mkinitramfs.sh $(KVER)
 
 vm-shell: initramfs

@@ -1,10 +1,291 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * prbd internal header: shared by every file of the module.
+ * prbd: internal declarations shared by the module's source files.
+ *
+ * Locking:
+ *  - prbd_cfg_mutex protects the resource list and every configuration
+ *    field of resources, peers and backing devices (everything except the
+ *    fields documented as protected by prbd_resource.lock).  Every
+ *    netlink handler runs under it.
+ *  - prbd_resource.lock (spinlock) protects the Paxos runtime fields, which
+ *    the replication code updates without the mutex.  It is taken with
+ *    plain spin_lock(): never take it from (soft)irq context.
+ *  - A resource is reference counted; the list holds one reference.
  */
+
 #ifndef PRBD_INT_H
 #define PRBD_INT_H
 
-#define PRBD_VERSION "0.1.0"
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/socket.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "prbd_compat.h"
+#include "uapi/prbd.h"
+#include "uapi/prbd_disk.h"
+
+#define PRBD_VERSION	"0.1.0"
+
+struct netlink_ext_ack;
+struct gendisk;
+
+/**
+ * struct prbd_md - in-core copy of the validated on-disk metadata
+ * @sb: the superblock copy in use, as on disk (little-endian)
+ * @sb_from: which copy @sb came from: 0 = A, 1 = B
+ * @acc: the newest valid acceptor record, as on disk
+ * @acc_slot: the slot @acc came from (0 or 1); the next update goes to the
+ *	      other one
+ * @data_offset: decoded sb.data_offset, bytes
+ * @data_size: decoded sb.data_size, bytes
+ * @block_size: decoded sb.block_size
+ */
+struct prbd_md {
+	struct prbd_disk_sb sb;
+	unsigned int sb_from;
+	struct prbd_disk_acceptor acc;
+	unsigned int acc_slot;
+	u64 data_offset;
+	u64 data_size;
+	u32 block_size;
+};
+
+/**
+ * struct prbd_acceptor_state - decoded durable acceptor state
+ * @promised_ballot: highest ballot promised
+ * @config_epoch: epoch of @members
+ * @commit_index: highest index known committed
+ * @applied_index: highest index written to the data area
+ * @nr_members: used entries of @members
+ * @members: node ids, PRBD_DISK_MEMBER_* flags
+ */
+struct prbd_acceptor_state {
+	u64 promised_ballot;
+	u64 config_epoch;
+	u64 commit_index;
+	u64 applied_index;
+	u32 nr_members;
+	struct {
+		u32 node_id;
+		u32 flags;
+	} members[PRBD_DISK_MAX_MEMBERS];
+};
+
+/**
+ * struct prbd_backing - an attached backing device
+ * @bd: the exclusively opened block device
+ * @path: the path it was opened by
+ * @md: its validated metadata
+ */
+struct prbd_backing {
+	struct prbd_bdev bd;
+	char *path;
+	struct prbd_md md;
+};
+
+/**
+ * struct prbd_peer - another node of a resource
+ * @list: entry in prbd_resource.peers
+ * @node_id: its node id
+ * @addr: its address (AF_INET or AF_INET6, port set)
+ * @cstate: connection state; the transport updates it with WRITE_ONCE()
+ *	    (and calls prbd_peer_changed())
+ * @mrole: voter or learner
+ * @match_index: highest log index known stored on the peer; WRITE_ONCE()
+ * @priv: for the replication code (connection state etc.)
+ */
+struct prbd_peer {
+	struct list_head list;
+	u32 node_id;
+	struct sockaddr_storage addr;
+	enum prbd_conn_state cstate;
+	enum prbd_member_role mrole;
+	u64 match_index;
+	void *priv;
+};
+
+/**
+ * struct prbd_device - the exported block device (owned by the data path)
+ * @minor: minor number, /dev/prbd<minor>
+ * @disk: the gendisk, NULL until the data path creates it
+ * @priv: for the data path
+ */
+struct prbd_device {
+	u32 minor;
+	struct gendisk *disk;
+	void *priv;
+};
+
+/**
+ * struct prbd_resource - one replicated block device
+ * @list: entry in the global resource list
+ * @kref: reference count
+ * @name: resource name, NUL terminated
+ * @node_id: local node id
+ * @cluster_uuid: cluster UUID
+ * @secret: shared secret
+ * @secret_len: bytes used in @secret, 0 if none
+ * @on_no_quorum: I/O policy without quorum
+ * @state: down or up
+ * @role: primary or secondary
+ * @disk_state: diskless, attached, failed
+ * @backing: the attached backing device or NULL
+ * @peers: list of struct prbd_peer
+ * @nr_peers: entries in @peers
+ * @dev: the exported block device
+ * @ntf_work: sends notifications for prbd_res_changed()/prbd_peer_changed()
+ * @ntf_pending: bit 0: resource changed, bit N: peer N changed
+ * @lock: protects the fields below
+ * @paxos_role: Multi-Paxos role
+ * @leader_id: current leader, 0 if unknown
+ * @ballot: highest promised ballot
+ * @commit_index: highest committed log index
+ * @applied_index: highest log index applied to the data area
+ * @config_epoch: epoch of the configuration in force
+ * @priv: for the replication code
+ */
+struct prbd_resource {
+	struct list_head list;
+	struct kref kref;
+	char name[PRBD_NAME_SIZE];
+	u32 node_id;
+	u8 cluster_uuid[PRBD_UUID_LEN];
+	u8 secret[PRBD_SECRET_MAX_LEN];
+	u32 secret_len;
+	enum prbd_on_no_quorum on_no_quorum;
+	enum prbd_res_state state;
+	enum prbd_role role;
+	enum prbd_disk_state disk_state;
+	struct prbd_backing *backing;
+	struct list_head peers;
+	u32 nr_peers;
+	struct prbd_device dev;
+	struct work_struct ntf_work;
+	unsigned long ntf_pending;
+
+	spinlock_t lock;		/* protects the fields below */
+	enum prbd_paxos_role paxos_role;
+	u32 leader_id;
+	u64 ballot;
+	u64 commit_index;
+	u64 applied_index;
+	u64 config_epoch;
+	void *priv;
+};
+
+/**
+ * struct prbd_res_params - arguments of prbd_res_create()
+ * @name: resource name
+ * @minor: minor number
+ * @node_id: local node id
+ * @cluster_uuid: cluster UUID
+ * @secret: shared secret or NULL
+ * @secret_len: length of @secret
+ * @on_no_quorum: I/O policy without quorum
+ */
+struct prbd_res_params {
+	const char *name;
+	u32 minor;
+	u32 node_id;
+	const u8 *cluster_uuid;
+	const u8 *secret;
+	u32 secret_len;
+	enum prbd_on_no_quorum on_no_quorum;
+};
+
+/**
+ * struct prbd_res_ops - hooks of the data path and the replication code
+ *
+ * All are optional and called with prbd_cfg_mutex held.  A hook that
+ * returns an error must leave the resource unchanged; it should set an
+ * extack message.
+ *
+ * @attached: a backing device was attached (create the gendisk etc.)
+ * @detaching: the backing device is about to be detached
+ * @up: start replication
+ * @down: stop replication
+ * @set_role: switch between primary and secondary
+ * @peer_added: a peer was added
+ * @peer_removing: a peer is about to be removed
+ * @admin: node-add, node-del, node-replace, learner-add, leader-transfer,
+ *	   verify, resync; without it these fail with -EOPNOTSUPP
+ */
+struct prbd_res_ops {
+	int (*attached)(struct prbd_resource *res,
+			struct netlink_ext_ack *extack);
+	void (*detaching)(struct prbd_resource *res);
+	int (*up)(struct prbd_resource *res, struct netlink_ext_ack *extack);
+	void (*down)(struct prbd_resource *res);
+	int (*set_role)(struct prbd_resource *res, enum prbd_role role,
+			bool force, struct netlink_ext_ack *extack);
+	int (*peer_added)(struct prbd_resource *res, struct prbd_peer *peer,
+			  struct netlink_ext_ack *extack);
+	void (*peer_removing)(struct prbd_resource *res,
+			      struct prbd_peer *peer);
+	int (*admin)(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
+		     u32 new_node_id, struct netlink_ext_ack *extack);
+};
+
+extern struct mutex prbd_cfg_mutex;
+extern struct list_head prbd_resources;
+
+/* prbd_res.c */
+void prbd_res_set_ops(const struct prbd_res_ops *ops);
+bool prbd_res_name_valid(const char *name);
+struct prbd_resource *prbd_res_find(const char *name);
+struct prbd_resource *prbd_res_find_minor(u32 minor);
+struct prbd_resource *prbd_res_get_by_name(const char *name);
+void prbd_res_get(struct prbd_resource *res);
+void prbd_res_put(struct prbd_resource *res);
+int prbd_res_create(const struct prbd_res_params *p,
+		    struct netlink_ext_ack *extack);
+int prbd_res_destroy(struct prbd_resource *res,
+		     struct netlink_ext_ack *extack);
+int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
+		 const u8 *secret, u32 secret_len,
+		 struct netlink_ext_ack *extack);
+int prbd_res_attach(struct prbd_resource *res, const char *path,
+		    struct netlink_ext_ack *extack);
+int prbd_res_detach(struct prbd_resource *res, bool force,
+		    struct netlink_ext_ack *extack);
+int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
+		      bool force, struct netlink_ext_ack *extack);
+int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
+		   u32 new_node_id, struct netlink_ext_ack *extack);
+struct prbd_peer *prbd_peer_find(struct prbd_resource *res, u32 node_id);
+int prbd_peer_add(struct prbd_resource *res, u32 node_id,
+		  const struct sockaddr_storage *addr,
+		  enum prbd_member_role mrole, struct netlink_ext_ack *extack);
+int prbd_peer_del(struct prbd_resource *res, u32 node_id,
+		  struct netlink_ext_ack *extack);
+void prbd_res_exit(void);
+
+/* prbd_md.c */
+u32 prbd_md_crc(const void *buf, size_t len);
+int prbd_md_read(struct block_device *bdev, struct prbd_md *md,
+		 struct netlink_ext_ack *extack);
+int prbd_md_write_sb(struct block_device *bdev, struct prbd_md *md);
+void prbd_md_get_acceptor(const struct prbd_md *md,
+			  struct prbd_acceptor_state *st);
+int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
+			   const struct prbd_acceptor_state *st);
+
+/* prbd_nl.c */
+int prbd_nl_init(void);
+void prbd_nl_exit(void);
+void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event);
+void prbd_nl_notify_peer(struct prbd_resource *res, struct prbd_peer *peer,
+			 enum prbd_event event);
+void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
+			   u64 done, u64 total);
+void prbd_nl_ntf_work(struct work_struct *work);
+void prbd_res_changed(struct prbd_resource *res);
+void prbd_peer_changed(struct prbd_resource *res, u32 node_id);
 
 #endif /* PRBD_INT_H */

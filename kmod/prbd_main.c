@@ -4,19 +4,41 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/module.h>
+#include <linux/blkdev.h>
 #include <linux/init.h>
+#include <linux/module.h>
 
 #include "prbd_int.h"
+#include "prbd_dp.h"
 
 static int __init prbd_init(void)
 {
-	pr_info("loaded, version %s\n", PRBD_VERSION);
+	int err;
+
+	err = register_blkdev(0, "prbd");
+	if (err < 0)
+		return err;
+	prbd_major = err;
+	prbd_res_set_ops(&prbd_dp_ops);
+
+	err = prbd_nl_init();
+	if (err)
+		goto out_unregister_blkdev;
+	pr_info("loaded, version %s, major %d\n", PRBD_VERSION, prbd_major);
 	return 0;
+
+out_unregister_blkdev:
+	prbd_res_set_ops(NULL);
+	unregister_blkdev(prbd_major, "prbd");
+	return err;
 }
 
 static void __exit prbd_exit(void)
 {
+	prbd_nl_exit();
+	prbd_res_exit();
+	prbd_res_set_ops(NULL);
+	unregister_blkdev(prbd_major, "prbd");
 	pr_info("unloaded\n");
 }
 

@@ -70,9 +70,8 @@ fail() {
 
 # vm I CMD...: rig_exec that fails the case when the command fails.
 vm() {
-	local out rc
-	out=$(rig_exec "$@")
-	rc=$?
+	local out rc=0
+	out=$(rig_exec "$@") || rc=$?
 	[ -n "$out" ] && printf '%s\n' "$out"
 	[ $rc -eq 0 ] || fail "vm$1: '${*:2}' exited $rc"
 }

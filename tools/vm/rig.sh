@@ -143,14 +143,14 @@ rig_alive() { # rig_alive I: is guest I's qemu running?
 # (stdout and stderr merged) and returns its exit code; 255 if the agent
 # connection broke, 124 on timeout (RIG_EXEC_TIMEOUT).
 rig_exec() {
-	local i=$1 out rc
+	local i=$1 out rc=0
 	shift
+	# "|| rc=$?": callers may run under set -e
 	out=$(printf '%s\n' "$(printf '%s' "$*" | base64 -w0)" |
 		timeout "$RIG_EXEC_TIMEOUT" ip netns exec "$(rig_ns)" \
 			socat -t 86400 STDIO \
 			"TCP:10.78.0.$i:$RIG_AGENT_PORT,connect-timeout=5,keepalive,keepidle=5,keepintvl=2,keepcnt=4" \
-			2>/dev/null)
-	rc=$?
+			2>/dev/null) || rc=$?
 	if [[ $out == *$'\037rc='* ]]; then
 		local body=${out%$'\n'$'\037'rc=*}
 		printf '%s' "$body"
@@ -257,7 +257,7 @@ rig_netem() {
 # rig_dmesg_check I: fail if guest I's kernel log shows a WARN/BUG/oops.
 rig_dmesg_check() {
 	local bad
-	bad=$(rig_exec "$1" 'dmesg' | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking')
+	bad=$(rig_exec "$1" 'dmesg' | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 20 >&2
 		return 1

@@ -1,0 +1,1525 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Multi-Paxos core of prbd, sans I/O.
+ *
+ * This file is plain C: no kernel, libc or OS call in its logic; only
+ * prbd_px_compat.h chooses between kernel and userspace headers.  It is
+ * compiled unchanged into prbd.ko and into the deterministic simulator in
+ * tools/sim.  It never sleeps, never allocates (struct prbd_px holds all
+ * memory, sized at compile time), uses no floating point and no threads.
+ *
+ * API (etcd-raft style Step/Ready)
+ *   inputs : prbd_px_step(msg), prbd_px_tick(now_ms), prbd_px_propose(desc),
+ *            prbd_px_propose_conf(), prbd_px_transfer(), prbd_px_persisted(
+ *            token), prbd_px_applied(slot), prbd_px_install(slot, ...).
+ *   output : prbd_px_ready() returns messages to send, one persist batch
+ *            (entries + hard state, with a token), the range of chosen
+ *            slots to apply, role/leader changes and the "needs bulk
+ *            resync" flag.  Pointers stay valid until the next call.
+ *   reads  : prbd_px_may_read(now) answers "may the leader serve a local
+ *            read now" (lease valid and everything committed applied);
+ *            prbd_px_read_index(now) gives the slot a read arriving now
+ *            must wait to see applied (0: not the lease holder, redirect).
+ *   restart: prbd_px_init(), prbd_px_restore(hard state, applied slot),
+ *            then prbd_px_restore_entry() for every durable log entry.
+ *   Loop   : after any input call prbd_px_ready() and act on everything
+ *            it returns; tick at least every hb_ms with a monotonic ms
+ *            clock (a longer gap only slows the follower timers down).
+ *   A client retry may get the same descriptor chosen in two slots: the
+ *   embedder applies a request id only once (ids are unique).
+ *
+ * Durability rule
+ *   Every reply whose meaning depends on acceptor state (P1B promise, P2B
+ *   accept, including the leader's own vote) is held inside the core until
+ *   the persist batch covering that state has been reported durable with
+ *   prbd_px_persisted(token).  The embedder must write the batch's entries
+ *   before its hard state (so a torn batch is a prefix) and may only call
+ *   prbd_px_persisted() once both are stable.  Only one batch is
+ *   outstanding at a time; state dirtied meanwhile goes into the next one.
+ *   A chosen slot is handed out for apply only once its chosen state is
+ *   durable, so a restart never forgets what was applied.
+ *
+ * Protocol
+ *   Ballots are (round << 8 | node id).  A node whose election timer (random
+ *   in [E, 2E)) expires first runs a pre-vote: voters grant it only if they
+ *   have not heard from a leader for E ms and the candidate's commit index
+ *   is not behind theirs, so a rejoining partitioned node cannot depose a
+ *   healthy leader.  Then Phase 1 runs once per leadership for every slot
+ *   from the first unchosen one: acceptors report accepted values in
+ *   [from, from + WINDOW) and their highest accepted slot.  The leader
+ *   re-proposes the highest-ballot value of each reported slot, fills gaps
+ *   with no-ops, adds one no-op marking the start of its leadership and then
+ *   runs Phase 2 per slot, pipelined up to the window, batching up to
+ *   PRBD_PX_BATCH descriptors per slot and up to PRBD_PX_MAX_ENT slots per
+ *   message, with the commit index piggybacked.  Only if some acceptor had
+ *   accepted beyond the reported range (rare: a lagging new leader) is
+ *   Phase 1 repeated when the leader's commit reaches the range end.
+ *   Heartbeats carry the commit index and the truncation point; a leader
+ *   that has not heard from a majority for 2E steps down (check-quorum).
+ *   Leadership transfer: the leader drops its lease, stops proposing and
+ *   sends TIMEOUT_NOW; the target starts Phase 1 at once with a flag that
+ *   lets acceptors stuck to that very leader ballot ignore stickiness.
+ *
+ * Catch-up and truncation
+ *   A follower learns chosen slots from the piggybacked commit index (if
+ *   it holds the leader's ballot for that slot) or asks for them with
+ *   LEARN_REQ.  The leader truncates the log below the slot applied by all
+ *   members or, when its ring is nearly full, below its own applied slot
+ *   (bounded log); a node asking for a truncated slot gets F_RESYNC, the
+ *   core raises needs_resync, the embedder copies the disk from an
+ *   up-to-date replica (the disk is the snapshot), makes the new hard state
+ *   durable and calls prbd_px_install().
+ *
+ * Reconfiguration: stop-and-restart ("alpha = 1" Stoppable Paxos)
+ *   A membership change is a CONFIG log entry at slot i that governs every
+ *   slot > i.  The leader proposes nothing after i until i is chosen, then
+ *   re-runs Phase 1 (same ballot) with the new configuration, and a Phase 1
+ *   that finds a CONFIG entry at i never covers slots beyond i.  Hence each
+ *   slot is decided entirely within one configuration, whatever the old and
+ *   new quorums.  Compared with joint consensus this needs no dual quorums
+ *   and no transitional state (a few lines here); compared with a large
+ *   alpha window it costs one pipeline drain per change, which is
+ *   negligible for rare membership changes.  We further restrict changes
+ *   to one voter added or removed per entry so that the majorities of
+ *   consecutive configurations intersect: this keeps leader leases sound
+ *   across a change.  Learners receive everything but never vote; the core
+ *   refuses a change while another one is uncommitted.
+ *
+ * Lease and its clock-drift assumption
+ *   A follower that hears from a leader refuses to promise any other
+ *   candidate (and to pre-vote) for E ms measured on its own clock, where
+ *   its clock advance per tick is capped at hb_ms so that a forward jump
+ *   or a stall can only lengthen that interval; a restarted node waits E ms
+ *   before promising.  The leader's lease runs from the send time t of the
+ *   newest heartbeat acknowledged by a majority (itself included) to
+ *   t + L with L = E * (1 - rho) / (1 + rho) - 1 ms, where rho = drift_ppm
+ *   is the assumed bound on the rate error of every node's monotonic clock.
+ *   Assumption: monotonic clocks never run backwards and their rates differ
+ *   from real time by at most rho; forward jumps are tolerated.  Reads are
+ *   also gated on the leader having applied its first own slot and its
+ *   commit index as of the read's arrival (see prbd_px_read_index()).
+ *
+ * Flow control
+ *   At most `window` slots and max_inflight_bytes are in flight; each peer
+ *   gets at most max_inflight_bytes of unacknowledged entries; a leader that
+ *   has not heard from a majority for E ms, or whose queue is full, returns
+ *   PRBD_PX_EBUSY from propose instead of growing memory.
+ *
+ * Planted bugs for the simulator's mutation proof (never set in prbd.ko):
+ *   PRBD_PX_MUTATION 1: new leader ignores values reported in Phase 1b
+ *   PRBD_PX_MUTATION 2: acceptor replies before its state is durable
+ *   PRBD_PX_MUTATION 3: commit declared on a non-majority
+ *   PRBD_PX_MUTATION 4: lease honoured for one more lease period
+ */
+#include "prbd_paxos.h"
+
+#ifndef PRBD_PX_MUTATION
+#define PRBD_PX_MUTATION 0
+#endif
+#if defined(__KERNEL__) && PRBD_PX_MUTATION != 0
+#error "planted bugs are for the simulator only"
+#endif
+
+#define BIT16(id)	((u16)(1u << (id)))
+#define NOSLOT		PRBD_PX_U64_MAX
+
+static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m);
+static void px_advance_commit(struct prbd_px *px);
+static void px_begin_prepare(struct prbd_px *px);
+
+static u32 px_popc(u16 x)
+{
+	u32 n = 0;
+
+	while (x) {
+		x &= x - 1;
+		n++;
+	}
+	return n;
+}
+
+static bool px_majority(const struct prbd_px *px, u16 mask)
+{
+	return px_popc(mask & px->voters) * 2 > px_popc(px->voters);
+}
+
+static bool px_commit_quorum(const struct prbd_px *px, u16 mask)
+{
+#if PRBD_PX_MUTATION == 3
+	return px_popc(mask & px->voters) * 2 + 1 >= px_popc(px->voters);
+#else
+	return px_majority(px, mask);
+#endif
+}
+
+static u16 px_promised_mask(const struct prbd_px *px)
+{
+	u16 m = 0;
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++)
+		if (px->peer[p].promised)
+			m |= BIT16(p);
+	return m;
+}
+
+/* Voters (and us) heard from within the last @ms (leader clock). */
+static u16 px_heard(const struct prbd_px *px, u64 ms)
+{
+	u16 m = BIT16(px->id);
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++)
+		if (px->now - px->peer[p].last_heard < ms)
+			m |= BIT16(p);
+	return m & px->voters;
+}
+
+static u64 px_rand(struct prbd_px *px)
+{
+	u64 x = px->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	px->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static u64 px_round(u64 ballot)
+{
+	return ballot >> 8;
+}
+
+static u64 px_max(u64 a, u64 b)
+{
+	return a > b ? a : b;
+}
+
+static u64 px_min(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+static bool px_is_voter(const struct prbd_px *px)
+{
+	return (px->voters & BIT16(px->id)) != 0;
+}
+
+static struct prbd_px_slot *px_sl(struct prbd_px *px, u64 slot)
+{
+	if (slot < px->log_start || slot >= px->log_start + PRBD_PX_LOG_CAP)
+		return NULL;
+	return &px->log[slot & (PRBD_PX_LOG_CAP - 1)];
+}
+
+static void px_dirty(struct prbd_px *px, struct prbd_px_slot *s)
+{
+	s->dirty = 1;
+	s->tok = px->tok_next;	/* the next batch carries it */
+	px->any_dirty = 1;
+}
+
+static void px_hs_dirty(struct prbd_px *px)
+{
+	px->hs_dirty = 1;
+	px->any_dirty = 1;
+}
+
+static u64 px_need_tok(const struct prbd_px *px)
+{
+#if PRBD_PX_MUTATION == 2
+	(void)px;
+	return 0;	/* BUG: replies do not wait for durability */
+#else
+	return px->any_dirty ? px->tok_next : px->tok_issued;
+#endif
+}
+
+static void px_msg_copy(struct prbd_px_msg *d, const struct prbd_px_msg *s)
+{
+	memcpy(d, s, sizeof(*s) - sizeof(s->ent) + s->n_ent * sizeof(s->ent[0]));
+}
+
+static void px_msg_init(struct prbd_px *px, struct prbd_px_msg *m, u8 type,
+			u8 to)
+{
+	memset(m, 0, sizeof(*m) - sizeof(m->ent));
+	m->type = type;
+	m->from = px->id;
+	m->to = to;
+	m->commit = px->commit;
+}
+
+/* A message that does not depend on durable state. */
+static struct prbd_px_msg *px_out(struct prbd_px *px, u8 type, u8 to)
+{
+	struct prbd_px_msg *m;
+
+	if (px->n_out >= PRBD_PX_OUTBOX) {
+		px->drops++;
+		return NULL;
+	}
+	m = &px->out[px->n_out++];
+	px_msg_init(px, m, type, to);
+	return m;
+}
+
+/* A reply that may only leave once the current state is durable. */
+static struct prbd_px_msg *px_held(struct prbd_px *px, u8 type, u8 to)
+{
+	struct prbd_px_msg *m;
+
+	if (px->n_held >= PRBD_PX_HELD) {
+		px->drops++;
+		return NULL;
+	}
+	px->held_tok[px->n_held] = NOSLOT;	/* assigned in px_flush() */
+	m = &px->held[px->n_held++];
+	px_msg_init(px, m, type, to);
+	return m;
+}
+
+static void px_add_ent(struct prbd_px_msg *m, const struct prbd_px_entry *e)
+{
+	PRBD_PX_ASSERT(m->n_ent < PRBD_PX_MAX_ENT);
+	m->ent[m->n_ent++] = *e;
+}
+
+static void px_new_timeout(struct prbd_px *px)
+{
+	px->timeout = px->cfg.elect_ms + (u32)(px_rand(px) % px->cfg.elect_ms);
+}
+
+static void px_set_role(struct prbd_px *px, u8 role)
+{
+	if (px->role != role)
+		px->role_changed = 1;
+	px->role = role;
+}
+
+static void px_step_down(struct prbd_px *px)
+{
+	if (px->role == PRBD_PX_LEADER)
+		px->leader = 0;
+	px_set_role(px, PRBD_PX_FOLLOWER);
+	/* refuse promises for E: our own lease majority included us */
+	px->elapsed = 0;
+	px->lease_until = 0;
+	px->transferring = 0;
+	px->preparing = 0;
+	px->prevote = 0;
+	px->n_pend = 0;
+	px->pend_head = 0;
+	px->cfg_pending = 0;
+	px_new_timeout(px);
+}
+
+static void px_see_ballot(struct prbd_px *px, u64 ballot)
+{
+	if (ballot > px->promised) {
+		px->promised = ballot;
+		px_hs_dirty(px);
+	}
+}
+
+static void px_truncate_to(struct prbd_px *px, u64 new_start)
+{
+	u64 s, end;
+
+	if (new_start <= px->log_start)
+		return;
+	end = px_min(new_start, px->log_start + PRBD_PX_LOG_CAP);
+	for (s = px->log_start; s < end; s++)
+		memset(&px->log[s & (PRBD_PX_LOG_CAP - 1)], 0,
+		       sizeof(px->log[0]));
+	px->log_start = new_start;
+	px_hs_dirty(px);
+}
+
+u32 prbd_px_lease_ms(u32 elect_ms, u32 drift_ppm)
+{
+	u64 l = (u64)elect_ms * (1000000 - drift_ppm) / (1000000 + drift_ppm);
+
+	return l > 1 ? (u32)(l - 1) : 0;
+}
+
+void prbd_px_init(struct prbd_px *px, const struct prbd_px_config *cfg)
+{
+	memset(px, 0, sizeof(*px));
+	px->cfg = *cfg;
+	if (px->cfg.window == 0 || px->cfg.window > PRBD_PX_WINDOW_MAX)
+		px->cfg.window = PRBD_PX_WINDOW_MAX;
+	if (px->cfg.elect_ms == 0)
+		px->cfg.elect_ms = 1;
+	if (px->cfg.hb_ms == 0)
+		px->cfg.hb_ms = 1;
+	if (px->cfg.drift_ppm >= 1000000)
+		px->cfg.drift_ppm = 999999;
+	px->id = cfg->id;
+	px->voters = cfg->voters;
+	px->learners = cfg->learners;
+	px->rng = (cfg->seed ^ ((u64)cfg->id << 32)) | 1;
+	px->lease_ms = prbd_px_lease_ms(px->cfg.elect_ms, px->cfg.drift_ppm);
+	px->log_start = 1;
+	px->apply_next = 1;
+	px->tok_next = 1;
+	px->p1_end = NOSLOT;
+	px_new_timeout(px);
+}
+
+void prbd_px_restore(struct prbd_px *px, const struct prbd_px_hardstate *hs,
+		     u64 applied)
+{
+	px->promised = hs->promised;
+	px->log_start = hs->log_start ? hs->log_start : 1;
+	if (px->log_start > applied + 1)
+		px->log_start = applied + 1;
+	px->commit = hs->commit;
+	if (px->commit + 1 < px->log_start)
+		px->commit = px->log_start - 1;
+	px->applied = applied;
+	px->apply_next = applied + 1;
+	if (hs->voters) {
+		px->cfg_slot = hs->cfg_slot;
+		px->voters = hs->voters;
+		px->learners = hs->learners;
+	}
+}
+
+void prbd_px_restore_entry(struct prbd_px *px, const struct prbd_px_entry *e)
+{
+	struct prbd_px_slot *s = px_sl(px, e->slot);
+
+	if (!s || e->kind == PRBD_PX_K_EMPTY)
+		return;
+	s->e = *e;
+	if (e->slot <= px_max(px->commit, px->applied))
+		s->e.chosen = 1;
+	px_advance_commit(px);
+}
+
+/* Store a value known to be chosen. */
+static void px_learn_chosen(struct prbd_px *px, const struct prbd_px_entry *e)
+{
+	struct prbd_px_slot *s = px_sl(px, e->slot);
+
+	if (!s || s->e.chosen || e->slot <= px->commit ||
+	    e->kind == PRBD_PX_K_EMPTY)
+		return;
+	s->e = *e;
+	s->e.chosen = 1;
+	px_dirty(px, s);
+}
+
+static void px_apply_config(struct prbd_px *px, const struct prbd_px_entry *e)
+{
+	if (e->slot <= px->cfg_slot)
+		return;
+	px->cfg_slot = e->slot;
+	px->voters = e->voters;
+	px->learners = e->learners;
+	px_hs_dirty(px);
+	if (px->cfg_pending && px->cfg_pending <= e->slot)
+		px->cfg_pending = 0;
+	if (px->role == PRBD_PX_CANDIDATE) {
+		px_step_down(px);
+	} else if (px->role == PRBD_PX_LEADER) {
+		if (!px_is_voter(px))
+			px_step_down(px);
+		else
+			px_begin_prepare(px);	/* phase 1 in the new config */
+	}
+}
+
+static void px_advance_commit(struct prbd_px *px)
+{
+	struct prbd_px_slot *s;
+	u64 old = px->commit;
+
+	while ((s = px_sl(px, px->commit + 1)) && s->e.chosen) {
+		px->commit++;
+		if (s->e.kind == PRBD_PX_K_CONFIG)
+			px_apply_config(px, &s->e);
+	}
+	if (px->commit != old)
+		px_hs_dirty(px);
+	if (px->needs_resync && px->commit >= px->resync_upto)
+		px->needs_resync = 0;	/* caught up by ordinary learning */
+	/* phase 1 covered up to p1_end only: extend it (progress made) */
+	if (px->role == PRBD_PX_LEADER && !px->preparing &&
+	    px->commit + 1 >= px->p1_end && px->commit + 1 > px->p1_from)
+		px_begin_prepare(px);
+}
+
+/* ---- leader: proposing and sending ---- */
+
+static u32 px_ent_bytes(const struct prbd_px_entry *e)
+{
+	u32 b = 0, i;
+
+	for (i = 0; i < e->n_desc && i < PRBD_PX_BATCH; i++)
+		b += e->desc[i].len;
+	return b;
+}
+
+static u64 px_window_bytes(struct prbd_px *px)
+{
+	u64 s, b = 0;
+	struct prbd_px_slot *sl;
+
+	for (s = px->commit + 1; s < px->next_slot; s++) {
+		sl = px_sl(px, s);
+		if (sl)
+			b += px_ent_bytes(&sl->e);
+	}
+	return b;
+}
+
+/* Put a value into our log as our own proposal at our ballot. */
+static void px_propose_at(struct prbd_px *px, u64 slot,
+			  const struct prbd_px_entry *v)
+{
+	struct prbd_px_slot *s = px_sl(px, slot);
+
+	if (!s || s->e.chosen) {
+		PRBD_PX_ASSERT(0);
+		return;
+	}
+	s->e = *v;
+	s->e.slot = slot;
+	s->e.ballot = px->ballot;
+	s->e.chosen = 0;
+	s->acks = 0;
+	px_dirty(px, s);
+	s->tok = px_need_tok(px);
+	if (slot >= px->next_slot)
+		px->next_slot = slot + 1;
+	if (v->kind == PRBD_PX_K_CONFIG) {
+		px->cfg_pending = slot;
+		px->p1_end = px_min(px->p1_end, slot + 1);
+	}
+}
+
+static bool px_slot_free(struct prbd_px *px)
+{
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	/* skip slots already known chosen (learned during phase 1) */
+	while ((sl = px_sl(px, px->next_slot)) && sl->e.chosen)
+		px->next_slot++;
+	s = px->next_slot;
+
+	return px->role == PRBD_PX_LEADER && !px->preparing &&
+	       !px->transferring && !px->cfg_pending && s < px->p1_end &&
+	       s <= px->commit + px->cfg.window && px_sl(px, s);
+}
+
+static void px_fill_slots(struct prbd_px *px)
+{
+	struct prbd_px_entry e;
+	u64 bytes;
+
+	if (px->need_noop && px_slot_free(px)) {
+		memset(&e, 0, sizeof(e));
+		e.kind = PRBD_PX_K_NOOP;
+		px->need_noop = 0;
+		px->first_slot = px->next_slot;
+		px_propose_at(px, px->next_slot, &e);
+	}
+	while (px->n_pend && !px->need_noop && px_slot_free(px)) {
+		bytes = px_window_bytes(px);
+		memset(&e, 0, sizeof(e));
+		e.kind = PRBD_PX_K_DATA;
+		while (px->n_pend && e.n_desc < PRBD_PX_BATCH) {
+			const struct prbd_px_desc *d = &px->pend[px->pend_head];
+
+			if (bytes + d->len > px->cfg.max_inflight_bytes &&
+			    (bytes || e.n_desc))
+				break;
+			bytes += d->len;
+			e.desc[e.n_desc++] = *d;
+			px->pend_head = (px->pend_head + 1) % PRBD_PX_PENDING_MAX;
+			px->n_pend--;
+		}
+		if (!e.n_desc)
+			break;
+		px_propose_at(px, px->next_slot, &e);
+	}
+}
+
+static void px_send_accepts(struct prbd_px *px)
+{
+	u16 members = (px->voters | px->learners) & ~BIT16(px->id);
+	struct prbd_px_msg *m;
+	struct prbd_px_slot *sl;
+	struct prbd_px_peer *pe;
+	u64 s, bytes;
+	u32 len;
+	u8 p;
+
+	if (px->role != PRBD_PX_LEADER)
+		return;
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(members & BIT16(p)))
+			continue;
+		pe = &px->peer[p];
+		if (pe->sent_hi < px->commit)
+			pe->sent_hi = px->commit;
+		if (pe->sent_hi + 1 >= px->next_slot)
+			continue;
+		bytes = 0;
+		for (s = px->commit + 1; s <= pe->sent_hi; s++) {
+			sl = px_sl(px, s);
+			if (sl && !(sl->acks & BIT16(p)))
+				bytes += px_ent_bytes(&sl->e);
+		}
+		m = NULL;
+		for (s = pe->sent_hi + 1; s < px->next_slot; s++) {
+			sl = px_sl(px, s);
+			if (!sl)
+				break;
+			if (sl->acks & BIT16(p) || sl->e.kind == 0) {
+				pe->sent_hi = s;
+				continue;
+			}
+			len = px_ent_bytes(&sl->e);
+			if (bytes && bytes + len > px->cfg.max_inflight_bytes)
+				break;
+			if (!m || m->n_ent == PRBD_PX_MAX_ENT) {
+				m = px_out(px, PRBD_PX_M_P2A, p);
+				if (!m)
+					return;
+				m->ballot = px->ballot;
+			}
+			px_add_ent(m, &sl->e);
+			bytes += len;
+			pe->sent_hi = s;
+		}
+	}
+}
+
+static void px_send_hb(struct prbd_px *px)
+{
+	u16 members = (px->voters | px->learners) & ~BIT16(px->id);
+	struct prbd_px_msg *m;
+	struct prbd_px_peer *pe;
+	u64 trunc = px->applied;
+	bool pressure;
+
+	u8 p;
+
+	pressure = px->next_slot + px->cfg.window >=
+		   px->log_start + PRBD_PX_LOG_CAP;
+	/* under pressure, laggards fall behind the prefix and resync */
+	for (p = 1; p < PRBD_PX_MAX_NODES && !pressure; p++) {
+		if (!(members & BIT16(p)))
+			continue;
+		pe = &px->peer[p];
+		trunc = px_min(trunc, pe->applied);
+	}
+	if (trunc + 1 > px->log_start)
+		px_truncate_to(px, trunc + 1);
+	px->last_hb_ts = px->now;
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(members & BIT16(p)))
+			continue;
+		px->peer[p].sent_hi = px->commit;	/* retransmit unacked */
+		m = px_out(px, PRBD_PX_M_HB, p);
+		if (!m)
+			continue;
+		m->ballot = px->ballot;
+		m->aux = px->now;
+		m->aux2 = trunc;
+	}
+}
+
+static void px_update_lease(struct prbd_px *px)
+{
+	u64 ts[PRBD_PX_MAX_NODES], t;
+	u32 n = 0, need, i, j;
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(px->voters & BIT16(p)))
+			continue;
+		t = p == px->id ? px->last_hb_ts : px->peer[p].ack_ts;
+		for (i = n++; i > 0 && ts[i - 1] < t; i--)
+			ts[i] = ts[i - 1];
+		ts[i] = t;
+	}
+	need = n / 2 + 1;
+	if (n == 0 || need > n)
+		return;
+	j = need - 1;	/* need-th largest: a majority acked at or after it */
+	if (ts[j] < px->term_start || ts[j] == 0)
+		return;
+	if (ts[j] + px->lease_ms > px->lease_until)
+		px->lease_until = ts[j] + px->lease_ms;
+}
+
+/* ---- phase 1 ---- */
+
+static u64 px_max_accepted(struct prbd_px *px)
+{
+	u64 s, mx = 0;
+
+	for (s = px->log_start; s < px->log_start + PRBD_PX_LOG_CAP; s++)
+		if (px->log[s & (PRBD_PX_LOG_CAP - 1)].e.kind)
+			mx = s;
+	return mx;
+}
+
+static void px_p1b_build(struct prbd_px *px, u8 to, u64 from, u64 ballot)
+{
+	struct prbd_px_msg *m = px_held(px, PRBD_PX_M_P1B, to);
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	if (!m)
+		return;
+	m->ballot = ballot;
+	m->slot = from;
+	m->aux = px_max_accepted(px);
+	m->aux2 = px->log_start;
+	for (s = from; s < from + PRBD_PX_WINDOW_MAX; s++) {
+		sl = px_sl(px, s);
+		if (sl && sl->e.kind)
+			px_add_ent(m, &sl->e);
+	}
+}
+
+/* Send P1A to the voters that have not promised yet (self included). */
+static void px_send_p1a(struct prbd_px *px)
+{
+	struct prbd_px_msg *m;
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(px->voters & BIT16(p)) || px->peer[p].promised)
+			continue;
+		if (p == px->id) {
+			px_p1b_build(px, p, px->p1_from, px->ballot);
+			continue;
+		}
+		m = px_out(px, PRBD_PX_M_P1A, p);
+		if (!m)
+			continue;
+		m->ballot = px->ballot;
+		m->slot = px->p1_from;
+		m->flags = px->p1_transfer ? PRBD_PX_F_TRANSFER : 0;
+		m->aux = px->leader_ballot;
+	}
+}
+
+static void px_begin_prepare(struct prbd_px *px)
+{
+	u8 p;
+
+	px->preparing = px->role == PRBD_PX_LEADER;
+	px->p1_from = px->commit + 1;
+	px->p1_end = NOSLOT;
+	px->p1_maxrep = 0;
+	px->p1_over = 0;
+	px->cand_elapsed = 0;
+	memset(px->best, 0, sizeof(px->best));
+	for (p = 0; p < PRBD_PX_MAX_NODES; p++)
+		px->peer[p].promised = 0;
+	px->p1_gen++;
+	px->next_hb = px->now + px->cfg.hb_ms;
+	px_send_p1a(px);
+}
+
+static void px_start_phase1(struct prbd_px *px, bool transfer)
+{
+	px->ballot = ((px_round(px_max(px->promised, px->ballot)) + 1) << 8) |
+		     px->id;
+	px_see_ballot(px, px->ballot);
+	px_set_role(px, PRBD_PX_CANDIDATE);
+	px->leader = 0;
+	px->prevote = 0;
+	px->p1_transfer = transfer;
+	px_new_timeout(px);
+	px_begin_prepare(px);
+}
+
+static void px_start_prevote(struct prbd_px *px)
+{
+	struct prbd_px_msg *m;
+	u8 p;
+
+	px_set_role(px, PRBD_PX_CANDIDATE);
+	px->leader = 0;
+	px->prevote = 1;
+	px->cand_elapsed = 0;
+	px_new_timeout(px);
+	for (p = 0; p < PRBD_PX_MAX_NODES; p++)
+		px->peer[p].promised = 0;
+	px->peer[px->id].promised = 1;
+	if (px_majority(px, BIT16(px->id))) {
+		px_start_phase1(px, false);
+		return;
+	}
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(px->voters & BIT16(p)) || p == px->id)
+			continue;
+		m = px_out(px, PRBD_PX_M_PREVOTE, p);
+		if (!m)
+			continue;
+		m->ballot = ((px_round(px_max(px->promised, px->ballot)) + 1)
+			     << 8) | px->id;
+	}
+}
+
+static void px_phase1_done(struct prbd_px *px)
+{
+	struct prbd_px_entry noop;
+	struct prbd_px_slot *sl;
+	struct prbd_px_p1best *b;
+	u32 gen = px->p1_gen;
+	u64 s;
+	u8 p;
+
+	px_advance_commit(px);	/* may switch config and restart phase 1 */
+	if (gen != px->p1_gen || (px->role != PRBD_PX_CANDIDATE &&
+				  !px->preparing))
+		return;
+	if (px->role == PRBD_PX_CANDIDATE) {
+		px_set_role(px, PRBD_PX_LEADER);
+		px->leader = px->id;
+		px->leader_ballot = px->ballot;
+		px->lead_since = px->now;
+		px->term_start = px->now;
+		px->lease_until = 0;
+		px->first_slot = 0;
+		px->transferring = 0;
+		px->n_pend = 0;
+		px->pend_head = 0;
+		px->next_hb = px->now;
+		for (p = 0; p < PRBD_PX_MAX_NODES; p++) {
+			px->peer[p].last_heard = px->now;
+			px->peer[p].ack_ts = 0;
+			px->peer[p].applied = 0;
+			px->peer[p].sent_hi = px->commit;
+		}
+	}
+	px->preparing = 0;
+	px->cfg_pending = 0;
+	px->next_slot = px->commit + 1;
+	memset(&noop, 0, sizeof(noop));
+	noop.kind = PRBD_PX_K_NOOP;
+	for (s = px->p1_from; s <= px->p1_maxrep; s++) {
+		sl = px_sl(px, s);
+		if (!sl) {
+			px->p1_end = px_min(px->p1_end, s);
+			break;
+		}
+		if (!sl->e.chosen) {
+			b = &px->best[s - px->p1_from];
+			/*
+			 * A config that is not a single change from the config
+			 * in effect here cannot have been chosen: its proposer
+			 * validated it against exactly that config.  It is a
+			 * leftover of a leader that did not know about the
+			 * config chosen before it; replace it by a no-op.
+			 */
+			if (b->valid && b->e.kind == PRBD_PX_K_CONFIG &&
+			    px_popc(b->e.voters ^ px->voters) > 1)
+				b->valid = 0;
+			px_propose_at(px, s, b->valid ? &b->e : &noop);
+		}
+		px->next_slot = px_max(px->next_slot, s + 1);
+		if (sl->e.kind == PRBD_PX_K_CONFIG) {
+			/* later slots belong to the next configuration */
+			px->p1_end = px_min(px->p1_end, s + 1);
+			break;
+		}
+	}
+	if (px->p1_over)
+		px->p1_end = px_min(px->p1_end, px->p1_from + PRBD_PX_WINDOW_MAX);
+	/* a no-op marks our first slot; reads wait until it is applied */
+	px->need_noop = !px->first_slot && !px->p1_over;
+	px_advance_commit(px);
+	px_fill_slots(px);
+}
+
+static void px_on_prevote(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	struct prbd_px_msg *r = px_out(px, PRBD_PX_M_PREVOTE_R, m->from);
+	bool ok = m->ballot > px->promised && px->elapsed >= px->cfg.elect_ms &&
+		  px->role != PRBD_PX_LEADER && m->commit >= px->commit;
+
+	if (!r)
+		return;
+	r->ballot = m->ballot;
+	if (!ok) {
+		r->flags = PRBD_PX_F_NACK;
+		r->ballot = px->promised;
+	}
+}
+
+static void px_on_prevote_r(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	if (px->role != PRBD_PX_CANDIDATE || !px->prevote ||
+	    !(px->voters & BIT16(m->from)))
+		return;
+	if (m->flags & PRBD_PX_F_NACK) {
+		if (m->ballot > px->promised)
+			px_see_ballot(px, m->ballot);
+		return;
+	}
+	px->peer[m->from].promised = 1;
+	if (px_majority(px, px_promised_mask(px)))
+		px_start_phase1(px, false);
+}
+
+static void px_on_p1a(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	bool sticky, grant;
+
+	if (m->flags & PRBD_PX_F_TRANSFER)
+		sticky = (px->role == PRBD_PX_LEADER && !px->transferring) ||
+			 (px->elapsed < px->cfg.elect_ms &&
+			  m->aux != px->leader_ballot);
+	else
+		sticky = px->role == PRBD_PX_LEADER ||
+			 (px->elapsed < px->cfg.elect_ms &&
+			  m->from != px->leader);
+	grant = m->ballot >= px->promised && !sticky;
+	if (!grant) {
+		struct prbd_px_msg *r = px_out(px, PRBD_PX_M_P1B, m->from);
+
+		if (r) {
+			r->flags = PRBD_PX_F_NACK;
+			/* 0: sticky refusal, the candidate keeps its ballot */
+			r->ballot = m->ballot < px->promised ? px->promised : 0;
+			r->slot = m->slot;
+		}
+		return;
+	}
+	if (m->ballot > px->promised && px->role != PRBD_PX_FOLLOWER)
+		px_step_down(px);
+	px_see_ballot(px, m->ballot);
+	px_p1b_build(px, m->from, m->slot, m->ballot);
+}
+
+static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	const struct prbd_px_entry *e;
+	struct prbd_px_p1best *b;
+	u32 i;
+
+	if (m->flags & PRBD_PX_F_NACK) {
+		if (m->ballot > px->ballot && px->role != PRBD_PX_FOLLOWER) {
+			px_see_ballot(px, m->ballot);
+			px_step_down(px);
+		}
+		return;
+	}
+	if (m->ballot != px->ballot || m->slot != px->p1_from ||
+	    !(px->role == PRBD_PX_CANDIDATE ? !px->prevote : px->preparing) ||
+	    px->peer[m->from].promised || !(px->voters & BIT16(m->from)))
+		return;
+	if (m->aux2 > px->p1_from) {
+		/* it truncated slots we never learned: we cannot lead */
+		px->needs_resync = 1;
+		px->resync_upto = m->aux2 - 1;
+		px_step_down(px);
+		return;
+	}
+	px->peer[m->from].promised = 1;
+	px->peer[m->from].last_heard = px->now;
+	if (m->aux >= px->p1_from + PRBD_PX_WINDOW_MAX)
+		px->p1_over = 1;
+	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++) {
+		e = &m->ent[i];
+		if (e->slot < px->p1_from ||
+		    e->slot >= px->p1_from + PRBD_PX_WINDOW_MAX)
+			continue;
+		px->p1_maxrep = px_max(px->p1_maxrep, e->slot);
+		if (e->chosen) {
+			px_learn_chosen(px, e);
+			continue;
+		}
+#if PRBD_PX_MUTATION == 1
+		if (m->from != px->id)
+			continue;	/* BUG: ignore the others' reports */
+#endif
+		b = &px->best[e->slot - px->p1_from];
+		if (!b->valid || e->ballot > b->e.ballot) {
+			b->e = *e;
+			b->valid = 1;
+		}
+	}
+	if (px_majority(px, px_promised_mask(px)))
+		px_phase1_done(px);
+}
+
+/* ---- phase 2 ---- */
+
+static void px_learn_commit(struct prbd_px *px, u64 hint, u64 ballot, u8 from)
+{
+	struct prbd_px_slot *sl;
+	struct prbd_px_msg *r;
+	u64 s;
+
+	px->leader_commit = px_max(px->leader_commit, hint);
+	/* our ring cannot hold what is chosen: drop our applied prefix */
+	if (hint >= px->log_start + PRBD_PX_LOG_CAP - PRBD_PX_WINDOW_MAX)
+		px_truncate_to(px, px->applied + 1);
+	for (s = px->commit + 1; s <= hint; s++) {
+		sl = px_sl(px, s);
+		if (!sl)
+			break;
+		if (!sl->e.chosen && sl->e.kind && sl->e.ballot == ballot) {
+			sl->e.chosen = 1;
+			px_dirty(px, sl);
+		}
+		if (!sl->e.chosen)
+			break;
+	}
+	px_advance_commit(px);
+	if (px->commit < hint && (px->learn_req_at == 0 ||
+				  px->now >= px->learn_req_at + px->cfg.hb_ms)) {
+		px->learn_req_at = px->now ? px->now : 1;
+		r = px_out(px, PRBD_PX_M_LEARN_REQ, from);
+		if (r)
+			r->slot = px->commit + 1;
+	}
+}
+
+/* A message from a leader at ballot >= promised: follow it. */
+static void px_follow(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	if (px->role != PRBD_PX_FOLLOWER && m->from != px->id)
+		px_step_down(px);
+	if (m->from != px->id) {
+		px->leader = m->from;
+		px->leader_ballot = m->ballot;
+		px->elapsed = 0;
+	}
+}
+
+static void px_on_p2a(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	const struct prbd_px_entry *e;
+	struct prbd_px_slot *sl;
+	struct prbd_px_msg *r;
+	u32 i;
+
+	if (m->ballot < px->promised) {
+		r = px_out(px, PRBD_PX_M_P2B, m->from);
+		if (r) {
+			r->flags = PRBD_PX_F_NACK;
+			r->ballot = px->promised;
+		}
+		return;
+	}
+	px_see_ballot(px, m->ballot);
+	px_follow(px, m);
+	r = px_held(px, PRBD_PX_M_P2B, m->from);
+	if (r)
+		r->ballot = m->ballot;
+	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++) {
+		e = &m->ent[i];
+		sl = px_sl(px, e->slot);
+		if (!sl) {
+			if (e->slot >= px->log_start)
+				continue;	/* beyond our ring: no ack */
+		} else if (e->chosen && !sl->e.chosen) {
+			px_learn_chosen(px, e);
+		} else if (!sl->e.chosen) {
+			sl->e = *e;
+			sl->e.ballot = m->ballot;
+			sl->e.chosen = 0;
+			px_dirty(px, sl);
+		}
+		if (r) {	/* acknowledgements carry only the slot */
+			memset(&r->ent[r->n_ent], 0, sizeof(r->ent[0]));
+			r->ent[r->n_ent++].slot = e->slot;
+		}
+	}
+	px_learn_commit(px, m->commit, m->ballot, m->from);
+}
+
+static void px_ack_slot(struct prbd_px *px, u64 slot, u8 from)
+{
+	struct prbd_px_slot *sl = px_sl(px, slot);
+
+	if (!sl || sl->e.chosen || sl->e.ballot != px->ballot || !sl->e.kind)
+		return;
+	sl->acks |= BIT16(from);
+	if (px_commit_quorum(px, sl->acks)) {
+		sl->e.chosen = 1;
+		px_dirty(px, sl);
+	}
+}
+
+static void px_on_p2b(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	u32 i;
+
+	if (m->flags & PRBD_PX_F_NACK) {
+		if (m->ballot > px->ballot && px->role != PRBD_PX_FOLLOWER) {
+			px_see_ballot(px, m->ballot);
+			px_step_down(px);
+		}
+		return;
+	}
+	if (px->role != PRBD_PX_LEADER || m->ballot != px->ballot)
+		return;
+	px->peer[m->from].last_heard = px->now;
+	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++)
+		px_ack_slot(px, m->ent[i].slot, m->from);
+	px_advance_commit(px);
+}
+
+/* Our own accepts count once they are durable. */
+static void px_self_acks(struct prbd_px *px)
+{
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	if (px->role != PRBD_PX_LEADER)
+		return;
+	for (s = px->commit + 1; s < px->next_slot; s++) {
+		sl = px_sl(px, s);
+		if (sl && !(sl->acks & BIT16(px->id)) &&
+		    sl->tok <= px->tok_done)
+			px_ack_slot(px, s, px->id);
+	}
+	px_advance_commit(px);
+}
+
+/* ---- heartbeats, catch-up, transfer ---- */
+
+static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	struct prbd_px_msg *r = px_out(px, PRBD_PX_M_HB_R, m->from);
+
+	if (m->ballot < px->promised) {
+		if (r) {
+			r->flags = PRBD_PX_F_NACK;
+			r->ballot = px->promised;
+		}
+		return;
+	}
+	px_follow(px, m);
+	px_learn_commit(px, m->commit, m->ballot, m->from);
+	if (m->aux2 + 1 > px->log_start)
+		px_truncate_to(px, px_min(m->aux2, px->applied) + 1);
+	if (r) {
+		r->ballot = m->ballot;
+		r->aux = m->aux;
+		r->aux2 = px->applied;
+		r->commit = px->commit;
+	}
+}
+
+static void px_on_hb_r(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	struct prbd_px_peer *pe = &px->peer[m->from];
+
+	if (m->flags & PRBD_PX_F_NACK) {
+		if (m->ballot > px->ballot && px->role == PRBD_PX_LEADER) {
+			px_see_ballot(px, m->ballot);
+			px_step_down(px);
+		}
+		return;
+	}
+	if (px->role != PRBD_PX_LEADER || m->ballot != px->ballot)
+		return;
+	pe->last_heard = px->now;
+	pe->applied = px_max(pe->applied, m->aux2);
+	if (m->aux > pe->ack_ts)
+		pe->ack_ts = m->aux;
+	if (!px->transferring)
+		px_update_lease(px);
+}
+
+static void px_on_learn_req(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	struct prbd_px_msg *r = px_out(px, PRBD_PX_M_LEARN, m->from);
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	if (!r)
+		return;
+	r->slot = m->slot;
+	r->aux2 = px->log_start;
+	sl = px_sl(px, m->slot);
+	if (m->slot < px->log_start ||
+	    (m->slot <= px->commit && (!sl || !sl->e.kind))) {
+		r->flags = PRBD_PX_F_RESYNC;
+		/* a hole in our own log: resync up to our commit */
+		if (m->slot >= px->log_start)
+			r->aux2 = px->commit + 1;
+		return;
+	}
+	for (s = m->slot; s <= px->commit && r->n_ent < PRBD_PX_MAX_ENT; s++) {
+		sl = px_sl(px, s);
+		if (!sl || !sl->e.chosen)
+			break;
+		px_add_ent(r, &sl->e);
+	}
+}
+
+static void px_on_learn(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	u64 old = px->commit;
+	u32 i;
+
+	if (m->flags & PRBD_PX_F_RESYNC) {
+		if (m->slot > px->commit && m->aux2 > px->commit + 1) {
+			px->needs_resync = 1;
+			px->resync_upto = m->aux2 - 1;
+		}
+		return;
+	}
+	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++)
+		px_learn_chosen(px, &m->ent[i]);
+	px_advance_commit(px);
+	if (px->commit > old && px->commit < px->leader_commit && px->leader) {
+		px->learn_req_at = 0;	/* progress: ask for more at once */
+		px_learn_commit(px, px->leader_commit, 0, px->leader);
+	}
+}
+
+static void px_on_timeout_now(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	if (m->from != px->leader || m->ballot < px->promised ||
+	    !px_is_voter(px) || px->role != PRBD_PX_FOLLOWER)
+		return;
+	px_start_phase1(px, true);
+}
+
+static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	u32 i;
+
+	if (m->from == 0 || m->from >= PRBD_PX_MAX_NODES ||
+	    m->n_ent > PRBD_PX_MAX_ENT)
+		return;
+	for (i = 0; i < m->n_ent; i++)	/* malformed entries: drop it all */
+		if (m->ent[i].n_desc > PRBD_PX_BATCH ||
+		    m->ent[i].kind > PRBD_PX_K_CONFIG)
+			return;
+	switch (m->type) {
+	case PRBD_PX_M_PREVOTE:
+		px_on_prevote(px, m);
+		break;
+	case PRBD_PX_M_PREVOTE_R:
+		px_on_prevote_r(px, m);
+		break;
+	case PRBD_PX_M_P1A:
+		px_on_p1a(px, m);
+		break;
+	case PRBD_PX_M_P1B:
+		px_on_p1b(px, m);
+		break;
+	case PRBD_PX_M_P2A:
+		px_on_p2a(px, m);
+		break;
+	case PRBD_PX_M_P2B:
+		px_on_p2b(px, m);
+		break;
+	case PRBD_PX_M_HB:
+		px_on_hb(px, m);
+		break;
+	case PRBD_PX_M_HB_R:
+		px_on_hb_r(px, m);
+		break;
+	case PRBD_PX_M_LEARN_REQ:
+		px_on_learn_req(px, m);
+		break;
+	case PRBD_PX_M_LEARN:
+		px_on_learn(px, m);
+		break;
+	case PRBD_PX_M_TIMEOUT_NOW:
+		px_on_timeout_now(px, m);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Release durable replies (self-addressed ones are delivered here). */
+static void px_flush(struct prbd_px *px)
+{
+	u32 i;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (i = 0; i < px->n_held; i++)
+			if (px->held_tok[i] == NOSLOT)
+				px->held_tok[i] = px_need_tok(px);
+		for (i = 0; i < px->n_held; i++) {
+			if (px->held_tok[i] > px->tok_done)
+				continue;
+			px_msg_copy(&px->scratch, &px->held[i]);
+			px->n_held--;
+			if (i != px->n_held) {
+				px_msg_copy(&px->held[i], &px->held[px->n_held]);
+				px->held_tok[i] = px->held_tok[px->n_held];
+			}
+			if (px->scratch.to == px->id)
+				px_handle(px, &px->scratch);
+			else if (px->n_out < PRBD_PX_OUTBOX)
+				px_msg_copy(&px->out[px->n_out++], &px->scratch);
+			else
+				px->drops++;
+			again = true;
+			break;
+		}
+		px_self_acks(px);
+	}
+	px_fill_slots(px);
+	px_send_accepts(px);
+}
+
+/* ---- public API ---- */
+
+void prbd_px_step(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	if (m->to != px->id)
+		return;
+	px_handle(px, m);
+	px_flush(px);
+}
+
+void prbd_px_tick(struct prbd_px *px, u64 now)
+{
+	u64 d = now > px->now ? now - px->now : 0;
+
+	if (d > px->cfg.hb_ms)
+		d = px->cfg.hb_ms;	/* clamp: jumps only lengthen waits */
+	px->now = px_max(px->now, now);
+	px->elapsed += d;
+	switch (px->role) {
+	case PRBD_PX_LEADER:
+		if (px->now >= px->next_hb) {
+			px->next_hb = px->now + px->cfg.hb_ms;
+			px_send_hb(px);
+			if (!px->transferring)
+				px_update_lease(px);
+			if (px->preparing)
+				px_send_p1a(px);	/* retransmit */
+			else if (px->commit + 1 >= px->p1_end)
+				px_begin_prepare(px);
+		}
+		if (!px_majority(px, px_heard(px, 2 * (u64)px->cfg.elect_ms)) ||
+		    (px->transferring && px->now >= px->transfer_until))
+			px_step_down(px);
+		break;
+	case PRBD_PX_CANDIDATE:
+		px->cand_elapsed += d;
+		if (px->cand_elapsed >= px->timeout) {
+			px_set_role(px, PRBD_PX_FOLLOWER);
+			px->prevote = 0;
+			px->elapsed = px->cfg.elect_ms;
+			px_new_timeout(px);
+		} else if (!px->prevote && px->now >= px->next_hb) {
+			px->next_hb = px->now + px->cfg.hb_ms;
+			px_send_p1a(px);	/* retransmit */
+		}
+		break;
+	default:
+		if (px_is_voter(px) && px->elapsed >= px->timeout &&
+		    !px->needs_resync)
+			px_start_prevote(px);
+		break;
+	}
+	px_advance_commit(px);
+	px_flush(px);
+}
+
+int prbd_px_propose(struct prbd_px *px, const struct prbd_px_desc *d)
+{
+	if (px->role != PRBD_PX_LEADER || px->transferring)
+		return PRBD_PX_ENOTLEADER;
+	if (!px_majority(px, px_heard(px, px->cfg.elect_ms)) ||
+	    px->n_pend >= PRBD_PX_PENDING_MAX)
+		return PRBD_PX_EBUSY;
+	px->pend[(px->pend_head + px->n_pend) % PRBD_PX_PENDING_MAX] = *d;
+	px->n_pend++;
+	px_flush(px);
+	return 0;
+}
+
+int prbd_px_propose_conf(struct prbd_px *px, u16 voters, u16 learners)
+{
+	struct prbd_px_entry e;
+
+	if (px->role != PRBD_PX_LEADER || px->transferring)
+		return PRBD_PX_ENOTLEADER;
+	if (!voters || (voters & learners) || ((voters | learners) & 1) ||
+	    px_popc(voters) > PRBD_PX_MAX_VOTERS ||
+	    px_popc(voters ^ px->voters) > 1)
+		return PRBD_PX_EINVAL;
+	if (px->cfg_pending || px->n_pend || !px_slot_free(px))
+		return PRBD_PX_EBUSY;
+	memset(&e, 0, sizeof(e));
+	e.kind = PRBD_PX_K_CONFIG;
+	e.voters = voters;
+	e.learners = learners;
+	px_propose_at(px, px->next_slot, &e);
+	px_flush(px);
+	return 0;
+}
+
+int prbd_px_transfer(struct prbd_px *px, u8 target)
+{
+	struct prbd_px_msg *m;
+
+	if (px->role != PRBD_PX_LEADER || px->preparing)
+		return PRBD_PX_ENOTLEADER;
+	if (target == px->id || target >= PRBD_PX_MAX_NODES ||
+	    !(px->voters & BIT16(target)))
+		return PRBD_PX_EINVAL;
+	if (px->transferring)
+		return PRBD_PX_EBUSY;
+	px->transferring = 1;
+	px->transfer_to = target;
+	px->transfer_until = px->now + px->cfg.elect_ms;
+	px->lease_until = 0;	/* never again in this ballot */
+	m = px_out(px, PRBD_PX_M_TIMEOUT_NOW, target);
+	if (m)
+		m->ballot = px->ballot;
+	px_flush(px);
+	return 0;
+}
+
+void prbd_px_persisted(struct prbd_px *px, u64 token)
+{
+	if (token > px->tok_done && token <= px->tok_issued)
+		px->tok_done = token;
+	px_flush(px);
+}
+
+void prbd_px_applied(struct prbd_px *px, u64 slot)
+{
+	if (slot > px->applied && slot < px->apply_next)
+		px->applied = slot;
+}
+
+void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
+		     u16 learners)
+{
+	if (slot <= px->commit)
+		return;
+	px_truncate_to(px, slot + 1);
+	px->commit = slot;
+	px->applied = slot;
+	px->apply_next = slot + 1;
+	px->needs_resync = 0;
+	if (cfg_slot > px->cfg_slot && voters) {
+		px->cfg_slot = cfg_slot;
+		px->voters = voters;
+		px->learners = learners;
+	}
+	px_hs_dirty(px);
+	px_advance_commit(px);
+	px_flush(px);
+}
+
+void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
+{
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->msgs = px->out;
+	rd->n_msgs = px->n_out;
+	px->n_out = 0;
+	if (px->any_dirty && px->tok_issued == px->tok_done) {
+		for (s = px->log_start; s < px->log_start + PRBD_PX_LOG_CAP;
+		     s++) {
+			sl = px_sl(px, s);
+			if (!sl->dirty)
+				continue;
+			sl->dirty = 0;
+			px->pbuf[rd->n_ents++] = sl->e;
+		}
+		rd->ents = px->pbuf;
+		px->hs_dirty = 0;
+		px->any_dirty = 0;
+		px->tok_issued = px->tok_next++;
+		rd->persist_token = px->tok_issued;
+	}
+	rd->hs.promised = px->promised;
+	rd->hs.commit = px->commit;
+	rd->hs.log_start = px->log_start;
+	rd->hs.cfg_slot = px->cfg_slot;
+	rd->hs.voters = px->voters;
+	rd->hs.learners = px->learners;
+	/* apply only what is durably chosen: a restart never forgets it */
+	for (s = px->apply_next; s <= px->commit; s++) {
+		sl = px_sl(px, s);
+		if (!sl || sl->tok > px->tok_done)
+			break;
+	}
+	if (s > px->apply_next) {
+		rd->apply_lo = px->apply_next;
+		rd->apply_hi = s - 1;
+		px->apply_next = s;
+	}
+	rd->role = px->role;
+	rd->leader = px->leader;
+	rd->role_changed = px->role_changed;
+	px->role_changed = 0;
+	rd->needs_resync = px->needs_resync;
+}
+
+/*
+ * Every write acknowledged anywhere sits in a slot <= the leader's commit
+ * index: only the leader learns from P2B quorums that a slot is chosen and
+ * all others learn it from the leader.  So a read that arrives while the
+ * lease holds must observe at least the state at the current commit index.
+ */
+u64 prbd_px_read_index(const struct prbd_px *px, u64 now)
+{
+	u64 until = px->lease_until;
+
+#if PRBD_PX_MUTATION == 4
+	if (until)
+		until += px->lease_ms;	/* BUG: honoured past expiry */
+#endif
+	if (px->role != PRBD_PX_LEADER || px->transferring ||
+	    !px->first_slot || now >= until)
+		return 0;
+	return px_max(px->commit, px->first_slot);
+}
+
+bool prbd_px_may_read(const struct prbd_px *px, u64 now)
+{
+	u64 idx = prbd_px_read_index(px, now);
+
+	return idx && px->applied >= idx;
+}
+
+void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->ballot = px->ballot;
+	st->promised = px->promised;
+	st->commit = px->commit;
+	st->applied = px->applied;
+	st->log_start = px->log_start;
+	st->cfg_slot = px->cfg_slot;
+	st->voters = px->voters;
+	st->learners = px->learners;
+	st->id = px->id;
+	st->role = px->role;
+	st->leader = px->leader;
+	st->needs_resync = px->needs_resync;
+}
+
+const struct prbd_px_entry *prbd_px_entry_at(const struct prbd_px *px,
+					     u64 slot)
+{
+	if (slot < px->log_start || slot >= px->log_start + PRBD_PX_LOG_CAP)
+		return NULL;
+	return &px->log[slot & (PRBD_PX_LOG_CAP - 1)].e;
+}

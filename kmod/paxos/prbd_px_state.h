@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The state of one Multi-Paxos core instance.  Exposed
+ * only so that the embedder can size and allocate it (kvzalloc in the
+ * module); treat every field as private to prbd_paxos.c.  All memory the
+ * core ever uses is inside this struct.
+ */
+#ifndef PRBD_PX_STATE_H
+#define PRBD_PX_STATE_H
+
+struct prbd_px_slot {
+	struct prbd_px_entry e;
+	u64 tok;		/* persist token covering our own accept */
+	u16 acks;		/* leader: nodes that accepted e at our ballot */
+	u8 dirty;
+	u8 pad[5];
+};
+
+struct prbd_px_peer {
+	u64 last_heard;		/* leader clock, any valid reply */
+	u64 ack_ts;		/* newest echoed heartbeat ts (lease) */
+	u64 applied;
+	u64 sent_hi;		/* highest slot sent in a P2A */
+	u8 promised;		/* phase 1 / pre-vote granted */
+	u8 pad[7];
+};
+
+struct prbd_px_p1best {
+	struct prbd_px_entry e;
+	u8 valid;
+	u8 pad[7];
+};
+
+struct prbd_px {
+	struct prbd_px_config cfg;
+	u8 id, role, leader, role_changed;
+	u8 needs_resync, transferring, prevote, p1_transfer;
+	u8 preparing, any_dirty, transfer_to, hs_dirty;
+	u16 voters, learners;
+	u32 timeout;		/* current randomised election timeout */
+	u32 lease_ms;
+	u32 n_out, n_held, n_pend, pend_head;
+	u32 p1_gen, pad0;
+	u64 rng;
+	u64 now;		/* last tick */
+	u64 elapsed;		/* clamped ms since heard from a leader */
+	u64 cand_elapsed;	/* clamped ms since candidacy started */
+	u64 learn_req_at;
+
+	u64 promised;		/* acceptor */
+	u64 cfg_slot;
+	u64 commit, applied, apply_next, log_start;
+	u64 leader_commit;	/* newest commit hint seen */
+	u64 resync_upto;	/* needs_resync until commit reaches it */
+
+	u64 ballot;		/* our ballot as candidate/leader */
+	u64 p1_from, p1_end, p1_maxrep;
+	u8 p1_over;		/* some acceptor accepted beyond the range */
+	u8 need_noop;
+	u8 pad[6];
+	u64 next_slot;		/* leader: next free slot */
+	u64 first_slot;		/* leader: first slot of this leadership */
+	u64 cfg_pending;	/* leader: uncommitted config slot, 0: none */
+	u64 next_hb, term_start, lease_until, lead_since, transfer_until;
+	u64 leader_ballot;	/* ballot of the leader we last heard */
+	u64 last_hb_ts;
+	u64 drops;		/* messages dropped: outbox/held full */
+
+	u64 tok_next, tok_issued, tok_done;
+
+	struct prbd_px_peer peer[PRBD_PX_MAX_NODES];
+	struct prbd_px_slot log[PRBD_PX_LOG_CAP];
+	struct prbd_px_p1best best[PRBD_PX_WINDOW_MAX];
+	struct prbd_px_desc pend[PRBD_PX_PENDING_MAX];
+	struct prbd_px_msg out[PRBD_PX_OUTBOX];
+	struct prbd_px_msg held[PRBD_PX_HELD];
+	u64 held_tok[PRBD_PX_HELD];
+	struct prbd_px_entry pbuf[PRBD_PX_LOG_CAP];
+	struct prbd_px_msg scratch;
+};
+
+#endif /* PRBD_PX_STATE_H */

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * prbd data path: the block device (prbd_req.c), the on-disk log ring
+ * (prbd_log.c) and the glue that drives the Paxos core (prbd_glue.c).
+ *
+ * Threads and locks
+ *  - dp->px_lock (spinlock) protects the Paxos core instance and the
+ *    request lists below; core calls never sleep.  Taken from queue_rq.
+ *  - dp->drive_work (on the ordered dp->wq) is the only caller of
+ *    prbd_px_ready(): it proposes queued writes, starts persist batches
+ *    and applies, reports completions back to the core.
+ *  - dp->persist_work (ordered dp->pwq) writes one persist batch at a
+ *    time: its log records (FUA, in parallel), then the acceptor state if
+ *    it changed, then reports the token.  It also runs checkpoints, so
+ *    every acceptor-state write is serialised there.
+ *  - bio completions only count and queue work.
+ */
+#ifndef PRBD_DP_H
+#define PRBD_DP_H
+
+#include <linux/blk-mq.h>
+#include <linux/llist.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include "paxos/prbd_paxos.h"
+#include "prbd_compat_blk.h"
+
+struct prbd_resource;
+
+#define PRBD_DP_TICK_MS		10
+#define PRBD_DP_HB_MS		50
+#define PRBD_DP_ELECT_MS	500
+#define PRBD_DP_DRIFT_PPM	10000	/* assumed clock rate error bound: 1% */
+#define PRBD_DP_MAX_IO		(256u << 10)	/* bytes per request */
+#define PRBD_DP_MAX_SEGS	64
+
+/* struct prbd_io - per-request data (blk-mq pdu) */
+struct prbd_io {
+	struct list_head list;
+	struct request *rq;
+	u64 id;			/* Paxos descriptor id, 0 until proposed */
+	u32 csum;		/* crc32c of the payload */
+	u32 log_need;		/* log bytes reserved for it */
+	atomic_t pending;	/* outstanding bios */
+	blk_status_t status;
+};
+
+/*
+ * struct prbd_log_loc - where a descriptor's payload is in the log ring
+ */
+struct prbd_log_loc {
+	u64 slot;
+	u64 ballot;
+	u64 id;
+	u64 off;		/* byte offset of the payload on the backing dev */
+	u32 len;
+};
+
+/* A record in the log ring, in allocation order (prbd_log.c). */
+struct prbd_log_ext {
+	struct list_head list;
+	u64 slot;
+	u64 off;		/* record header offset */
+	u32 size;		/* header + payload, rounded to 4 KiB */
+	u64 id;
+	u64 payload_off;
+	u32 len;
+};
+
+struct prbd_log {
+	u64 ring_off;		/* first record byte */
+	u64 ring_size;
+	u64 head;		/* next allocation, relative to ring_off */
+	u64 used;		/* bytes between tail and head incl. waste */
+	u64 reserved;		/* promised to proposed writes */
+	u64 seq;		/* record sequence number */
+	struct list_head exts;	/* oldest first */
+	spinlock_t lock;	/* protects the fields above */
+};
+
+/* One persist batch: the core's entries + hard state, and their payloads. */
+struct prbd_batch {
+	struct list_head list;
+	u64 token;
+	struct prbd_px_hardstate hs;
+	u32 n_ents;
+	struct prbd_px_entry ents[PRBD_PX_LOG_CAP];
+	/* payload source per entry descriptor: a request or a log location */
+	struct prbd_io *cmd[PRBD_PX_LOG_CAP][PRBD_PX_BATCH];
+};
+
+/* An apply in flight: one descriptor's data written to the data area. */
+struct prbd_apply {
+	struct list_head list;
+	struct llist_node done_node;
+	struct prbd_dp *dp;
+	u64 slot;
+	u64 sector;		/* of the prbd device */
+	u32 len;
+	struct prbd_io *cmd;	/* the request, or NULL (payload from log) */
+	struct page **pages;	/* payload read back from the log */
+	unsigned int nr_pages;
+	bool done;
+	int err;
+};
+
+struct prbd_dp {
+	struct prbd_resource *res;
+	struct block_device *bdev;	/* backing device */
+	u64 data_sect;			/* data area start, sectors */
+	u64 data_size;			/* bytes */
+	u32 block_size;
+	u8 disk_uuid[16];
+
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	atomic_t open_rw;		/* read-write openers */
+
+	spinlock_t px_lock;		/* see the top of this file */
+	struct prbd_px *px;
+	struct list_head incoming;	/* writes not yet proposed */
+	struct list_head reads;		/* reads waiting for the lease */
+	struct prbd_io **cmds;		/* proposed writes, by blk-mq tag */
+	u64 next_id;
+	u8 role, leader;		/* the core's, as last seen */
+	bool primary;			/* may be opened read-write */
+	bool stopping;
+	bool failed;			/* the backing device failed */
+	bool res_changed;		/* notify netlink listeners */
+	u64 core_log_start;		/* the core's truncation point */
+
+	struct workqueue_struct *wq;	/* ordered: drive + tick */
+	struct workqueue_struct *pwq;	/* ordered: persist + checkpoint */
+	struct work_struct drive_work;
+	struct delayed_work tick_work;
+	struct work_struct persist_work;
+
+	/* persistence (persist_work) */
+	struct prbd_batch *batch;	/* the one outstanding batch */
+	bool batch_busy;		/* under px_lock */
+	struct prbd_px_hardstate hs_disk;	/* last written */
+	u64 applied_disk;		/* applied index in the acceptor state */
+	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
+
+	/* apply (drive_work) */
+	struct list_head applies;	/* started, in slot order */
+	struct llist_head applies_done;
+	u64 apply_next;			/* next slot to start applying */
+	u64 apply_hi;			/* highest chosen slot to apply */
+	u64 applied;			/* every slot <= this applied */
+
+	struct prbd_log log;
+	struct xarray log_locs;		/* slot * BATCH + idx -> prbd_log_loc */
+};
+
+/* prbd_req.c */
+extern int prbd_major;
+int prbd_dev_create(struct prbd_dp *dp, u32 minor);
+void prbd_dev_destroy(struct prbd_dp *dp);
+void prbd_io_end(struct prbd_io *cmd, blk_status_t status);
+int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
+		       struct page *hdr, sector_t sector, blk_opf_t opf,
+		       bio_end_io_t *end_io, void *priv);
+int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
+
+/* prbd_log.c */
+int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs);
+void prbd_log_unload(struct prbd_dp *dp);
+bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);
+void prbd_log_unreserve(struct prbd_dp *dp, u32 need);
+int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b);
+int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id,
+			  struct page ***pages, unsigned int *nr, u32 *len);
+void prbd_log_free_payload(struct page **pages, unsigned int nr);
+void prbd_log_release(struct prbd_dp *dp, u64 slot);
+void prbd_log_forget(struct prbd_dp *dp, u64 slot);
+u32 prbd_log_need(u32 len);
+
+/* prbd_glue.c */
+extern const struct prbd_res_ops prbd_dp_ops;
+void prbd_dp_kick(struct prbd_dp *dp);
+void prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
+bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
+int prbd_dp_open_rw(struct prbd_dp *dp);
+
+#endif /* PRBD_DP_H */

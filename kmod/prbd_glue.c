@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: the Paxos glue - drives the sans-I/O Multi-Paxos core
+ * (paxos/prbd_paxos.c) for one resource: proposes the device's writes,
+ * makes persist batches durable in the log ring, applies chosen slots to
+ * the data area in slot order, completes requests, grants reads.
+ *
+ * A write's life on the leader: queue_rq computes its crc32c and queues it
+ * (prbd_dp_queue_write); the drive work reserves log space and proposes its
+ * descriptor; the core returns it in a persist batch, which the persist
+ * work writes to the log (from the request's own pages, FUA) before
+ * reporting the token; once a majority (here: this node) accepted durably,
+ * the slot is chosen and reported in an apply range; the drive work writes
+ * the data area from the same pages, reports the slot applied, and
+ * completes the request.  Overlapping writes are applied strictly in slot
+ * order so every replica ends with the same bytes.
+ *
+ * Request ids: (node id << 56) | ((random 40-bit start + counter) << 8 |
+ * blk-mq tag); the tag finds the request, the full id proves it is the one.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "prbd_int.h"
+#include "prbd_dp.h"
+
+#define PRBD_ID_NODE_SHIFT	56
+#define PRBD_ID_TAG_MASK	0xffULL
+#define PRBD_CKPT_MS		1000
+
+static u64 prbd_now_ms(void)
+{
+	return jiffies64_to_msecs(get_jiffies_64());
+}
+
+void prbd_dp_kick(struct prbd_dp *dp)
+{
+	queue_work(dp->wq, &dp->drive_work);
+}
+
+static struct prbd_io *prbd_io_by_id(struct prbd_dp *dp, u64 id)
+{
+	struct prbd_io *cmd;
+	u32 tag = id & PRBD_ID_TAG_MASK;
+
+	if (id >> PRBD_ID_NODE_SHIFT != dp->res->node_id ||
+	    tag >= dp->tag_set.queue_depth)
+		return NULL;
+	cmd = dp->cmds[tag];
+	return cmd && cmd->id == id ? cmd : NULL;
+}
+
+static u32 prbd_rq_crc(struct request *rq)
+{
+	struct req_iterator iter;
+	struct bio_vec bv;
+	u32 crc = ~0U;
+	void *p;
+
+	rq_for_each_segment(bv, rq, iter) {
+		p = bvec_kmap_local(&bv);
+		crc = crc32c(crc, p, bv.bv_len);
+		kunmap_local(p);
+	}
+	return ~crc;
+}
+
+/**
+ * prbd_dp_queue_write() - hand a write to the drive work (from queue_rq)
+ * @dp: the data path
+ * @cmd: the write
+ */
+void prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
+{
+	cmd->csum = prbd_rq_crc(cmd->rq);
+	spin_lock(&dp->px_lock);
+	list_add_tail(&cmd->list, &dp->incoming);
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
+}
+
+/**
+ * prbd_dp_queue_read() - may a read be served from the data area now?
+ * @dp: the data path
+ * @cmd: the read
+ *
+ * The primary serves a read locally only while the core grants it (leader
+ * lease); otherwise the read waits for the grant.  A secondary (opened
+ * read-only) reads its own applied data, which may lag the leader.
+ *
+ * Return: true to submit at once; false when queued.
+ */
+bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
+{
+	bool now;
+
+	spin_lock(&dp->px_lock);
+	now = !dp->primary || prbd_px_may_read(dp->px, prbd_now_ms());
+	if (!now)
+		list_add_tail(&cmd->list, &dp->reads);
+	spin_unlock(&dp->px_lock);
+	if (!now)
+		prbd_dp_kick(dp);
+	return now;
+}
+
+/**
+ * prbd_dp_open_rw() - may the device be opened read-write?
+ * @dp: the data path
+ *
+ * Return: 0, or -EROFS on a secondary.
+ */
+int prbd_dp_open_rw(struct prbd_dp *dp)
+{
+	int err = 0;
+
+	spin_lock(&dp->px_lock);
+	if (dp->primary)
+		atomic_inc(&dp->open_rw);
+	else
+		err = -EROFS;
+	spin_unlock(&dp->px_lock);
+	return err;
+}
+
+/* --- drive ------------------------------------------------------------ */
+
+/* Propose queued writes while the core and the log ring take them. */
+static void prbd_propose_writes(struct prbd_dp *dp)
+{
+	struct prbd_io *cmd, *tmp;
+	struct prbd_px_desc d;
+	u32 need;
+	int err;
+
+	list_for_each_entry_safe(cmd, tmp, &dp->incoming, list) {
+		if (dp->role != PRBD_PX_LEADER)
+			return;
+		if (!prbd_log_reserve(dp, blk_rq_bytes(cmd->rq), &need))
+			return;
+		d.id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
+		       ((dp->next_id++ << 8) &
+			GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
+		       cmd->rq->tag;
+		d.sector = blk_rq_pos(cmd->rq);
+		d.len = blk_rq_bytes(cmd->rq);
+		d.csum = cmd->csum;
+		err = prbd_px_propose(dp->px, &d);
+		if (err) {
+			prbd_log_unreserve(dp, need);
+			return;
+		}
+		cmd->id = d.id;
+		cmd->log_need = need;
+		dp->cmds[cmd->rq->tag] = cmd;
+		list_del_init(&cmd->list);
+	}
+}
+
+/* Take the core's output: persist batch, apply range, role. */
+static void prbd_take_ready(struct prbd_dp *dp)
+{
+	struct prbd_px_ready rd;
+	struct prbd_batch *b = dp->batch;
+	u32 i, j;
+
+	prbd_px_ready(dp->px, &rd);
+	/* rd.msgs: sent by the transport once peers exist */
+	dp->role = rd.role;
+	dp->leader = rd.leader;
+	dp->core_log_start = rd.hs.log_start;
+	if (rd.persist_token) {
+		b->token = rd.persist_token;
+		b->hs = rd.hs;
+		b->n_ents = rd.n_ents;
+		for (i = 0; i < rd.n_ents; i++) {
+			b->ents[i] = rd.ents[i];
+			for (j = 0; j < PRBD_PX_BATCH; j++)
+				b->cmd[i][j] = j < rd.ents[i].n_desc &&
+					rd.ents[i].kind == PRBD_PX_K_DATA ?
+					prbd_io_by_id(dp, rd.ents[i].desc[j].id) :
+					NULL;
+		}
+		dp->batch_busy = true;
+		queue_work(dp->pwq, &dp->persist_work);
+	}
+	if (rd.apply_hi >= rd.apply_lo && rd.apply_lo)
+		dp->apply_hi = max(dp->apply_hi, rd.apply_hi);
+	if (rd.role_changed) {
+		spin_lock(&dp->res->lock);
+		dp->res->paxos_role = rd.role == PRBD_PX_LEADER ?
+			PRBD_PAXOS_ROLE_LEADER : rd.role == PRBD_PX_CANDIDATE ?
+			PRBD_PAXOS_ROLE_CANDIDATE : PRBD_PAXOS_ROLE_FOLLOWER;
+		dp->res->leader_id = rd.leader;
+		spin_unlock(&dp->res->lock);
+		dp->res_changed = true;
+	}
+}
+
+static void prbd_apply_endio(struct bio *bio)
+{
+	struct prbd_apply *a = bio->bi_private;
+
+	if (bio->bi_status)
+		a->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	llist_add(&a->done_node, &a->dp->applies_done);
+	prbd_dp_kick(a->dp);
+}
+
+static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
+{
+	struct prbd_apply *a;
+
+	list_for_each_entry(a, &dp->applies, list)
+		if (a->len && sector < a->sector + (a->len >> SECTOR_SHIFT) &&
+		    a->sector < sector + (len >> SECTOR_SHIFT))
+			return true;
+	return false;
+}
+
+static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
+			     u64 id)
+{
+	sector_t sector = dp->data_sect + a->sector;
+	struct bio *bio;
+	unsigned int i;
+	int err;
+
+	if (a->cmd)
+		return prbd_submit_rq_bio(dp, a->cmd, NULL, sector,
+					  REQ_OP_WRITE, prbd_apply_endio, a);
+	err = prbd_log_read_payload(dp, a->slot, id, &a->pages, &a->nr_pages,
+				    &a->len);
+	if (err)
+		return err;
+	bio = bio_alloc(dp->bdev, a->nr_pages, REQ_OP_WRITE, GFP_NOIO);
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_end_io = prbd_apply_endio;
+	bio->bi_private = a;
+	for (i = 0; i < a->nr_pages; i++)
+		__bio_add_page(bio, a->pages[i],
+			       min_t(u32, PAGE_SIZE, a->len - i * PAGE_SIZE), 0);
+	submit_bio(bio);
+	return 0;
+}
+
+/*
+ * Start applying chosen slots in order.  A descriptor that overlaps one
+ * still being written waits (and so does everything after it).
+ */
+static void prbd_start_applies(struct prbd_dp *dp)
+{
+	struct prbd_px_entry e;
+	const struct prbd_px_entry *pe;
+	struct prbd_apply *a;
+	u32 j;
+	int err;
+
+	while (dp->apply_next <= dp->apply_hi) {
+		spin_lock(&dp->px_lock);
+		pe = prbd_px_entry_at(dp->px, dp->apply_next);
+		if (pe)
+			e = *pe;
+		spin_unlock(&dp->px_lock);
+		if (!pe || e.slot != dp->apply_next || !e.kind) {
+			pr_err_ratelimited("%s: slot %llu chosen but not in the log\n",
+					   dp->res->name, dp->apply_next);
+			return;
+		}
+		if (e.kind == PRBD_PX_K_DATA) {
+			for (j = 0; j < e.n_desc; j++)
+				if (prbd_apply_overlaps(dp, e.desc[j].sector,
+							e.desc[j].len))
+					return;
+		}
+		for (j = 0; j < max_t(u32, e.kind == PRBD_PX_K_DATA ?
+				      e.n_desc : 0, 1); j++) {
+			a = kzalloc(sizeof(*a), GFP_NOIO);
+			if (!a)
+				return;	/* retried on the next kick */
+			a->dp = dp;
+			a->slot = e.slot;
+			list_add_tail(&a->list, &dp->applies);
+			if (e.kind != PRBD_PX_K_DATA) {
+				a->done = true;
+				break;
+			}
+			a->sector = e.desc[j].sector;
+			a->len = e.desc[j].len;
+			spin_lock(&dp->px_lock);
+			a->cmd = prbd_io_by_id(dp, e.desc[j].id);
+			spin_unlock(&dp->px_lock);
+			err = prbd_apply_submit(dp, a, e.desc[j].id);
+			if (err) {
+				pr_err("%s: cannot apply slot %llu: %d\n",
+				       dp->res->name, e.slot, err);
+				a->err = err;
+				a->done = true;
+			}
+		}
+		dp->apply_next++;
+	}
+}
+
+/* Retire finished applies in slot order; complete requests. */
+static void prbd_reap_applies(struct prbd_dp *dp)
+{
+	struct llist_node *done = llist_del_all(&dp->applies_done);
+	struct prbd_apply *a, *tmp;
+	u64 applied = dp->applied;
+
+	llist_for_each_entry_safe(a, tmp, done, done_node)
+		a->done = true;
+	list_for_each_entry_safe(a, tmp, &dp->applies, list) {
+		if (!a->done)
+			break;
+		list_del(&a->list);
+		if (a->cmd) {
+			spin_lock(&dp->px_lock);
+			dp->cmds[a->cmd->rq->tag] = NULL;
+			spin_unlock(&dp->px_lock);
+			prbd_io_end(a->cmd, a->err ? BLK_STS_IOERR :
+				     BLK_STS_OK);
+		}
+		prbd_log_free_payload(a->pages, a->nr_pages);
+		if (list_empty(&dp->applies) ||
+		    list_first_entry(&dp->applies, struct prbd_apply,
+				     list)->slot != a->slot)
+			applied = a->slot;
+		kfree(a);
+	}
+	if (applied != dp->applied) {
+		dp->applied = applied;
+		spin_lock(&dp->px_lock);
+		prbd_px_applied(dp->px, applied);
+		spin_unlock(&dp->px_lock);
+		spin_lock(&dp->res->lock);
+		dp->res->applied_index = applied;
+		spin_unlock(&dp->res->lock);
+	}
+}
+
+static void prbd_serve_reads(struct prbd_dp *dp)
+{
+	struct prbd_io *cmd, *tmp;
+	LIST_HEAD(go);
+
+	spin_lock(&dp->px_lock);
+	if (!list_empty(&dp->reads) &&
+	    (!dp->primary || prbd_px_may_read(dp->px, prbd_now_ms())))
+		list_splice_init(&dp->reads, &go);
+	spin_unlock(&dp->px_lock);
+	list_for_each_entry_safe(cmd, tmp, &go, list) {
+		list_del_init(&cmd->list);
+		prbd_submit_read(dp, cmd);
+	}
+}
+
+static bool prbd_want_checkpoint(struct prbd_dp *dp)
+{
+	u64 used;
+
+	if (dp->applied <= dp->applied_disk)
+		return false;
+	spin_lock(&dp->log.lock);
+	used = dp->log.used + dp->log.reserved;
+	spin_unlock(&dp->log.lock);
+	return used > dp->log.ring_size / 4 ||
+	       time_after(jiffies, dp->ckpt_at + msecs_to_jiffies(PRBD_CKPT_MS));
+}
+
+static void prbd_drive_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, drive_work);
+	unsigned int noio = memalloc_noio_save();
+
+	prbd_reap_applies(dp);
+	spin_lock(&dp->px_lock);
+	prbd_propose_writes(dp);
+	prbd_take_ready(dp);
+	spin_unlock(&dp->px_lock);
+	prbd_start_applies(dp);
+	prbd_reap_applies(dp);
+	prbd_serve_reads(dp);
+	spin_lock(&dp->res->lock);
+	dp->res->commit_index = dp->apply_hi;
+	spin_unlock(&dp->res->lock);
+	if (prbd_want_checkpoint(dp))
+		queue_work(dp->pwq, &dp->persist_work);
+	if (dp->res_changed) {
+		dp->res_changed = false;
+		prbd_res_changed(dp->res);
+	}
+	memalloc_noio_restore(noio);
+}
+
+static void prbd_tick_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(to_delayed_work(work),
+					  struct prbd_dp, tick_work);
+
+	spin_lock(&dp->px_lock);
+	prbd_px_tick(dp->px, prbd_now_ms());
+	spin_unlock(&dp->px_lock);
+	prbd_drive_work(&dp->drive_work);
+	if (!READ_ONCE(dp->stopping))
+		queue_delayed_work(dp->wq, &dp->tick_work,
+				   msecs_to_jiffies(PRBD_DP_TICK_MS));
+}
+
+/* --- persistence -------------------------------------------------------- */
+
+static void prbd_hs_to_state(struct prbd_dp *dp,
+			     const struct prbd_px_hardstate *hs, u64 applied,
+			     struct prbd_acceptor_state *st)
+{
+	u32 id;
+
+	memset(st, 0, sizeof(*st));
+	st->promised_ballot = hs->promised;
+	st->config_epoch = hs->cfg_slot;
+	st->commit_index = hs->commit;
+	st->applied_index = applied;
+	for (id = 1; id < PRBD_PX_MAX_NODES; id++) {
+		if (!((hs->voters | hs->learners) & BIT(id)))
+			continue;
+		st->members[st->nr_members].node_id = id;
+		st->members[st->nr_members].flags =
+			hs->voters & BIT(id) ? 0 : PRBD_DISK_MEMBER_LEARNER;
+		st->nr_members++;
+	}
+}
+
+static int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
+			 u64 applied)
+{
+	struct prbd_acceptor_state st;
+	int err;
+
+	prbd_hs_to_state(dp, hs, applied, &st);
+	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
+	if (err)
+		return err;
+	dp->hs_disk = *hs;
+	dp->applied_disk = applied;
+	return 0;
+}
+
+static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
+			    const struct prbd_px_hardstate *b)
+{
+	return a->promised != b->promised || a->cfg_slot != b->cfg_slot ||
+	       a->voters != b->voters || a->learners != b->learners;
+}
+
+/* Flush the applied data, record the applied index, release log space. */
+static void prbd_checkpoint(struct prbd_dp *dp)
+{
+	u64 applied = READ_ONCE(dp->applied);
+	int err;
+
+	if (applied <= dp->applied_disk)
+		return;
+	err = blkdev_issue_flush(dp->bdev);
+	if (!err)
+		err = prbd_write_hs(dp, &dp->hs_disk, applied);
+	if (err) {
+		pr_err("%s: checkpoint failed: %d\n", dp->res->name, err);
+		return;
+	}
+	dp->ckpt_at = jiffies;
+	prbd_log_release(dp, min(applied, READ_ONCE(dp->core_log_start) - 1));
+	prbd_log_forget(dp, min(applied, READ_ONCE(dp->core_log_start) - 1));
+	prbd_dp_kick(dp);	/* proposals waiting for log space */
+}
+
+/* Does the batch need the hard state written (promise, config, chosen)? */
+static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
+{
+	u32 i;
+
+	if (prbd_hs_changed(&b->hs, &dp->hs_disk))
+		return true;
+	if (b->hs.commit <= dp->hs_disk.commit)
+		return false;
+	for (i = 0; i < b->n_ents; i++)
+		if (b->ents[i].chosen && b->ents[i].slot <= b->hs.commit)
+			return true;
+	return false;
+}
+
+static void prbd_persist_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, persist_work);
+	struct prbd_batch *b = dp->batch;
+	unsigned int noio = memalloc_noio_save();
+	bool busy;
+	int err;
+
+	spin_lock(&dp->px_lock);
+	busy = dp->batch_busy;
+	spin_unlock(&dp->px_lock);
+	if (busy && !dp->failed) {
+		err = prbd_log_write_batch(dp, b);
+		if (err == -ENOSPC) {
+			/* free what is applied, then try again */
+			prbd_checkpoint(dp);
+			msleep(20);
+			queue_work(dp->pwq, &dp->persist_work);
+			goto out;
+		}
+		if (!err && prbd_batch_needs_hs(dp, b))
+			err = prbd_write_hs(dp, &b->hs, dp->applied_disk);
+		if (err) {
+			/* not durable: never report it; I/O on it stalls */
+			pr_err("%s: log write failed: %d; backing device failed\n",
+			       dp->res->name, err);
+			dp->failed = true;
+			goto out;
+		}
+		spin_lock(&dp->px_lock);
+		prbd_px_persisted(dp->px, b->token);
+		dp->batch_busy = false;
+		spin_unlock(&dp->px_lock);
+		prbd_dp_kick(dp);
+	}
+	if (prbd_want_checkpoint(dp))
+		prbd_checkpoint(dp);
+out:
+	memalloc_noio_restore(noio);
+}
+
+/* --- up / down / role ----------------------------------------------------- */
+
+static void prbd_dp_free(struct prbd_dp *dp)
+{
+	if (dp->pwq)
+		destroy_workqueue(dp->pwq);
+	if (dp->wq)
+		destroy_workqueue(dp->wq);
+	prbd_log_unload(dp);
+	kvfree(dp->batch);
+	kvfree(dp->px);
+	kfree(dp->cmds);
+	kfree(dp);
+}
+
+static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
+{
+	struct prbd_md *md = &res->backing->md;
+	struct prbd_acceptor_state st;
+	struct prbd_px_hardstate hs = {};
+	struct prbd_px_config cfg = {};
+	struct prbd_peer *peer;
+	struct prbd_dp *dp;
+	u32 i;
+	int err;
+
+	if (res->node_id >= PRBD_PX_MAX_NODES) {
+		NL_SET_ERR_MSG_MOD(extack, "node id too large for the Paxos core (max 15)");
+		return -EINVAL;
+	}
+	dp = kzalloc(sizeof(*dp), GFP_KERNEL);
+	if (!dp)
+		return -ENOMEM;
+	dp->res = res;
+	dp->bdev = res->backing->bd.bdev;
+	dp->data_sect = md->data_offset >> SECTOR_SHIFT;
+	dp->data_size = md->data_size;
+	dp->block_size = md->block_size;
+	memcpy(dp->disk_uuid, md->sb.disk_uuid, sizeof(dp->disk_uuid));
+	dp->log.ring_off = le64_to_cpu(md->sb.log_offset) + PRBD_DISK_BLOCK;
+	dp->log.ring_size = le64_to_cpu(md->sb.log_size) - PRBD_DISK_BLOCK;
+	INIT_LIST_HEAD(&dp->log.exts);
+	spin_lock_init(&dp->log.lock);
+	xa_init(&dp->log_locs);
+	spin_lock_init(&dp->px_lock);
+	INIT_LIST_HEAD(&dp->incoming);
+	INIT_LIST_HEAD(&dp->reads);
+	INIT_LIST_HEAD(&dp->applies);
+	init_llist_head(&dp->applies_done);
+	INIT_WORK(&dp->drive_work, prbd_drive_work);
+	INIT_WORK(&dp->persist_work, prbd_persist_work);
+	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
+	atomic_set(&dp->open_rw, 0);
+	dp->next_id = get_random_u64() & GENMASK_ULL(39, 0);
+	dp->ckpt_at = jiffies;
+
+	err = -ENOMEM;
+	dp->px = kvzalloc(sizeof(*dp->px), GFP_KERNEL);
+	dp->batch = kvzalloc(sizeof(*dp->batch), GFP_KERNEL);
+	dp->cmds = kcalloc(128, sizeof(*dp->cmds), GFP_KERNEL);
+	if (!dp->px || !dp->batch || !dp->cmds)
+		goto out_free;
+
+	cfg.id = res->node_id;
+	cfg.voters = BIT(res->node_id);
+	list_for_each_entry(peer, &res->peers, list) {
+		if (peer->node_id >= PRBD_PX_MAX_NODES)
+			continue;
+		if (peer->mrole == PRBD_MEMBER_ROLE_VOTER)
+			cfg.voters |= BIT(peer->node_id);
+		else
+			cfg.learners |= BIT(peer->node_id);
+	}
+	cfg.hb_ms = PRBD_DP_HB_MS;
+	cfg.elect_ms = PRBD_DP_ELECT_MS;
+	cfg.drift_ppm = PRBD_DP_DRIFT_PPM;
+	cfg.window = PRBD_PX_WINDOW_MAX;
+	cfg.max_inflight_bytes = 8 << 20;
+	cfg.seed = get_random_u64();
+	prbd_px_init(dp->px, &cfg);
+
+	prbd_md_get_acceptor(md, &st);
+	hs.promised = st.promised_ballot;
+	hs.commit = st.commit_index;
+	hs.log_start = st.applied_index + 1;
+	hs.cfg_slot = st.config_epoch;
+	hs.voters = cfg.voters;
+	hs.learners = cfg.learners;
+	if (st.nr_members) {
+		hs.voters = 0;
+		hs.learners = 0;
+		for (i = 0; i < st.nr_members; i++) {
+			if (st.members[i].node_id >= PRBD_PX_MAX_NODES)
+				continue;
+			if (st.members[i].flags & PRBD_DISK_MEMBER_LEARNER)
+				hs.learners |= BIT(st.members[i].node_id);
+			else
+				hs.voters |= BIT(st.members[i].node_id);
+		}
+	}
+	dp->hs_disk = hs;
+	dp->applied_disk = st.applied_index;
+	err = prbd_log_load(dp, &hs);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot read or replay the log area");
+		goto out_free;
+	}
+	if (dp->applied > dp->applied_disk) {
+		err = prbd_write_hs(dp, &hs, dp->applied);
+		if (err) {
+			NL_SET_ERR_MSG_MOD(extack, "cannot write the acceptor state");
+			goto out_free;
+		}
+	}
+	spin_lock(&res->lock);
+	res->applied_index = dp->applied;
+	res->commit_index = max(hs.commit, dp->applied);
+	spin_unlock(&res->lock);
+
+	err = -ENOMEM;
+	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
+	dp->pwq = alloc_ordered_workqueue("prbd_%s_log", WQ_MEM_RECLAIM,
+					  res->name);
+	if (!dp->wq || !dp->pwq)
+		goto out_free;
+
+	err = prbd_dev_create(dp, res->dev.minor);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot create the block device");
+		goto out_free;
+	}
+	res->priv = dp;
+	res->dev.disk = dp->disk;
+	/* the module stays loaded while a device exists */
+	__module_get(THIS_MODULE);
+	queue_delayed_work(dp->wq, &dp->tick_work, 0);
+	return 0;
+
+out_free:
+	prbd_dp_free(dp);
+	return err;
+}
+
+static void prbd_dp_down(struct prbd_resource *res)
+{
+	struct prbd_dp *dp = res->priv;
+	struct prbd_io *cmd, *tmp;
+
+	if (!dp)
+		return;
+	/* writes still queued can no longer be proposed */
+	spin_lock(&dp->px_lock);
+	dp->role = PRBD_PX_FOLLOWER;
+	list_for_each_entry_safe(cmd, tmp, &dp->incoming, list) {
+		list_del_init(&cmd->list);
+		prbd_io_end(cmd, BLK_STS_IOERR);
+	}
+	spin_unlock(&dp->px_lock);
+	prbd_dev_destroy(dp);
+	WRITE_ONCE(dp->stopping, true);
+	cancel_delayed_work_sync(&dp->tick_work);
+	flush_workqueue(dp->wq);
+	flush_workqueue(dp->pwq);
+	prbd_checkpoint(dp);
+	res->priv = NULL;
+	res->dev.disk = NULL;
+	prbd_dp_free(dp);
+	module_put(THIS_MODULE);
+}
+
+static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
+			    bool force, struct netlink_ext_ack *extack)
+{
+	struct prbd_dp *dp = res->priv;
+	unsigned long until = jiffies + msecs_to_jiffies(3 * PRBD_DP_ELECT_MS);
+	u8 prole;
+
+	if (!dp) {
+		NL_SET_ERR_MSG_MOD(extack, "resource is down");
+		return -ENOTCONN;
+	}
+	if (role == PRBD_ROLE_SECONDARY) {
+		spin_lock(&dp->px_lock);
+		if (atomic_read(&dp->open_rw)) {
+			spin_unlock(&dp->px_lock);
+			NL_SET_ERR_MSG_MOD(extack, "device is open read-write");
+			return -EBUSY;
+		}
+		dp->primary = false;
+		spin_unlock(&dp->px_lock);
+		return 0;
+	}
+	/* primary: this node must lead the group */
+	for (;;) {
+		spin_lock(&dp->px_lock);
+		prole = dp->role;
+		if (prole == PRBD_PX_LEADER)
+			dp->primary = true;
+		spin_unlock(&dp->px_lock);
+		if (prole == PRBD_PX_LEADER)
+			return 0;
+		if (time_after(jiffies, until))
+			break;
+		msleep(20);
+	}
+	NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");
+	return -EAGAIN;
+}
+
+const struct prbd_res_ops prbd_dp_ops = {
+	.up = prbd_dp_up,
+	.down = prbd_dp_down,
+	.set_role = prbd_dp_set_role,
+};

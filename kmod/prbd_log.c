@@ -1,0 +1,811 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: the log ring of the backing device.
+ *
+ * Every value this node accepts is written to the log area before the
+ * core is told it is durable: one record per write descriptor (a 4 KiB
+ * header block, struct prbd_disk_log_rec, followed by the payload rounded
+ * up to 4 KiB), or one header-only record for a no-op or configuration
+ * entry.  Records are appended at the head of the ring and released from
+ * its tail once their slot is applied to the data area, that data area
+ * write is flushed and the acceptor state on disk says so
+ * (prbd_log_release()).  A record that does not fit before the end of the
+ * ring starts again at its beginning; the space skipped is charged to it.
+ *
+ * On attach the whole ring is scanned: a block is a record header when its
+ * magic, disk uuid and crc match; a record is used only when its payload
+ * crc matches too, so a torn record is ignored.  The newest complete value
+ * of each slot still needed is handed back to the Paxos core.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+
+#include "prbd_int.h"
+#include "prbd_dp.h"
+
+#define PRBD_LOG_BLK		PRBD_DISK_BLOCK
+#define PRBD_LOG_SCAN_PAGES	64	/* 256 KiB per scan read */
+
+u32 prbd_log_need(u32 len)
+{
+	return PRBD_LOG_BLK + round_up(len, PRBD_LOG_BLK);
+}
+
+/* Keep room for header-only records and the waste of one wrap. */
+static u64 prbd_log_slack(void)
+{
+	return PRBD_PX_LOG_CAP * (u64)PRBD_LOG_BLK + prbd_log_need(PRBD_DP_MAX_IO);
+}
+
+/**
+ * prbd_log_reserve() - reserve log space for a write about to be proposed
+ * @dp: the data path
+ * @len: payload bytes
+ * @need: set to the bytes reserved
+ *
+ * Return: false when the ring is too full (retry after a release).
+ */
+bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need)
+{
+	struct prbd_log *log = &dp->log;
+	bool ok;
+
+	*need = prbd_log_need(len) + PRBD_LOG_BLK;	/* + a chosen marker */
+	spin_lock(&log->lock);
+	ok = log->used + log->reserved + *need + prbd_log_slack() <=
+	     log->ring_size;
+	if (ok)
+		log->reserved += *need;
+	spin_unlock(&log->lock);
+	return ok;
+}
+
+void prbd_log_unreserve(struct prbd_dp *dp, u32 need)
+{
+	spin_lock(&dp->log.lock);
+	dp->log.reserved -= min_t(u64, need, dp->log.reserved);
+	spin_unlock(&dp->log.lock);
+}
+
+/* Allocate @size bytes at the head; returns the absolute byte offset. */
+static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
+			  struct prbd_log_ext **extp)
+{
+	struct prbd_log *log = &dp->log;
+	struct prbd_log_ext *ext;
+	u32 waste = 0;
+
+	ext = kzalloc(sizeof(*ext), GFP_NOIO);
+	if (!ext)
+		return -ENOMEM;
+	spin_lock(&log->lock);
+	if (log->head + size > log->ring_size) {
+		waste = log->ring_size - log->head;
+		log->head = 0;
+	}
+	if (log->used + waste + size > log->ring_size) {
+		spin_unlock(&log->lock);
+		kfree(ext);
+		pr_err("log ring full (%llu of %llu bytes used)\n", log->used,
+		       log->ring_size);
+		return -ENOSPC;
+	}
+	ext->slot = slot;
+	ext->off = log->ring_off + log->head;
+	ext->size = size + waste;
+	log->head += size;
+	log->used += size + waste;
+	list_add_tail(&ext->list, &log->exts);
+	spin_unlock(&log->lock);
+	*off = ext->off;
+	*extp = ext;
+	return 0;
+}
+
+/**
+ * prbd_log_release() - free the records of every slot <= @slot
+ * @dp: the data path
+ * @slot: applied, flushed and recorded in the acceptor state
+ *
+ * Records are freed in allocation order; a record of a later slot stops
+ * the walk (conservative).
+ */
+void prbd_log_release(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_log *log = &dp->log;
+	struct prbd_log_ext *ext, *tmp;
+	LIST_HEAD(freed);
+
+	spin_lock(&log->lock);
+	list_for_each_entry_safe(ext, tmp, &log->exts, list) {
+		if (ext->slot > slot)
+			break;
+		log->used -= ext->size;
+		list_move(&ext->list, &freed);
+	}
+	if (list_empty(&log->exts)) {
+		log->used = 0;
+		log->head = 0;
+	}
+	spin_unlock(&log->lock);
+	list_for_each_entry_safe(ext, tmp, &freed, list)
+		kfree(ext);
+}
+
+struct prbd_log_io {
+	atomic_t pending;
+	int err;
+	struct completion done;
+};
+
+static void prbd_log_io_endio(struct bio *bio)
+{
+	struct prbd_log_io *io = bio->bi_private;
+
+	if (bio->bi_status)
+		io->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	if (atomic_dec_and_test(&io->pending))
+		complete(&io->done);
+}
+
+static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
+			      const struct prbd_px_entry *e, u32 idx,
+			      u32 payload_len, u32 payload_crc, u32 flags)
+{
+	struct prbd_disk_log_rec *r = page_address(page);
+	u32 i;
+
+	memset(r, 0, PAGE_SIZE);
+	r->magic = cpu_to_le64(PRBD_LOG_REC_MAGIC);
+	r->seq = cpu_to_le64(++dp->log.seq);
+	memcpy(r->disk_uuid, dp->disk_uuid, sizeof(r->disk_uuid));
+	r->slot = cpu_to_le64(e->slot);
+	r->ballot = cpu_to_le64(e->ballot);
+	r->kind = cpu_to_le32(e->kind);
+	r->n_desc = cpu_to_le32(e->n_desc);
+	r->desc_idx = cpu_to_le32(idx);
+	r->payload_len = cpu_to_le32(payload_len);
+	r->payload_crc = cpu_to_le32(payload_crc);
+	r->flags = cpu_to_le32(flags | (e->chosen ? PRBD_LOG_REC_F_CHOSEN : 0));
+	r->voters = cpu_to_le16(e->voters);
+	r->learners = cpu_to_le16(e->learners);
+	for (i = 0; i < e->n_desc && i < PRBD_PX_BATCH; i++) {
+		r->desc[i].id = cpu_to_le64(e->desc[i].id);
+		r->desc[i].sector = cpu_to_le64(e->desc[i].sector);
+		r->desc[i].len = cpu_to_le32(e->desc[i].len);
+		r->desc[i].csum = cpu_to_le32(e->desc[i].csum);
+	}
+	r->crc = cpu_to_le32(prbd_md_crc(r, offsetof(typeof(*r), crc)));
+}
+
+static int prbd_log_remember(struct prbd_dp *dp, u64 slot, u64 ballot,
+			     u32 idx, u64 id, u64 payload_off, u32 len)
+{
+	struct prbd_log_loc *loc, *old;
+
+	loc = kmalloc(sizeof(*loc), GFP_NOIO);
+	if (!loc)
+		return -ENOMEM;
+	loc->slot = slot;
+	loc->ballot = ballot;
+	loc->id = id;
+	loc->off = payload_off;
+	loc->len = len;
+	old = xa_store(&dp->log_locs, slot * PRBD_PX_BATCH + idx, loc,
+		       GFP_NOIO);
+	if (xa_is_err(old)) {
+		kfree(loc);
+		return xa_err(old);
+	}
+	kfree(old);
+	return 0;
+}
+
+/* Is the value @e (this slot, this ballot) entirely in the log already? */
+static bool prbd_log_has(struct prbd_dp *dp, const struct prbd_px_entry *e)
+{
+	struct prbd_log_loc *loc;
+	u32 i, n = e->kind == PRBD_PX_K_DATA ? e->n_desc : 1;
+
+	for (i = 0; i < n; i++) {
+		loc = xa_load(&dp->log_locs, e->slot * PRBD_PX_BATCH + i);
+		if (!loc || loc->slot != e->slot || loc->ballot != e->ballot ||
+		    (e->kind == PRBD_PX_K_DATA && loc->id != e->desc[i].id))
+			return false;
+	}
+	return true;
+}
+
+/* Submit one record; the payload comes from @cmd or from @pages. */
+static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
+			       struct page *hdr, const struct prbd_px_entry *e,
+			       u32 idx, u32 flags, struct prbd_io *cmd,
+			       struct page **pages, u32 len)
+{
+	struct prbd_log_ext *ext;
+	struct bio *bio;
+	u64 off;
+	u32 i, n;
+	int err;
+
+	err = prbd_log_alloc(dp, e->slot, prbd_log_need(len), &off, &ext);
+	if (err)
+		return err;
+	if (cmd && cmd->log_need) {
+		/* the reservation made at propose time is now allocated */
+		prbd_log_unreserve(dp, cmd->log_need);
+		cmd->log_need = 0;
+	}
+	prbd_log_fill_hdr(dp, hdr, e, idx, len,
+			  e->kind == PRBD_PX_K_DATA && len ? e->desc[idx].csum : 0,
+			  flags);
+	if (!(flags & PRBD_LOG_REC_F_MARKER)) {
+		err = prbd_log_remember(dp, e->slot, e->ballot, idx,
+					e->kind == PRBD_PX_K_DATA ?
+					e->desc[idx].id : 0,
+					off + PRBD_LOG_BLK, len);
+		if (err)
+			return err;
+	}
+
+	atomic_inc(&io->pending);
+	if (cmd) {
+		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
+					 REQ_OP_WRITE | REQ_FUA,
+					 prbd_log_io_endio, io);
+		if (err)
+			atomic_dec(&io->pending);
+		return err;
+	}
+	n = DIV_ROUND_UP(len, PAGE_SIZE);
+	bio = bio_alloc(dp->bdev, n + 1, REQ_OP_WRITE | REQ_FUA, GFP_NOIO);
+	bio->bi_iter.bi_sector = off >> SECTOR_SHIFT;
+	bio->bi_end_io = prbd_log_io_endio;
+	bio->bi_private = io;
+	__bio_add_page(bio, hdr, PAGE_SIZE, 0);
+	for (i = 0; i < n; i++)
+		__bio_add_page(bio, pages[i],
+			       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	submit_bio(bio);
+	return 0;
+}
+
+static void prbd_free_pages(struct page **pages, unsigned int nr)
+{
+	unsigned int i;
+
+	if (!pages)
+		return;
+	for (i = 0; i < nr; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	kfree(pages);
+}
+
+/**
+ * prbd_log_write_batch() - write the records of a persist batch, FUA
+ * @dp: the data path
+ * @b: the batch; b->cmd[][] gives the payload of the leader's own writes,
+ *     other payloads are read back from an earlier record
+ *
+ * Waits for every record.  Context: the persist worker (may sleep).
+ * Return: 0 or a negative errno.
+ */
+int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
+{
+	struct prbd_log_io io;
+	struct page **hdrs;
+	struct page ***bufs;
+	unsigned int *nbufs;
+	u32 nrec = 0, i, j, k, len;
+	int err = 0;
+
+	for (i = 0; i < b->n_ents; i++)
+		nrec += b->ents[i].kind == PRBD_PX_K_DATA ?
+			max_t(u32, b->ents[i].n_desc, 1) : 1;
+	hdrs = kcalloc(nrec, sizeof(*hdrs), GFP_NOIO);
+	bufs = kcalloc(nrec, sizeof(*bufs), GFP_NOIO);
+	nbufs = kcalloc(nrec, sizeof(*nbufs), GFP_NOIO);
+	if (!hdrs || !bufs || !nbufs) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (k = 0; k < nrec; k++) {
+		hdrs[k] = alloc_page(GFP_NOIO);
+		if (!hdrs[k]) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	atomic_set(&io.pending, 1);
+	io.err = 0;
+	init_completion(&io.done);
+	k = 0;
+	for (i = 0; i < b->n_ents && !err; i++) {
+		const struct prbd_px_entry *e = &b->ents[i];
+
+		if (prbd_log_has(dp, e)) {
+			/*
+			 * Only the chosen flag is new.  The hard state's
+			 * commit index makes it durable for slots up to it;
+			 * a slot beyond a gap gets a marker record.
+			 */
+			if (e->chosen && e->slot > b->hs.commit)
+				err = prbd_log_submit_rec(dp, &io, hdrs[k], e, 0,
+							  PRBD_LOG_REC_F_MARKER,
+							  NULL, NULL, 0);
+			k += e->kind == PRBD_PX_K_DATA ?
+			     max_t(u32, e->n_desc, 1) : 1;
+			continue;
+		}
+		if (e->kind != PRBD_PX_K_DATA) {
+			err = prbd_log_submit_rec(dp, &io, hdrs[k++], e, 0, 0,
+						  NULL, NULL, 0);
+			continue;
+		}
+		for (j = 0; j < e->n_desc && !err; j++, k++) {
+			struct prbd_io *cmd = b->cmd[i][j];
+
+			if (!cmd) {
+				err = prbd_log_read_payload(dp, e->slot,
+							    e->desc[j].id,
+							    &bufs[k], &nbufs[k],
+							    &len);
+				if (err)
+					break;
+			}
+			err = prbd_log_submit_rec(dp, &io, hdrs[k], e, j, 0, cmd,
+						  bufs[k], e->desc[j].len);
+		}
+	}
+	if (atomic_dec_and_test(&io.pending))
+		complete(&io.done);
+	wait_for_completion(&io.done);
+	if (!err)
+		err = io.err;
+
+out_free:
+	for (k = 0; k < nrec; k++) {
+		if (hdrs && hdrs[k])
+			__free_page(hdrs[k]);
+		if (bufs && bufs[k])
+			prbd_free_pages(bufs[k], nbufs[k]);
+	}
+	kfree(nbufs);
+	kfree(bufs);
+	kfree(hdrs);
+	return err;
+}
+
+/* Synchronous read of @nr pages at byte offset @off. */
+static int prbd_log_read_pages(struct prbd_dp *dp, u64 off,
+			       struct page **pages, unsigned int nr)
+{
+	struct bio *bio;
+	unsigned int i;
+	int err;
+
+	bio = bio_alloc(dp->bdev, nr, REQ_OP_READ, GFP_NOIO);
+	bio->bi_iter.bi_sector = off >> SECTOR_SHIFT;
+	for (i = 0; i < nr; i++)
+		__bio_add_page(bio, pages[i], PAGE_SIZE, 0);
+	err = submit_bio_wait(bio);
+	bio_put(bio);
+	return err;
+}
+
+static u32 prbd_pages_crc(struct page **pages, u32 len)
+{
+	u32 crc = ~0U, i, n;
+
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u32, len, PAGE_SIZE);
+		crc = crc32c(crc, page_address(pages[i]), n);
+	}
+	return ~crc;
+}
+
+/**
+ * prbd_log_read_payload() - read a descriptor's payload back from the log
+ * @dp: the data path
+ * @slot: the slot
+ * @id: the descriptor id that must be there
+ * @pages: set to an array of @nr pages (free with prbd_log_free_payload())
+ * @nr: set to the number of pages
+ * @len: set to the payload length
+ *
+ * Return: 0, -ENOENT when this node holds no such payload, -EIO on a bad
+ * checksum, or another negative errno.
+ */
+int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id,
+			  struct page ***pages, unsigned int *nr, u32 *len)
+{
+	struct prbd_log_loc *loc = NULL;
+	struct page **p;
+	unsigned int i, n;
+	u32 idx;
+	int err;
+
+	for (idx = 0; idx < PRBD_PX_BATCH; idx++) {
+		loc = xa_load(&dp->log_locs, slot * PRBD_PX_BATCH + idx);
+		if (loc && loc->slot == slot && loc->id == id)
+			break;
+		loc = NULL;
+	}
+	if (!loc)
+		return -ENOENT;
+	n = DIV_ROUND_UP(loc->len, PAGE_SIZE);
+	p = kcalloc(n, sizeof(*p), GFP_NOIO);
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		p[i] = alloc_page(GFP_NOIO);
+		if (!p[i]) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
+	err = prbd_log_read_pages(dp, loc->off, p, n);
+	if (err)
+		goto out_free;
+	*pages = p;
+	*nr = n;
+	*len = loc->len;
+	return 0;
+
+out_free:
+	prbd_free_pages(p, n);
+	return err;
+}
+
+void prbd_log_free_payload(struct page **pages, unsigned int nr)
+{
+	prbd_free_pages(pages, nr);
+}
+
+/* Write a chosen value's payloads to the data area, synchronously. */
+static int prbd_log_apply_sync(struct prbd_dp *dp,
+			       const struct prbd_px_entry *e)
+{
+	struct page **pages;
+	struct bio *bio;
+	unsigned int nr, i;
+	u32 j, len;
+	int err;
+
+	if (e->kind != PRBD_PX_K_DATA)
+		return 0;
+	for (j = 0; j < e->n_desc; j++) {
+		err = prbd_log_read_payload(dp, e->slot, e->desc[j].id, &pages,
+					    &nr, &len);
+		if (err)
+			return err;
+		bio = bio_alloc(dp->bdev, nr, REQ_OP_WRITE, GFP_KERNEL);
+		bio->bi_iter.bi_sector = dp->data_sect + e->desc[j].sector;
+		for (i = 0; i < nr; i++)
+			__bio_add_page(bio, pages[i],
+				       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE),
+				       0);
+		err = submit_bio_wait(bio);
+		bio_put(bio);
+		prbd_free_pages(pages, nr);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* --- recovery scan -------------------------------------------------- */
+
+struct prbd_scan_rec {
+	u64 seq, slot, ballot, off;
+	u32 idx, len, crc, size, flags;
+	struct prbd_px_entry e;
+};
+
+static int prbd_scan_cmp(const void *a, const void *b)
+{
+	const struct prbd_scan_rec *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+static bool prbd_log_parse(struct prbd_dp *dp, const void *buf, u64 off,
+			   struct prbd_scan_rec *s)
+{
+	const struct prbd_disk_log_rec *r = buf;
+	u32 i, kind, n;
+
+	if (le64_to_cpu(r->magic) != PRBD_LOG_REC_MAGIC ||
+	    memcmp(r->disk_uuid, dp->disk_uuid, sizeof(r->disk_uuid)) ||
+	    le32_to_cpu(r->crc) != prbd_md_crc(r, offsetof(typeof(*r), crc)))
+		return false;
+	kind = le32_to_cpu(r->kind);
+	n = le32_to_cpu(r->n_desc);
+	if (kind < PRBD_PX_K_NOOP || kind > PRBD_PX_K_CONFIG ||
+	    n > PRBD_PX_BATCH || le32_to_cpu(r->desc_idx) >= max(n, 1U) ||
+	    le32_to_cpu(r->payload_len) > PRBD_DP_MAX_IO)
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->seq = le64_to_cpu(r->seq);
+	s->slot = le64_to_cpu(r->slot);
+	s->ballot = le64_to_cpu(r->ballot);
+	s->idx = le32_to_cpu(r->desc_idx);
+	s->len = le32_to_cpu(r->payload_len);
+	s->crc = le32_to_cpu(r->payload_crc);
+	s->flags = le32_to_cpu(r->flags);
+	s->off = off;
+	s->size = prbd_log_need(s->len);
+	s->e.slot = s->slot;
+	s->e.ballot = s->ballot;
+	s->e.kind = kind;
+	s->e.n_desc = n;
+	s->e.chosen = !!(s->flags & PRBD_LOG_REC_F_CHOSEN);
+	s->e.voters = le16_to_cpu(r->voters);
+	s->e.learners = le16_to_cpu(r->learners);
+	for (i = 0; i < n; i++) {
+		s->e.desc[i].id = le64_to_cpu(r->desc[i].id);
+		s->e.desc[i].sector = le64_to_cpu(r->desc[i].sector);
+		s->e.desc[i].len = le32_to_cpu(r->desc[i].len);
+		s->e.desc[i].csum = le32_to_cpu(r->desc[i].csum);
+	}
+	return true;
+}
+
+/* Is the record's payload intact on disk? */
+static bool prbd_log_payload_ok(struct prbd_dp *dp, struct prbd_scan_rec *s)
+{
+	struct page **p;
+	unsigned int i, n = DIV_ROUND_UP(s->len, PAGE_SIZE);
+	bool ok = false;
+
+	if (!s->len)
+		return true;
+	p = kcalloc(n, sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return false;
+	for (i = 0; i < n; i++) {
+		p[i] = alloc_page(GFP_KERNEL);
+		if (!p[i])
+			goto out_free;
+	}
+	if (s->off + PRBD_LOG_BLK + n * PAGE_SIZE >
+	    dp->log.ring_off + dp->log.ring_size)
+		goto out_free;
+	if (prbd_log_read_pages(dp, s->off + PRBD_LOG_BLK, p, n))
+		goto out_free;
+	ok = prbd_pages_crc(p, s->len) == s->crc;
+out_free:
+	prbd_free_pages(p, n);
+	return ok;
+}
+
+/**
+ * prbd_log_load() - scan the ring, replay chosen values, restore the core
+ * @dp: the data path; dp->px initialised, dp->applied_disk set
+ * @hs: the hard state from the acceptor record
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
+{
+	struct prbd_log *log = &dp->log;
+	struct prbd_scan_rec *recs, *s, **best = NULL;
+	struct prbd_px_hardstate rhs;
+	u64 span, k, applied;
+	struct prbd_log_ext *ext;
+	struct page **pages;
+	u32 nrec = 0, maxrec, i, j, n;
+	u64 off, kept_lo_seq = U64_MAX, max_seq = 0, head = 0, tail = 0;
+	u64 kept_hi_slot = 0, lo = U64_MAX, hi = 0;
+	u32 restored = 0;
+	int err = 0;
+
+	maxrec = log->ring_size / PRBD_LOG_BLK;
+	recs = vmalloc(array_size(maxrec, sizeof(*recs)));
+	pages = kcalloc(PRBD_LOG_SCAN_PAGES, sizeof(*pages), GFP_KERNEL);
+	if (!recs || !pages) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < PRBD_LOG_SCAN_PAGES; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i]) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	for (off = 0; off < log->ring_size; off += n * PAGE_SIZE) {
+		n = min_t(u64, PRBD_LOG_SCAN_PAGES,
+			  (log->ring_size - off) / PAGE_SIZE);
+		err = prbd_log_read_pages(dp, log->ring_off + off, pages, n);
+		if (err)
+			goto out_free;
+		for (i = 0; i < n; i++)
+			if (prbd_log_parse(dp, page_address(pages[i]),
+					   log->ring_off + off + i * PAGE_SIZE,
+					   &recs[nrec]))
+				nrec++;
+	}
+	sort(recs, nrec, sizeof(*recs), prbd_scan_cmp, NULL);
+
+	/* the newest record (torn or not) marks where the head was */
+	for (i = 0; i < nrec; i++) {
+		s = &recs[i];
+		if (s->seq > max_seq) {
+			max_seq = s->seq;
+			head = s->off - log->ring_off + s->size;
+		}
+		if (s->slot <= dp->applied_disk)
+			continue;
+		if (!prbd_log_payload_ok(dp, s)) {
+			pr_warn("log record of slot %llu at %llu is torn; ignored\n",
+				s->slot, s->off);
+			s->slot = 0;
+			continue;
+		}
+		if (!(s->flags & PRBD_LOG_REC_F_MARKER)) {
+			err = prbd_log_remember(dp, s->slot, s->ballot, s->idx,
+						s->e.kind == PRBD_PX_K_DATA ?
+						s->e.desc[s->idx].id : 0,
+						s->off + PRBD_LOG_BLK, s->len);
+			if (err)
+				goto out_free;
+		}
+		if (s->seq < kept_lo_seq) {
+			kept_lo_seq = s->seq;
+			tail = s->off - log->ring_off;
+		}
+		kept_hi_slot = max(kept_hi_slot, s->slot);
+	}
+
+	/*
+	 * The newest complete value of each slot (the highest ballot: once a
+	 * value is chosen every higher ballot carries it).  Values known
+	 * chosen, contiguous from the applied index, are applied here; the
+	 * rest (at most a window) go to the core.
+	 */
+	span = 0;
+	for (i = 0; i < nrec; i++)
+		if (recs[i].slot > dp->applied_disk)
+			span = max(span, recs[i].slot - dp->applied_disk);
+	span = min_t(u64, span, nrec);
+	best = vzalloc(array_size(span + 1, sizeof(*best)));
+	if (!best) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < nrec; i++) {
+		bool chosen = false;
+		u16 have = 0;
+
+		s = &recs[i];
+		if (s->slot <= dp->applied_disk ||
+		    s->slot - dp->applied_disk > span ||
+		    s->flags & PRBD_LOG_REC_F_MARKER)
+			continue;
+		for (j = 0; j < nrec; j++) {
+			if (recs[j].slot != s->slot || recs[j].ballot != s->ballot)
+				continue;
+			chosen |= recs[j].e.chosen;
+			if (!(recs[j].flags & PRBD_LOG_REC_F_MARKER))
+				have |= 1u << recs[j].idx;
+		}
+		if (have != (1u << max_t(u32, s->e.n_desc, 1)) - 1)
+			continue;
+		s->e.chosen = chosen || s->slot <= hs->commit;
+		k = s->slot - dp->applied_disk;
+		if (!best[k] || best[k]->ballot < s->ballot)
+			best[k] = s;
+	}
+
+	applied = dp->applied_disk;
+	for (k = 1; k <= span && best[k] && best[k]->e.chosen; k++) {
+		err = prbd_log_apply_sync(dp, &best[k]->e);
+		if (err) {
+			pr_err("%s: replay of slot %llu failed: %d\n",
+			       dp->res->name, best[k]->slot, err);
+			goto out_free;
+		}
+		applied = best[k]->slot;
+	}
+	if (applied > dp->applied_disk) {
+		err = blkdev_issue_flush(dp->bdev);
+		if (err)
+			goto out_free;
+	}
+	rhs = *hs;
+	rhs.log_start = applied + 1;
+	rhs.commit = max(hs->commit, applied);
+	prbd_px_restore(dp->px, &rhs, applied);
+	for (; k <= span; k++) {
+		if (!best[k])
+			continue;
+		prbd_px_restore_entry(dp->px, &best[k]->e);
+		restored++;
+		lo = min(lo, best[k]->slot);
+		hi = max(hi, best[k]->slot);
+	}
+	pr_info("%s: log: replayed slots %llu..%llu\n", dp->res->name,
+		dp->applied_disk + 1, applied);
+	dp->applied = applied;
+	dp->apply_next = applied + 1;
+	dp->apply_hi = applied;
+	dp->core_log_start = applied + 1;
+
+	log->seq = max_seq;
+	if (head >= log->ring_size)
+		head = 0;
+	log->head = head;
+	if (kept_lo_seq != U64_MAX) {
+		ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+		if (!ext) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+		ext->slot = kept_hi_slot;
+		ext->off = log->ring_off + tail;
+		ext->size = head > tail ? head - tail :
+			    log->ring_size - tail + head;
+		log->used = ext->size;
+		list_add_tail(&ext->list, &log->exts);
+	}
+	pr_info("%s: log: %u records, next seq %llu, %llu bytes in use; %u values of slots %llu..%llu restored\n",
+		dp->res->name, nrec, max_seq + 1, log->used, restored,
+		restored ? lo : 0, hi);
+
+out_free:
+	if (pages)
+		prbd_free_pages(pages, PRBD_LOG_SCAN_PAGES);
+	vfree(best);
+	vfree(recs);
+	return err;
+}
+
+/**
+ * prbd_log_unload() - free the in-memory state of the ring
+ * @dp: the data path
+ */
+void prbd_log_unload(struct prbd_dp *dp)
+{
+	struct prbd_log_ext *ext, *tmp;
+	struct prbd_log_loc *loc;
+	unsigned long idx;
+
+	list_for_each_entry_safe(ext, tmp, &dp->log.exts, list) {
+		list_del(&ext->list);
+		kfree(ext);
+	}
+	xa_for_each(&dp->log_locs, idx, loc)
+		kfree(loc);
+	xa_destroy(&dp->log_locs);
+}
+
+/**
+ * prbd_log_forget() - drop payload locations of slots <= @slot
+ * @dp: the data path
+ * @slot: released slot
+ */
+void prbd_log_forget(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_log_loc *loc;
+	unsigned long idx;
+
+	xa_for_each_range(&dp->log_locs, idx, loc, 0,
+			  (slot + 1) * PRBD_PX_BATCH - 1) {
+		xa_erase(&dp->log_locs, idx);
+		kfree(loc);
+	}
+}

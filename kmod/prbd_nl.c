@@ -1,0 +1,1017 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: the "prbd" generic netlink family.
+ *
+ * Documentation/netlink/specs/prbd.yaml describes every command and
+ * attribute.  Each operation has its own strict policy, so an attribute an
+ * operation does not take is refused ("Unknown attribute type"), as is a
+ * wrong type, length or range.  State changes need CAP_NET_ADMIN.  Errors
+ * carry an extack message; a failed command changes nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include <net/ipv6.h>
+
+#include "prbd_int.h"
+
+enum prbd_nl_mcgrp {
+	PRBD_NLGRP_EVENTS,
+};
+
+static const struct genl_multicast_group prbd_nl_mcgrps[] = {
+	[PRBD_NLGRP_EVENTS] = { .name = PRBD_MCGRP_EVENTS },
+};
+
+static struct genl_family prbd_nl_family;
+static struct workqueue_struct *prbd_nl_wq;
+static bool prbd_nl_registered;
+
+/* Policies: one per distinct request attribute list of the spec. */
+
+#define PRBD_NL_NAME_POLICY \
+	[PRBD_ATTR_NAME] = { .type = NLA_NUL_STRING, .len = PRBD_NAME_SIZE - 1 }
+#define PRBD_NL_NODE_ID_POLICY \
+	NLA_POLICY_RANGE(NLA_U32, 1, PRBD_NODE_ID_MAX)
+
+static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
+	[PRBD_PEER_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+	[PRBD_PEER_ATTR_ADDR4] = { .type = NLA_BE32 },
+	[PRBD_PEER_ATTR_ADDR6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[PRBD_PEER_ATTR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[PRBD_PEER_ATTR_MEMBER_ROLE] = NLA_POLICY_MAX(NLA_U32,
+						      PRBD_MEMBER_ROLE_MAX),
+};
+
+/* res-new */
+static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_ON_NO_QUORUM + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_MINOR] = NLA_POLICY_MAX(NLA_U32, PRBD_MINOR_MAX),
+	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+	[PRBD_ATTR_CLUSTER_UUID] = NLA_POLICY_EXACT_LEN(PRBD_UUID_LEN),
+	[PRBD_ATTR_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					      PRBD_SECRET_MAX_LEN),
+	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
+						  PRBD_ON_NO_QUORUM_MAX),
+};
+
+/* res-del, res-get (do and dump), up, down, secondary */
+static const struct nla_policy prbd_nl_name_policy[PRBD_ATTR_NAME + 1] = {
+	PRBD_NL_NAME_POLICY,
+};
+
+/* res-set */
+static const struct nla_policy prbd_nl_res_set_policy[PRBD_ATTR_ON_NO_QUORUM + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					      PRBD_SECRET_MAX_LEN),
+	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
+						  PRBD_ON_NO_QUORUM_MAX),
+};
+
+/* attach */
+static const struct nla_policy prbd_nl_attach_policy[PRBD_ATTR_BACKING_DEV + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_BACKING_DEV] = { .type = NLA_NUL_STRING,
+				    .len = PRBD_PATH_MAX - 1 },
+};
+
+/* detach, primary */
+static const struct nla_policy prbd_nl_name_force_policy[PRBD_ATTR_FORCE + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_FORCE] = { .type = NLA_FLAG },
+};
+
+/* peer-add */
+static const struct nla_policy prbd_nl_peer_add_policy[PRBD_ATTR_PEER + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_PEER] = NLA_POLICY_NESTED(prbd_nl_peer_policy),
+};
+
+/* peer-del, node-add, node-del, learner-add, leader-transfer, verify, resync */
+static const struct nla_policy prbd_nl_name_node_policy[PRBD_ATTR_NODE_ID + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+};
+
+/* node-replace */
+static const struct nla_policy prbd_nl_node_replace_policy[PRBD_ATTR_NEW_NODE_ID + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+	[PRBD_ATTR_NEW_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+};
+
+/* Status messages */
+
+static size_t prbd_nl_res_size(const struct prbd_resource *res)
+{
+	size_t peer = nla_total_size(0) +		/* PEER nest */
+		nla_total_size(sizeof(u32)) * 4 +	/* node-id, addr4/port, */
+		nla_total_size(sizeof(struct in6_addr)) + /* states, role */
+		nla_total_size_64bit(sizeof(u64));	/* match-index */
+	size_t size = nla_total_size(PRBD_NAME_SIZE) +
+		nla_total_size(sizeof(u32)) * 9 +	/* minor ... event */
+		nla_total_size(PRBD_UUID_LEN) +
+		nla_total_size_64bit(sizeof(u64)) * 5 +	/* ballot ... size */
+		nla_total_size(0) +			/* CONFIG nest */
+		nla_total_size_64bit(sizeof(u64)) +	/* epoch */
+		nla_total_size(sizeof(u32)) * (res->nr_peers + 1) +
+		res->nr_peers * peer;
+
+	if (res->backing)
+		size += nla_total_size(strlen(res->backing->path) + 1);
+	return genlmsg_total_size(size);
+}
+
+/* Largest status message, for dumps. */
+static size_t prbd_nl_res_max_size(void)
+{
+	return genlmsg_total_size(nla_total_size(PRBD_PATH_MAX)) +
+		NLMSG_GOODSIZE;
+}
+
+static int prbd_nl_put_addr(struct sk_buff *skb, const struct prbd_peer *peer)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)&peer->addr;
+	const struct sockaddr_in *sin = (const void *)&peer->addr;
+
+	if (peer->addr.ss_family == AF_INET)
+		return nla_put_in_addr(skb, PRBD_PEER_ATTR_ADDR4,
+				       sin->sin_addr.s_addr) ?:
+		       nla_put_u16(skb, PRBD_PEER_ATTR_PORT,
+				   ntohs(sin->sin_port));
+	return nla_put_in6_addr(skb, PRBD_PEER_ATTR_ADDR6, &sin6->sin6_addr) ?:
+	       nla_put_u16(skb, PRBD_PEER_ATTR_PORT, ntohs(sin6->sin6_port));
+}
+
+static int prbd_nl_put_peer(struct sk_buff *skb, const struct prbd_peer *peer)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, PRBD_ATTR_PEER);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, PRBD_PEER_ATTR_NODE_ID, peer->node_id) ||
+	    prbd_nl_put_addr(skb, peer) ||
+	    nla_put_u32(skb, PRBD_PEER_ATTR_CONN_STATE, READ_ONCE(peer->cstate)) ||
+	    nla_put_u32(skb, PRBD_PEER_ATTR_MEMBER_ROLE, peer->mrole) ||
+	    nla_put_u64_64bit(skb, PRBD_PEER_ATTR_MATCH_INDEX,
+			      READ_ONCE(peer->match_index),
+			      PRBD_PEER_ATTR_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The configured membership: the local node and every peer. */
+static int prbd_nl_put_config(struct sk_buff *skb,
+			      const struct prbd_resource *res, u64 epoch)
+{
+	const struct prbd_peer *peer;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, PRBD_ATTR_CONFIG);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, epoch,
+			      PRBD_CONFIG_ATTR_PAD) ||
+	    nla_put_u32(skb, PRBD_CONFIG_ATTR_VOTER, res->node_id))
+		goto cancel;
+	list_for_each_entry(peer, &res->peers, list)
+		if (nla_put_u32(skb, peer->mrole == PRBD_MEMBER_ROLE_LEARNER ?
+				PRBD_CONFIG_ATTR_LEARNER :
+				PRBD_CONFIG_ATTR_VOTER, peer->node_id))
+			goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* Context: prbd_cfg_mutex held.  @event < 0: no PRBD_ATTR_EVENT. */
+static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
+			    u32 portid, u32 seq, int flags, u8 cmd, int event)
+{
+	u64 ballot, commit_index, applied_index, epoch;
+	const struct prbd_peer *peer;
+	enum prbd_paxos_role prole;
+	u32 leader_id;
+	void *hdr;
+
+	spin_lock(&res->lock);
+	prole = res->paxos_role;
+	leader_id = res->leader_id;
+	ballot = res->ballot;
+	commit_index = res->commit_index;
+	applied_index = res->applied_index;
+	epoch = res->config_epoch;
+	spin_unlock(&res->lock);
+
+	hdr = genlmsg_put(skb, portid, seq, &prbd_nl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name) ||
+	    nla_put_u32(skb, PRBD_ATTR_MINOR, res->dev.minor) ||
+	    nla_put_u32(skb, PRBD_ATTR_NODE_ID, res->node_id) ||
+	    nla_put(skb, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN,
+		    res->cluster_uuid) ||
+	    nla_put_u32(skb, PRBD_ATTR_ON_NO_QUORUM, res->on_no_quorum) ||
+	    nla_put_u32(skb, PRBD_ATTR_ROLE, res->role) ||
+	    nla_put_u32(skb, PRBD_ATTR_PAXOS_ROLE, prole) ||
+	    nla_put_u32(skb, PRBD_ATTR_RES_STATE, res->state) ||
+	    nla_put_u32(skb, PRBD_ATTR_DISK_STATE, res->disk_state) ||
+	    nla_put_u32(skb, PRBD_ATTR_LEADER_ID, leader_id) ||
+	    nla_put_u64_64bit(skb, PRBD_ATTR_BALLOT, ballot, PRBD_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_ATTR_COMMIT_INDEX, commit_index,
+			      PRBD_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_ATTR_APPLIED_INDEX, applied_index,
+			      PRBD_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_ATTR_CONFIG_EPOCH, epoch,
+			      PRBD_ATTR_PAD))
+		goto cancel;
+	if (res->backing &&
+	    (nla_put_string(skb, PRBD_ATTR_BACKING_DEV, res->backing->path) ||
+	     nla_put_u64_64bit(skb, PRBD_ATTR_SIZE, res->backing->md.data_size,
+			       PRBD_ATTR_PAD)))
+		goto cancel;
+	list_for_each_entry(peer, &res->peers, list)
+		if (prbd_nl_put_peer(skb, peer))
+			goto cancel;
+	if (prbd_nl_put_config(skb, res, epoch))
+		goto cancel;
+	if (event >= 0 && nla_put_u32(skb, PRBD_ATTR_EVENT, event))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* Notifications */
+
+static void prbd_nl_multicast(struct sk_buff *skb)
+{
+	genlmsg_multicast(&prbd_nl_family, skb, 0, PRBD_NLGRP_EVENTS,
+			  GFP_KERNEL);
+}
+
+static bool prbd_nl_listening(void)
+{
+	return READ_ONCE(prbd_nl_registered) &&
+	       genl_has_listeners(&prbd_nl_family, &init_net,
+				  PRBD_NLGRP_EVENTS);
+}
+
+/**
+ * prbd_nl_notify_res() - send a res-ntf with the status of @res
+ * @res: the resource
+ * @event: create, destroy or change
+ *
+ * Context: process context, prbd_cfg_mutex held.
+ */
+void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event)
+{
+	struct sk_buff *skb;
+
+	lockdep_assert_held(&prbd_cfg_mutex);
+	if (!prbd_nl_listening())
+		return;
+	skb = genlmsg_new(prbd_nl_res_size(res), GFP_KERNEL);
+	if (!skb)
+		return;
+	if (prbd_nl_fill_res(skb, res, 0, 0, 0, PRBD_CMD_RES_NTF, event)) {
+		nlmsg_free(skb);
+		return;
+	}
+	prbd_nl_multicast(skb);
+}
+
+/**
+ * prbd_nl_notify_peer() - send a peer-ntf
+ * @res: the resource
+ * @peer: the peer
+ * @event: create, destroy or change (connection state)
+ *
+ * Context: process context, prbd_cfg_mutex held.
+ */
+void prbd_nl_notify_peer(struct prbd_resource *res, struct prbd_peer *peer,
+			 enum prbd_event event)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	lockdep_assert_held(&prbd_cfg_mutex);
+	if (!prbd_nl_listening())
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_PEER_NTF);
+	if (!hdr)
+		goto out_free_skb;
+	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name) ||
+	    nla_put_u32(skb, PRBD_ATTR_EVENT, event) ||
+	    prbd_nl_put_peer(skb, peer))
+		goto out_free_skb;
+	genlmsg_end(skb, hdr);
+	prbd_nl_multicast(skb);
+	return;
+
+out_free_skb:
+	nlmsg_free(skb);
+}
+
+/**
+ * prbd_nl_notify_resync() - send a resync-ntf
+ * @res: the resource
+ * @peer_node_id: the node resynchronised from or to
+ * @done: bytes done
+ * @total: bytes in total
+ *
+ * Context: process context; no lock needed.
+ */
+void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
+			   u64 done, u64 total)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!prbd_nl_listening())
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_RESYNC_NTF);
+	if (!hdr)
+		goto out_free_skb;
+	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name))
+		goto out_free_skb;
+	nest = nla_nest_start(skb, PRBD_ATTR_RESYNC);
+	if (!nest ||
+	    nla_put_u32(skb, PRBD_RESYNC_ATTR_PEER_NODE_ID, peer_node_id) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_DONE, done,
+			      PRBD_RESYNC_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_TOTAL, total,
+			      PRBD_RESYNC_ATTR_PAD))
+		goto out_free_skb;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	prbd_nl_multicast(skb);
+	return;
+
+out_free_skb:
+	nlmsg_free(skb);
+}
+
+/**
+ * prbd_nl_ntf_work() - send the notifications prbd_res_changed() and
+ * prbd_peer_changed() asked for
+ * @work: prbd_resource.ntf_work
+ */
+void prbd_nl_ntf_work(struct work_struct *work)
+{
+	struct prbd_resource *res = container_of(work, struct prbd_resource,
+						 ntf_work);
+	struct prbd_peer *peer;
+	unsigned int id;
+
+	mutex_lock(&prbd_cfg_mutex);
+	if (!list_empty(&res->list)) {
+		if (test_and_clear_bit(0, &res->ntf_pending))
+			prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
+		for (id = 1; id <= PRBD_NODE_ID_MAX; id++) {
+			if (!test_and_clear_bit(id, &res->ntf_pending))
+				continue;
+			peer = prbd_peer_find(res, id);
+			if (peer)
+				prbd_nl_notify_peer(res, peer,
+						    PRBD_EVENT_CHANGE);
+		}
+	}
+	mutex_unlock(&prbd_cfg_mutex);
+	prbd_res_put(res);
+}
+
+static_assert(PRBD_NODE_ID_MAX < BITS_PER_LONG);
+
+static void prbd_nl_queue_ntf(struct prbd_resource *res, unsigned int bit)
+{
+	if (!READ_ONCE(prbd_nl_registered))
+		return;
+	set_bit(bit, &res->ntf_pending);
+	prbd_res_get(res);
+	if (!queue_work(prbd_nl_wq, &res->ntf_work))
+		prbd_res_put(res);
+}
+
+/**
+ * prbd_res_changed() - report a state change of @res to the events group
+ * @res: the resource
+ *
+ * For the replication code: call after changing role, Paxos role, leader,
+ * ballot, indexes or disk state.  Safe in any context; a res-ntf with the
+ * full status is sent from a work item (several calls may be merged).
+ */
+void prbd_res_changed(struct prbd_resource *res)
+{
+	prbd_nl_queue_ntf(res, 0);
+}
+
+/**
+ * prbd_peer_changed() - report a change of a peer (connection state,
+ * match index) to the events group
+ * @res: the resource
+ * @node_id: the peer's node id
+ *
+ * Safe in any context; a peer-ntf is sent from a work item.
+ */
+void prbd_peer_changed(struct prbd_resource *res, u32 node_id)
+{
+	if (node_id >= 1 && node_id <= PRBD_NODE_ID_MAX)
+		prbd_nl_queue_ntf(res, node_id);
+}
+
+/* Request handlers; each runs under prbd_cfg_mutex. */
+
+static struct prbd_resource *prbd_nl_get_res(struct genl_info *info)
+{
+	struct prbd_resource *res;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NAME)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "missing attribute: resource name");
+		return ERR_PTR(-EINVAL);
+	}
+	res = prbd_res_find(nla_data(info->attrs[PRBD_ATTR_NAME]));
+	if (!res) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[PRBD_ATTR_NAME],
+				    "prbd: no resource of that name");
+		return ERR_PTR(-ENOENT);
+	}
+	return res;
+}
+
+static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct prbd_res_params p = {};
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_MINOR) ||
+	    GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NODE_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_CLUSTER_UUID)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "missing attribute: res-new needs name, minor, node-id and cluster-uuid");
+		return -EINVAL;
+	}
+	p.name = nla_data(a[PRBD_ATTR_NAME]);
+	p.minor = nla_get_u32(a[PRBD_ATTR_MINOR]);
+	p.node_id = nla_get_u32(a[PRBD_ATTR_NODE_ID]);
+	p.cluster_uuid = nla_data(a[PRBD_ATTR_CLUSTER_UUID]);
+	if (a[PRBD_ATTR_SECRET]) {
+		p.secret = nla_data(a[PRBD_ATTR_SECRET]);
+		p.secret_len = nla_len(a[PRBD_ATTR_SECRET]);
+	}
+	p.on_no_quorum = a[PRBD_ATTR_ON_NO_QUORUM] ?
+		nla_get_u32(a[PRBD_ATTR_ON_NO_QUORUM]) :
+		PRBD_ON_NO_QUORUM_BLOCK;
+
+	mutex_lock(&prbd_cfg_mutex);
+	err = prbd_res_create(&p, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_res_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	int err;
+
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	err = IS_ERR(res) ? PTR_ERR(res) : prbd_res_destroy(res, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_res_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	struct sk_buff *msg;
+	int err;
+
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res)) {
+		err = PTR_ERR(res);
+		goto out_unlock;
+	}
+	msg = genlmsg_new(prbd_nl_res_size(res), GFP_KERNEL);
+	if (!msg) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	err = prbd_nl_fill_res(msg, res, info->snd_portid, info->snd_seq, 0,
+			       PRBD_CMD_RES_GET, -1);
+	if (err) {
+		nlmsg_free(msg);
+		goto out_unlock;
+	}
+	mutex_unlock(&prbd_cfg_mutex);
+	return genlmsg_reply(msg, info);
+
+out_unlock:
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/*
+ * A dump filtered by a name that does not exist fails here, so the caller
+ * gets an error ack rather than an empty dump.  (6.1 passes no extack to
+ * a dump's start callback; NL_SET_ERR_MSG_ATTR() copes with NULL.)
+ */
+static int prbd_nl_res_get_start(struct netlink_callback *cb)
+{
+	const struct nlattr *name = prbd_genl_dump_attrs(cb)[PRBD_ATTR_NAME];
+	int err = 0;
+
+	cb->min_dump_alloc = prbd_nl_res_max_size();
+	if (!name)
+		return 0;
+	mutex_lock(&prbd_cfg_mutex);
+	if (!prbd_res_find(nla_data(name))) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, name,
+				    "prbd: no resource of that name");
+		err = -ENOENT;
+	}
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/* cb->args[0]: number of resources already dumped */
+static int prbd_nl_res_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	const struct nlattr *name = prbd_genl_dump_attrs(cb)[PRBD_ATTR_NAME];
+	struct prbd_resource *res;
+	long idx = 0;
+	int err = 0;
+
+	mutex_lock(&prbd_cfg_mutex);
+	list_for_each_entry(res, &prbd_resources, list) {
+		if (name && strcmp(res->name, nla_data(name)))
+			continue;
+		if (idx++ < cb->args[0])
+			continue;
+		err = prbd_nl_fill_res(skb, res,
+				       NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI,
+				       PRBD_CMD_RES_GET, -1);
+		if (err) {
+			idx--;
+			break;
+		}
+	}
+	cb->args[0] = idx;
+	mutex_unlock(&prbd_cfg_mutex);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+static int prbd_nl_res_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *secret = info->attrs[PRBD_ATTR_SECRET];
+	struct nlattr *onq = info->attrs[PRBD_ATTR_ON_NO_QUORUM];
+	struct prbd_resource *res;
+	u32 onq_val;
+	int err;
+
+	if (onq)
+		onq_val = nla_get_u32(onq);
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res))
+		err = PTR_ERR(res);
+	else
+		err = prbd_res_set(res, onq ? &onq_val : NULL,
+				   secret ? nla_data(secret) : NULL,
+				   secret ? nla_len(secret) : 0, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_BACKING_DEV)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "missing attribute: backing device");
+		return -EINVAL;
+	}
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res))
+		err = PTR_ERR(res);
+	else
+		err = prbd_res_attach(res,
+				      nla_data(info->attrs[PRBD_ATTR_BACKING_DEV]),
+				      info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	bool force = nla_get_flag(info->attrs[PRBD_ATTR_FORCE]);
+	struct prbd_resource *res;
+	int err;
+
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	err = IS_ERR(res) ? PTR_ERR(res) :
+		prbd_res_detach(res, force, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/* up, down, primary, secondary */
+static int prbd_nl_state_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	bool force = nla_get_flag(info->attrs[PRBD_ATTR_FORCE]);
+	struct prbd_resource *res;
+	int err;
+
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res)) {
+		err = PTR_ERR(res);
+		goto out_unlock;
+	}
+	switch (info->genlhdr->cmd) {
+	case PRBD_CMD_UP:
+		err = prbd_res_up(res, info->extack);
+		break;
+	case PRBD_CMD_DOWN:
+		err = prbd_res_down(res, info->extack);
+		break;
+	case PRBD_CMD_PRIMARY:
+		err = prbd_res_set_role(res, PRBD_ROLE_PRIMARY, force,
+					info->extack);
+		break;
+	case PRBD_CMD_SECONDARY:
+		err = prbd_res_set_role(res, PRBD_ROLE_SECONDARY, false,
+					info->extack);
+		break;
+	default:
+		err = -EOPNOTSUPP;
+		break;
+	}
+out_unlock:
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/* Is @attrtype present more than once at the top level of the request? */
+static bool prbd_nl_attr_repeated(const struct genl_info *info, int attrtype)
+{
+	const struct nlattr *nla;
+	int rem, n = 0;
+
+	nla_for_each_attr(nla, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem)
+		if (nla_type(nla) == attrtype)
+			n++;
+	return n > 1;
+}
+
+static int prbd_nl_parse_peer(struct genl_info *info, u32 *node_id,
+			      struct sockaddr_storage *addr,
+			      enum prbd_member_role *mrole)
+{
+	struct nlattr *nest = info->attrs[PRBD_ATTR_PEER];
+	struct nlattr *tb[PRBD_PEER_ATTR_MAX + 1];
+	struct sockaddr_in6 *sin6 = (void *)addr;
+	struct sockaddr_in *sin = (void *)addr;
+	struct nlattr *a4, *a6;
+	u16 port;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_PEER)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing attribute: peer");
+		return -EINVAL;
+	}
+	if (prbd_nl_attr_repeated(info, PRBD_ATTR_PEER)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "prbd: peer-add takes exactly one peer");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, PRBD_PEER_ATTR_MAX, nest,
+			       prbd_nl_peer_policy, info->extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, PRBD_PEER_ATTR_NODE_ID) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, PRBD_PEER_ATTR_PORT)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "missing attribute: peer needs node-id and port");
+		return -EINVAL;
+	}
+	a4 = tb[PRBD_PEER_ATTR_ADDR4];
+	a6 = tb[PRBD_PEER_ATTR_ADDR6];
+	if (!a4 == !a6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "prbd: peer needs exactly one of addr4 and addr6");
+		return -EINVAL;
+	}
+
+	*node_id = nla_get_u32(tb[PRBD_PEER_ATTR_NODE_ID]);
+	port = nla_get_u16(tb[PRBD_PEER_ATTR_PORT]);
+	*mrole = tb[PRBD_PEER_ATTR_MEMBER_ROLE] ?
+		nla_get_u32(tb[PRBD_PEER_ATTR_MEMBER_ROLE]) :
+		PRBD_MEMBER_ROLE_VOTER;
+	memset(addr, 0, sizeof(*addr));
+	if (a4) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = nla_get_in_addr(a4);
+		sin->sin_port = htons(port);
+		if (ipv4_is_zeronet(sin->sin_addr.s_addr) ||
+		    ipv4_is_multicast(sin->sin_addr.s_addr) ||
+		    ipv4_is_lbcast(sin->sin_addr.s_addr)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a4,
+					    "prbd: peer address must be a unicast address");
+			return -EINVAL;
+		}
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = nla_get_in6_addr(a6);
+		sin6->sin6_port = htons(port);
+		if (ipv6_addr_any(&sin6->sin6_addr) ||
+		    ipv6_addr_is_multicast(&sin6->sin6_addr)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a6,
+					    "prbd: peer address must be a unicast address");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int prbd_nl_peer_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sockaddr_storage addr;
+	enum prbd_member_role mrole;
+	struct prbd_resource *res;
+	u32 node_id;
+	int err;
+
+	err = prbd_nl_parse_peer(info, &node_id, &addr, &mrole);
+	if (err)
+		return err;
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	err = IS_ERR(res) ? PTR_ERR(res) :
+		prbd_peer_add(res, node_id, &addr, mrole, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NODE_ID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing attribute: node-id");
+		return -EINVAL;
+	}
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	err = IS_ERR(res) ? PTR_ERR(res) :
+		prbd_peer_del(res, nla_get_u32(info->attrs[PRBD_ATTR_NODE_ID]),
+			      info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/* node-add, node-del, node-replace, learner-add, leader-transfer, verify,
+ * resync: validated here, carried out by the replication code's hook.
+ */
+static int prbd_nl_admin_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	u8 cmd = info->genlhdr->cmd;
+	struct prbd_resource *res;
+	u32 new_node_id = 0;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NODE_ID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing attribute: node-id");
+		return -EINVAL;
+	}
+	if (cmd == PRBD_CMD_NODE_REPLACE) {
+		if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NEW_NODE_ID)) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "missing attribute: new-node-id");
+			return -EINVAL;
+		}
+		new_node_id = nla_get_u32(info->attrs[PRBD_ATTR_NEW_NODE_ID]);
+	}
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	err = IS_ERR(res) ? PTR_ERR(res) :
+		prbd_res_admin(res, cmd,
+			       nla_get_u32(info->attrs[PRBD_ATTR_NODE_ID]),
+			       new_node_id, info->extack);
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static const struct genl_ops prbd_nl_ops[] = {
+	{
+		.cmd = PRBD_CMD_RES_NEW,
+		.doit = prbd_nl_res_new_doit,
+		.policy = prbd_nl_res_new_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_res_new_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_RES_DEL,
+		.doit = prbd_nl_res_del_doit,
+		.policy = prbd_nl_name_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_RES_GET,
+		.doit = prbd_nl_res_get_doit,
+		.start = prbd_nl_res_get_start,
+		.dumpit = prbd_nl_res_get_dumpit,
+		.policy = prbd_nl_name_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+	},
+	{
+		.cmd = PRBD_CMD_RES_SET,
+		.doit = prbd_nl_res_set_doit,
+		.policy = prbd_nl_res_set_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_res_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_ATTACH,
+		.doit = prbd_nl_attach_doit,
+		.policy = prbd_nl_attach_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_attach_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_DETACH,
+		.doit = prbd_nl_detach_doit,
+		.policy = prbd_nl_name_force_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_force_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_UP,
+		.doit = prbd_nl_state_doit,
+		.policy = prbd_nl_name_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_DOWN,
+		.doit = prbd_nl_state_doit,
+		.policy = prbd_nl_name_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_PRIMARY,
+		.doit = prbd_nl_state_doit,
+		.policy = prbd_nl_name_force_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_force_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_SECONDARY,
+		.doit = prbd_nl_state_doit,
+		.policy = prbd_nl_name_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_PEER_ADD,
+		.doit = prbd_nl_peer_add_doit,
+		.policy = prbd_nl_peer_add_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_peer_add_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_PEER_DEL,
+		.doit = prbd_nl_peer_del_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_NODE_ADD,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_NODE_DEL,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_NODE_REPLACE,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_node_replace_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_node_replace_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_LEARNER_ADD,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_LEADER_TRANSFER,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_VERIFY,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PRBD_CMD_RESYNC,
+		.doit = prbd_nl_admin_doit,
+		.policy = prbd_nl_name_node_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family prbd_nl_family = {
+	.name = PRBD_FAMILY_NAME,
+	.version = PRBD_FAMILY_VERSION,
+	.module = THIS_MODULE,
+	.ops = prbd_nl_ops,
+	.n_ops = ARRAY_SIZE(prbd_nl_ops),
+	.mcgrps = prbd_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(prbd_nl_mcgrps),
+};
+
+/**
+ * prbd_nl_init() - register the generic netlink family
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbd_nl_init(void)
+{
+	int err;
+
+	prbd_nl_wq = alloc_workqueue("prbd_ntf", WQ_UNBOUND, 1);
+	if (!prbd_nl_wq)
+		return -ENOMEM;
+	err = genl_register_family(&prbd_nl_family);
+	if (err)
+		goto out_destroy_wq;
+	WRITE_ONCE(prbd_nl_registered, true);
+	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(prbd_nl_wq);
+	return err;
+}
+
+/**
+ * prbd_nl_exit() - unregister the family; no notification is sent after
+ */
+void prbd_nl_exit(void)
+{
+	WRITE_ONCE(prbd_nl_registered, false);
+	destroy_workqueue(prbd_nl_wq);
+	genl_unregister_family(&prbd_nl_family);
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/*
+ * prbd generic netlink UAPI, shared by the kernel module, prbdctl and BPF.
+ *
+ * Documentation/netlink/specs/prbd.yaml is the authoritative description;
+ * tools/nlspec/check.py verifies that every name and value in this file
+ * matches it.  Numbering is append-only.
+ */
+
+#ifndef _UAPI_LINUX_PRBD_H
+#define _UAPI_LINUX_PRBD_H
+
+#define PRBD_FAMILY_NAME	"prbd"
+#define PRBD_FAMILY_VERSION	1
+
+#define PRBD_NAME_SIZE		64
+#define PRBD_MINOR_MAX		1023
+#define PRBD_NODE_ID_MAX	31
+#define PRBD_MAX_PEERS		15
+#define PRBD_SECRET_MAX_LEN	64
+#define PRBD_UUID_LEN		16
+#define PRBD_PATH_MAX		4096
+
+/* Role of the local node for the exported block device. */
+enum prbd_role {
+	PRBD_ROLE_SECONDARY,
+	PRBD_ROLE_PRIMARY,
+
+	/* private: */
+	__PRBD_ROLE_MAX,
+	PRBD_ROLE_MAX = (__PRBD_ROLE_MAX - 1)
+};
+
+/* Role of the local node in Multi-Paxos. */
+enum prbd_paxos_role {
+	PRBD_PAXOS_ROLE_NONE,
+	PRBD_PAXOS_ROLE_FOLLOWER,
+	PRBD_PAXOS_ROLE_CANDIDATE,
+	PRBD_PAXOS_ROLE_LEADER,
+	PRBD_PAXOS_ROLE_LEARNER,
+
+	/* private: */
+	__PRBD_PAXOS_ROLE_MAX,
+	PRBD_PAXOS_ROLE_MAX = (__PRBD_PAXOS_ROLE_MAX - 1)
+};
+
+/* Administrative state of a resource. */
+enum prbd_res_state {
+	PRBD_RES_STATE_DOWN,
+	PRBD_RES_STATE_UP,
+
+	/* private: */
+	__PRBD_RES_STATE_MAX,
+	PRBD_RES_STATE_MAX = (__PRBD_RES_STATE_MAX - 1)
+};
+
+/* State of the local backing device. */
+enum prbd_disk_state {
+	PRBD_DISK_STATE_DISKLESS,
+	PRBD_DISK_STATE_ATTACHED,
+	PRBD_DISK_STATE_FAILED,
+
+	/* private: */
+	__PRBD_DISK_STATE_MAX,
+	PRBD_DISK_STATE_MAX = (__PRBD_DISK_STATE_MAX - 1)
+};
+
+/* State of the connection to a peer. */
+enum prbd_conn_state {
+	PRBD_CONN_STATE_STANDALONE,
+	PRBD_CONN_STATE_CONNECTING,
+	PRBD_CONN_STATE_CONNECTED,
+
+	/* private: */
+	__PRBD_CONN_STATE_MAX,
+	PRBD_CONN_STATE_MAX = (__PRBD_CONN_STATE_MAX - 1)
+};
+
+/* Membership of a node in the Paxos configuration. */
+enum prbd_member_role {
+	PRBD_MEMBER_ROLE_VOTER,
+	PRBD_MEMBER_ROLE_LEARNER,
+
+	/* private: */
+	__PRBD_MEMBER_ROLE_MAX,
+	PRBD_MEMBER_ROLE_MAX = (__PRBD_MEMBER_ROLE_MAX - 1)
+};
+
+/* What I/O does while no quorum is reachable. */
+enum prbd_on_no_quorum {
+	PRBD_ON_NO_QUORUM_BLOCK,
+	PRBD_ON_NO_QUORUM_IO_ERROR,
+
+	/* private: */
+	__PRBD_ON_NO_QUORUM_MAX,
+	PRBD_ON_NO_QUORUM_MAX = (__PRBD_ON_NO_QUORUM_MAX - 1)
+};
+
+/* What a resource notification reports. */
+enum prbd_event {
+	PRBD_EVENT_CREATE,
+	PRBD_EVENT_DESTROY,
+	PRBD_EVENT_CHANGE,
+
+	/* private: */
+	__PRBD_EVENT_MAX,
+	PRBD_EVENT_MAX = (__PRBD_EVENT_MAX - 1)
+};
+
+/* Top-level attributes of all commands and notifications. */
+enum prbd_attr {
+	PRBD_ATTR_PAD = 1,
+	PRBD_ATTR_NAME,			/* string, < PRBD_NAME_SIZE */
+	PRBD_ATTR_MINOR,		/* u32, <= PRBD_MINOR_MAX */
+	PRBD_ATTR_NODE_ID,		/* u32, 1..PRBD_NODE_ID_MAX */
+	PRBD_ATTR_CLUSTER_UUID,		/* binary, PRBD_UUID_LEN */
+	PRBD_ATTR_SECRET,		/* binary, 1..PRBD_SECRET_MAX_LEN */
+	PRBD_ATTR_ON_NO_QUORUM,		/* u32, enum prbd_on_no_quorum */
+	PRBD_ATTR_BACKING_DEV,		/* string, < PRBD_PATH_MAX */
+	PRBD_ATTR_FORCE,		/* flag */
+	PRBD_ATTR_ROLE,			/* u32, enum prbd_role */
+	PRBD_ATTR_PAXOS_ROLE,		/* u32, enum prbd_paxos_role */
+	PRBD_ATTR_RES_STATE,		/* u32, enum prbd_res_state */
+	PRBD_ATTR_DISK_STATE,		/* u32, enum prbd_disk_state */
+	PRBD_ATTR_LEADER_ID,		/* u32 */
+	PRBD_ATTR_BALLOT,		/* u64 */
+	PRBD_ATTR_COMMIT_INDEX,		/* u64 */
+	PRBD_ATTR_APPLIED_INDEX,	/* u64 */
+	PRBD_ATTR_CONFIG_EPOCH,		/* u64 */
+	PRBD_ATTR_SIZE,			/* u64, bytes */
+	PRBD_ATTR_PEER,			/* nest, prbd_peer_attr, multi */
+	PRBD_ATTR_CONFIG,		/* nest, prbd_config_attr */
+	PRBD_ATTR_RESYNC,		/* nest, prbd_resync_attr */
+	PRBD_ATTR_NEW_NODE_ID,		/* u32, 1..PRBD_NODE_ID_MAX */
+	PRBD_ATTR_EVENT,		/* u32, enum prbd_event */
+
+	__PRBD_ATTR_MAX,
+	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)
+};
+
+/* One peer (another node of the resource). */
+enum prbd_peer_attr {
+	PRBD_PEER_ATTR_PAD = 1,
+	PRBD_PEER_ATTR_NODE_ID,		/* u32, 1..PRBD_NODE_ID_MAX */
+	PRBD_PEER_ATTR_ADDR4,		/* be32 */
+	PRBD_PEER_ATTR_ADDR6,		/* binary, 16 bytes */
+	PRBD_PEER_ATTR_PORT,		/* u16, host order, >= 1 */
+	PRBD_PEER_ATTR_CONN_STATE,	/* u32, enum prbd_conn_state */
+	PRBD_PEER_ATTR_MEMBER_ROLE,	/* u32, enum prbd_member_role */
+	PRBD_PEER_ATTR_MATCH_INDEX,	/* u64 */
+
+	__PRBD_PEER_ATTR_MAX,
+	PRBD_PEER_ATTR_MAX = (__PRBD_PEER_ATTR_MAX - 1)
+};
+
+/* The Paxos configuration (membership) in force. */
+enum prbd_config_attr {
+	PRBD_CONFIG_ATTR_PAD = 1,
+	PRBD_CONFIG_ATTR_EPOCH,		/* u64 */
+	PRBD_CONFIG_ATTR_VOTER,		/* u32, multi */
+	PRBD_CONFIG_ATTR_LEARNER,	/* u32, multi */
+
+	__PRBD_CONFIG_ATTR_MAX,
+	PRBD_CONFIG_ATTR_MAX = (__PRBD_CONFIG_ATTR_MAX - 1)
+};
+
+/* Progress of a resync. */
+enum prbd_resync_attr {
+	PRBD_RESYNC_ATTR_PAD = 1,
+	PRBD_RESYNC_ATTR_PEER_NODE_ID,	/* u32 */
+	PRBD_RESYNC_ATTR_DONE,		/* u64, bytes */
+	PRBD_RESYNC_ATTR_TOTAL,		/* u64, bytes */
+
+	__PRBD_RESYNC_ATTR_MAX,
+	PRBD_RESYNC_ATTR_MAX = (__PRBD_RESYNC_ATTR_MAX - 1)
+};
+
+enum prbd_cmd {
+	PRBD_CMD_RES_NEW = 1,
+	PRBD_CMD_RES_DEL,
+	PRBD_CMD_RES_GET,
+	PRBD_CMD_RES_SET,
+	PRBD_CMD_ATTACH,
+	PRBD_CMD_DETACH,
+	PRBD_CMD_UP,
+	PRBD_CMD_DOWN,
+	PRBD_CMD_PRIMARY,
+	PRBD_CMD_SECONDARY,
+	PRBD_CMD_PEER_ADD,
+	PRBD_CMD_PEER_DEL,
+	PRBD_CMD_NODE_ADD,
+	PRBD_CMD_NODE_DEL,
+	PRBD_CMD_NODE_REPLACE,
+	PRBD_CMD_LEARNER_ADD,
+	PRBD_CMD_LEADER_TRANSFER,
+	PRBD_CMD_VERIFY,
+	PRBD_CMD_RESYNC,
+	PRBD_CMD_RES_NTF = 32,
+	PRBD_CMD_PEER_NTF,
+	PRBD_CMD_RESYNC_NTF,
+
+	__PRBD_CMD_MAX,
+	PRBD_CMD_MAX = (__PRBD_CMD_MAX - 1)
+};
+
+#define PRBD_MCGRP_EVENTS	"events"
+
+#endif /* _UAPI_LINUX_PRBD_H */

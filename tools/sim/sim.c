@@ -1,0 +1,1410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Deterministic simulator for the prbd Multi-Paxos core.
+ *
+ * One process runs 1..7 cores (plus spare nodes for membership changes)
+ * driven by a single event queue and a private PRNG seeded per run, so a
+ * seed replays exactly.  Faults: message delay distributions, loss,
+ * duplication, reordering, symmetric and one-way partitions, crashes that
+ * lose everything not yet durable (torn persist batches included),
+ * restarts, clock drift within the lease assumption and forward clock
+ * jumps, slow disks, leader transfers and membership changes.  A client
+ * workload issues block writes with unique tags and leader-local reads.
+ *
+ * Checked after every event (see check_*()):
+ *  - oracle: a slot is chosen iff a majority of its configuration durably
+ *    accepted it at one ballot; no two different values chosen for a slot,
+ *    and every value a node applies is chosen;
+ *  - every node's applied sequence is a prefix of one canonical sequence,
+ *    so acknowledged writes can neither be lost nor changed;
+ *  - a leader-local read returns a value at least as new as every write
+ *    acknowledged and every read completed before it (linearizability);
+ *  - at most one node holds a read lease at any simulated instant;
+ *  - every configuration in use is a canonical one, and consecutive
+ *    configurations have intersecting majorities;
+ *  - after the faults heal, every pending request completes and all
+ *    members converge within a bounded simulated time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "prbd_paxos.h"
+
+#define MAXN		8	/* node ids 1..7 */
+#define MAXS		8192	/* slots tracked per run */
+#define NSECT		8
+#define NCLI		6
+#define POOL		4096
+#define HEAP		65536
+#define MAXID		8192
+#define NREC		8
+#define TRACE_RING	256
+
+enum { EV_TICK = 1, EV_MSG, EV_DISK, EV_RESTART, EV_FAULT, EV_CLIENT,
+	EV_UNCUT, EV_RESYNC, EV_HEAL };
+
+struct ev {
+	u64 t, seq;
+	u32 arg, inc;
+	u8 type, node;
+};
+
+struct rec {
+	u64 ballot, hash;
+	u16 mask;
+};
+
+struct node {
+	struct prbd_px *px;
+	int up, exists;
+	u32 inc;
+	s64 drift_ppm;
+	u64 jump;
+	/* disk */
+	struct prbd_px_hardstate hs;
+	struct prbd_px_entry *dlog;	/* indexed by slot */
+	/* application state (durable, updated atomically on apply) */
+	u64 applied;
+	u64 sect_tag[NSECT], sect_slot[NSECT];
+	u8 *idseen;
+	/* persist batch in flight */
+	int pbusy;
+	u64 ptok;
+	struct prbd_px_hardstate phs;
+	struct prbd_px_entry pents[PRBD_PX_LOG_CAP];
+	u32 pn;
+	u64 slow_until;
+	int resync_sched;
+};
+
+struct client {
+	int busy, is_read;
+	u64 id, sector, start;
+	u8 target;
+	u64 deadline;
+};
+
+struct trace_ev {
+	u64 t;
+	u8 type, node, a, b;
+	u64 x, y;
+};
+
+static struct {
+	u64 rng;
+	u64 seed;
+	u64 now;
+	u64 seq;
+	int n_nodes, n_voters;
+	struct node nd[MAXN];
+	struct ev heap[HEAP];
+	u32 nheap;
+	struct prbd_px_msg *pool;
+	u32 freel[POOL], nfree;
+	u8 cut[MAXN][MAXN];
+	u32 loss_pm, dup_pm;	/* per mille */
+	u32 lat_base, lat_jit;
+	u64 fault_end, deadline;
+	int healed;
+	struct prbd_px_config pcfg;
+	/* canonical sequence and oracle */
+	struct prbd_px_entry *canon;
+	u8 *canon_set;
+	u64 canon_hi;
+	struct rec (*recs)[NREC];
+	u8 *nrec;
+	u64 cfg_slot[64];
+	u16 cfg_vot[64];
+	int ncfg;
+	/* clients */
+	struct client cli[NCLI];
+	u64 next_id;
+	u64 *first_slot;		/* by id */
+	u64 acked_slot[NSECT], read_slot[NSECT];
+	u64 n_acked, n_reads;
+	u8 *acked;			/* by id */
+	int no_oracle, digest, no_lease_check;
+	u64 tot_acked, tot_reads, tot_crashes, tot_resyncs, tot_cfg;
+	/* result */
+	int failed;
+	char why[600];
+	u64 steps;
+	int trace;
+	struct trace_ev tr[TRACE_RING];
+	u64 ntr;
+	u64 max_slot;
+} W;
+
+static u64 rnd(void)
+{
+	u64 z = (W.rng += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static u64 rn(u64 n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static int chance_pm(u32 pm)
+{
+	return rn(1000) < pm;
+}
+
+static const char *const evname[] = { "?", "tick", "msg", "disk", "restart",
+	"fault", "client", "uncut", "resync", "heal" };
+static const char *const msgname[] = { "?", "PREVOTE", "PREVOTE_R", "P1A",
+	"P1B", "P2A", "P2B", "HB", "HB_R", "LEARN_REQ", "LEARN", "TIMEOUT_NOW" };
+
+static void tr(u8 type, u8 node, u8 a, u8 b, u64 x, u64 y)
+{
+	struct trace_ev *t = &W.tr[W.ntr++ % TRACE_RING];
+
+	t->t = W.now;
+	t->type = type;
+	t->node = node;
+	t->a = a;
+	t->b = b;
+	t->x = x;
+	t->y = y;
+	if (W.trace) {
+		if (type == EV_MSG)
+			printf("t=%llu msg %s %u->%u ballot=%llx slot=%llu\n",
+			       (unsigned long long)W.now, msgname[a < 12 ? a : 0],
+			       b, node, (unsigned long long)x,
+			       (unsigned long long)y);
+		else
+			printf("t=%llu %s node=%u a=%u b=%u x=%llu y=%llu\n",
+			       (unsigned long long)W.now, evname[type], node, a,
+			       b, (unsigned long long)x, (unsigned long long)y);
+	}
+}
+
+static void fail(const char *fmt, const char *a, u64 x, u64 y);
+static void fail(const char *fmt, const char *a, u64 x, u64 y)
+{
+	if (W.failed)
+		return;
+	W.failed = 1;
+	snprintf(W.why, sizeof(W.why), "t=%llu: ", (unsigned long long)W.now);
+	snprintf(W.why + strlen(W.why), sizeof(W.why) - strlen(W.why), fmt,
+		 a, (unsigned long long)x, (unsigned long long)y);
+}
+
+/* ---- event heap ---- */
+
+static int ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void push(u64 t, u8 type, u8 node, u32 arg, u32 inc)
+{
+	struct ev e = { t, W.seq++, arg, inc, type, node };
+	u32 i = W.nheap;
+
+	if (W.nheap >= HEAP) {
+		fail("%sevent heap full", "", 0, 0);
+		return;
+	}
+	W.nheap++;
+	while (i && ev_less(&e, &W.heap[(i - 1) / 2])) {
+		W.heap[i] = W.heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	W.heap[i] = e;
+}
+
+static struct ev pop(void)
+{
+	struct ev top = W.heap[0], last = W.heap[--W.nheap];
+	u32 i = 0, c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= W.nheap)
+			break;
+		if (c + 1 < W.nheap && ev_less(&W.heap[c + 1], &W.heap[c]))
+			c++;
+		if (!ev_less(&W.heap[c], &last))
+			break;
+		W.heap[i] = W.heap[c];
+		i = c;
+	}
+	W.heap[i] = last;
+	return top;
+}
+
+/* ---- helpers ---- */
+
+static u64 local_now(int n)
+{
+	struct node *x = &W.nd[n];
+
+	return 1000 + W.now + (u64)((s64)W.now * x->drift_ppm / 1000000) +
+	       x->jump;
+}
+
+static u64 ent_hash(const struct prbd_px_entry *e)
+{
+	u64 h = 1469598103934665603ULL ^ e->kind;
+	u32 i;
+
+	h = (h ^ e->voters) * 1099511628211ULL;
+	h = (h ^ e->learners) * 1099511628211ULL;
+	for (i = 0; i < e->n_desc && i < PRBD_PX_BATCH; i++) {
+		h = (h ^ e->desc[i].id) * 1099511628211ULL;
+		h = (h ^ e->desc[i].sector) * 1099511628211ULL;
+		h = (h ^ e->desc[i].csum) * 1099511628211ULL;
+	}
+	return h ^ e->n_desc;
+}
+
+static u32 popc(u32 x)
+{
+	return (u32)__builtin_popcount(x);
+}
+
+/* configuration in effect for slot s (the last config entry below s) */
+static u16 cfg_for(u64 s)
+{
+	int i;
+
+	for (i = W.ncfg - 1; i > 0; i--)
+		if (W.cfg_slot[i] < s)
+			return W.cfg_vot[i];
+	return W.cfg_vot[0];
+}
+
+static int majority_of(u16 mask, u16 voters)
+{
+	return popc(mask & voters) * 2 > popc(voters);
+}
+
+/* ---- oracle: durable accepts ---- */
+
+static void record_accept(int n, const struct prbd_px_entry *e)
+{
+	struct rec *r;
+	u64 h = ent_hash(e);
+	u32 i;
+
+	if (e->slot >= MAXS)
+		return;
+	r = W.recs[e->slot];
+	for (i = 0; i < W.nrec[e->slot]; i++)
+		if (r[i].ballot == e->ballot && r[i].hash == h)
+			break;
+	if (i == W.nrec[e->slot]) {
+		if (i == NREC)
+			return;
+		r[i].ballot = e->ballot;
+		r[i].hash = h;
+		r[i].mask = 0;
+		W.nrec[e->slot]++;
+	}
+	/* a chosen value learned from others is not an accept at a ballot */
+	if (!e->chosen)
+		r[i].mask |= (u16)(1u << n);
+}
+
+static void check_oracle(u64 s, u64 h)
+{
+	u16 v = cfg_for(s);
+	struct rec *r = W.recs[s];
+	u32 i;
+	int ok = 0;
+
+	if (W.nrec[s] >= NREC || W.no_oracle)
+		return;	/* table overflow: cannot judge */
+	for (i = 0; i < W.nrec[s]; i++) {
+		if (!majority_of(r[i].mask, v))
+			continue;
+		if (r[i].hash != h)
+			fail("%sslot %llu: two different values chosen (ballot %llx)",
+			     "", s, r[i].ballot);
+		ok = 1;
+	}
+	if (!ok)
+		fail("%sslot %llu applied but no majority durably accepted it (voters %llx)",
+		     "", s, v);
+}
+
+/* ---- canonical sequence ---- */
+
+static void canon_apply(int n, u64 s, const struct prbd_px_entry *e)
+{
+	u64 h = ent_hash(e);
+	u32 i;
+
+	if (s >= MAXS) {
+		fail("%sslot %llu beyond MAXS", "", s, 0);
+		return;
+	}
+	if (W.canon_set[s]) {
+		if (ent_hash(&W.canon[s]) != h)
+			fail("%snode applied a different value at slot %llu (node %llu)",
+			     "", s, (u64)n);
+		return;
+	}
+	check_oracle(s, h);
+	W.canon[s] = *e;
+	W.canon_set[s] = 1;
+	if (e->kind == PRBD_PX_K_CONFIG) {
+		u16 prev = cfg_for(s + 1);
+
+		if (popc(prev ^ e->voters) > 1)
+			fail("%sconfig at slot %llu changes >1 voter (%llx)", "",
+			     s, e->voters);
+		W.tot_cfg++;
+		if (W.ncfg < 64) {
+			W.cfg_slot[W.ncfg] = s;
+			W.cfg_vot[W.ncfg++] = e->voters;
+		}
+	}
+	if (e->kind == PRBD_PX_K_DATA)
+		for (i = 0; i < e->n_desc; i++)
+			if (e->desc[i].id < MAXID && !W.first_slot[e->desc[i].id])
+				W.first_slot[e->desc[i].id] = s;
+}
+
+/* ---- network ---- */
+
+static void send_msg(const struct prbd_px_msg *m)
+{
+	u32 k, copies = 1, c;
+	u64 d;
+
+	if (m->to == 0 || m->to >= MAXN || !W.nd[m->to].exists)
+		return;
+	if (W.cut[m->from][m->to] || chance_pm(W.loss_pm))
+		return;
+	if (chance_pm(W.dup_pm))
+		copies = 2;
+	for (c = 0; c < copies; c++) {
+		if (!W.nfree)
+			return;
+		k = W.freel[--W.nfree];
+		memcpy(&W.pool[k], m, sizeof(*m) - sizeof(m->ent) +
+		       m->n_ent * sizeof(m->ent[0]));
+		d = W.lat_base + rn(W.lat_jit + 1);
+		if (chance_pm(20))
+			d += rn(150);	/* long tail */
+		push(W.now + d, EV_MSG, m->to, k, 0);
+	}
+}
+
+/* ---- node I/O ---- */
+
+static void client_applied(int n, u64 id);
+
+static void start_disk(int n, const struct prbd_px_ready *rd)
+{
+	struct node *x = &W.nd[n];
+	u64 lat = 1 + rn(3);
+
+	x->pbusy = 1;
+	x->ptok = rd->persist_token;
+	x->phs = rd->hs;
+	x->pn = rd->n_ents;
+	memcpy(x->pents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
+	if (W.now < x->slow_until)
+		lat += 20 + rn(60);
+	push(W.now + lat, EV_DISK, (u8)n, 0, x->inc);
+}
+
+static void disk_write(int n, u32 k, int hs)
+{
+	struct node *x = &W.nd[n];
+	u32 i;
+
+	for (i = 0; i < k; i++) {
+		const struct prbd_px_entry *e = &x->pents[i];
+
+		if (e->slot >= MAXS)
+			continue;
+		x->dlog[e->slot] = *e;
+		if (e->slot > W.max_slot)
+			W.max_slot = e->slot;
+		record_accept(n, e);
+	}
+	if (hs)
+		x->hs = x->phs;
+}
+
+static void do_apply(int n, u64 lo, u64 hi)
+{
+	struct node *x = &W.nd[n];
+	const struct prbd_px_entry *e;
+	u64 s;
+	u32 i;
+
+	for (s = lo; s <= hi && !W.failed; s++) {
+		e = prbd_px_entry_at(x->px, s);
+		if (!e || !e->chosen) {
+			fail("%sapply of slot %llu not chosen/absent on node %llu",
+			     "", s, (u64)n);
+			return;
+		}
+		if (s != x->applied + 1) {
+			fail("%sapply out of order slot %llu node %llu", "", s,
+			     (u64)n);
+			return;
+		}
+		canon_apply(n, s, e);
+		x->applied = s;
+		if (e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (i = 0; i < e->n_desc; i++) {
+			u64 id = e->desc[i].id;
+
+			if (id >= MAXID)
+				continue;
+			if (!x->idseen[id]) {
+				x->idseen[id] = 1;
+				x->sect_tag[e->desc[i].sector] = id;
+				x->sect_slot[e->desc[i].sector] = s;
+			}
+			client_applied(n, id);
+		}
+	}
+	prbd_px_applied(x->px, hi);
+}
+
+static void check_config_in_use(int n)
+{
+	struct prbd_px *px = W.nd[n].px;
+	const struct prbd_px_entry *c;
+
+	/* a config is adopted at commit; its slot may not be applied yet */
+	if (px->cfg_slot >= MAXS || (px->cfg_slot && !W.canon_set[px->cfg_slot]))
+		return;
+	c = &W.canon[px->cfg_slot];
+	if (px->cfg_slot ? (c->kind != PRBD_PX_K_CONFIG ||
+			    c->voters != px->voters) :
+	    px->voters != W.cfg_vot[0])
+		fail("%snode %llu uses a non-canonical config (slot %llu)", "",
+		     (u64)n, px->cfg_slot);
+}
+
+static void pump(int n)
+{
+	struct node *x = &W.nd[n];
+	struct prbd_px_ready rd;
+	u32 i;
+	int loops = 0;
+
+	if (!x->up)
+		return;
+	for (;;) {
+		prbd_px_ready(x->px, &rd);
+		for (i = 0; i < rd.n_msgs; i++)
+			send_msg(&rd.msgs[i]);
+		if (rd.persist_token)
+			start_disk(n, &rd);
+		if (rd.apply_hi)
+			do_apply(n, rd.apply_lo, rd.apply_hi);
+		if (rd.needs_resync && !x->resync_sched) {
+			x->resync_sched = 1;
+			push(W.now + 20, EV_RESYNC, (u8)n, 0, x->inc);
+		}
+		if (!rd.n_msgs && !rd.persist_token && !rd.apply_hi)
+			break;
+		if (++loops > 100) {
+			fail("%spump does not settle on node %llu", "", n, 0);
+			break;
+		}
+	}
+	check_config_in_use(n);
+}
+
+static void node_start(int n)
+{
+	struct node *x = &W.nd[n];
+	struct prbd_px_config c = W.pcfg;
+	u64 s;
+
+	c.id = (u8)n;
+	c.seed = W.seed * 131 + x->inc;
+	prbd_px_init(x->px, &c);
+	prbd_px_restore(x->px, &x->hs, x->applied);
+	for (s = x->hs.log_start ? x->hs.log_start : 1; s <= W.max_slot; s++)
+		if (x->dlog[s].kind)
+			prbd_px_restore_entry(x->px, &x->dlog[s]);
+	x->up = 1;
+	x->pbusy = 0;
+	x->resync_sched = 0;
+	if (x->px->commit < x->applied)
+		fail("%snode %llu restarted with commit %llu < applied", "",
+		     (u64)n, x->px->commit);
+	prbd_px_tick(x->px, local_now(n));
+	pump(n);
+}
+
+static void crash(int n)
+{
+	struct node *x = &W.nd[n];
+
+	if (!x->up)
+		return;
+	if (x->pbusy && rn(2)) {
+		/* torn batch: a prefix of the entries, hs only if complete */
+		u32 k = (u32)rn(x->pn + 1);
+
+		disk_write(n, k, k == x->pn && rn(2));
+	}
+	x->up = 0;
+	x->pbusy = 0;
+	x->inc++;
+	W.tot_crashes++;
+	tr(EV_RESTART, (u8)n, 0, 0, 0, 0);
+}
+
+static void do_resync(int n)
+{
+	struct node *x = &W.nd[n], *src = NULL;
+	int i;
+
+	if (x->pbusy) {	/* let the older batch land first */
+		push(W.now + 5, EV_RESYNC, (u8)n, 0, x->inc);
+		return;
+	}
+	x->resync_sched = 0;
+	for (i = 1; i <= W.n_nodes; i++) {
+		struct node *y = &W.nd[i];
+
+		if (i == n || !y->up || y->px->cfg_slot > y->applied)
+			continue;
+		if (!src || y->applied > src->applied)
+			src = y;
+	}
+	if (!src || src->applied <= x->px->commit)
+		return;
+	memcpy(x->sect_tag, src->sect_tag, sizeof(x->sect_tag));
+	memcpy(x->sect_slot, src->sect_slot, sizeof(x->sect_slot));
+	memcpy(x->idseen, src->idseen, MAXID);
+	x->applied = src->applied;
+	W.tot_resyncs++;
+	prbd_px_install(x->px, src->applied, src->px->cfg_slot, src->px->voters,
+			src->px->learners);
+	/* the resync completes by making the new hard state durable */
+	x->hs.commit = x->px->commit;
+	x->hs.log_start = x->px->log_start;
+	x->hs.cfg_slot = x->px->cfg_slot;
+	x->hs.voters = x->px->voters;
+	x->hs.learners = x->px->learners;
+	pump(n);
+}
+
+/* ---- clients ---- */
+
+static int find_leader(void)
+{
+	int i, c = 0, pick[MAXN];
+
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].up && W.nd[i].px->role == PRBD_PX_LEADER)
+			pick[c++] = i;
+	if (c)
+		return pick[rn(c)];
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].up)
+			pick[c++] = i;
+	return c ? pick[rn(c)] : 0;
+}
+
+static void client_done(int c)
+{
+	W.cli[c].busy = 0;
+	if (W.now < W.fault_end + 500)
+		push(W.now + 1 + rn(20), EV_CLIENT, 0, (u32)c, 0);
+}
+
+static void client_applied(int n, u64 id)
+{
+	int c;
+	u64 s;
+
+	for (c = 0; c < NCLI; c++) {
+		struct client *k = &W.cli[c];
+
+		if (!k->busy || k->is_read || k->id != id || k->target != n)
+			continue;
+		s = W.first_slot[id];
+		if (!s) {
+			fail("%swrite %llu acked but not in canonical log", "",
+			     id, 0);
+			return;
+		}
+		if (s > W.acked_slot[k->sector])
+			W.acked_slot[k->sector] = s;
+		if (W.trace)
+			printf("t=%llu client %d: write %llu sector %llu acked by node %d (slot %llu)\n",
+			       (unsigned long long)W.now, c,
+			       (unsigned long long)id,
+			       (unsigned long long)k->sector, n,
+			       (unsigned long long)s);
+		W.n_acked++;
+		W.acked[id] = 1;
+		client_done(c);
+	}
+}
+
+static void client_try(int c)
+{
+	struct client *k = &W.cli[c];
+	struct prbd_px_desc d;
+	int n = find_leader();
+
+	if (!n) {
+		push(W.now + 10, EV_CLIENT, 0, (u32)c, 0);
+		return;
+	}
+	k->target = (u8)n;
+	if (k->is_read) {
+		struct node *x = &W.nd[n];
+
+		prbd_px_tick(x->px, local_now(n));
+		pump(n);
+		if (!x->up || !prbd_px_may_read(x->px, local_now(n))) {
+			push(W.now + 5 + rn(20), EV_CLIENT, 0, (u32)c, 0);
+			return;
+		}
+		if (x->sect_slot[k->sector] < W.acked_slot[k->sector] ||
+		    x->sect_slot[k->sector] < W.read_slot[k->sector]) {
+			fail("%sstale read of sector %llu at slot %llu", "",
+			     k->sector, x->sect_slot[k->sector]);
+			if (W.trace)
+				printf("stale read at node %d: acked %llu read %llu\n",
+				       n,
+				       (unsigned long long)W.acked_slot[k->sector],
+				       (unsigned long long)W.read_slot[k->sector]);
+			return;
+		}
+		if (W.trace)
+			printf("t=%llu client %d: read sector %llu at node %d = id %llu (slot %llu, applied %llu)\n",
+			       (unsigned long long)W.now, c,
+			       (unsigned long long)k->sector, n,
+			       (unsigned long long)x->sect_tag[k->sector],
+			       (unsigned long long)x->sect_slot[k->sector],
+			       (unsigned long long)x->applied);
+		W.read_slot[k->sector] = x->sect_slot[k->sector];
+		W.n_reads++;
+		client_done(c);
+		return;
+	}
+	if (W.nd[n].idseen[k->id]) {
+		client_applied(n, k->id);
+		return;
+	}
+	d.id = k->id;
+	d.sector = k->sector;
+	d.len = 512 * (1 + (u32)rn(16));
+	d.csum = (u32)(k->id * 2654435761u);
+	if (prbd_px_propose(W.nd[n].px, &d) == 0) {
+		k->deadline = W.now + 300;
+		pump(n);
+	} else {
+		push(W.now + 5 + rn(20), EV_CLIENT, 0, (u32)c, 0);
+		return;
+	}
+	push(k->deadline, EV_CLIENT, 1, (u32)c, (u32)k->id);
+}
+
+static void client_ev(int c, int is_timeout, u32 id)
+{
+	struct client *k = &W.cli[c];
+
+	if (is_timeout) {
+		if (k->busy && !k->is_read && k->id == id &&
+		    W.now >= k->deadline)
+			client_try(c);
+		return;
+	}
+	if (!k->busy) {
+		if (W.now >= W.fault_end + 500)
+			return;
+		k->busy = 1;
+		k->is_read = rn(10) < 4;
+		k->sector = rn(NSECT);
+		k->start = W.now;
+		if (!k->is_read) {
+			if (W.next_id >= MAXID - 1) {
+				k->busy = 0;
+				return;
+			}
+			k->id = ++W.next_id;
+		}
+	}
+	client_try(c);
+}
+
+/* ---- faults ---- */
+
+static int find_role_leader(void);
+static int find_role_leader(void)
+{
+	int i;
+
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].up && W.nd[i].px->role == PRBD_PX_LEADER)
+			return i;
+	return 0;
+}
+
+static void membership_change(void)
+{
+	int l = find_role_leader(), i, pick[MAXN], c = 0;
+	struct prbd_px *px;
+	u16 v, le;
+
+	if (!l)
+		return;
+	px = W.nd[l].px;
+	v = px->voters;
+	le = px->learners;
+	switch (rn(4)) {
+	case 0:	/* add a spare node as learner */
+		for (i = 1; i <= W.n_nodes; i++)
+			if (!((v | le) & (1u << i)))
+				pick[c++] = i;
+		if (c)
+			le |= (u16)(1u << pick[rn(c)]);
+		break;
+	case 1:	/* promote a learner */
+		for (i = 1; i <= W.n_nodes; i++)
+			if (le & (1u << i))
+				pick[c++] = i;
+		if (c && popc(v) < 7) {
+			i = pick[rn(c)];
+			le &= (u16)~(1u << i);
+			v |= (u16)(1u << i);
+		}
+		break;
+	case 2:	/* remove a voter (keep at least 3) */
+		for (i = 1; i <= W.n_nodes; i++)
+			if (v & (1u << i))
+				pick[c++] = i;
+		if (c > 3)
+			v &= (u16)~(1u << pick[rn(c)]);
+		break;
+	default:	/* demote a voter to learner */
+		for (i = 1; i <= W.n_nodes; i++)
+			if (v & (1u << i))
+				pick[c++] = i;
+		if (c > 3) {
+			i = pick[rn(c)];
+			v &= (u16)~(1u << i);
+			le |= (u16)(1u << i);
+		}
+		break;
+	}
+	if (v == px->voters && le == px->learners)
+		return;
+	tr(EV_FAULT, (u8)l, 7, 0, v, le);
+	prbd_px_propose_conf(px, v, le);
+	pump(l);
+}
+
+static void fault(void)
+{
+	int n = 1 + (int)rn(W.n_nodes), m, i;
+	u64 dur;
+
+	switch (rn(12)) {
+	case 0:
+	case 1:
+		if (W.nd[n].up) {
+			crash(n);
+			push(W.now + 20 + rn(400), EV_RESTART, (u8)n, 0,
+			     W.nd[n].inc);
+		}
+		break;
+	case 2:	/* symmetric partition into two random groups */
+		dur = 50 + rn(600);
+		m = (int)rn(1u << W.n_nodes);
+		for (i = 1; i <= W.n_nodes; i++)
+			for (n = 1; n <= W.n_nodes; n++)
+				if (((m >> (i - 1)) ^ (m >> (n - 1))) & 1)
+					W.cut[i][n] = 1;
+		tr(EV_FAULT, 0, 2, 0, (u64)m, dur);
+		push(W.now + dur, EV_UNCUT, 0, 0, 0);
+		break;
+	case 3:	/* one-way cut(s) */
+		dur = 50 + rn(600);
+		for (i = 0; i < 1 + (int)rn(3); i++) {
+			n = 1 + (int)rn(W.n_nodes);
+			m = 1 + (int)rn(W.n_nodes);
+			W.cut[n][m] = 1;
+			tr(EV_FAULT, (u8)n, 3, (u8)m, dur, 0);
+		}
+		push(W.now + dur, EV_UNCUT, 0, 0, 0);
+		break;
+	case 4:	/* isolate the leader */
+		m = find_role_leader();
+		if (!m)
+			break;
+		for (i = 1; i <= W.n_nodes; i++) {
+			W.cut[i][m] = 1;
+			W.cut[m][i] = 1;
+		}
+		dur = 100 + rn(500);
+		tr(EV_FAULT, (u8)m, 4, 0, dur, 0);
+		push(W.now + dur, EV_UNCUT, 0, 0, 0);
+		break;
+	case 5:	/* forward clock jump */
+		W.nd[n].jump += 10 + rn(400);
+		tr(EV_FAULT, (u8)n, 5, 0, W.nd[n].jump, 0);
+		break;
+	case 6:
+		W.nd[n].slow_until = W.now + 100 + rn(300);
+		tr(EV_FAULT, (u8)n, 6, 0, 0, 0);
+		break;
+	case 7:
+		m = find_role_leader();
+		if (m) {
+			n = 1 + (int)rn(W.n_nodes);
+			tr(EV_FAULT, (u8)m, 8, (u8)n, 0, 0);
+			prbd_px_transfer(W.nd[m].px, (u8)n);
+			pump(m);
+		}
+		break;
+	case 8:
+		membership_change();
+		break;
+	case 9:
+		W.loss_pm = (u32)rn(150);
+		W.dup_pm = (u32)rn(80);
+		tr(EV_FAULT, 0, 9, 0, W.loss_pm, W.dup_pm);
+		break;
+	case 10:	/* crash the leader */
+		m = find_role_leader();
+		if (m) {
+			crash(m);
+			push(W.now + 20 + rn(400), EV_RESTART, (u8)m, 0,
+			     W.nd[m].inc);
+		}
+		break;
+	default:	/* crash two nodes at once */
+		for (i = 0; i < 2; i++) {
+			n = 1 + (int)rn(W.n_nodes);
+			if (W.nd[n].up) {
+				crash(n);
+				push(W.now + 20 + rn(300), EV_RESTART, (u8)n,
+				     0, W.nd[n].inc);
+			}
+		}
+		break;
+	}
+	if (W.now + 1 < W.fault_end)
+		push(W.now + 20 + rn(200), EV_FAULT, 0, 0, 0);
+}
+
+static void heal(void)
+{
+	int i;
+
+	W.healed = 1;
+	memset(W.cut, 0, sizeof(W.cut));
+	W.loss_pm = 0;
+	W.dup_pm = 0;
+	for (i = 1; i <= W.n_nodes; i++) {
+		W.nd[i].slow_until = 0;
+		if (!W.nd[i].up) {
+			W.nd[i].inc++;
+			node_start(i);
+		}
+	}
+	tr(EV_HEAL, 0, 0, 0, 0, 0);
+}
+
+/* ---- per-event checks ---- */
+
+static void check_leases(void)
+{
+	int i, c = 0;
+
+	/* lease holders: nodes that would accept a read (read index != 0) */
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].up && prbd_px_read_index(W.nd[i].px, local_now(i)))
+			c++;
+	if (c > 1)
+		fail("%s%llu nodes hold a read lease at once", "", c, 0);
+}
+
+static int converged(void)
+{
+	int i, c;
+	u64 hi = 0;
+	u16 members = cfg_for(PRBD_PX_U64_MAX);
+
+	for (c = 0; c < NCLI; c++)
+		if (W.cli[c].busy)
+			return 0;
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].up && W.nd[i].applied > hi)
+			hi = W.nd[i].applied;
+	for (i = 1; i <= W.n_nodes; i++)
+		if ((members & (1u << i)) && W.nd[i].applied != hi)
+			return 0;
+	return 1;
+}
+
+/* every acknowledged write survives, at its slot, on every member */
+static void check_final(void)
+{
+	u16 members = cfg_for(PRBD_PX_U64_MAX);
+	u64 id;
+	int i;
+
+	for (id = 1; id <= W.next_id && !W.failed; id++) {
+		if (!W.acked[id])
+			continue;
+		if (!W.first_slot[id] || !W.canon_set[W.first_slot[id]])
+			fail("%sacknowledged write %llu lost (slot %llu)", "", id,
+			     W.first_slot[id]);
+		for (i = 1; i <= W.n_nodes; i++)
+			if ((members & (1u << i)) && !W.nd[i].idseen[id])
+				fail("%sacknowledged write %llu missing on node %llu",
+				     "", id, (u64)i);
+	}
+}
+
+/* ---- run one seed ---- */
+
+struct opts {
+	int nodes;
+	u64 fault_ms;
+	int trace;
+};
+
+static void world_alloc(void)
+{
+	int i;
+
+	W.pool = calloc(POOL, sizeof(*W.pool));
+	W.canon = calloc(MAXS, sizeof(*W.canon));
+	W.canon_set = calloc(MAXS, 1);
+	W.recs = calloc(MAXS, sizeof(*W.recs));
+	W.nrec = calloc(MAXS, 1);
+	W.first_slot = calloc(MAXID, sizeof(u64));
+	W.acked = calloc(MAXID, 1);
+	for (i = 0; i < MAXN; i++) {
+		W.nd[i].px = calloc(1, sizeof(struct prbd_px));
+		W.nd[i].dlog = calloc(MAXS, sizeof(struct prbd_px_entry));
+		W.nd[i].idseen = calloc(MAXID, 1);
+		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen)
+			exit(2);
+	}
+	if (!W.pool || !W.canon || !W.recs || !W.first_slot)
+		exit(2);
+}
+
+static int run_seed(u64 seed, const struct opts *o)
+{
+	u64 ms = W.max_slot + 1;
+	int i;
+	struct ev e;
+
+	/* reset (only what a previous run used) */
+	memset(W.canon, 0, ms * sizeof(*W.canon));
+	memset(W.canon_set, 0, ms);
+	memset(W.recs, 0, ms * sizeof(*W.recs));
+	memset(W.nrec, 0, ms);
+	memset(W.first_slot, 0, (W.next_id + 1) * sizeof(u64));
+	memset(W.acked, 0, W.next_id + 1);
+	for (i = 0; i < MAXN; i++) {
+		struct node *x = &W.nd[i];
+
+		memset(x->dlog, 0, ms * sizeof(*x->dlog));
+		memset(x->idseen, 0, W.next_id + 1);
+		memset(&x->hs, 0, sizeof(x->hs));
+		x->applied = 0;
+		memset(x->sect_tag, 0, sizeof(x->sect_tag));
+		memset(x->sect_slot, 0, sizeof(x->sect_slot));
+		x->up = 0;
+		x->exists = 0;
+		x->inc = 0;
+		x->jump = 0;
+		x->slow_until = 0;
+	}
+	W.max_slot = 0;
+	W.next_id = 0;
+	W.nheap = 0;
+	W.nfree = 0;
+	for (i = 0; i < POOL; i++)
+		W.freel[W.nfree++] = (u32)i;
+	memset(W.cut, 0, sizeof(W.cut));
+	memset(W.cli, 0, sizeof(W.cli));
+	memset(W.acked_slot, 0, sizeof(W.acked_slot));
+	memset(W.read_slot, 0, sizeof(W.read_slot));
+	W.n_acked = 0;
+	W.n_reads = 0;
+	W.failed = 0;
+	W.why[0] = 0;
+	W.ntr = 0;
+	W.now = 0;
+	W.seq = 0;
+	W.healed = 0;
+	W.seed = seed;
+	W.rng = seed * 0x9E3779B97F4A7C15ULL + 12345;
+	W.trace = o->trace;
+
+	W.n_voters = o->nodes ? o->nodes : (rn(2) ? 3 : 5);
+	W.n_nodes = W.n_voters + (W.n_voters < 7 ? 1 : 0);
+	W.loss_pm = (u32)rn(50);
+	W.dup_pm = (u32)rn(30);
+	W.lat_base = 1 + (u32)rn(3);
+	W.lat_jit = (u32)rn(15);
+	W.fault_end = o->fault_ms / 2 + rn(o->fault_ms);
+	W.deadline = W.fault_end + 4000;
+	memset(&W.pcfg, 0, sizeof(W.pcfg));
+	W.pcfg.voters = (u16)(((1u << W.n_voters) - 1) << 1);
+	W.pcfg.elect_ms = 60 + (u32)rn(141);
+	W.pcfg.hb_ms = W.pcfg.elect_ms / (3 + (u32)rn(4));
+	W.pcfg.drift_ppm = 20000;
+	W.pcfg.window = 4 + (u32)rn(PRBD_PX_WINDOW_MAX - 3);
+	W.pcfg.max_inflight_bytes = 4096 + (u32)rn(61440);
+	W.ncfg = 1;
+	W.cfg_slot[0] = 0;
+	W.cfg_vot[0] = W.pcfg.voters;
+
+	for (i = 1; i <= W.n_nodes; i++) {
+		W.nd[i].exists = 1;
+		/* drift within the assumption (20000 ppm) */
+		W.nd[i].drift_ppm = (s64)rn(40001) - 20000;
+		node_start(i);
+		push(rn(5), EV_TICK, (u8)i, 0, 0);
+	}
+	for (i = 0; i < 1 + (int)rn(NCLI); i++)
+		push(50 + rn(50), EV_CLIENT, 0, (u32)i, 0);
+	push(100 + rn(100), EV_FAULT, 0, 0, 0);
+	push(W.fault_end, EV_HEAL, 0, 0, 0);
+
+	while (W.nheap && !W.failed) {
+		e = pop();
+		W.now = e.t;
+		W.steps++;
+		if (W.now > W.deadline) {
+			char st[400];
+			int k, p = 0;
+
+			for (k = 1; k <= W.n_nodes; k++)
+				p += snprintf(st + p, sizeof(st) - p,
+					      "[n%d %s r%d c%llu a%llu v%x%s] ", k,
+					      W.nd[k].up ? "up" : "down",
+					      W.nd[k].px->role,
+					      (unsigned long long)W.nd[k].px->commit,
+					      (unsigned long long)W.nd[k].applied,
+					      W.nd[k].px->voters,
+					      W.nd[k].px->needs_resync ? " RS" : "");
+			for (k = 0; k < NCLI; k++)
+				p += snprintf(st + p, sizeof(st) - p, "c%d:%d ",
+					      k, W.cli[k].busy);
+			k = find_role_leader();
+			if (k)
+				p += snprintf(st + p, sizeof(st) - p,
+					      "L: prep%d tr%d cfgp%llu p1end%llx next%llu pend%u first%llu ",
+					      W.nd[k].px->preparing,
+					      W.nd[k].px->transferring,
+					      (unsigned long long)W.nd[k].px->cfg_pending,
+					      (unsigned long long)W.nd[k].px->p1_end,
+					      (unsigned long long)W.nd[k].px->next_slot,
+					      W.nd[k].px->n_pend,
+					      (unsigned long long)W.nd[k].px->first_slot);
+			fail("%s<- liveness: not converged %llu ms after heal",
+			     st, W.deadline - W.fault_end, 0);
+			break;
+		}
+		switch (e.type) {
+		case EV_TICK:
+			if (W.nd[e.node].up) {
+				prbd_px_tick(W.nd[e.node].px, local_now(e.node));
+				pump(e.node);
+			}
+			push(W.now + 5, EV_TICK, e.node, 0, 0);
+			break;
+		case EV_MSG: {
+			struct prbd_px_msg *m = &W.pool[e.arg];
+
+			tr(EV_MSG, e.node, m->type, m->from, m->ballot,
+			   m->slot ? m->slot : (m->n_ent ? m->ent[0].slot : 0));
+			if (W.trace) {
+				u32 q;
+
+				printf("    flags=%x commit=%llu aux=%llu aux2=%llu:",
+				       m->flags, (unsigned long long)m->commit,
+				       (unsigned long long)m->aux,
+				       (unsigned long long)m->aux2);
+				for (q = 0; q < m->n_ent; q++)
+					printf(" [s%llu b%llx k%u%s id%llu]",
+					       (unsigned long long)m->ent[q].slot,
+					       (unsigned long long)m->ent[q].ballot,
+					       m->ent[q].kind,
+					       m->ent[q].chosen ? " C" : "",
+					       (unsigned long long)m->ent[q].desc[0].id);
+				printf("\n");
+			}
+			if (W.nd[e.node].up) {
+				prbd_px_step(W.nd[e.node].px, m);
+				pump(e.node);
+			}
+			W.freel[W.nfree++] = e.arg;
+			break;
+		}
+		case EV_DISK: {
+			struct node *x = &W.nd[e.node];
+
+			if (!x->up || e.inc != x->inc || !x->pbusy)
+				break;
+			disk_write(e.node, x->pn, 1);
+			x->pbusy = 0;
+			prbd_px_persisted(x->px, x->ptok);
+			pump(e.node);
+			break;
+		}
+		case EV_RESTART:
+			if (!W.nd[e.node].up && e.inc == W.nd[e.node].inc &&
+			    !W.healed) {
+				W.nd[e.node].inc++;
+				tr(EV_RESTART, e.node, 1, 0, 0, 0);
+				node_start(e.node);
+			}
+			break;
+		case EV_FAULT:
+			if (!W.healed)
+				fault();
+			break;
+		case EV_CLIENT:
+			client_ev((int)e.arg, e.node, e.inc);
+			break;
+		case EV_UNCUT:
+			memset(W.cut, 0, sizeof(W.cut));
+			break;
+		case EV_RESYNC:
+			if (W.nd[e.node].up && e.inc == W.nd[e.node].inc)
+				do_resync(e.node);
+			break;
+		case EV_HEAL:
+			heal();
+			break;
+		}
+		if (!W.failed && !W.no_lease_check)
+			check_leases();
+		if (W.healed && W.now > W.fault_end + 600 && converged()) {
+			check_final();
+			break;
+		}
+	}
+	W.tot_acked += W.n_acked;
+	W.tot_reads += W.n_reads;
+	if (W.digest) {
+		u64 h = W.now ^ (W.seq << 20), q;
+
+		for (q = 1; q < MAXS && W.canon_set[q]; q++)
+			h = (h ^ ent_hash(&W.canon[q])) * 1099511628211ULL;
+		printf("digest %llu %016llx %llu\n", (unsigned long long)seed,
+		       (unsigned long long)h, (unsigned long long)q);
+	}
+	return W.failed;
+}
+
+static void print_trace(void)
+{
+	u64 i = W.ntr > 40 ? W.ntr - 40 : 0;
+
+	printf("# last events:\n");
+	for (; i < W.ntr; i++) {
+		struct trace_ev *t = &W.tr[i % TRACE_RING];
+
+		if (t->type == EV_MSG)
+			printf("#  t=%llu %s %u->%u ballot=%llx slot=%llu\n",
+			       (unsigned long long)t->t,
+			       msgname[t->a < 12 ? t->a : 0], t->b, t->node,
+			       (unsigned long long)t->x,
+			       (unsigned long long)t->y);
+		else
+			printf("#  t=%llu %s node=%u a=%u b=%u x=%llu y=%llu\n",
+			       (unsigned long long)t->t, evname[t->type],
+			       t->node, t->a, t->b, (unsigned long long)t->x,
+			       (unsigned long long)t->y);
+	}
+}
+
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* reporting only */
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_help(void)
+{
+	fprintf(stderr,
+		"Usage: %s [--seed N | --seeds A:B] [--nodes 1..7] [--jobs J]\n"
+		"           [--fault-ms MS] [--trace] [--find-bug] [--name S]\n"
+		"           [--tap N] [--digest] [--no-oracle] [--no-lease-check]\n",
+		"sim");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	u64 a = 1, b = 1000, s, done = 0, first_fail = 0;
+	struct opts o = { 0, 2000, 0 };
+	int jobs = 1, find_bug = 0, j, i, nfail = 0, tap = 1;
+	const char *name = "campaign";
+	double t0;
+	int pfd[2];
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			a = strtoull(argv[++i], NULL, 0);
+			b = a;
+		} else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
+			if (sscanf(argv[++i], "%llu:%llu",
+				   (unsigned long long *)&a,
+				   (unsigned long long *)&b) != 2)
+				print_help();
+		} else if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {
+			o.nodes = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) {
+			jobs = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--fault-ms") && i + 1 < argc) {
+			o.fault_ms = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--tap") && i + 1 < argc) {
+			tap = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+			name = argv[++i];
+		} else if (!strcmp(argv[i], "--digest")) {
+			W.digest = 1;
+		} else if (!strcmp(argv[i], "--no-lease-check")) {
+			W.no_lease_check = 1;
+		} else if (!strcmp(argv[i], "--no-oracle")) {
+			W.no_oracle = 1;
+		} else if (!strcmp(argv[i], "--trace")) {
+			o.trace = 1;
+		} else if (!strcmp(argv[i], "--find-bug")) {
+			find_bug = 1;
+		} else {
+			print_help();
+		}
+	}
+	if (o.nodes < 0 || o.nodes > 7 || jobs < 1 || jobs > 64 || b < a)
+		print_help();
+	world_alloc();
+	t0 = wall();
+
+	if (find_bug) {
+		/* mutation proof: first failing seed, sequentially */
+		for (s = a; s <= b; s++) {
+			done++;
+			if (run_seed(s, &o)) {
+				printf("# %s: seed %llu: %s\n", name,
+				       (unsigned long long)s, W.why);
+				printf("FOUND %llu %llu\n",
+				       (unsigned long long)s,
+				       (unsigned long long)done);
+				return 0;
+			}
+		}
+		printf("NOTFOUND %llu\n", (unsigned long long)done);
+		return 1;
+	}
+
+	if (pipe(pfd))
+		return 2;
+	for (j = 0; j < jobs; j++) {
+		if (jobs > 1 && fork() != 0)
+			continue;
+		/* worker j: seeds a+j, a+j+jobs, ... */
+		{
+			u64 nf = 0, ff = 0, nd = 0, steps;
+
+			for (s = a + (u64)j; s <= b; s += (u64)jobs) {
+				nd++;
+				if (run_seed(s, &o)) {
+					if (nf < 20)
+						printf("# FAIL seed %llu: %s\n",
+						       (unsigned long long)s, W.why);
+					if (!nf) {
+						ff = s;
+						print_trace();
+						printf("# replay: make -C tools/sim replay SEED=%llu NODES=%d\n",
+						       (unsigned long long)s, o.nodes);
+						fflush(stdout);
+					}
+					nf++;
+				}
+			}
+			steps = W.steps;
+			if (jobs > 1) {
+				u64 rec[9] = { nd, nf, ff, steps, W.tot_acked,
+					       W.tot_reads, W.tot_crashes,
+					       W.tot_resyncs, W.tot_cfg };
+
+				fflush(stdout);
+				if (write(pfd[1], rec, sizeof(rec)) < 0)
+					_exit(2);
+				_exit(0);
+			}
+			done = nd;
+			nfail = (int)nf;
+			first_fail = ff;
+			W.steps = steps;
+		}
+	}
+	if (jobs > 1) {
+		u64 rec[9], steps = 0, t[5] = { 0 };
+
+		close(pfd[1]);
+		for (j = 0; j < jobs; j++) {
+			if (read(pfd[0], rec, sizeof(rec)) != sizeof(rec))
+				return 2;
+			done += rec[0];
+			nfail += (int)rec[1];
+			if (rec[1] && (!first_fail || rec[2] < first_fail))
+				first_fail = rec[2];
+			steps += rec[3];
+			for (i = 0; i < 5; i++)
+				t[i] += rec[4 + i];
+		}
+		W.tot_acked = t[0];
+		W.tot_reads = t[1];
+		W.tot_crashes = t[2];
+		W.tot_resyncs = t[3];
+		W.tot_cfg = t[4];
+		while (wait(NULL) > 0)
+			;
+		W.steps = steps;
+	}
+	{
+		double dt = wall() - t0;
+
+		printf("# %s: %llu seeds, %llu failed, %.1f s, %.0f seeds/s, %.0f steps/s\n",
+		       name, (unsigned long long)done, (unsigned long long)nfail,
+		       dt, done / (dt > 0 ? dt : 1), W.steps / (dt > 0 ? dt : 1));
+		printf("# %s: %llu steps, %llu acked writes, %llu local reads, %llu crashes, %llu resyncs, %llu reconfigs\n",
+		       name, (unsigned long long)W.steps,
+		       (unsigned long long)W.tot_acked,
+		       (unsigned long long)W.tot_reads,
+		       (unsigned long long)W.tot_crashes,
+		       (unsigned long long)W.tot_resyncs,
+		       (unsigned long long)W.tot_cfg);
+		if (nfail)
+			printf("not ok %d %s: %d of %llu seeds failed, first seed %llu\n",
+			       tap, name, nfail, (unsigned long long)done,
+			       (unsigned long long)first_fail);
+		else
+			printf("ok %d %s: %llu seeds, no violation\n", tap, name,
+			       (unsigned long long)done);
+	}
+	return nfail ? 1 : 0;
+}

@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbdctl - create-md and show-md: write and inspect prbd metadata
+ * (kmod/uapi/prbd_disk.h, Documentation/prbd-disk-format.rst).
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prbdctl.h"
+
+_Static_assert(sizeof(struct prbd_disk_sb) == PRBD_DISK_REC_SIZE, "sb size");
+_Static_assert(sizeof(struct prbd_disk_acceptor) == PRBD_DISK_REC_SIZE,
+	       "acceptor size");
+_Static_assert(sizeof(struct prbd_disk_log_hdr) == PRBD_DISK_REC_SIZE,
+	       "log header size");
+
+#define PRBDCTL_CRC_LEN	(PRBD_DISK_REC_SIZE - 4)
+#define PRBDCTL_PROBE_LEN	(128 * 1024)
+
+struct prbdctl_dev {
+	int fd;
+	uint64_t size;
+	uint32_t lbs;		/* logical block size */
+	bool is_blk;
+};
+
+static int prbdctl_dev_open(const char *path, bool rw, struct prbdctl_dev *d)
+{
+	struct stat st;
+	int lbs;
+
+	memset(d, 0, sizeof(*d));
+	/* O_EXCL on a block device fails if it is mounted or held */
+	d->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (d->fd < 0) {
+		prbdctl_err("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? PRBDCTL_EXIT_NOTFOUND : PRBDCTL_EXIT_MD;
+	}
+	if (fstat(d->fd, &st)) {
+		prbdctl_err("%s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (rw) {
+			int fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
+
+			if (fd < 0) {
+				prbdctl_err("%s: cannot open exclusively (mounted or in use?): %s",
+					    path, strerror(errno));
+				close(d->fd);
+				return errno == EBUSY ? PRBDCTL_EXIT_BUSY :
+							PRBDCTL_EXIT_MD;
+			}
+			close(d->fd);
+			d->fd = fd;
+		}
+		d->is_blk = true;
+		if (ioctl(d->fd, BLKGETSIZE64, &d->size) ||
+		    ioctl(d->fd, BLKSSZGET, &lbs)) {
+			prbdctl_err("%s: cannot get the device size: %s", path,
+				    strerror(errno));
+			goto out_close;
+		}
+		d->lbs = lbs;
+	} else if (S_ISREG(st.st_mode)) {
+		d->size = st.st_size;
+		d->lbs = 512;
+	} else {
+		prbdctl_err("%s: not a block device or regular file", path);
+		goto out_close;
+	}
+	return 0;
+
+out_close:
+	close(d->fd);
+	return PRBDCTL_EXIT_MD;
+}
+
+static int prbdctl_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, (char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			memset((char *)buf + done, 0, len - done);
+			return 0;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+static int prbdctl_pwrite_full(int fd, const void *buf, size_t len,
+			       uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, (const char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+struct prbdctl_sig {
+	uint64_t off;
+	const char *magic;
+	size_t len;
+	const char *what;
+};
+
+/* Signatures at fixed offsets (as libblkid/wipefs know them). */
+static const struct prbdctl_sig prbdctl_sigs[] = {
+	{ 1080, "\x53\xef", 2, "ext2/ext3/ext4 file system" },
+	{ 0, "XFSB", 4, "XFS file system" },
+	{ 65600, "_BHRfS_M", 8, "btrfs file system" },
+	{ 4086, "SWAPSPACE2", 10, "Linux swap" },
+	{ 4086, "SWAP-SPACE", 10, "Linux swap" },
+	{ 0, "LUKS\xba\xbe", 6, "LUKS encrypted volume" },
+	{ 0, "SKUL\xba\xbe", 6, "LUKS2 secondary header" },
+	{ 512, "LABELONE", 8, "LVM2 physical volume" },
+	{ 0, "LABELONE", 8, "LVM2 physical volume" },
+	{ 4096, "\xfc\x4e\x2b\xa9", 4, "Linux MD RAID member (1.2)" },
+	{ 0, "\xfc\x4e\x2b\xa9", 4, "Linux MD RAID member (1.1)" },
+	{ 512, "EFI PART", 8, "GPT partition table" },
+	{ 32769, "CD001", 5, "ISO 9660 file system" },
+	{ 3, "NTFS    ", 8, "NTFS file system" },
+	{ 82, "FAT32   ", 8, "FAT32 file system" },
+	{ 54, "FAT1", 4, "FAT file system" },
+	{ 65536, "ReIsEr", 6, "ReiserFS" },
+	{ 1024, "\x10\x20\xf5\xf2", 4, "F2FS file system" },
+};
+
+/* Describe the first foreign or prbd signature, or return NULL. */
+static const char *prbdctl_probe(const uint8_t *buf, size_t len, char *what,
+				 size_t wlen)
+{
+	const struct prbd_disk_sb *sb;
+	char uuid[37];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		sb = (const void *)(buf + (i ? PRBD_SB_B_OFFSET : PRBD_SB_A_OFFSET));
+		if (le64toh(sb->magic) == PRBD_SB_MAGIC) {
+			prbdctl_format_uuid(sb->cluster_uuid, uuid);
+			snprintf(what, wlen,
+				 "prbd metadata (node %u, cluster %s)",
+				 le32toh(sb->node_id), uuid);
+			return what;
+		}
+	}
+	for (i = 0; i < sizeof(prbdctl_sigs) / sizeof(prbdctl_sigs[0]); i++) {
+		const struct prbdctl_sig *s = &prbdctl_sigs[i];
+
+		if (s->off + s->len <= len &&
+		    !memcmp(buf + s->off, s->magic, s->len)) {
+			snprintf(what, wlen, "%s", s->what);
+			return what;
+		}
+	}
+	if (len >= 512 && buf[510] == 0x55 && buf[511] == 0xaa) {
+		snprintf(what, wlen, "DOS partition table or boot sector");
+		return what;
+	}
+	return NULL;
+}
+
+static const uint8_t prbdctl_zero_block[PRBD_DISK_BLOCK];
+
+static void prbdctl_seal(void *rec)
+{
+	uint32_t crc = prbdctl_crc32c(rec, PRBDCTL_CRC_LEN);
+
+	crc = htole32(crc);
+	memcpy((uint8_t *)rec + PRBDCTL_CRC_LEN, &crc, sizeof(crc));
+}
+
+static uint64_t prbdctl_round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+/**
+ * prbdctl_create_md() - format a backing device
+ * @o: options
+ *
+ * Refuses a device holding a known signature (ours included) unless
+ * o->force.  Writes log header, acceptor slots, then both superblock
+ * copies, and fsyncs; an interrupted run leaves no valid superblock.
+ *
+ * Return: an exit code.
+ */
+int prbdctl_create_md(const struct prbdctl_md_opts *o)
+{
+	struct prbd_disk_acceptor *acc;
+	struct prbd_disk_log_hdr *lh;
+	struct prbd_disk_sb *sb;
+	uint64_t log_size, data_off, data_size, meta_len;
+	struct prbdctl_dev d;
+	uint8_t disk_uuid[PRBD_UUID_LEN];
+	char what[160], uuid[37];
+	uint8_t *buf = NULL;
+	uint32_t bs;
+	int ret, err;
+
+	ret = prbdctl_dev_open(o->dev, true, &d);
+	if (ret)
+		return ret;
+	ret = PRBDCTL_EXIT_MD;
+
+	bs = o->block_size ? o->block_size : d.lbs;
+	if (bs < 512 || bs > PRBD_DISK_BLOCK || (bs & (bs - 1))) {
+		prbdctl_err("block size %u: must be 512, 1024, 2048 or 4096", bs);
+		ret = PRBDCTL_EXIT_USAGE;
+		goto out_close;
+	}
+	if (bs < d.lbs) {
+		prbdctl_err("block size %u is smaller than the device's logical block size %u",
+			    bs, d.lbs);
+		ret = PRBDCTL_EXIT_USAGE;
+		goto out_close;
+	}
+	log_size = o->log_size ? o->log_size : PRBD_LOG_DEFAULT_SIZE;
+	if (log_size < PRBD_LOG_MIN_SIZE || log_size % PRBD_DISK_BLOCK) {
+		prbdctl_err("log size %" PRIu64 ": must be a multiple of 4 KiB and at least 1 MiB",
+			    log_size);
+		ret = PRBDCTL_EXIT_USAGE;
+		goto out_close;
+	}
+	data_off = prbdctl_round_up(PRBD_LOG_OFFSET + log_size, PRBD_DATA_ALIGN);
+	if (d.size < data_off + PRBD_DATA_MIN_SIZE) {
+		prbdctl_err("%s: %" PRIu64 " bytes is too small: metadata and log need %" PRIu64
+			    " bytes plus at least 1 MiB of data",
+			    o->dev, d.size, data_off);
+		goto out_close;
+	}
+	data_size = (d.size - data_off) / PRBD_DISK_BLOCK * PRBD_DISK_BLOCK;
+
+	meta_len = PRBD_LOG_OFFSET + 2 * PRBD_DISK_BLOCK;
+	if (meta_len < PRBDCTL_PROBE_LEN)
+		meta_len = PRBDCTL_PROBE_LEN;
+	if (posix_memalign((void **)&buf, PRBD_DISK_BLOCK, meta_len)) {
+		prbdctl_err("out of memory");
+		goto out_close;
+	}
+	err = prbdctl_pread_full(d.fd, buf, meta_len, 0);
+	if (err) {
+		prbdctl_err("%s: read error: %s", o->dev, strerror(-err));
+		goto out_free;
+	}
+	if (prbdctl_probe(buf, meta_len, what, sizeof(what))) {
+		if (!o->force) {
+			prbdctl_err("%s holds %s; refusing to overwrite it (use --force)",
+				    o->dev, what);
+			ret = PRBDCTL_EXIT_BUSY;
+			goto out_free;
+		}
+		fprintf(stderr, "%s: overwriting %s on %s (--force)\n",
+			prbdctl_prog, what, o->dev);
+	}
+
+	if (getrandom(disk_uuid, sizeof(disk_uuid), 0) != sizeof(disk_uuid)) {
+		prbdctl_err("getrandom: %s", strerror(errno));
+		goto out_free;
+	}
+	disk_uuid[6] = (disk_uuid[6] & 0x0f) | 0x40;	/* version 4 */
+	disk_uuid[8] = (disk_uuid[8] & 0x3f) | 0x80;	/* variant 1 */
+
+	memset(buf, 0, meta_len);
+	sb = (void *)(buf + PRBD_SB_A_OFFSET);
+	sb->magic = htole64(PRBD_SB_MAGIC);
+	sb->version = htole32(PRBD_DISK_VERSION);
+	sb->sb_size = htole32(sizeof(*sb));
+	sb->seq = htole64(1);
+	memcpy(sb->cluster_uuid, o->cluster_uuid, PRBD_UUID_LEN);
+	memcpy(sb->disk_uuid, disk_uuid, PRBD_UUID_LEN);
+	sb->node_id = htole32(o->node_id);
+	sb->block_size = htole32(bs);
+	sb->dev_size = htole64(d.size);
+	sb->acceptor_offset = htole64(PRBD_ACCEPTOR_OFFSET);
+	sb->acceptor_size = htole64(PRBD_ACCEPTOR_SIZE);
+	sb->log_offset = htole64(PRBD_LOG_OFFSET);
+	sb->log_size = htole64(log_size);
+	sb->data_offset = htole64(data_off);
+	sb->data_size = htole64(data_size);
+	sb->created = htole64((uint64_t)time(NULL));
+	prbdctl_seal(sb);
+
+	acc = (void *)(buf + PRBD_ACCEPTOR_OFFSET);
+	acc->magic = htole64(PRBD_ACCEPTOR_MAGIC);
+	acc->seq = htole64(1);
+	memcpy(acc->disk_uuid, disk_uuid, PRBD_UUID_LEN);
+	prbdctl_seal(acc);
+
+	lh = (void *)(buf + PRBD_LOG_OFFSET);
+	lh->magic = htole64(PRBD_LOG_MAGIC);
+	memcpy(lh->disk_uuid, disk_uuid, PRBD_UUID_LEN);
+	lh->rec_align = htole32(PRBD_DISK_BLOCK);
+	lh->rec_offset = htole64(PRBD_LOG_OFFSET + PRBD_DISK_BLOCK);
+	lh->rec_size = htole64(log_size - PRBD_DISK_BLOCK);
+	prbdctl_seal(lh);
+
+	/*
+	 * 1: zero both superblock copies, so that an interrupted run leaves
+	 * no valid superblock; 2: acceptor slots, log header and zeroes up
+	 * to meta_len; 3: superblock copy A, then copy B.
+	 */
+	err = prbdctl_pwrite_full(d.fd, prbdctl_zero_block, PRBD_DISK_BLOCK,
+				  PRBD_SB_A_OFFSET);
+	if (!err)
+		err = prbdctl_pwrite_full(d.fd, prbdctl_zero_block,
+					  PRBD_DISK_BLOCK, PRBD_SB_B_OFFSET);
+	if (!err && fsync(d.fd))
+		err = -errno;
+	if (!err)
+		err = prbdctl_pwrite_full(d.fd, buf + PRBD_ACCEPTOR_OFFSET,
+					  meta_len - PRBD_ACCEPTOR_OFFSET,
+					  PRBD_ACCEPTOR_OFFSET);
+	if (!err && fsync(d.fd))
+		err = -errno;
+	if (!err)
+		err = prbdctl_pwrite_full(d.fd, sb, PRBD_DISK_BLOCK,
+					  PRBD_SB_A_OFFSET);
+	if (!err)
+		err = prbdctl_pwrite_full(d.fd, sb, PRBD_DISK_BLOCK,
+					  PRBD_SB_B_OFFSET);
+	if (!err && fsync(d.fd))
+		err = -errno;
+	if (err) {
+		prbdctl_err("%s: write error: %s", o->dev, strerror(-err));
+		goto out_free;
+	}
+
+	prbdctl_format_uuid(o->cluster_uuid, uuid);
+	if (prbdctl_json) {
+		printf("{\"device\":");
+		prbdctl_json_str(stdout, o->dev);
+		printf(",\"cluster_uuid\":\"%s\",\"node_id\":%u,\"block_size\":%u,"
+		       "\"log_offset\":%llu,\"log_size\":%" PRIu64
+		       ",\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64 "}\n",
+		       uuid, o->node_id, bs, (unsigned long long)PRBD_LOG_OFFSET,
+		       log_size, data_off, data_size);
+	} else {
+		printf("%s: prbd metadata v%d written: cluster %s node %u, log %" PRIu64
+		       " bytes, data %" PRIu64 " bytes at offset %" PRIu64 "\n",
+		       o->dev, PRBD_DISK_VERSION, uuid, o->node_id, log_size,
+		       data_size, data_off);
+	}
+	ret = PRBDCTL_EXIT_OK;
+out_free:
+	free(buf);
+out_close:
+	close(d.fd);
+	return ret;
+}
+
+/* Userspace mirror of the module's checks (kmod/prbd_md.c). */
+static const char *prbdctl_sb_check(const struct prbd_disk_sb *sb,
+				    uint64_t dev_bytes)
+{
+	uint64_t log_off = le64toh(sb->log_offset), log_size = le64toh(sb->log_size);
+	uint64_t data_off = le64toh(sb->data_offset), data_size = le64toh(sb->data_size);
+	uint32_t bs = le32toh(sb->block_size), id = le32toh(sb->node_id);
+	static const uint8_t zero[356];
+
+	if (le64toh(sb->magic) != PRBD_SB_MAGIC)
+		return "magic";
+	if (le32toh(sb->crc) != prbdctl_crc32c(sb, PRBDCTL_CRC_LEN))
+		return "crc";
+	if (le32toh(sb->version) != PRBD_DISK_VERSION)
+		return "version";
+	if (le32toh(sb->sb_size) != sizeof(*sb))
+		return "sb_size";
+	if (le64toh(sb->feature_incompat) & ~PRBD_FEATURE_INCOMPAT_SUPP)
+		return "feature_incompat";
+	if (le64toh(sb->feature_ro_compat) & ~PRBD_FEATURE_RO_COMPAT_SUPP)
+		return "feature_ro_compat";
+	if (memcmp(sb->reserved, zero, sizeof(sb->reserved)))
+		return "reserved";
+	if (id < 1 || id > PRBD_NODE_ID_MAX)
+		return "node_id";
+	if (!memcmp(sb->cluster_uuid, zero, PRBD_UUID_LEN))
+		return "cluster_uuid";
+	if (bs < 512 || bs > PRBD_DISK_BLOCK || (bs & (bs - 1)))
+		return "block_size";
+	if (le64toh(sb->acceptor_offset) != PRBD_ACCEPTOR_OFFSET)
+		return "acceptor_offset";
+	if (le64toh(sb->acceptor_size) != PRBD_ACCEPTOR_SIZE)
+		return "acceptor_size";
+	if (log_off < PRBD_ACCEPTOR_OFFSET + PRBD_ACCEPTOR_SIZE ||
+	    log_off % PRBD_DISK_BLOCK)
+		return "log_offset";
+	if (log_size < PRBD_LOG_MIN_SIZE || log_size % PRBD_DISK_BLOCK ||
+	    log_off + log_size < log_off)
+		return "log_size";
+	if (data_off < log_off + log_size || data_off % PRBD_DISK_BLOCK)
+		return "data_offset";
+	if (data_size < PRBD_DATA_MIN_SIZE || data_size % bs ||
+	    data_off + data_size < data_off)
+		return "data_size";
+	if (le64toh(sb->dev_size) < data_off + data_size ||
+	    le64toh(sb->dev_size) > dev_bytes)
+		return "dev_size";
+	return NULL;
+}
+
+static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
+			    const char *bad, bool first)
+{
+	char cu[37], du[37];
+
+	prbdctl_format_uuid(sb->cluster_uuid, cu);
+	prbdctl_format_uuid(sb->disk_uuid, du);
+	if (prbdctl_json) {
+		printf("%s\"%s\":{\"valid\":%s,\"bad_field\":", first ? "" : ",",
+		       copy, bad ? "false" : "true");
+		if (bad)
+			prbdctl_json_str(stdout, bad);
+		else
+			printf("null");
+		printf(",\"magic\":%" PRIu64 ",\"version\":%u,\"seq\":%" PRIu64
+		       ",\"cluster_uuid\":\"%s\",\"disk_uuid\":\"%s\",\"node_id\":%u"
+		       ",\"block_size\":%u,\"dev_size\":%" PRIu64 ",\"log_offset\":%" PRIu64
+		       ",\"log_size\":%" PRIu64 ",\"data_offset\":%" PRIu64
+		       ",\"data_size\":%" PRIu64 ",\"created\":%" PRIu64 "}",
+		       (uint64_t)le64toh(sb->magic), le32toh(sb->version),
+		       (uint64_t)le64toh(sb->seq), cu, du, le32toh(sb->node_id),
+		       le32toh(sb->block_size), (uint64_t)le64toh(sb->dev_size),
+		       (uint64_t)le64toh(sb->log_offset), (uint64_t)le64toh(sb->log_size),
+		       (uint64_t)le64toh(sb->data_offset), (uint64_t)le64toh(sb->data_size),
+		       (uint64_t)le64toh(sb->created));
+		return;
+	}
+	printf("superblock %s: %s%s%s\n", copy, bad ? "INVALID (field '" : "valid",
+	       bad ? bad : "", bad ? "')" : "");
+	printf("  version %u  seq %" PRIu64 "  node_id %u  block_size %u\n",
+	       le32toh(sb->version), (uint64_t)le64toh(sb->seq),
+	       le32toh(sb->node_id), le32toh(sb->block_size));
+	printf("  cluster_uuid %s  disk_uuid %s\n", cu, du);
+	printf("  dev_size %" PRIu64 "  log %" PRIu64 "+%" PRIu64 "  data %" PRIu64
+	       "+%" PRIu64 "\n", (uint64_t)le64toh(sb->dev_size),
+	       (uint64_t)le64toh(sb->log_offset), (uint64_t)le64toh(sb->log_size),
+	       (uint64_t)le64toh(sb->data_offset), (uint64_t)le64toh(sb->data_size));
+}
+
+static bool prbdctl_all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len--)
+		if (*b++)
+			return false;
+	return true;
+}
+
+/* Userspace mirror of prbd_md_acc_check(). */
+static const char *prbdctl_acc_check(const struct prbd_disk_acceptor *acc,
+				     const struct prbd_disk_sb *sb)
+{
+	uint32_t nr = le32toh(acc->nr_members), i, id;
+
+	if (le64toh(acc->magic) != PRBD_ACCEPTOR_MAGIC)
+		return "magic";
+	if (le32toh(acc->crc) != prbdctl_crc32c(acc, PRBDCTL_CRC_LEN))
+		return "crc";
+	if (memcmp(acc->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
+		return "disk_uuid";
+	if (nr > PRBD_DISK_MAX_MEMBERS)
+		return "nr_members";
+	for (i = 0; i < PRBD_DISK_MAX_MEMBERS; i++) {
+		id = le32toh(acc->members[i].node_id);
+		if (i < nr ? id < 1 || id > PRBD_NODE_ID_MAX ||
+			     le32toh(acc->members[i].flags) & ~PRBD_DISK_MEMBER_LEARNER :
+			     acc->members[i].node_id || acc->members[i].flags)
+			return "members";
+	}
+	if (acc->reserved0 || !prbdctl_all_zero(acc->reserved, sizeof(acc->reserved)))
+		return "reserved";
+	return NULL;
+}
+
+/* Userspace mirror of prbd_md_log_check(). */
+static const char *prbdctl_log_check(const struct prbd_disk_log_hdr *lh,
+				     const struct prbd_disk_sb *sb)
+{
+	if (le64toh(lh->magic) != PRBD_LOG_MAGIC)
+		return "magic";
+	if (le32toh(lh->crc) != prbdctl_crc32c(lh, PRBDCTL_CRC_LEN))
+		return "crc";
+	if (memcmp(lh->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
+		return "disk_uuid";
+	if (le32toh(lh->rec_align) != PRBD_DISK_BLOCK)
+		return "rec_align";
+	if (le64toh(lh->rec_offset) != le64toh(sb->log_offset) + PRBD_DISK_BLOCK)
+		return "rec_offset";
+	if (le64toh(lh->rec_size) != le64toh(sb->log_size) - PRBD_DISK_BLOCK)
+		return "rec_size";
+	if (lh->reserved0 || !prbdctl_all_zero(lh->reserved, sizeof(lh->reserved)))
+		return "reserved";
+	return NULL;
+}
+
+static bool prbdctl_torn(const char *bad)
+{
+	return bad && (!strcmp(bad, "magic") || !strcmp(bad, "crc"));
+}
+
+static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
+			     bool empty, const char *bad)
+{
+	uint32_t i, nr = le32toh(acc->nr_members);
+	const char *state = empty ? "empty" : bad ? "invalid" : "valid";
+
+	if (nr > PRBD_DISK_MAX_MEMBERS)
+		nr = 0;
+	if (prbdctl_json) {
+		printf("%s{\"slot\":%d,\"state\":\"%s\",\"bad_field\":", slot ? "," : "",
+		       slot, state);
+		if (bad && !empty)
+			prbdctl_json_str(stdout, bad);
+		else
+			printf("null");
+		printf(",\"seq\":%" PRIu64 ",\"promised_ballot\":%" PRIu64
+		       ",\"config_epoch\":%" PRIu64 ",\"commit_index\":%" PRIu64
+		       ",\"applied_index\":%" PRIu64 ",\"members\":[",
+		       (uint64_t)le64toh(acc->seq),
+		       (uint64_t)le64toh(acc->promised_ballot),
+		       (uint64_t)le64toh(acc->config_epoch),
+		       (uint64_t)le64toh(acc->commit_index),
+		       (uint64_t)le64toh(acc->applied_index));
+		for (i = 0; i < nr && !bad; i++)
+			printf("%s{\"node_id\":%u,\"learner\":%s}", i ? "," : "",
+			       le32toh(acc->members[i].node_id),
+			       le32toh(acc->members[i].flags) &
+			       PRBD_DISK_MEMBER_LEARNER ? "true" : "false");
+		printf("]}");
+		return;
+	}
+	if (empty) {
+		printf("acceptor slot %d: empty\n", slot);
+		return;
+	}
+	if (bad) {
+		printf("acceptor slot %d: INVALID (field '%s')\n", slot, bad);
+		return;
+	}
+	printf("acceptor slot %d: valid\n  seq %" PRIu64 "  promised_ballot %" PRIu64
+	       "  config_epoch %" PRIu64 "  commit %" PRIu64 "  applied %" PRIu64
+	       "\n  members", slot, (uint64_t)le64toh(acc->seq),
+	       (uint64_t)le64toh(acc->promised_ballot),
+	       (uint64_t)le64toh(acc->config_epoch),
+	       (uint64_t)le64toh(acc->commit_index),
+	       (uint64_t)le64toh(acc->applied_index));
+	for (i = 0; i < nr; i++)
+		printf(" %u%s", le32toh(acc->members[i].node_id),
+		       le32toh(acc->members[i].flags) & PRBD_DISK_MEMBER_LEARNER ?
+		       "(learner)" : "");
+	printf("%s\n", nr ? "" : " -");
+}
+
+/**
+ * prbdctl_show_md() - print and check the metadata of @dev
+ * @dev: a backing device or image file
+ *
+ * Applies the module's attach-time rules (kmod/prbd_md.c), except the
+ * match with a resource, and states the verdict.
+ *
+ * Return: 0 when attach would accept the metadata, PRBDCTL_EXIT_MD when
+ * it would refuse it.
+ */
+int prbdctl_show_md(const char *dev)
+{
+	struct prbd_disk_acceptor acc[2];
+	struct prbd_disk_log_hdr lh;
+	struct prbd_disk_sb sb[2];
+	const char *bad[2], *abad[2] = { NULL, NULL }, *lbad = NULL;
+	const char *what = NULL, *field = NULL;
+	bool aempty[2] = { false, false };
+	int i, use = -1, ause = -1;
+	struct prbdctl_dev d;
+	int ret, err;
+
+	ret = prbdctl_dev_open(dev, false, &d);
+	if (ret)
+		return ret;
+	for (i = 0; i < 2; i++) {
+		err = prbdctl_pread_full(d.fd, &sb[i], sizeof(sb[i]),
+					 i ? PRBD_SB_B_OFFSET : PRBD_SB_A_OFFSET);
+		if (!err)
+			err = prbdctl_pread_full(d.fd, &acc[i], sizeof(acc[i]),
+						 PRBD_ACCEPTOR_OFFSET +
+						 i * PRBD_DISK_BLOCK);
+		if (err) {
+			prbdctl_err("%s: read error: %s", dev, strerror(-err));
+			close(d.fd);
+			return PRBDCTL_EXIT_MD;
+		}
+		bad[i] = prbdctl_sb_check(&sb[i], d.size);
+	}
+
+	/* the superblock copy attach would use (prbd_md_pick_sb()) */
+	if (prbdctl_torn(bad[0]) && prbdctl_torn(bad[1])) {
+		what = "superblock";
+		field = !strcmp(bad[0], "crc") || !strcmp(bad[1], "crc") ?
+			"crc" : "magic";
+	} else if (bad[0] && !prbdctl_torn(bad[0])) {
+		what = "superblock";
+		field = bad[0];
+	} else if (bad[1] && !prbdctl_torn(bad[1])) {
+		what = "superblock";
+		field = bad[1];
+	} else if (!bad[0] && !bad[1]) {
+		if (sb[0].seq == sb[1].seq && memcmp(&sb[0], &sb[1], sizeof(sb[0]))) {
+			what = "superblock";
+			field = "seq";
+		} else {
+			use = le64toh(sb[1].seq) > le64toh(sb[0].seq);
+		}
+	} else {
+		use = bad[0] != NULL;
+	}
+
+	if (use >= 0 && le32toh(sb[use].block_size) < d.lbs) {
+		what = "superblock";
+		field = "block_size";	/* smaller than the device's */
+	}
+	if (use >= 0) {
+		for (i = 0; i < 2; i++) {
+			aempty[i] = prbdctl_all_zero(&acc[i], sizeof(acc[i]));
+			abad[i] = prbdctl_acc_check(&acc[i], &sb[use]);
+		}
+		for (i = 0; i < 2 && !what; i++) {
+			if (abad[i] && !prbdctl_torn(abad[i]) && !aempty[i]) {
+				what = "acceptor state";
+				field = abad[i];
+			}
+		}
+		if (!what && abad[0] && abad[1]) {
+			what = "acceptor state";
+			field = "magic";
+			for (i = 0; i < 2; i++)
+				if (!aempty[i] && !strcmp(abad[i], "crc"))
+					field = "crc";
+		}
+		if (!what)
+			ause = !abad[0] && !abad[1] ?
+			       le64toh(acc[1].seq) > le64toh(acc[0].seq) :
+			       abad[0] != NULL;
+		err = prbdctl_pread_full(d.fd, &lh, sizeof(lh),
+					 le64toh(sb[use].log_offset));
+		if (err) {
+			prbdctl_err("%s: read error: %s", dev, strerror(-err));
+			close(d.fd);
+			return PRBDCTL_EXIT_MD;
+		}
+		lbad = prbdctl_log_check(&lh, &sb[use]);
+		if (!what && lbad) {
+			what = "log header";
+			field = lbad;
+		}
+	}
+	close(d.fd);
+
+	if (prbdctl_json) {
+		printf("{\"device\":");
+		prbdctl_json_str(stdout, dev);
+		printf(",\"size\":%" PRIu64 ",", d.size);
+	} else {
+		printf("%s: %" PRIu64 " bytes\n", dev, d.size);
+	}
+	prbdctl_show_sb("A", &sb[0], bad[0], true);
+	prbdctl_show_sb("B", &sb[1], bad[1], false);
+	if (use >= 0) {
+		if (prbdctl_json)
+			printf(",\"acceptor\":[");
+		for (i = 0; i < 2; i++)
+			prbdctl_show_acc(i, &acc[i], aempty[i], abad[i]);
+		if (prbdctl_json) {
+			printf("],\"log_header\":{\"valid\":%s,\"bad_field\":",
+			       lbad ? "false" : "true");
+			if (lbad)
+				prbdctl_json_str(stdout, lbad);
+			else
+				printf("null");
+			printf("}");
+		} else if (lbad) {
+			printf("log header: INVALID (field '%s')\n", lbad);
+		} else {
+			printf("log header: valid\n");
+		}
+	}
+	if (prbdctl_json) {
+		printf(",\"attach\":{\"accept\":%s", what ? "false" : "true");
+		if (what) {
+			printf(",\"reason\":\"%s field '%s'\"", what, field);
+		} else {
+			printf(",\"superblock\":\"%c\",\"acceptor_slot\":%d",
+			       'A' + use, ause);
+		}
+		printf("}}\n");
+	} else if (what) {
+		printf("attach would refuse: %s field '%s'\n", what, field);
+	} else {
+		printf("attach would accept: superblock copy %c, acceptor slot %d\n",
+		       'A' + use, ause);
+	}
+	return what ? PRBDCTL_EXIT_MD : PRBDCTL_EXIT_OK;
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbdctl - printing resource status and events, as text or JSON.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <string.h>
+#include <time.h>
+
+#include "prbdctl.h"
+
+static const char * const prbdctl_role_names[] = {
+	[PRBD_ROLE_SECONDARY] = "secondary",
+	[PRBD_ROLE_PRIMARY] = "primary",
+};
+
+static const char * const prbdctl_paxos_role_names[] = {
+	[PRBD_PAXOS_ROLE_NONE] = "none",
+	[PRBD_PAXOS_ROLE_FOLLOWER] = "follower",
+	[PRBD_PAXOS_ROLE_CANDIDATE] = "candidate",
+	[PRBD_PAXOS_ROLE_LEADER] = "leader",
+	[PRBD_PAXOS_ROLE_LEARNER] = "learner",
+};
+
+static const char * const prbdctl_res_state_names[] = {
+	[PRBD_RES_STATE_DOWN] = "down",
+	[PRBD_RES_STATE_UP] = "up",
+};
+
+static const char * const prbdctl_disk_state_names[] = {
+	[PRBD_DISK_STATE_DISKLESS] = "diskless",
+	[PRBD_DISK_STATE_ATTACHED] = "attached",
+	[PRBD_DISK_STATE_FAILED] = "failed",
+};
+
+static const char * const prbdctl_conn_state_names[] = {
+	[PRBD_CONN_STATE_STANDALONE] = "standalone",
+	[PRBD_CONN_STATE_CONNECTING] = "connecting",
+	[PRBD_CONN_STATE_CONNECTED] = "connected",
+};
+
+static const char * const prbdctl_member_role_names[] = {
+	[PRBD_MEMBER_ROLE_VOTER] = "voter",
+	[PRBD_MEMBER_ROLE_LEARNER] = "learner",
+};
+
+static const char * const prbdctl_onq_names[] = {
+	[PRBD_ON_NO_QUORUM_BLOCK] = "block",
+	[PRBD_ON_NO_QUORUM_IO_ERROR] = "io-error",
+};
+
+static const char * const prbdctl_event_names[] = {
+	[PRBD_EVENT_CREATE] = "create",
+	[PRBD_EVENT_DESTROY] = "destroy",
+	[PRBD_EVENT_CHANGE] = "change",
+};
+
+#define PRBDCTL_NAME(tbl, v)						\
+	((v) < sizeof(tbl) / sizeof((tbl)[0]) && (tbl)[v] ? (tbl)[v] : "unknown")
+
+static uint32_t prbdctl_u32(struct nlattr **tb, int a)
+{
+	return tb[a] ? nla_get_u32(tb[a]) : 0;
+}
+
+static uint64_t prbdctl_u64(struct nlattr **tb, int a)
+{
+	return tb[a] ? nla_get_u64(tb[a]) : 0;
+}
+
+static struct nla_policy prbdctl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
+	[PRBD_PEER_ATTR_NODE_ID] = { .type = NLA_U32 },
+	[PRBD_PEER_ATTR_ADDR4] = { .type = NLA_U32 },
+	[PRBD_PEER_ATTR_ADDR6] = { .minlen = 16 },
+	[PRBD_PEER_ATTR_PORT] = { .type = NLA_U16 },
+	[PRBD_PEER_ATTR_CONN_STATE] = { .type = NLA_U32 },
+	[PRBD_PEER_ATTR_MEMBER_ROLE] = { .type = NLA_U32 },
+	[PRBD_PEER_ATTR_MATCH_INDEX] = { .type = NLA_U64 },
+};
+
+static struct nla_policy prbdctl_resync_policy[PRBD_RESYNC_ATTR_MAX + 1] = {
+	[PRBD_RESYNC_ATTR_PEER_NODE_ID] = { .type = NLA_U32 },
+	[PRBD_RESYNC_ATTR_DONE] = { .type = NLA_U64 },
+	[PRBD_RESYNC_ATTR_TOTAL] = { .type = NLA_U64 },
+};
+
+static void prbdctl_peer_addr(struct nlattr **pt, char *buf, size_t len)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	uint16_t port = pt[PRBD_PEER_ATTR_PORT] ?
+			nla_get_u16(pt[PRBD_PEER_ATTR_PORT]) : 0;
+
+	if (pt[PRBD_PEER_ATTR_ADDR4]) {
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = nla_get_u32(pt[PRBD_PEER_ATTR_ADDR4]);
+		s4->sin_port = htons(port);
+	} else if (pt[PRBD_PEER_ATTR_ADDR6]) {
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, nla_data(pt[PRBD_PEER_ATTR_ADDR6]), 16);
+		s6->sin6_port = htons(port);
+	}
+	prbdctl_format_addr(&ss, buf, len, false);
+}
+
+static void prbdctl_print_peer(struct nlattr *nest, bool *first)
+{
+	struct nlattr *pt[PRBD_PEER_ATTR_MAX + 1];
+	char addr[64];
+
+	if (nla_parse_nested(pt, PRBD_PEER_ATTR_MAX, nest, prbdctl_peer_policy))
+		return;
+	prbdctl_peer_addr(pt, addr, sizeof(addr));
+	if (prbdctl_json) {
+		printf("%s{\"node_id\":%u,\"address\":\"%s\",\"port\":%u,"
+		       "\"conn_state\":\"%s\",\"member_role\":\"%s\","
+		       "\"match_index\":%" PRIu64 "}", *first ? "" : ",",
+		       prbdctl_u32(pt, PRBD_PEER_ATTR_NODE_ID), addr,
+		       pt[PRBD_PEER_ATTR_PORT] ?
+		       nla_get_u16(pt[PRBD_PEER_ATTR_PORT]) : 0,
+		       PRBDCTL_NAME(prbdctl_conn_state_names,
+				    prbdctl_u32(pt, PRBD_PEER_ATTR_CONN_STATE)),
+		       PRBDCTL_NAME(prbdctl_member_role_names,
+				    prbdctl_u32(pt, PRBD_PEER_ATTR_MEMBER_ROLE)),
+		       prbdctl_u64(pt, PRBD_PEER_ATTR_MATCH_INDEX));
+	} else {
+		printf("  peer %u %s%s%s:%u %s %s match %" PRIu64 "\n",
+		       prbdctl_u32(pt, PRBD_PEER_ATTR_NODE_ID),
+		       pt[PRBD_PEER_ATTR_ADDR6] ? "[" : "", addr,
+		       pt[PRBD_PEER_ATTR_ADDR6] ? "]" : "",
+		       pt[PRBD_PEER_ATTR_PORT] ?
+		       nla_get_u16(pt[PRBD_PEER_ATTR_PORT]) : 0,
+		       PRBDCTL_NAME(prbdctl_conn_state_names,
+				    prbdctl_u32(pt, PRBD_PEER_ATTR_CONN_STATE)),
+		       PRBDCTL_NAME(prbdctl_member_role_names,
+				    prbdctl_u32(pt, PRBD_PEER_ATTR_MEMBER_ROLE)),
+		       prbdctl_u64(pt, PRBD_PEER_ATTR_MATCH_INDEX));
+	}
+	*first = false;
+}
+
+static void prbdctl_print_ids(struct nlattr *nest, int type)
+{
+	struct nlattr *a;
+	bool first = true;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != type || nla_len(a) < 4)
+			continue;
+		printf(prbdctl_json ? "%s%u" : "%s%u", first ? "" : ",",
+		       nla_get_u32(a));
+		first = false;
+	}
+	if (first && !prbdctl_json)
+		printf("-");
+}
+
+static void prbdctl_print_config(struct nlattr *nest)
+{
+	struct nlattr *a;
+	uint64_t epoch = 0;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem)
+		if (nla_type(a) == PRBD_CONFIG_ATTR_EPOCH && nla_len(a) >= 8)
+			epoch = nla_get_u64(a);
+	if (prbdctl_json) {
+		printf(",\"config\":{\"epoch\":%" PRIu64 ",\"voters\":[", epoch);
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
+		printf("],\"learners\":[");
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
+		printf("]}");
+	} else {
+		printf("  config epoch %" PRIu64 " voters ", epoch);
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
+		printf(" learners ");
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
+		printf("\n");
+	}
+}
+
+static bool prbdctl_status_first;
+
+void prbdctl_status_begin(void)
+{
+	prbdctl_status_first = true;
+	if (prbdctl_json)
+		printf("[");
+}
+
+void prbdctl_status_end(void)
+{
+	if (prbdctl_json)
+		printf("]\n");
+	fflush(stdout);
+}
+
+static void prbdctl_print_res_body(struct nlattr **tb)
+{
+	const char *name = tb[PRBD_ATTR_NAME] ?
+			   nla_get_string(tb[PRBD_ATTR_NAME]) : "?";
+	char uuid[37] = "-";
+
+	if (tb[PRBD_ATTR_CLUSTER_UUID])
+		prbdctl_format_uuid(nla_data(tb[PRBD_ATTR_CLUSTER_UUID]), uuid);
+
+	if (prbdctl_json) {
+		printf("{\"name\":");
+		prbdctl_json_str(stdout, name);
+		printf(",\"minor\":%u,\"node_id\":%u,\"cluster_uuid\":\"%s\","
+		       "\"on_no_quorum\":\"%s\",\"role\":\"%s\",\"paxos_role\":\"%s\","
+		       "\"state\":\"%s\",\"disk_state\":\"%s\",\"backing_dev\":",
+		       prbdctl_u32(tb, PRBD_ATTR_MINOR),
+		       prbdctl_u32(tb, PRBD_ATTR_NODE_ID), uuid,
+		       PRBDCTL_NAME(prbdctl_onq_names,
+				    prbdctl_u32(tb, PRBD_ATTR_ON_NO_QUORUM)),
+		       PRBDCTL_NAME(prbdctl_role_names,
+				    prbdctl_u32(tb, PRBD_ATTR_ROLE)),
+		       PRBDCTL_NAME(prbdctl_paxos_role_names,
+				    prbdctl_u32(tb, PRBD_ATTR_PAXOS_ROLE)),
+		       PRBDCTL_NAME(prbdctl_res_state_names,
+				    prbdctl_u32(tb, PRBD_ATTR_RES_STATE)),
+		       PRBDCTL_NAME(prbdctl_disk_state_names,
+				    prbdctl_u32(tb, PRBD_ATTR_DISK_STATE)));
+		if (tb[PRBD_ATTR_BACKING_DEV])
+			prbdctl_json_str(stdout,
+					 nla_get_string(tb[PRBD_ATTR_BACKING_DEV]));
+		else
+			printf("null");
+		printf(",\"size\":%" PRIu64 ",\"leader_id\":%u,\"ballot\":%" PRIu64
+		       ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		       ",\"config_epoch\":%" PRIu64,
+		       prbdctl_u64(tb, PRBD_ATTR_SIZE),
+		       prbdctl_u32(tb, PRBD_ATTR_LEADER_ID),
+		       prbdctl_u64(tb, PRBD_ATTR_BALLOT),
+		       prbdctl_u64(tb, PRBD_ATTR_COMMIT_INDEX),
+		       prbdctl_u64(tb, PRBD_ATTR_APPLIED_INDEX),
+		       prbdctl_u64(tb, PRBD_ATTR_CONFIG_EPOCH));
+		if (tb[PRBD_ATTR_CONFIG])
+			prbdctl_print_config(tb[PRBD_ATTR_CONFIG]);
+		printf(",\"peers\":[");
+	} else {
+		printf("%s minor %u node %u role %s state %s disk %s\n", name,
+		       prbdctl_u32(tb, PRBD_ATTR_MINOR),
+		       prbdctl_u32(tb, PRBD_ATTR_NODE_ID),
+		       PRBDCTL_NAME(prbdctl_role_names,
+				    prbdctl_u32(tb, PRBD_ATTR_ROLE)),
+		       PRBDCTL_NAME(prbdctl_res_state_names,
+				    prbdctl_u32(tb, PRBD_ATTR_RES_STATE)),
+		       PRBDCTL_NAME(prbdctl_disk_state_names,
+				    prbdctl_u32(tb, PRBD_ATTR_DISK_STATE)));
+		printf("  cluster %s on-no-quorum %s\n", uuid,
+		       PRBDCTL_NAME(prbdctl_onq_names,
+				    prbdctl_u32(tb, PRBD_ATTR_ON_NO_QUORUM)));
+		if (tb[PRBD_ATTR_BACKING_DEV])
+			printf("  backing %s size %" PRIu64 "\n",
+			       nla_get_string(tb[PRBD_ATTR_BACKING_DEV]),
+			       prbdctl_u64(tb, PRBD_ATTR_SIZE));
+		printf("  paxos %s leader %u ballot %" PRIu64 " commit %" PRIu64
+		       " applied %" PRIu64 "\n",
+		       PRBDCTL_NAME(prbdctl_paxos_role_names,
+				    prbdctl_u32(tb, PRBD_ATTR_PAXOS_ROLE)),
+		       prbdctl_u32(tb, PRBD_ATTR_LEADER_ID),
+		       prbdctl_u64(tb, PRBD_ATTR_BALLOT),
+		       prbdctl_u64(tb, PRBD_ATTR_COMMIT_INDEX),
+		       prbdctl_u64(tb, PRBD_ATTR_APPLIED_INDEX));
+		if (tb[PRBD_ATTR_CONFIG])
+			prbdctl_print_config(tb[PRBD_ATTR_CONFIG]);
+	}
+}
+
+/* Walk every PRBD_ATTR_PEER of the message holding @tb. */
+static void prbdctl_print_peers(struct nlattr *attrs, int len)
+{
+	struct nlattr *a;
+	bool first = true;
+	int rem;
+
+	nla_for_each_attr(a, attrs, len, rem)
+		if (nla_type(a) == PRBD_ATTR_PEER)
+			prbdctl_print_peer(a, &first);
+}
+
+/**
+ * prbdctl_print_res() - print one resource (reply to res-get)
+ * @r: the message
+ * @arg: unused
+ *
+ * Return: 0.
+ */
+int prbdctl_print_res(const struct prbdctl_reply *r, void *arg)
+{
+	(void)arg;
+	if (prbdctl_json && !prbdctl_status_first)
+		printf(",");
+	prbdctl_status_first = false;
+	prbdctl_print_res_body(r->tb);
+	prbdctl_print_peers(r->attrs, r->len);
+	if (prbdctl_json)
+		printf("]}");
+	return 0;
+}
+
+static void prbdctl_timestamp(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (prbdctl_json)
+		printf("\"time\":\"%s.%06ldZ\"", buf, ts.tv_nsec / 1000);
+	else
+		printf("%s.%06ldZ ", buf, ts.tv_nsec / 1000);
+}
+
+/**
+ * prbdctl_print_event() - print one notification; JSON is one object per
+ * line
+ * @r: the message (cmd PRBD_CMD_*_NTF)
+ * @arg: unused
+ *
+ * Return: 0.
+ */
+int prbdctl_print_event(const struct prbdctl_reply *r, void *arg)
+{
+	struct nlattr **tb = r->tb;
+	uint8_t cmd = r->cmd;
+	const char *ev = PRBDCTL_NAME(prbdctl_event_names,
+				      prbdctl_u32(tb, PRBD_ATTR_EVENT));
+	const char *name = tb[PRBD_ATTR_NAME] ?
+			   nla_get_string(tb[PRBD_ATTR_NAME]) : "?";
+	struct nlattr *rt[PRBD_RESYNC_ATTR_MAX + 1];
+
+	(void)arg;
+	if (prbdctl_json)
+		printf("{");
+	prbdctl_timestamp();
+	switch (cmd) {
+	case PRBD_CMD_RES_NTF:
+		if (prbdctl_json) {
+			printf(",\"type\":\"resource\",\"event\":\"%s\",\"resource\":", ev);
+			prbdctl_status_first = true;
+			prbdctl_print_res(r, NULL);
+			printf("}\n");
+		} else {
+			printf("resource %s ", ev);
+			prbdctl_print_res(r, NULL);
+		}
+		break;
+	case PRBD_CMD_PEER_NTF:
+		if (prbdctl_json) {
+			printf(",\"type\":\"peer\",\"event\":\"%s\",\"resource\":", ev);
+			prbdctl_json_str(stdout, name);
+			printf(",\"peers\":[");
+			prbdctl_print_peers(r->attrs, r->len);
+			printf("]}\n");
+		} else {
+			printf("peer %s %s\n", ev, name);
+			prbdctl_print_peers(r->attrs, r->len);
+		}
+		break;
+	case PRBD_CMD_RESYNC_NTF:
+		if (!tb[PRBD_ATTR_RESYNC] ||
+		    nla_parse_nested(rt, PRBD_RESYNC_ATTR_MAX, tb[PRBD_ATTR_RESYNC],
+				     prbdctl_resync_policy))
+			memset(rt, 0, sizeof(rt));
+		if (prbdctl_json) {
+			printf(",\"type\":\"resync\",\"resource\":");
+			prbdctl_json_str(stdout, name);
+			printf(",\"peer_node_id\":%u,\"done\":%" PRIu64
+			       ",\"total\":%" PRIu64 "}\n",
+			       prbdctl_u32(rt, PRBD_RESYNC_ATTR_PEER_NODE_ID),
+			       prbdctl_u64(rt, PRBD_RESYNC_ATTR_DONE),
+			       prbdctl_u64(rt, PRBD_RESYNC_ATTR_TOTAL));
+		} else {
+			printf("resync %s peer %u %" PRIu64 "/%" PRIu64 "\n", name,
+			       prbdctl_u32(rt, PRBD_RESYNC_ATTR_PEER_NODE_ID),
+			       prbdctl_u64(rt, PRBD_RESYNC_ATTR_DONE),
+			       prbdctl_u64(rt, PRBD_RESYNC_ATTR_TOTAL));
+		}
+		break;
+	default:
+		if (prbdctl_json)
+			printf(",\"type\":\"unknown\",\"cmd\":%u}\n", cmd);
+		else
+			printf("unknown notification %u\n", cmd);
+		break;
+	}
+	fflush(stdout);
+	return 0;
+}
