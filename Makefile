@@ -90,12 +90,9 @@ $(BUILD)/guest-bin/%: tools/guest/%.c
 sim:
 	$(MAKE) -C tools/sim sim
 
-# The compat header is the one place where kernel version tests belong: it
-# alone is checked without the two rules against them.
 CHECKPATCH = perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types
 checkpatch: $(KSRC)/.extracted
-	$(CHECKPATCH) -f $$(find kmod -name '*.[ch]' ! -name '*.mod.c' ! -name '*compat*.h' | sort)
-	$(CHECKPATCH) --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f $$(find kmod -name '*compat*.h' | sort)
+	$(CHECKPATCH) -f $$(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort)
 
 sparse: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true C=2 modules

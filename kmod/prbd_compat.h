@@ -13,6 +13,12 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/version.h>
+#include <linux/blk-mq.h>
+#include <linux/bvec.h>
+#include <linux/highmem.h>
+#include <linux/net.h>
+#include <linux/uio.h>
+#include <net/sock.h>
 #include <net/genetlink.h>
 
 /* Version of the kernel we are built for, comparable with PRBD_KVER(). */
@@ -136,6 +142,134 @@ static inline struct nlattr **prbd_genl_dump_attrs(struct netlink_callback *cb)
 static inline struct nlattr **prbd_genl_dump_attrs(struct netlink_callback *cb)
 {
 	return genl_dumpit_info(cb)->attrs;
+}
+#endif
+
+/* --- block layer --- */
+
+#if PRBD_KVER_AT_LEAST(6, 11)
+
+static inline struct gendisk *prbd_alloc_disk(struct blk_mq_tag_set *set,
+					      void *data, u32 lbs, u32 pbs,
+					      u32 max_sectors, u32 max_segs)
+{
+	struct queue_limits lim = {
+		.logical_block_size = lbs,
+		.physical_block_size = pbs,
+		.max_hw_sectors = max_sectors,
+		.max_segments = max_segs,
+		.features = BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA,
+	};
+
+	return blk_mq_alloc_disk(set, &lim, data);
+}
+
+#else
+
+static inline struct gendisk *prbd_alloc_disk(struct blk_mq_tag_set *set,
+					      void *data, u32 lbs, u32 pbs,
+					      u32 max_sectors, u32 max_segs)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, data);
+
+	if (IS_ERR(disk))
+		return disk;
+	blk_queue_logical_block_size(disk->queue, lbs);
+	blk_queue_physical_block_size(disk->queue, max(lbs, pbs));
+	blk_queue_max_hw_sectors(disk->queue, max_sectors);
+	blk_queue_max_segments(disk->queue, max_segs);
+	blk_queue_write_cache(disk->queue, true, true);
+	return disk;
+}
+
+#endif
+
+#if PRBD_KVER_AT_LEAST(6, 5)
+/*
+ * Since 6.5 ->release() is not told the open mode: a read-write opener is
+ * recognised by the disk's open count falling to the number of read-write
+ * openers.  Not yet built or tested on these kernels.
+ */
+#define PRBD_DEFINE_BDOPS(name, open_fn, release_fn)			\
+static int name##_open(struct gendisk *disk, blk_mode_t mode)		\
+{									\
+	return open_fn(disk->private_data, mode & BLK_OPEN_WRITE);	\
+}									\
+static void name##_release(struct gendisk *disk)			\
+{									\
+	struct prbd_dp *dp = disk->private_data;			\
+									\
+	release_fn(dp, atomic_read(&disk->part0->bd_openers) <		\
+		       atomic_read(&dp->open_rw));			\
+}									\
+static const struct block_device_operations name = {			\
+	.owner = THIS_MODULE,						\
+	.open = name##_open,						\
+	.release = name##_release,					\
+}
+#else
+#define PRBD_DEFINE_BDOPS(name, open_fn, release_fn)			\
+static int name##_open(struct block_device *bdev, fmode_t mode)		\
+{									\
+	return open_fn(bdev->bd_disk->private_data, mode & FMODE_WRITE); \
+}									\
+static void name##_release(struct gendisk *disk, fmode_t mode)		\
+{									\
+	release_fn(disk->private_data, mode & FMODE_WRITE);		\
+}									\
+static const struct block_device_operations name = {			\
+	.owner = THIS_MODULE,						\
+	.open = name##_open,						\
+	.release = name##_release,					\
+}
+#endif
+
+/* --- transport --- */
+
+#if PRBD_KVER_AT_LEAST(6, 5)
+static inline int prbd_tr_compat_sendpage(struct socket *sock,
+					  struct page *page, int off,
+					  size_t len, int flags)
+{
+	struct bio_vec bv;
+	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+
+	if (sendpage_ok(page))
+		msg.msg_flags |= MSG_SPLICE_PAGES;
+	bvec_set_page(&bv, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	return sock_sendmsg(sock, &msg);
+}
+#else
+static inline int prbd_tr_compat_sendpage(struct socket *sock,
+					  struct page *page, int off,
+					  size_t len, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+	struct kvec kv;
+	int ret;
+
+	if (sendpage_ok(page))
+		return kernel_sendpage(sock, page, off, len,
+				       flags | MSG_NOSIGNAL);
+	kv.iov_base = kmap_local_page(page) + off;
+	kv.iov_len = len;
+	ret = kernel_sendmsg(sock, &msg, &kv, 1, len);
+	kunmap_local(kv.iov_base);
+	return ret;
+}
+#endif
+
+#if PRBD_KVER_AT_LEAST(6, 2)
+static inline void prbd_tr_compat_sock_noio(struct sock *sk)
+{
+	sk->sk_allocation = GFP_NOIO;
+	sk->sk_use_task_frag = false;
+}
+#else
+static inline void prbd_tr_compat_sock_noio(struct sock *sk)
+{
+	sk->sk_allocation = GFP_NOIO;
 }
 #endif
 

@@ -24,7 +24,7 @@
 #include <linux/xarray.h>
 
 #include "paxos/prbd_paxos.h"
-#include "prbd_compat_blk.h"
+#include "prbd_compat.h"
 
 struct prbd_resource;
 
@@ -90,6 +90,38 @@ struct prbd_batch {
 	struct prbd_io *cmd[PRBD_PX_LOG_CAP][PRBD_PX_BATCH];
 };
 
+/*
+ * struct prbd_payload - a write's data in the payload cache (prbd_repl.c)
+ * @node: in dp->pl_hash
+ * @ref: references; the cache holds one while hashed
+ * @id: the descriptor id
+ * @len: bytes
+ * @nr: pages
+ * @bvec: @nr bio_vecs over @pages
+ * @pages: the data
+ */
+struct prbd_payload {
+	struct hlist_node node;
+	refcount_t ref;
+	u64 id;
+	u32 len;
+	unsigned int nr;
+	struct bio_vec *bvec;
+	struct page *pages[];
+};
+
+#define PRBD_PL_HASH_BITS	8
+#define PRBD_REPL_SENT_RING	256
+
+/* per peer state of the replication glue */
+struct prbd_repl_peer {
+	bool up;
+	u32 sent_pos;
+	u64 sent[PRBD_REPL_SENT_RING];	/* payload ids sent on this connection */
+};
+
+struct prbd_tr;
+
 /* An apply in flight: one descriptor's data written to the data area. */
 struct prbd_apply {
 	struct list_head list;
@@ -98,9 +130,9 @@ struct prbd_apply {
 	u64 slot;
 	u64 sector;		/* of the prbd device */
 	u32 len;
-	struct prbd_io *cmd;	/* the request, or NULL (payload from log) */
-	struct page **pages;	/* payload read back from the log */
-	unsigned int nr_pages;
+	struct prbd_io *cmd;	/* the request, or NULL (payload from pl) */
+	struct prbd_payload *pl;	/* the payload when not from @cmd */
+	u64 id;
 	bool done;
 	int err;
 };
@@ -122,7 +154,7 @@ struct prbd_dp {
 	struct list_head incoming;	/* writes not yet proposed */
 	struct list_head reads;		/* reads waiting for the lease */
 	struct prbd_io **cmds;		/* proposed writes, by blk-mq tag */
-	u64 next_id;
+	atomic64_t next_id;
 	u8 role, leader;		/* the core's, as last seen */
 	bool primary;			/* may be opened read-write */
 	bool stopping;
@@ -152,6 +184,19 @@ struct prbd_dp {
 
 	struct prbd_log log;
 	struct xarray log_locs;		/* slot * BATCH + idx -> prbd_log_loc */
+
+	/* replication (prbd_repl.c); tr is NULL without peers */
+	struct prbd_tr *tr;
+	struct prbd_repl_peer rpeer[PRBD_PX_MAX_NODES];
+	spinlock_t pl_lock;		/* protects pl_hash, pl_count */
+	struct hlist_head pl_hash[1 << PRBD_PL_HASH_BITS];
+	u32 pl_count;
+	struct mutex rmsg_lock;		/* protects rmsg */
+	struct prbd_px_msg *rmsg;	/* decoded incoming message */
+	void *wbuf;			/* encoded outgoing message */
+	struct prbd_px_msg *out;	/* the core's messages, copied */
+	u32 n_out;
+	unsigned long xfer_at;		/* jiffies of the last leadership request */
 };
 
 /* prbd_req.c */
@@ -177,10 +222,21 @@ void prbd_log_release(struct prbd_dp *dp, u64 slot);
 void prbd_log_forget(struct prbd_dp *dp, u64 slot);
 u32 prbd_log_need(u32 len);
 
+/* prbd_repl.c */
+int prbd_repl_start(struct prbd_dp *dp);
+void prbd_repl_stop(struct prbd_dp *dp);
+void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);
+void prbd_repl_ask_leadership(struct prbd_dp *dp);
+int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
+struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
+struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id);
+void prbd_pl_put(struct prbd_payload *pl);
+void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+
 /* prbd_glue.c */
 extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
-void prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
+blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open_rw(struct prbd_dp *dp);
 

@@ -81,13 +81,21 @@ static u32 prbd_rq_crc(struct request *rq)
  * @dp: the data path
  * @cmd: the write
  */
-void prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
+blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 {
 	cmd->csum = prbd_rq_crc(cmd->rq);
+	cmd->id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
+		  ((atomic64_inc_return(&dp->next_id) << 8) &
+		   GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
+		  cmd->rq->tag;
+	/* the copy the peers are sent (see prbd_repl.c) */
+	if (dp->tr && prbd_pl_from_rq(dp, cmd))
+		return BLK_STS_RESOURCE;
 	spin_lock(&dp->px_lock);
 	list_add_tail(&cmd->list, &dp->incoming);
 	spin_unlock(&dp->px_lock);
 	prbd_dp_kick(dp);
+	return BLK_STS_OK;
 }
 
 /**
@@ -149,10 +157,7 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 			return;
 		if (!prbd_log_reserve(dp, blk_rq_bytes(cmd->rq), &need))
 			return;
-		d.id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
-		       ((dp->next_id++ << 8) &
-			GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
-		       cmd->rq->tag;
+		d.id = cmd->id;
 		d.sector = blk_rq_pos(cmd->rq);
 		d.len = blk_rq_bytes(cmd->rq);
 		d.csum = cmd->csum;
@@ -161,7 +166,6 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 			prbd_log_unreserve(dp, need);
 			return;
 		}
-		cmd->id = d.id;
 		cmd->log_need = need;
 		dp->cmds[cmd->rq->tag] = cmd;
 		list_del_init(&cmd->list);
@@ -176,7 +180,11 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	u32 i, j;
 
 	prbd_px_ready(dp->px, &rd);
-	/* rd.msgs: sent by the transport once peers exist */
+	if (dp->tr && rd.n_msgs) {
+		/* sent by the drive work once px_lock is dropped */
+		memcpy(dp->out, rd.msgs, rd.n_msgs * sizeof(*rd.msgs));
+		dp->n_out = rd.n_msgs;
+	}
 	dp->role = rd.role;
 	dp->leader = rd.leader;
 	dp->core_log_start = rd.hs.log_start;
@@ -241,17 +249,18 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 	if (a->cmd)
 		return prbd_submit_rq_bio(dp, a->cmd, NULL, sector,
 					  REQ_OP_WRITE, prbd_apply_endio, a);
-	err = prbd_log_read_payload(dp, a->slot, id, &a->pages, &a->nr_pages,
-				    &a->len);
-	if (err)
+	a->pl = prbd_pl_find(dp, a->slot, id);
+	if (IS_ERR(a->pl)) {
+		err = PTR_ERR(a->pl);
+		a->pl = NULL;
 		return err;
-	bio = bio_alloc(dp->bdev, a->nr_pages, REQ_OP_WRITE, GFP_NOIO);
+	}
+	bio = bio_alloc(dp->bdev, a->pl->nr, REQ_OP_WRITE, GFP_NOIO);
 	bio->bi_iter.bi_sector = sector;
 	bio->bi_end_io = prbd_apply_endio;
 	bio->bi_private = a;
-	for (i = 0; i < a->nr_pages; i++)
-		__bio_add_page(bio, a->pages[i],
-			       min_t(u32, PAGE_SIZE, a->len - i * PAGE_SIZE), 0);
+	for (i = 0; i < a->pl->nr; i++)
+		__bio_add_page(bio, a->pl->pages[i], a->pl->bvec[i].bv_len, 0);
 	submit_bio(bio);
 	return 0;
 }
@@ -299,6 +308,7 @@ static void prbd_start_applies(struct prbd_dp *dp)
 			}
 			a->sector = e.desc[j].sector;
 			a->len = e.desc[j].len;
+			a->id = e.desc[j].id;
 			spin_lock(&dp->px_lock);
 			a->cmd = prbd_io_by_id(dp, e.desc[j].id);
 			spin_unlock(&dp->px_lock);
@@ -334,7 +344,9 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 			prbd_io_end(a->cmd, a->err ? BLK_STS_IOERR :
 				     BLK_STS_OK);
 		}
-		prbd_log_free_payload(a->pages, a->nr_pages);
+		prbd_pl_put(a->pl);
+		if (a->id)
+			prbd_pl_drop(dp, a->id);	/* the slot is applied */
 		if (list_empty(&dp->applies) ||
 		    list_first_entry(&dp->applies, struct prbd_apply,
 				     list)->slot != a->slot)
@@ -391,6 +403,10 @@ static void prbd_drive_work(struct work_struct *work)
 	prbd_propose_writes(dp);
 	prbd_take_ready(dp);
 	spin_unlock(&dp->px_lock);
+	if (dp->n_out) {
+		prbd_repl_send(dp, dp->out, dp->n_out);
+		dp->n_out = 0;
+	}
 	prbd_start_applies(dp);
 	prbd_reap_applies(dp);
 	prbd_serve_reads(dp);
@@ -514,9 +530,17 @@ static void prbd_persist_work(struct work_struct *work)
 	spin_unlock(&dp->px_lock);
 	if (busy && !dp->failed) {
 		err = prbd_log_write_batch(dp, b);
-		if (err == -ENOSPC) {
-			/* free what is applied, then try again */
-			prbd_checkpoint(dp);
+		if (err == -ENOSPC || err == -ENOENT) {
+			/*
+			 * Log full: free what is applied.  Payload missing:
+			 * the leader sends it again after a reconnect.  Then
+			 * try again.
+			 */
+			if (err == -ENOSPC)
+				prbd_checkpoint(dp);
+			else
+				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
+						    dp->res->name);
 			msleep(20);
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
@@ -546,6 +570,7 @@ out:
 
 static void prbd_dp_free(struct prbd_dp *dp)
 {
+	prbd_repl_stop(dp);
 	if (dp->pwq)
 		destroy_workqueue(dp->pwq);
 	if (dp->wq)
@@ -595,7 +620,7 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
 	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
 	atomic_set(&dp->open_rw, 0);
-	dp->next_id = get_random_u64() & GENMASK_ULL(39, 0);
+	atomic64_set(&dp->next_id, get_random_u64() & GENMASK_ULL(39, 0));
 	dp->ckpt_at = jiffies;
 
 	err = -ENOMEM;
@@ -668,6 +693,12 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	if (!dp->wq || !dp->pwq)
 		goto out_free;
 
+	err = prbd_repl_start(dp);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot start replication (listen address?)");
+		goto out_free;
+	}
+
 	err = prbd_dev_create(dp, res->dev.minor);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot create the block device");
@@ -692,6 +723,7 @@ static void prbd_dp_down(struct prbd_resource *res)
 
 	if (!dp)
 		return;
+	prbd_repl_stop(dp);	/* no message arrives after this */
 	/* writes still queued can no longer be proposed */
 	spin_lock(&dp->px_lock);
 	dp->role = PRBD_PX_FOLLOWER;
@@ -745,6 +777,10 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 			return 0;
 		if (time_after(jiffies, until))
 			break;
+		if (time_after(jiffies, dp->xfer_at + HZ / 2)) {
+			dp->xfer_at = jiffies;
+			prbd_repl_ask_leadership(dp);
+		}
 		msleep(20);
 	}
 	NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");

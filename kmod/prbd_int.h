@@ -130,6 +130,9 @@ struct prbd_device {
  * @secret: shared secret
  * @secret_len: bytes used in @secret, 0 if none
  * @on_no_quorum: I/O policy without quorum
+ * @listen: local address and port the transport listens on (AF_INET or
+ *	    AF_INET6, port set); all zero (ss_family AF_UNSPEC) if not set.
+ *	    Only changed while @state is down.
  * @state: down or up
  * @role: primary or secondary
  * @disk_state: diskless, attached, failed
@@ -157,6 +160,7 @@ struct prbd_resource {
 	u8 secret[PRBD_SECRET_MAX_LEN];
 	u32 secret_len;
 	enum prbd_on_no_quorum on_no_quorum;
+	struct sockaddr_storage listen;
 	enum prbd_res_state state;
 	enum prbd_role role;
 	enum prbd_disk_state disk_state;
@@ -186,6 +190,7 @@ struct prbd_resource {
  * @secret: shared secret or NULL
  * @secret_len: length of @secret
  * @on_no_quorum: I/O policy without quorum
+ * @listen: local listen address (validated, port set) or NULL for none
  */
 struct prbd_res_params {
 	const char *name;
@@ -195,6 +200,7 @@ struct prbd_res_params {
 	const u8 *secret;
 	u32 secret_len;
 	enum prbd_on_no_quorum on_no_quorum;
+	const struct sockaddr_storage *listen;
 };
 
 /**
@@ -247,6 +253,7 @@ int prbd_res_destroy(struct prbd_resource *res,
 		     struct netlink_ext_ack *extack);
 int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 		 const u8 *secret, u32 secret_len,
+		 const struct sockaddr_storage *listen,
 		 struct netlink_ext_ack *extack);
 int prbd_res_attach(struct prbd_resource *res, const char *path,
 		    struct netlink_ext_ack *extack);

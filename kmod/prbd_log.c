@@ -301,20 +301,18 @@ static void prbd_free_pages(struct page **pages, unsigned int nr)
  */
 int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 {
+	struct prbd_payload **pls;
 	struct prbd_log_io io;
 	struct page **hdrs;
-	struct page ***bufs;
-	unsigned int *nbufs;
-	u32 nrec = 0, i, j, k, len;
+	u32 nrec = 0, i, j, k;
 	int err = 0;
 
 	for (i = 0; i < b->n_ents; i++)
 		nrec += b->ents[i].kind == PRBD_PX_K_DATA ?
 			max_t(u32, b->ents[i].n_desc, 1) : 1;
 	hdrs = kcalloc(nrec, sizeof(*hdrs), GFP_NOIO);
-	bufs = kcalloc(nrec, sizeof(*bufs), GFP_NOIO);
-	nbufs = kcalloc(nrec, sizeof(*nbufs), GFP_NOIO);
-	if (!hdrs || !bufs || !nbufs) {
+	pls = kcalloc(nrec, sizeof(*pls), GFP_NOIO);
+	if (!hdrs || !pls) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -356,15 +354,16 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 			struct prbd_io *cmd = b->cmd[i][j];
 
 			if (!cmd) {
-				err = prbd_log_read_payload(dp, e->slot,
-							    e->desc[j].id,
-							    &bufs[k], &nbufs[k],
-							    &len);
-				if (err)
+				pls[k] = prbd_pl_find(dp, e->slot, e->desc[j].id);
+				if (IS_ERR(pls[k])) {
+					err = PTR_ERR(pls[k]);
+					pls[k] = NULL;
 					break;
+				}
 			}
 			err = prbd_log_submit_rec(dp, &io, hdrs[k], e, j, 0, cmd,
-						  bufs[k], e->desc[j].len);
+						  pls[k] ? pls[k]->pages : NULL,
+						  e->desc[j].len);
 		}
 	}
 	if (atomic_dec_and_test(&io.pending))
@@ -377,11 +376,10 @@ out_free:
 	for (k = 0; k < nrec; k++) {
 		if (hdrs && hdrs[k])
 			__free_page(hdrs[k]);
-		if (bufs && bufs[k])
-			prbd_free_pages(bufs[k], nbufs[k]);
+		if (pls)
+			prbd_pl_put(pls[k]);
 	}
-	kfree(nbufs);
-	kfree(bufs);
+	kfree(pls);
 	kfree(hdrs);
 	return err;
 }

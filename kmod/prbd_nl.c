@@ -36,6 +36,10 @@ static bool prbd_nl_registered;
 	[PRBD_ATTR_NAME] = { .type = NLA_NUL_STRING, .len = PRBD_NAME_SIZE - 1 }
 #define PRBD_NL_NODE_ID_POLICY \
 	NLA_POLICY_RANGE(NLA_U32, 1, PRBD_NODE_ID_MAX)
+#define PRBD_NL_LISTEN_POLICY \
+	[PRBD_ATTR_LISTEN_ADDR4] = { .type = NLA_BE32 }, \
+	[PRBD_ATTR_LISTEN_ADDR6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)), \
+	[PRBD_ATTR_LISTEN_PORT] = NLA_POLICY_MIN(NLA_U16, 1)
 
 static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 	[PRBD_PEER_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
@@ -47,7 +51,7 @@ static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 };
 
 /* res-new */
-static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_ON_NO_QUORUM + 1] = {
+static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_LISTEN_PORT + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_MINOR] = NLA_POLICY_MAX(NLA_U32, PRBD_MINOR_MAX),
 	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
@@ -56,6 +60,7 @@ static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_ON_NO_QUORUM + 1
 					      PRBD_SECRET_MAX_LEN),
 	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
 						  PRBD_ON_NO_QUORUM_MAX),
+	PRBD_NL_LISTEN_POLICY,
 };
 
 /* res-del, res-get (do and dump), up, down, secondary */
@@ -64,12 +69,13 @@ static const struct nla_policy prbd_nl_name_policy[PRBD_ATTR_NAME + 1] = {
 };
 
 /* res-set */
-static const struct nla_policy prbd_nl_res_set_policy[PRBD_ATTR_ON_NO_QUORUM + 1] = {
+static const struct nla_policy prbd_nl_res_set_policy[PRBD_ATTR_LISTEN_PORT + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, 1,
 					      PRBD_SECRET_MAX_LEN),
 	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
 						  PRBD_ON_NO_QUORUM_MAX),
+	PRBD_NL_LISTEN_POLICY,
 };
 
 /* attach */
@@ -115,6 +121,8 @@ static size_t prbd_nl_res_size(const struct prbd_resource *res)
 	size_t size = nla_total_size(PRBD_NAME_SIZE) +
 		nla_total_size(sizeof(u32)) * 9 +	/* minor ... event */
 		nla_total_size(PRBD_UUID_LEN) +
+		nla_total_size(sizeof(struct in6_addr)) + /* listen address */
+		nla_total_size(sizeof(u16)) +		/* listen port */
 		nla_total_size_64bit(sizeof(u64)) * 5 +	/* ballot ... size */
 		nla_total_size(0) +			/* CONFIG nest */
 		nla_total_size_64bit(sizeof(u64)) +	/* epoch */
@@ -145,6 +153,29 @@ static int prbd_nl_put_addr(struct sk_buff *skb, const struct prbd_peer *peer)
 				   ntohs(sin->sin_port));
 	return nla_put_in6_addr(skb, PRBD_PEER_ATTR_ADDR6, &sin6->sin6_addr) ?:
 	       nla_put_u16(skb, PRBD_PEER_ATTR_PORT, ntohs(sin6->sin6_port));
+}
+
+/* The local listen address, if one is set. */
+static int prbd_nl_put_listen(struct sk_buff *skb,
+			      const struct prbd_resource *res)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)&res->listen;
+	const struct sockaddr_in *sin = (const void *)&res->listen;
+
+	switch (res->listen.ss_family) {
+	case AF_INET:
+		return nla_put_in_addr(skb, PRBD_ATTR_LISTEN_ADDR4,
+				       sin->sin_addr.s_addr) ?:
+		       nla_put_u16(skb, PRBD_ATTR_LISTEN_PORT,
+				   ntohs(sin->sin_port));
+	case AF_INET6:
+		return nla_put_in6_addr(skb, PRBD_ATTR_LISTEN_ADDR6,
+					&sin6->sin6_addr) ?:
+		       nla_put_u16(skb, PRBD_ATTR_LISTEN_PORT,
+				   ntohs(sin6->sin6_port));
+	default:
+		return 0;
+	}
 }
 
 static int prbd_nl_put_peer(struct sk_buff *skb, const struct prbd_peer *peer)
@@ -233,7 +264,8 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	    nla_put_u64_64bit(skb, PRBD_ATTR_APPLIED_INDEX, applied_index,
 			      PRBD_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, PRBD_ATTR_CONFIG_EPOCH, epoch,
-			      PRBD_ATTR_PAD))
+			      PRBD_ATTR_PAD) ||
+	    prbd_nl_put_listen(skb, res))
 		goto cancel;
 	if (res->backing &&
 	    (nla_put_string(skb, PRBD_ATTR_BACKING_DEV, res->backing->path) ||
@@ -460,9 +492,71 @@ static struct prbd_resource *prbd_nl_get_res(struct genl_info *info)
 	return res;
 }
 
+/**
+ * prbd_nl_parse_listen() - parse the optional local listen address
+ * @info: the request (res-new or res-set)
+ * @addr: set to the address, port included
+ *
+ * Return: 1 if the request sets a listen address, 0 if it has none of the
+ * listen attributes, -EINVAL if they are inconsistent (both addr4 and
+ * addr6, an address without a port, a port without an address, or a
+ * multicast/broadcast address).  Port 0 is refused by the policy.
+ */
+static int prbd_nl_parse_listen(struct genl_info *info,
+				struct sockaddr_storage *addr)
+{
+	struct nlattr *a4 = info->attrs[PRBD_ATTR_LISTEN_ADDR4];
+	struct nlattr *a6 = info->attrs[PRBD_ATTR_LISTEN_ADDR6];
+	struct nlattr *port = info->attrs[PRBD_ATTR_LISTEN_PORT];
+	struct sockaddr_in6 *sin6 = (void *)addr;
+	struct sockaddr_in *sin = (void *)addr;
+
+	if (!a4 && !a6 && !port)
+		return 0;
+	if (a4 && a6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a6,
+				    "prbd: listen address: give only one of listen-addr4 and listen-addr6");
+		return -EINVAL;
+	}
+	if (!port) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a4 ?: a6,
+				    "prbd: listen address needs listen-port");
+		return -EINVAL;
+	}
+	if (!a4 && !a6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, port,
+				    "prbd: listen-port needs listen-addr4 or listen-addr6");
+		return -EINVAL;
+	}
+
+	memset(addr, 0, sizeof(*addr));
+	if (a4) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = nla_get_in_addr(a4);
+		sin->sin_port = htons(nla_get_u16(port));
+		if (ipv4_is_multicast(sin->sin_addr.s_addr) ||
+		    ipv4_is_lbcast(sin->sin_addr.s_addr)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a4,
+					    "prbd: listen address must be a unicast or the wildcard address");
+			return -EINVAL;
+		}
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = nla_get_in6_addr(a6);
+		sin6->sin6_port = htons(nla_get_u16(port));
+		if (ipv6_addr_is_multicast(&sin6->sin6_addr)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a6,
+					    "prbd: listen address must be a unicast or the wildcard address");
+			return -EINVAL;
+		}
+	}
+	return 1;
+}
+
 static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
+	struct sockaddr_storage listen;
 	struct prbd_res_params p = {};
 	int err;
 
@@ -485,6 +579,11 @@ static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
 	p.on_no_quorum = a[PRBD_ATTR_ON_NO_QUORUM] ?
 		nla_get_u32(a[PRBD_ATTR_ON_NO_QUORUM]) :
 		PRBD_ON_NO_QUORUM_BLOCK;
+	err = prbd_nl_parse_listen(info, &listen);
+	if (err < 0)
+		return err;
+	if (err)
+		p.listen = &listen;
 
 	mutex_lock(&prbd_cfg_mutex);
 	err = prbd_res_create(&p, info->extack);
@@ -593,12 +692,18 @@ static int prbd_nl_res_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *secret = info->attrs[PRBD_ATTR_SECRET];
 	struct nlattr *onq = info->attrs[PRBD_ATTR_ON_NO_QUORUM];
+	struct sockaddr_storage listen;
 	struct prbd_resource *res;
+	bool has_listen;
 	u32 onq_val;
 	int err;
 
 	if (onq)
 		onq_val = nla_get_u32(onq);
+	err = prbd_nl_parse_listen(info, &listen);
+	if (err < 0)
+		return err;
+	has_listen = err;
 	mutex_lock(&prbd_cfg_mutex);
 	res = prbd_nl_get_res(info);
 	if (IS_ERR(res))
@@ -606,7 +711,8 @@ static int prbd_nl_res_set_doit(struct sk_buff *skb, struct genl_info *info)
 	else
 		err = prbd_res_set(res, onq ? &onq_val : NULL,
 				   secret ? nla_data(secret) : NULL,
-				   secret ? nla_len(secret) : 0, info->extack);
+				   secret ? nla_len(secret) : 0,
+				   has_listen ? &listen : NULL, info->extack);
 	mutex_unlock(&prbd_cfg_mutex);
 	return err;
 }

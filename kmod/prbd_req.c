@@ -130,8 +130,7 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 			blk_mq_end_request(rq, BLK_STS_OK);
 			return BLK_STS_OK;
 		}
-		prbd_dp_queue_write(dp, cmd);
-		return BLK_STS_OK;
+		return prbd_dp_queue_write(dp, cmd);
 	case REQ_OP_READ:
 		if (prbd_dp_queue_read(dp, cmd))
 			prbd_submit_read(dp, cmd);

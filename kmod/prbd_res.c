@@ -173,6 +173,8 @@ int prbd_res_create(const struct prbd_res_params *p,
 		memcpy(res->secret, p->secret, p->secret_len);
 	res->secret_len = p->secret_len;
 	res->on_no_quorum = p->on_no_quorum;
+	if (p->listen)
+		res->listen = *p->listen;
 	res->state = PRBD_RES_STATE_DOWN;
 	res->role = PRBD_ROLE_SECONDARY;
 	res->disk_state = PRBD_DISK_STATE_DISKLESS;
@@ -235,22 +237,32 @@ int prbd_res_destroy(struct prbd_resource *res,
  * @on_no_quorum: new policy or NULL
  * @secret: new secret or NULL
  * @secret_len: its length
+ * @listen: new local listen address (validated, port set) or NULL
  * @extack: error message
  *
+ * The listen address can only be changed while the resource is down.
+ *
  * Context: prbd_cfg_mutex held.
- * Return: 0 or -EINVAL.
+ * Return: 0, -EINVAL or -EBUSY (@listen given while up); nothing is
+ * changed on error.
  */
 int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 		 const u8 *secret, u32 secret_len,
+		 const struct sockaddr_storage *listen,
 		 struct netlink_ext_ack *extack)
 {
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (!on_no_quorum && !secret) {
+	if (!on_no_quorum && !secret && !listen) {
 		NL_SET_ERR_MSG_MOD(extack, "nothing to change");
 		return -EINVAL;
 	}
 	if (secret_len > PRBD_SECRET_MAX_LEN)
 		return -EINVAL;
+	if (listen && res->state != PRBD_RES_STATE_DOWN) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "resource is up; take it down to change the listen address");
+		return -EBUSY;
+	}
 	if (on_no_quorum)
 		res->on_no_quorum = *on_no_quorum;
 	if (secret) {
@@ -258,6 +270,8 @@ int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 		memcpy(res->secret, secret, secret_len);
 		res->secret_len = secret_len;
 	}
+	if (listen)
+		res->listen = *listen;
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
 	return 0;
 }

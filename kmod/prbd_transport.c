@@ -62,7 +62,7 @@
 #include <net/tcp.h>
 
 #include "prbd_transport.h"
-#include "prbd_tr_compat.h"
+#include "prbd_compat.h"
 
 #define PRBD_TR_NAME_LEN	32
 #define PRBD_TR_SECRET_MAX	64

@@ -57,6 +57,9 @@ static struct nla_policy prbdctl_attr_policy[PRBD_ATTR_MAX + 1] = {
 	[PRBD_ATTR_CONFIG] = { .type = NLA_NESTED },
 	[PRBD_ATTR_RESYNC] = { .type = NLA_NESTED },
 	[PRBD_ATTR_EVENT] = { .type = NLA_U32 },
+	[PRBD_ATTR_LISTEN_ADDR4] = { .type = NLA_U32 },
+	[PRBD_ATTR_LISTEN_ADDR6] = { .minlen = 16 },
+	[PRBD_ATTR_LISTEN_PORT] = { .type = NLA_U16 },
 };
 
 static int prbdctl_nl_valid_cb(struct nl_msg *msg, void *arg)

@@ -83,6 +83,34 @@ static int t_snapshot(struct t_buf *b)
 	return prbdctl_nl_run(nl, msg, t_snap_cb, b);
 }
 
+/*
+ * Wait (up to 5 s) until two status dumps 100 ms apart are identical, so
+ * that a resource that is up (Paxos ticking) does not make a refused
+ * request look as if it changed the status.
+ */
+static void t_settle(void)
+{
+	struct t_buf a, b;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (t_snapshot(&a))
+			return;
+		usleep(100 * 1000);
+		if (t_snapshot(&b)) {
+			free(a.data);
+			return;
+		}
+		if (a.len == b.len && !memcmp(a.data, b.data, a.len)) {
+			free(a.data);
+			free(b.data);
+			return;
+		}
+		free(a.data);
+		free(b.data);
+	}
+}
+
 /* ---- TAP ------------------------------------------------------------- */
 
 static void t_result(bool ok, const char *desc, const char *why)
@@ -255,6 +283,73 @@ static uint32_t t_ip(int n)
 	return htobe32(0x0a4d0000 | n);
 }
 
+/* the local listen address: addr4 10.77.0.1 and/or addr6 fd00::1 of
+ * @a6_len bytes (0: 16), port unless < 0
+ */
+static struct nl_msg *m_listen(struct nl_msg *msg, bool addr4, bool addr6,
+			       int a6_len, int port)
+{
+	static const uint8_t a6[17] = { 0xfd, 0, 0, 0, 0, 0, 0, 0,
+					0, 0, 0, 0, 0, 0, 0, 1 };
+
+	if (msg &&
+	    ((addr4 && nla_put_u32(msg, PRBD_ATTR_LISTEN_ADDR4, t_ip(1))) ||
+	     (addr6 && nla_put(msg, PRBD_ATTR_LISTEN_ADDR6,
+			       a6_len ? a6_len : 16, a6)) ||
+	     (port >= 0 && nla_put_u16(msg, PRBD_ATTR_LISTEN_PORT, port)))) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static struct nl_msg *m_set_listen(const char *res, bool addr4, bool addr6,
+				   int port)
+{
+	return m_listen(m_res(PRBD_CMD_RES_SET, res), addr4, addr6, 0, port);
+}
+
+struct t_listen {
+	bool addr4, addr6;
+	uint32_t a4;
+	uint8_t a6[16];
+	int port;		/* -1: not reported */
+};
+
+static int t_listen_cb(const struct prbdctl_reply *r, void *arg)
+{
+	struct t_listen *l = arg;
+
+	memset(l, 0, sizeof(*l));
+	l->port = -1;
+	if (r->tb[PRBD_ATTR_LISTEN_ADDR4]) {
+		l->addr4 = true;
+		l->a4 = nla_get_u32(r->tb[PRBD_ATTR_LISTEN_ADDR4]);
+	}
+	if (r->tb[PRBD_ATTR_LISTEN_ADDR6]) {
+		l->addr6 = true;
+		memcpy(l->a6, nla_data(r->tb[PRBD_ATTR_LISTEN_ADDR6]), 16);
+	}
+	if (r->tb[PRBD_ATTR_LISTEN_PORT])
+		l->port = nla_get_u16(r->tb[PRBD_ATTR_LISTEN_PORT]);
+	return 0;
+}
+
+/* res-get @res reports exactly the listen address addr4/addr6 and @port */
+static void t_check_listen(const char *desc, const char *res, bool addr4,
+			   bool addr6, int port)
+{
+	struct t_listen l;
+	int err;
+
+	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_RES_GET, res), t_listen_cb, &l);
+	t_result(!err && l.addr4 == addr4 && l.addr6 == addr6 &&
+		 l.port == port && (!addr4 || l.a4 == t_ip(1)) &&
+		 (!addr6 || (l.a6[0] == 0xfd && l.a6[15] == 1)),
+		 desc, err ? prbdctl_nl_errmsg(nl) :
+		 "res-get reports another listen address");
+}
+
 /* ---- netlink tests --------------------------------------------------- */
 
 static void t_nonroot(void)
@@ -381,7 +476,7 @@ static void t_netlink(void)
 	/* res-new: attributes the command does not take */
 	t_expect("res-new with force (not taken by res-new)",
 		 m_raw(m_res_new("x", 999, 0), PRBD_ATTR_FORCE, 0, NULL),
-		 -EINVAL, "Unknown attribute type");
+		 -EINVAL, "Unsupported attribute");
 	t_expect("res-new with attribute type 200",
 		 m_u32(m_res_new("x", 999, 0), 200, 1), -EINVAL,
 		 "Unknown attribute type");
@@ -459,6 +554,47 @@ static void t_netlink(void)
 		 -ENOTCONN, "down");
 	t_expect("res-set without settings", m_res(PRBD_CMD_RES_SET, T_RES),
 		 -EINVAL, "nothing to change");
+
+	/* the local listen address (res-new and res-set) */
+	t_expect("res-new listen port 0",
+		 m_listen(m_res_new("x", 999, 0), true, false, 0, 0), -ERANGE,
+		 "integer out of range");
+	t_expect("res-new listen-addr4 and listen-addr6 together",
+		 m_listen(m_res_new("x", 999, 0), true, true, 0, 7790),
+		 -EINVAL, "only one of listen-addr4 and listen-addr6");
+	t_expect("res-new listen address without port",
+		 m_listen(m_res_new("x", 999, 0), true, false, 0, -1), -EINVAL,
+		 "listen address needs listen-port");
+	t_expect("res-new listen port without address",
+		 m_listen(m_res_new("x", 999, 0), false, false, 0, 7790),
+		 -EINVAL, "listen-port needs listen-addr4 or listen-addr6");
+	t_expect("res-new listen-addr6 of 15 bytes",
+		 m_listen(m_res_new("x", 999, 0), false, true, 15, 7790),
+		 -ERANGE, NULL);
+	t_expect("res-set listen port 0", m_set_listen(T_RES, false, true, 0),
+		 -ERANGE, "integer out of range");
+	t_expect("res-set listen-addr4 and listen-addr6 together",
+		 m_set_listen(T_RES, true, true, 7790), -EINVAL,
+		 "only one of listen-addr4 and listen-addr6");
+	t_expect("res-set listen address without port",
+		 m_set_listen(T_RES, false, true, -1), -EINVAL,
+		 "listen address needs listen-port");
+	t_expect("res-set listen port without address",
+		 m_set_listen(T_RES, false, false, 7790), -EINVAL,
+		 "listen-port needs listen-addr4 or listen-addr6");
+	t_check_listen("res-get: no listen address by default", T_RES, false,
+		       false, -1);
+	t_expect("res-set listen 10.77.0.1:7790 while down",
+		 m_set_listen(T_RES, true, false, 7790), 0, NULL);
+	t_check_listen("res-get reports listen 10.77.0.1:7790", T_RES, true,
+		       false, 7790);
+	t_expect("res-set listen [fd00::1]:7791 while down",
+		 m_set_listen(T_RES, false, true, 7791), 0, NULL);
+	t_check_listen("res-get reports listen [fd00::1]:7791", T_RES, false,
+		       true, 7791);
+	t_expect("res-set listen port 0 leaves [fd00::1]:7791",
+		 m_set_listen(T_RES, true, false, 0), -ERANGE, NULL);
+	t_check_listen("  still [fd00::1]:7791", T_RES, false, true, 7791);
 
 	/* peers */
 	t_expect("peer-add without peer", m_res(PRBD_CMD_PEER_ADD, T_RES),
@@ -841,6 +977,19 @@ static void t_md(const char *dev)
 	t_expect("attach twice", m_attach(dev), -EBUSY, "already attached");
 	t_expect("res-del while attached", m_res(PRBD_CMD_RES_DEL, T_MD_RES),
 		 -EBUSY, "detach");
+	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_UP, T_MD_RES), NULL, NULL);
+	t_result(!err, "up for the listen test", prbdctl_nl_errmsg(nl));
+	if (!err) {
+		t_settle();
+		t_expect("res-set listen while up",
+			 m_set_listen(T_MD_RES, true, false, 7790), -EBUSY,
+			 "resource is up");
+		t_check_listen("  listen address unchanged (none)", T_MD_RES,
+			       false, false, -1);
+		err = prbdctl_nl_run(nl, m_res(PRBD_CMD_DOWN, T_MD_RES), NULL,
+				     NULL);
+		t_result(!err, "cleanup: down", prbdctl_nl_errmsg(nl));
+	}
 	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_DETACH, T_MD_RES), NULL, NULL);
 	t_result(!err, "cleanup: detach", prbdctl_nl_errmsg(nl));
 	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_RES_DEL, T_MD_RES), NULL, NULL);

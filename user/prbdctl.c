@@ -38,6 +38,7 @@ enum {
 	OPT_LEARNER = 1 << 12,
 	OPT_COUNT = 1 << 13,
 	OPT_TIMEOUT = 1 << 14,
+	OPT_LISTEN = 1 << 15,
 };
 
 #define OPT_GLOBAL	(OPT_JSON)
@@ -56,9 +57,10 @@ struct prbdctl_opts {
 	uint32_t on_no_quorum;
 	long count;
 	int timeout_ms;
+	struct sockaddr_storage listen;
 };
 
-/* The first 15 entries are in OPT_* bit order (see prbdctl_opt_name()). */
+/* The first 16 entries are in OPT_* bit order (see prbdctl_opt_name()). */
 static const struct option prbdctl_long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "config", required_argument, NULL, 'c' },
@@ -75,6 +77,7 @@ static const struct option prbdctl_long_opts[] = {
 	{ "learner", no_argument, NULL, 'l' },
 	{ "count", required_argument, NULL, 'C' },
 	{ "timeout", required_argument, NULL, 't' },
+	{ "listen", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -194,10 +197,31 @@ static int prbdctl_simple(struct prbdctl_nl *nl, uint8_t cmd, const char *what,
 	return 0;
 }
 
+/* PRBD_ATTR_LISTEN_ADDR4/6 and PRBD_ATTR_LISTEN_PORT; nothing if @ss is
+ * NULL.
+ */
+static int prbdctl_put_listen(struct nl_msg *msg,
+			      const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+	if (!ss)
+		return 0;
+	if (ss->ss_family == AF_INET)
+		return nla_put_u32(msg, PRBD_ATTR_LISTEN_ADDR4,
+				   s4->sin_addr.s_addr) ||
+		       nla_put_u16(msg, PRBD_ATTR_LISTEN_PORT,
+				   ntohs(s4->sin_port));
+	return nla_put(msg, PRBD_ATTR_LISTEN_ADDR6, 16, &s6->sin6_addr) ||
+	       nla_put_u16(msg, PRBD_ATTR_LISTEN_PORT, ntohs(s6->sin6_port));
+}
+
 static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 			   uint32_t minor, uint32_t node_id,
 			   const uint8_t *uuid, const uint8_t *secret,
-			   size_t secret_len, uint32_t onq)
+			   size_t secret_len, uint32_t onq,
+			   const struct sockaddr_storage *listen)
 {
 	struct nl_msg *msg = prbdctl_res_msg(nl, PRBD_CMD_RES_NEW, res);
 	int err;
@@ -208,7 +232,8 @@ static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 	    nla_put_u32(msg, PRBD_ATTR_NODE_ID, node_id) ||
 	    nla_put(msg, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN, uuid) ||
 	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
-	    nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, onq)) {
+	    nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, onq) ||
+	    prbdctl_put_listen(msg, listen)) {
 		nlmsg_free(msg);
 		return PRBDCTL_EXIT_KERNEL;
 	}
@@ -408,7 +433,7 @@ static int cmd_up(const struct prbdctl_cmd *c, int argc, char **argv,
 
 	ret = prbdctl_res_new(nl, res.name, res.minor, res.local->node_id,
 			      res.cluster_uuid, res.secret, res.secret_len,
-			      res.on_no_quorum);
+			      res.on_no_quorum, &res.local->addr);
 	if (ret)
 		goto out_close;
 	ret = prbdctl_attach(nl, res.name, res.local->disk);
@@ -493,7 +518,8 @@ static int cmd_new_resource(const struct prbdctl_cmd *c, int argc,
 		return ret;
 	ret = prbdctl_res_new(nl, argv[0], o->minor, o->node_id,
 			      o->cluster_uuid, secret, secret_len,
-			      o->on_no_quorum);
+			      o->on_no_quorum,
+			      o->set & OPT_LISTEN ? &o->listen : NULL);
 	prbdctl_nl_close(nl);
 	return ret;
 }
@@ -512,8 +538,8 @@ static int cmd_set(const struct prbdctl_cmd *c, int argc, char **argv,
 	ret = prbdctl_check_res_name(argv[0]);
 	if (ret)
 		return ret;
-	if (!(o->set & (OPT_ON_NO_QUORUM | OPT_SECRET_FILE))) {
-		prbdctl_err("set needs --on-no-quorum and/or --secret-file");
+	if (!(o->set & (OPT_ON_NO_QUORUM | OPT_SECRET_FILE | OPT_LISTEN))) {
+		prbdctl_err("set needs --on-no-quorum, --secret-file and/or --listen");
 		return PRBDCTL_EXIT_USAGE;
 	}
 	if (o->secret_file) {
@@ -528,7 +554,8 @@ static int cmd_set(const struct prbdctl_cmd *c, int argc, char **argv,
 	if (!msg ||
 	    ((o->set & OPT_ON_NO_QUORUM) &&
 	     nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, o->on_no_quorum)) ||
-	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret))) {
+	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
+	    prbdctl_put_listen(msg, o->set & OPT_LISTEN ? &o->listen : NULL)) {
 		nlmsg_free(msg);
 		ret = PRBDCTL_EXIT_KERNEL;
 		goto out_close;
@@ -697,13 +724,15 @@ static const struct prbdctl_cmd prbdctl_cmds[] = {
 	{ "down", cmd_down, 1, 1, 0, "down RES", 0 },
 	{ "new-resource", cmd_new_resource, 1, 1,
 	  OPT_MINOR | OPT_NODE_ID | OPT_CLUSTER_UUID | OPT_SECRET_FILE |
-	  OPT_ON_NO_QUORUM,
+	  OPT_ON_NO_QUORUM | OPT_LISTEN,
 	  "new-resource RES --minor M --node-id N --cluster-uuid UUID\n"
-	  "\t\t[--secret-file FILE] [--on-no-quorum block|io-error]", 0 },
+	  "\t\t[--secret-file FILE] [--on-no-quorum block|io-error]\n"
+	  "\t\t[--listen ADDRESS[:PORT]]", 0 },
 	{ "del-resource", cmd_generic, 1, 1, 0, "del-resource RES",
 	  PRBD_CMD_RES_DEL },
-	{ "set", cmd_set, 1, 1, OPT_SECRET_FILE | OPT_ON_NO_QUORUM,
-	  "set RES [--on-no-quorum block|io-error] [--secret-file FILE]", 0 },
+	{ "set", cmd_set, 1, 1, OPT_SECRET_FILE | OPT_ON_NO_QUORUM | OPT_LISTEN,
+	  "set RES [--on-no-quorum block|io-error] [--secret-file FILE]\n"
+	  "\t\t[--listen ADDRESS[:PORT]]", 0 },
 	{ "attach", cmd_attach, 2, 2, 0, "attach RES DEV", 0 },
 	{ "detach", cmd_generic, 1, 1, OPT_FORCE, "detach RES [--force]",
 	  PRBD_CMD_DETACH },
@@ -867,6 +896,14 @@ static int prbdctl_parse_opts(int argc, char **argv, struct prbdctl_opts *o)
 				return PRBDCTL_EXIT_USAGE;
 			}
 			o->timeout_ms = v * 1000;
+			break;
+		case 'a':
+			o->set |= OPT_LISTEN;
+			if (prbdctl_parse_addr(optarg, &o->listen)) {
+				prbdctl_err("invalid --listen '%s': use IPV4[:PORT] or [IPV6][:PORT] with a unicast address, port 1..65535",
+					    optarg);
+				return PRBDCTL_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			prbdctl_usage(stdout);

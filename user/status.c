@@ -106,6 +106,32 @@ static void prbdctl_peer_addr(struct nlattr **pt, char *buf, size_t len)
 	prbdctl_format_addr(&ss, buf, len, false);
 }
 
+/* The local listen address as IP:PORT ([IPV6]:PORT); false if not set. */
+static bool prbdctl_listen_addr(struct nlattr **tb, char *buf, size_t len)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	uint16_t port;
+
+	if (!tb[PRBD_ATTR_LISTEN_PORT])
+		return false;
+	port = nla_get_u16(tb[PRBD_ATTR_LISTEN_PORT]);
+	if (tb[PRBD_ATTR_LISTEN_ADDR4]) {
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = nla_get_u32(tb[PRBD_ATTR_LISTEN_ADDR4]);
+		s4->sin_port = htons(port);
+	} else if (tb[PRBD_ATTR_LISTEN_ADDR6]) {
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, nla_data(tb[PRBD_ATTR_LISTEN_ADDR6]), 16);
+		s6->sin6_port = htons(port);
+	} else {
+		return false;
+	}
+	prbdctl_format_addr(&ss, buf, len, true);
+	return true;
+}
+
 static void prbdctl_print_peer(struct nlattr *nest, bool *first)
 {
 	struct nlattr *pt[PRBD_PEER_ATTR_MAX + 1];
@@ -203,7 +229,8 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 {
 	const char *name = tb[PRBD_ATTR_NAME] ?
 			   nla_get_string(tb[PRBD_ATTR_NAME]) : "?";
-	char uuid[37] = "-";
+	char uuid[37] = "-", listen[80];
+	bool have_listen = prbdctl_listen_addr(tb, listen, sizeof(listen));
 
 	if (tb[PRBD_ATTR_CLUSTER_UUID])
 		prbdctl_format_uuid(nla_data(tb[PRBD_ATTR_CLUSTER_UUID]), uuid);
@@ -231,6 +258,10 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 					 nla_get_string(tb[PRBD_ATTR_BACKING_DEV]));
 		else
 			printf("null");
+		if (have_listen)
+			printf(",\"listen\":\"%s\"", listen);
+		else
+			printf(",\"listen\":null");
 		printf(",\"size\":%" PRIu64 ",\"leader_id\":%u,\"ballot\":%" PRIu64
 		       ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		       ",\"config_epoch\":%" PRIu64,
@@ -256,6 +287,8 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 		printf("  cluster %s on-no-quorum %s\n", uuid,
 		       PRBDCTL_NAME(prbdctl_onq_names,
 				    prbdctl_u32(tb, PRBD_ATTR_ON_NO_QUORUM)));
+		if (have_listen)
+			printf("  listen %s\n", listen);
 		if (tb[PRBD_ATTR_BACKING_DEV])
 			printf("  backing %s size %" PRIu64 "\n",
 			       nla_get_string(tb[PRBD_ATTR_BACKING_DEV]),

@@ -133,6 +133,9 @@ enum prbd_attr {
 	PRBD_ATTR_RESYNC,		/* nest, prbd_resync_attr */
 	PRBD_ATTR_NEW_NODE_ID,		/* u32, 1..PRBD_NODE_ID_MAX */
 	PRBD_ATTR_EVENT,		/* u32, enum prbd_event */
+	PRBD_ATTR_LISTEN_ADDR4,		/* be32, local listen address */
+	PRBD_ATTR_LISTEN_ADDR6,		/* binary, 16 bytes */
+	PRBD_ATTR_LISTEN_PORT,		/* u16, host order, >= 1 */
 
 	__PRBD_ATTR_MAX,
 	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)

@@ -71,6 +71,21 @@ rc 1 "peer-add with port 0" $P peer-add r0 2 10.0.0.1:0
 rc 1 "peer-add with a multicast address" $P peer-add r0 2 224.0.0.1
 rc 1 "peer-add with bare IPv6" $P peer-add r0 2 fd00::1
 rc 1 "attach with a relative path" $P attach r0 dev/vda
+NR="new-resource r0 --minor 1 --node-id 1 --cluster-uuid $UUID"
+rc 1 "--listen with port 0" $P $NR --listen 10.0.0.1:0
+err "invalid --listen '10.0.0.1:0'" "  names the bad value"
+rc 1 "--listen with port 65536" $P $NR --listen '[fd00::1]:65536'
+rc 1 "--listen with a multicast address" $P $NR --listen 239.1.1.1:7790
+rc 1 "--listen with bare IPv6" $P $NR --listen fd00::1
+rc 1 "--listen without an address" $P $NR --listen :7790
+rc 1 "--listen does not apply to up" $P up r0 --listen 10.0.0.1:7790
+err "option --listen does not apply to up" "  says so"
+for a in 10.0.0.1:7790 10.0.0.1 '[fd00::1]:7791'; do
+	$P $NR --listen "$a" >"$T/out" 2>"$T/err"
+	got=$?
+	# parsed: fails later (no module: 7) unless the module is loaded here
+	if [ "$got" != 1 ]; then pass_ "--listen $a parses (exit $got)"; else fail_ "--listen $a refused"; fi
+done
 rc 1 "events --count 0" $P events --count 0
 if $P status >/dev/null 2>&1 || [ $? != 7 ]; then
 	pass_ "status without the module # SKIP the prbd family exists here"

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: replication - carries the Paxos core's messages and the write
+ * payloads between the nodes of a resource over the transport
+ * (prbd_transport.c).
+ *
+ * Two frame types of our own:
+ *  PRBD_MSG_DATA   header struct prbd_wire_data, payload = one write's data.
+ *                  Sent to a peer, once per connection, before the first
+ *                  Paxos message that carries the write's descriptor; the
+ *                  receiver keeps it in the payload cache, keyed by the
+ *                  descriptor id, until the slot is applied.
+ *  PRBD_MSG_PAXOS  header struct prbd_wire_px: one core message, entries
+ *                  little-endian; no payload.
+ *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
+ *                  sent by a node asked to become primary.
+ * One connection delivers in order, so a DATA frame always arrives before
+ * the message that needs it.
+ *
+ * The payload cache (struct prbd_payload) holds the data of writes whose
+ * slot is not applied yet: copies of the primary's requests (what is sent
+ * to the peers) and the payloads received from the leader (what a follower
+ * logs and applies).  A payload not in the cache is read back from the
+ * local log.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "prbd_int.h"
+#include "prbd_dp.h"
+#include "prbd_transport.h"
+#include "prbd_wire.h"
+
+enum {
+	PRBD_MSG_DATA = PRBD_WIRE_T_USER,
+	PRBD_MSG_PAXOS,
+	PRBD_MSG_XFER,
+};
+
+struct prbd_wire_data {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+};
+
+struct prbd_wire_px_desc {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+};
+
+struct prbd_wire_px_ent {
+	__le64 slot;
+	__le64 ballot;
+	__u8 kind;
+	__u8 n_desc;
+	__u8 chosen;
+	__u8 pad;
+	__le16 voters;
+	__le16 learners;
+	struct prbd_wire_px_desc desc[PRBD_PX_BATCH];
+};
+
+struct prbd_wire_px {
+	__u8 type;
+	__u8 from;
+	__u8 to;
+	__u8 flags;
+	__u8 n_ent;
+	__u8 pad[3];
+	__le64 ballot;
+	__le64 slot;
+	__le64 commit;
+	__le64 aux;
+	__le64 aux2;
+	struct prbd_wire_px_ent ent[];
+};
+
+struct prbd_wire_xfer {
+	__u8 target;
+	__u8 pad[7];
+};
+
+static_assert(sizeof(struct prbd_wire_px) +
+	      PRBD_PX_MAX_ENT * sizeof(struct prbd_wire_px_ent) <=
+	      PRBD_WIRE_MAX_HDR);
+
+/* --- payload cache ------------------------------------------------------ */
+
+static u32 prbd_pl_hash(u64 id)
+{
+	return hash_64(id, PRBD_PL_HASH_BITS);
+}
+
+void prbd_pl_put(struct prbd_payload *pl)
+{
+	unsigned int i;
+
+	if (!pl || !refcount_dec_and_test(&pl->ref))
+		return;
+	for (i = 0; i < pl->nr; i++)
+		__free_page(pl->pages[i]);
+	kfree(pl);
+}
+
+static struct prbd_payload *prbd_pl_alloc(u64 id, u32 len)
+{
+	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct prbd_payload *pl;
+
+	pl = kzalloc(struct_size(pl, pages, nr) +
+		     nr * sizeof(struct bio_vec), GFP_NOIO);
+	if (!pl)
+		return NULL;
+	pl->bvec = (struct bio_vec *)&pl->pages[nr];
+	refcount_set(&pl->ref, 1);
+	pl->id = id;
+	pl->len = len;
+	for (i = 0; i < nr; i++) {
+		pl->pages[i] = alloc_page(GFP_NOIO);
+		if (!pl->pages[i]) {
+			prbd_pl_put(pl);
+			return NULL;
+		}
+		pl->nr++;
+		bvec_set_page(&pl->bvec[i], pl->pages[i],
+			      min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	}
+	return pl;
+}
+
+/* Insert @pl (the cache takes a reference); an existing id wins. */
+static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
+{
+	struct prbd_payload *old;
+	u32 h = prbd_pl_hash(pl->id);
+
+	spin_lock(&dp->pl_lock);
+	hlist_for_each_entry(old, &dp->pl_hash[h], node)
+		if (old->id == pl->id)
+			goto out_unlock;
+	refcount_inc(&pl->ref);
+	hlist_add_head(&pl->node, &dp->pl_hash[h]);
+	dp->pl_count++;
+out_unlock:
+	spin_unlock(&dp->pl_lock);
+}
+
+/**
+ * prbd_pl_get() - a payload from the cache
+ * @dp: the data path
+ * @id: the descriptor id
+ *
+ * Return: the payload with a reference (prbd_pl_put()), or NULL.
+ */
+struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id)
+{
+	struct prbd_payload *pl;
+
+	spin_lock(&dp->pl_lock);
+	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
+		if (pl->id == id) {
+			refcount_inc(&pl->ref);
+			spin_unlock(&dp->pl_lock);
+			return pl;
+		}
+	}
+	spin_unlock(&dp->pl_lock);
+	return NULL;
+}
+
+/**
+ * prbd_pl_drop() - remove a payload from the cache (its slot is applied)
+ * @dp: the data path
+ * @id: the descriptor id
+ */
+void prbd_pl_drop(struct prbd_dp *dp, u64 id)
+{
+	struct prbd_payload *pl, *found = NULL;
+
+	spin_lock(&dp->pl_lock);
+	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
+		if (pl->id == id) {
+			hlist_del(&pl->node);
+			dp->pl_count--;
+			found = pl;
+			break;
+		}
+	}
+	spin_unlock(&dp->pl_lock);
+	prbd_pl_put(found);
+}
+
+static void prbd_pl_drop_all(struct prbd_dp *dp)
+{
+	struct prbd_payload *pl;
+	struct hlist_node *tmp;
+	u32 h;
+
+	spin_lock(&dp->pl_lock);
+	for (h = 0; h < ARRAY_SIZE(dp->pl_hash); h++) {
+		hlist_for_each_entry_safe(pl, tmp, &dp->pl_hash[h], node) {
+			hlist_del(&pl->node);
+			prbd_pl_put(pl);
+		}
+	}
+	dp->pl_count = 0;
+	spin_unlock(&dp->pl_lock);
+}
+
+/**
+ * prbd_pl_from_rq() - cache a copy of a write request's data (primary)
+ * @dp: the data path
+ * @io: the request, its id and csum set
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
+{
+	struct req_iterator iter;
+	struct prbd_payload *pl;
+	struct iov_iter it;
+	struct bio_vec bv;
+	size_t n;
+	void *src;
+
+	pl = prbd_pl_alloc(io->id, blk_rq_bytes(io->rq));
+	if (!pl)
+		return -ENOMEM;
+	/* READ: the iterator is the destination */
+	iov_iter_bvec(&it, READ, pl->bvec, pl->nr, pl->len);
+	rq_for_each_segment(bv, io->rq, iter) {
+		src = bvec_kmap_local(&bv);
+		n = copy_to_iter(src, bv.bv_len, &it);
+		kunmap_local(src);
+		if (n != bv.bv_len) {
+			prbd_pl_put(pl);
+			return -EINVAL;
+		}
+	}
+	prbd_pl_insert(dp, pl);
+	prbd_pl_put(pl);
+	return 0;
+}
+
+/**
+ * prbd_pl_find() - a payload from the cache or, failing that, the log
+ * @dp: the data path
+ * @slot: the slot the descriptor is in
+ * @id: the descriptor id
+ *
+ * Context: may sleep (log read).
+ * Return: the payload with a reference, or an ERR_PTR.
+ */
+struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id)
+{
+	struct prbd_payload *pl = prbd_pl_get(dp, id);
+	struct page **pages;
+	unsigned int nr, i;
+	u32 len;
+	int err;
+
+	if (pl)
+		return pl;
+	err = prbd_log_read_payload(dp, slot, id, &pages, &nr, &len);
+	if (err)
+		return ERR_PTR(err);
+	pl = kzalloc(struct_size(pl, pages, nr) + nr * sizeof(struct bio_vec),
+		     GFP_NOIO);
+	if (!pl) {
+		prbd_log_free_payload(pages, nr);
+		return ERR_PTR(-ENOMEM);
+	}
+	pl->bvec = (struct bio_vec *)&pl->pages[nr];
+	refcount_set(&pl->ref, 1);
+	pl->id = id;
+	pl->len = len;
+	pl->nr = nr;
+	for (i = 0; i < nr; i++) {
+		pl->pages[i] = pages[i];
+		bvec_set_page(&pl->bvec[i], pages[i],
+			      min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	}
+	kfree(pages);
+	return pl;
+}
+
+/* --- sending ------------------------------------------------------------- */
+
+static void prbd_repl_data_sent(void *arg, int err)
+{
+	prbd_pl_put(arg);
+}
+
+/* Has @id's payload gone to @node on this connection already? */
+static bool prbd_repl_sent_before(struct prbd_dp *dp, u32 node, u64 id)
+{
+	struct prbd_repl_peer *rp = &dp->rpeer[node];
+	u32 i;
+
+	for (i = 0; i < PRBD_REPL_SENT_RING; i++)
+		if (rp->sent[i] == id)
+			return true;
+	rp->sent[rp->sent_pos++ % PRBD_REPL_SENT_RING] = id;
+	return false;
+}
+
+static void prbd_repl_send_data(struct prbd_dp *dp, u32 node,
+				const struct prbd_px_entry *e)
+{
+	struct prbd_wire_data wd;
+	struct prbd_payload *pl;
+	u32 j;
+	int err;
+
+	for (j = 0; j < e->n_desc; j++) {
+		const struct prbd_px_desc *d = &e->desc[j];
+
+		if (prbd_repl_sent_before(dp, node, d->id))
+			continue;
+		pl = prbd_pl_find(dp, e->slot, d->id);
+		if (IS_ERR(pl)) {
+			pr_warn_ratelimited("%s: no payload for slot %llu id %llx: %ld\n",
+					    dp->res->name, e->slot, d->id,
+					    PTR_ERR(pl));
+			continue;
+		}
+		wd.id = cpu_to_le64(d->id);
+		wd.sector = cpu_to_le64(d->sector);
+		wd.len = cpu_to_le32(pl->len);
+		wd.csum = cpu_to_le32(d->csum);
+		err = prbd_tr_send_crc(dp->tr, node, PRBD_MSG_DATA, &wd,
+				       sizeof(wd), pl->bvec, pl->nr, pl->len,
+				       d->csum, prbd_repl_data_sent, pl);
+		if (err) {
+			prbd_pl_put(pl);
+			/* not sent: forget it so a retransmission sends it */
+			dp->rpeer[node].sent[(dp->rpeer[node].sent_pos - 1) %
+					     PRBD_REPL_SENT_RING] = 0;
+		}
+	}
+}
+
+static u32 prbd_repl_encode(const struct prbd_px_msg *m,
+			    struct prbd_wire_px *w)
+{
+	u32 i, j;
+
+	memset(w, 0, sizeof(*w) + m->n_ent * sizeof(w->ent[0]));
+	w->type = m->type;
+	w->from = m->from;
+	w->to = m->to;
+	w->flags = m->flags;
+	w->n_ent = m->n_ent;
+	w->ballot = cpu_to_le64(m->ballot);
+	w->slot = cpu_to_le64(m->slot);
+	w->commit = cpu_to_le64(m->commit);
+	w->aux = cpu_to_le64(m->aux);
+	w->aux2 = cpu_to_le64(m->aux2);
+	for (i = 0; i < m->n_ent; i++) {
+		const struct prbd_px_entry *e = &m->ent[i];
+		struct prbd_wire_px_ent *we = &w->ent[i];
+
+		we->slot = cpu_to_le64(e->slot);
+		we->ballot = cpu_to_le64(e->ballot);
+		we->kind = e->kind;
+		we->n_desc = e->n_desc;
+		we->chosen = e->chosen;
+		we->voters = cpu_to_le16(e->voters);
+		we->learners = cpu_to_le16(e->learners);
+		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++) {
+			we->desc[j].id = cpu_to_le64(e->desc[j].id);
+			we->desc[j].sector = cpu_to_le64(e->desc[j].sector);
+			we->desc[j].len = cpu_to_le32(e->desc[j].len);
+			we->desc[j].csum = cpu_to_le32(e->desc[j].csum);
+		}
+	}
+	return sizeof(*w) + m->n_ent * sizeof(w->ent[0]);
+}
+
+/**
+ * prbd_repl_send() - send the core's messages (drive work, no locks held)
+ * @dp: the data path
+ * @msgs: copies of the messages
+ * @n: their number
+ */
+void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
+{
+	struct prbd_wire_px *w = dp->wbuf;
+	u32 i, k, len;
+
+	if (!dp->tr)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct prbd_px_msg *m = &msgs[i];
+
+		if (!m->to || m->to >= PRBD_PX_MAX_NODES)
+			continue;
+		if (!dp->rpeer[m->to].up)
+			continue;
+		for (k = 0; k < m->n_ent; k++)
+			if (m->ent[k].kind == PRBD_PX_K_DATA)
+				prbd_repl_send_data(dp, m->to, &m->ent[k]);
+		len = prbd_repl_encode(m, w);
+		prbd_tr_send(dp->tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0, 0,
+			     NULL, NULL);
+	}
+}
+
+/* --- receiving ------------------------------------------------------------ */
+
+static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+{
+	const struct prbd_wire_data *wd = rx->hdr;
+	struct prbd_payload *pl;
+	struct iov_iter it;
+	u32 len, i, n;
+
+	if (rx->hdr_len != sizeof(*wd))
+		return -EINVAL;
+	len = le32_to_cpu(wd->len);
+	if (len != rx->payload_len || !len || len > PRBD_DP_MAX_IO ||
+	    !IS_ALIGNED(len, SECTOR_SIZE))
+		return -EINVAL;
+	pl = prbd_pl_get(dp, le64_to_cpu(wd->id));
+	if (pl) {	/* a copy from a retransmission */
+		prbd_pl_put(pl);
+		return 0;
+	}
+	pl = prbd_pl_alloc(le64_to_cpu(wd->id), len);
+	if (!pl)
+		return -ENOMEM;
+	/* WRITE: the iterator is the source */
+	iov_iter_bvec(&it, WRITE, rx->payload->bvec, rx->payload->nr_bvec, len);
+	for (i = 0; i < pl->nr; i++) {
+		n = min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE);
+		if (copy_from_iter(page_address(pl->pages[i]), n, &it) != n) {
+			prbd_pl_put(pl);
+			return -EINVAL;
+		}
+	}
+	/* the transport checked the frame's crc: this is what was sent */
+	prbd_pl_insert(dp, pl);
+	prbd_pl_put(pl);
+	return 0;
+}
+
+static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
+			    struct prbd_px_msg *m)
+{
+	const struct prbd_wire_px *w = rx->hdr;
+	u32 i, j;
+
+	if (rx->hdr_len < sizeof(*w) || w->n_ent > PRBD_PX_MAX_ENT ||
+	    rx->hdr_len != sizeof(*w) + w->n_ent * sizeof(w->ent[0]) ||
+	    w->from != rx->from || w->to != dp->res->node_id ||
+	    rx->payload_len)
+		return -EINVAL;
+	memset(m, 0, offsetof(struct prbd_px_msg, ent));
+	m->type = w->type;
+	m->from = w->from;
+	m->to = w->to;
+	m->flags = w->flags;
+	m->n_ent = w->n_ent;
+	m->ballot = le64_to_cpu(w->ballot);
+	m->slot = le64_to_cpu(w->slot);
+	m->commit = le64_to_cpu(w->commit);
+	m->aux = le64_to_cpu(w->aux);
+	m->aux2 = le64_to_cpu(w->aux2);
+	for (i = 0; i < m->n_ent; i++) {
+		const struct prbd_wire_px_ent *we = &w->ent[i];
+		struct prbd_px_entry *e = &m->ent[i];
+
+		memset(e, 0, sizeof(*e));
+		if (we->kind > PRBD_PX_K_CONFIG || we->n_desc > PRBD_PX_BATCH)
+			return -EINVAL;
+		e->slot = le64_to_cpu(we->slot);
+		e->ballot = le64_to_cpu(we->ballot);
+		e->kind = we->kind;
+		e->n_desc = we->n_desc;
+		e->chosen = !!we->chosen;
+		e->voters = le16_to_cpu(we->voters);
+		e->learners = le16_to_cpu(we->learners);
+		for (j = 0; j < e->n_desc; j++) {
+			e->desc[j].id = le64_to_cpu(we->desc[j].id);
+			e->desc[j].sector = le64_to_cpu(we->desc[j].sector);
+			e->desc[j].len = le32_to_cpu(we->desc[j].len);
+			e->desc[j].csum = le32_to_cpu(we->desc[j].csum);
+			if (!e->desc[j].len || e->desc[j].len > PRBD_DP_MAX_IO ||
+			    (e->desc[j].sector << SECTOR_SHIFT) + e->desc[j].len >
+			    dp->data_size)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
+{
+	struct prbd_dp *dp = ctx;
+	struct prbd_px_msg *m = dp->rmsg;
+	int err = -EINVAL;
+
+	switch (rx->type) {
+	case PRBD_MSG_DATA:
+		err = prbd_repl_recv_data(dp, rx);
+		break;
+	case PRBD_MSG_PAXOS:
+		/* rmsg is only used here; the transport runs one recv at a time */
+		mutex_lock(&dp->rmsg_lock);
+		err = prbd_repl_decode(dp, rx, m);
+		if (!err) {
+			spin_lock(&dp->px_lock);
+			prbd_px_step(dp->px, m);
+			spin_unlock(&dp->px_lock);
+		}
+		mutex_unlock(&dp->rmsg_lock);
+		prbd_dp_kick(dp);
+		break;
+	case PRBD_MSG_XFER:
+		if (rx->hdr_len == sizeof(struct prbd_wire_xfer)) {
+			const struct prbd_wire_xfer *x = rx->hdr;
+
+			spin_lock(&dp->px_lock);
+			err = prbd_px_transfer(dp->px, x->target) ? -EAGAIN : 0;
+			spin_unlock(&dp->px_lock);
+			prbd_dp_kick(dp);
+			if (!err)
+				pr_info("%s: leadership transfer to node %u requested\n",
+					dp->res->name, x->target);
+			err = 0;
+		}
+		break;
+	}
+	if (err)
+		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",
+				    dp->res->name, rx->type, rx->from, err);
+}
+
+static void prbd_repl_peer_state(void *ctx, u32 node, bool up)
+{
+	struct prbd_dp *dp = ctx;
+	struct prbd_peer *peer;
+
+	if (node >= PRBD_PX_MAX_NODES)
+		return;
+	dp->rpeer[node].up = up;
+	memset(dp->rpeer[node].sent, 0, sizeof(dp->rpeer[node].sent));
+	pr_info("%s: peer %u %s\n", dp->res->name, node,
+		up ? "connected" : "disconnected");
+	/* cstate is configuration-side state: only an approximation here */
+	list_for_each_entry(peer, &dp->res->peers, list)
+		if (peer->node_id == node)
+			WRITE_ONCE(peer->cstate, up ? PRBD_CONN_STATE_CONNECTED :
+				   PRBD_CONN_STATE_CONNECTING);
+	prbd_res_changed(dp->res);
+	prbd_dp_kick(dp);
+}
+
+static const struct prbd_tr_ops prbd_repl_tr_ops = {
+	.recv = prbd_repl_recv,
+	.peer_state = prbd_repl_peer_state,
+};
+
+/**
+ * prbd_repl_ask_leadership() - ask the leader to hand leadership to us
+ * @dp: the data path
+ */
+void prbd_repl_ask_leadership(struct prbd_dp *dp)
+{
+	struct prbd_wire_xfer x = { .target = dp->res->node_id };
+	u8 leader;
+
+	spin_lock(&dp->px_lock);
+	leader = dp->leader;
+	spin_unlock(&dp->px_lock);
+	if (dp->tr && leader && leader != dp->res->node_id &&
+	    leader < PRBD_PX_MAX_NODES)
+		prbd_tr_send(dp->tr, leader, PRBD_MSG_XFER, &x, sizeof(x), NULL,
+			     0, 0, NULL, NULL);
+}
+
+/**
+ * prbd_repl_start() - connect to the peers (resource with peers only)
+ * @dp: the data path
+ *
+ * Context: prbd_cfg_mutex held.
+ * Return: 0 or a negative errno.
+ */
+int prbd_repl_start(struct prbd_dp *dp)
+{
+	struct prbd_resource *res = dp->res;
+	struct prbd_tr_params p = {};
+	struct prbd_peer *peer;
+	int err;
+
+	spin_lock_init(&dp->pl_lock);
+	mutex_init(&dp->rmsg_lock);
+	if (list_empty(&res->peers))
+		return 0;
+	if (res->listen.ss_family == AF_UNSPEC) {
+		pr_err("%s: resource has peers but no listen address\n",
+		       res->name);
+		return -EDESTADDRREQ;
+	}
+	dp->rmsg = kvzalloc(sizeof(*dp->rmsg), GFP_KERNEL);
+	dp->wbuf = kzalloc(PRBD_WIRE_MAX_HDR, GFP_KERNEL);
+	dp->out = kvcalloc(PRBD_PX_OUTBOX, sizeof(*dp->out), GFP_KERNEL);
+	if (!dp->rmsg || !dp->wbuf || !dp->out)
+		return -ENOMEM;
+	p.name = res->name;
+	p.node_id = res->node_id;
+	p.cluster_uuid = res->cluster_uuid;
+	p.secret = res->secret_len ? res->secret : NULL;
+	p.secret_len = res->secret_len;
+	p.listen = res->listen;
+	dp->tr = prbd_tr_create(&p, &prbd_repl_tr_ops, dp);
+	if (IS_ERR(dp->tr)) {
+		err = PTR_ERR(dp->tr);
+		dp->tr = NULL;
+		return err;
+	}
+	list_for_each_entry(peer, &res->peers, list) {
+		if (peer->node_id >= PRBD_PX_MAX_NODES)
+			continue;
+		err = prbd_tr_add_peer(dp->tr, peer->node_id, &peer->addr);
+		if (err) {
+			prbd_repl_stop(dp);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/**
+ * prbd_repl_stop() - disconnect; no callback runs after it returns
+ * @dp: the data path
+ */
+void prbd_repl_stop(struct prbd_dp *dp)
+{
+	if (dp->tr) {
+		prbd_tr_destroy(dp->tr);
+		dp->tr = NULL;
+	}
+	prbd_pl_drop_all(dp);
+	kvfree(dp->out);
+	dp->out = NULL;
+	kfree(dp->wbuf);
+	dp->wbuf = NULL;
+	kvfree(dp->rmsg);
+	dp->rmsg = NULL;
+}
