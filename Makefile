@@ -4,6 +4,7 @@
 #
 #   make deps        install every Debian package needed (idempotent, as root)
 #   make             build kmod/prbd.ko (with module BTF) and the userspace tools
+#   make demo        a 3-node cluster in VMs: write, kill the leader, the data survives
 #   make test        install deps, build, run every test group; last line "N passed, N failed"
 #   make vm-shell    boot one VM and drop into its console (debugging)
 #   make checkpatch  checkpatch.pl --strict over kmod/
@@ -28,12 +29,12 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module user guest-tools sim deps test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module user guest-tools sim deps demo test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
 all: module user guest-tools
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile
 
 deps:
 	@tools/deps.sh
@@ -102,6 +103,10 @@ initramfs: module user guest-tools
 
 vm-shell: initramfs
 	tools/vm/rig.sh shell
+
+demo: deps
+	$(MAKE) all initramfs
+	tools/demo.sh
 
 test:
 	tools/run-tests.sh
