@@ -5,6 +5,7 @@
 #   make deps        install every Debian package needed (idempotent, as root)
 #   make             build kmod/prbd.ko (with module BTF) and the userspace tools
 #   make demo        a 3-node cluster in VMs: write, kill the leader, the data survives
+#   make bench       fio: raw disk vs prbd vs in-tree DRBD protocol C, one run (tools/bench)
 #   make test        install deps, build, run every test group; last line "N passed, N failed"
 #   make vm-shell    boot one VM and drop into its console (debugging)
 #   make checkpatch  checkpatch.pl --strict over kmod/
@@ -29,12 +30,12 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module user guest-tools sim deps demo test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module user guest-tools sim deps demo bench test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
 all: module user guest-tools
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,14p' Makefile
 
 deps:
 	@tools/deps.sh
@@ -107,6 +108,10 @@ vm-shell: initramfs
 demo: deps
 	$(MAKE) all initramfs
 	tools/demo.sh
+
+bench: deps
+	$(MAKE) all initramfs
+	tools/bench/bench.sh
 
 test:
 	tools/run-tests.sh

@@ -13,8 +13,8 @@ PKGS=(
 	# the VM rig and the guest userland
 	qemu-system-x86 busybox-static cpio lz4 kmod iproute2 nftables socat
 	e2fsprogs fio util-linux procps coreutils
-	# benchmarks against DRBD protocol C
-	drbd-utils
+	# benchmarks against DRBD protocol C (tools/bench), their bar plot
+	drbd-utils gnuplot-nox
 	# netlink spec checker
 	python3 python3-yaml
 )

@@ -1,0 +1,309 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2317 # the tgt_* functions are called as tgt_"$t"
+#
+# prbd benchmarks (make bench): fio against the raw disk of a guest, prbd and
+# in-tree DRBD 8.4 protocol C, all in ONE run on the same VMs of the rig.
+#
+#   4k randwrite qd1   IOPS, p50 and p99 completion latency
+#   4k randwrite qd32  IOPS
+#   1M write qd4       MB/s (sequential)
+#
+# fio: direct=1, ioengine=libaio, time based (BENCH_RUNTIME s after
+# BENCH_RAMP s of ramp), on the first BENCH_SIZE of each device.
+#
+# One run: boot as many guests as the largest available target needs (2
+# today), fill every guest's disk once (no job pays for the host file system
+# allocating the sparse disk file), then each target in turn on the same
+# guests: setup, the three jobs, dmesg check, teardown.
+#
+# Targets (one function each, tgt_NAME, see below; run in this order):
+#   raw    /dev/vda of guest 1 (virtio-blk on a raw file, cache=none,aio=native)
+#   prbd1  /dev/prbd0, one-node group on guest 1's /dev/vda (majority of one),
+#          set up exactly as selftests/device/single_node.sh
+#   drbd   /dev/drbd0, in-tree DRBD 8.4.11 protocol C, guest 1 primary and
+#          guest 2 secondary, each on its own whole /dev/vda with internal meta
+#          data (guest 1's disk is reused after prbd1 is torn down)
+#   prbd3, prbd5  replicated prbd: printed as "not yet available"
+# Adding a target is one tgt_NAME function and its name in BENCH_TARGETS.
+#
+# Other VMs on this 2-core host distort every figure: the run waits for them
+# to end first, and any fio job during which one ran is marked with a dagger
+# in the table.
+#
+# Output: a markdown table on stdout and in build/bench/results-STAMP.md
+# (ratios prbd/raw and prbd/DRBD), raw fio JSON in build/bench/raw-STAMP/,
+# a bar plot results-STAMP.png when gnuplot is installed.
+#
+# Settings (environment): BENCH_TARGETS ("raw prbd1 drbd prbd3 prbd5"),
+# BENCH_RUNTIME (20), BENCH_RAMP (3), BENCH_SIZE (256M), BENCH_OUT
+# (build/bench), BENCH_IDLE_WAIT (900: seconds to wait for other VMs to end).
+# Needs root (the rig) and 'make initramfs' (run when the image is missing).
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR=$TOP/tools/bench
+. "$TOP/tools/vm/rig.sh"
+
+BENCH_TARGETS=${BENCH_TARGETS:-raw prbd1 drbd prbd3 prbd5}
+BENCH_RUNTIME=${BENCH_RUNTIME:-20}
+BENCH_RAMP=${BENCH_RAMP:-3}
+BENCH_SIZE=${BENCH_SIZE:-256M}
+BENCH_OUT=${BENCH_OUT:-$TOP/build/bench}
+BENCH_IDLE_WAIT=${BENCH_IDLE_WAIT:-900}
+BENCH_TESTS=(rw4k_qd1 rw4k_qd32 seq1m_qd4)
+RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-300}
+
+STAMP='' RAW='' STATUS='' # set when the run starts (after waiting for other VMs)
+
+log() { echo "# bench: $*" >&2; }
+
+# gx I CMD: run CMD in guest I; on failure print its output and return 1.
+gx() {
+	local out rc=0
+	out=$(rig_exec "$@") || rc=$?
+	if [ $rc -ne 0 ]; then
+		log "vm$1: '${*:2}' exited $rc: $out"
+		return 1
+	fi
+	[ -n "$out" ] && printf '%s\n' "$out" >&2
+	return 0
+}
+
+# --- the fio jobs ----------------------------------------------------------
+
+fio_args() { # fio_args TEST: the job-specific options
+	case $1 in
+	rw4k_qd1) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
+	rw4k_qd32) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
+	seq1m_qd4) echo "--rw=write --bs=1M --iodepth=4" ;;
+	esac
+}
+
+# run_fio TARGET VM DEV: the three jobs; JSON into $RAW/TARGET-TEST.json.
+run_fio() {
+	local tgt=$1 i=$2 dev=$3 t sampler rc
+	for t in "${BENCH_TESTS[@]}"; do
+		log "$tgt: $t on vm$i:$dev (${BENCH_RAMP}+${BENCH_RUNTIME} s)"
+		# note any other VM that runs on the host during the job
+		(while kill -0 $$ 2>/dev/null; do other_vms; sleep 1; done) > "$RAW/$tgt-$t.others" &
+		sampler=$!
+		gx "$i" "fio --name=$t --filename=$dev --direct=1 --ioengine=libaio \
+			--time_based --runtime=$BENCH_RUNTIME --ramp_time=$BENCH_RAMP \
+			--size=$BENCH_SIZE --norandommap --randrepeat=0 $(fio_args "$t") \
+			--output-format=json --output=/tmp/$t.json >/tmp/$t.err 2>&1 ||
+			{ cat /tmp/$t.err; exit 1; }
+			cp /tmp/$t.json /mnt/share/$tgt-$t.json"
+		rc=$?
+		kill "$sampler" 2>/dev/null
+		wait "$sampler" 2>/dev/null
+		if [ -s "$RAW/$tgt-$t.others" ]; then
+			printf '%s\tdisturbed\t%s\n' "$tgt" "$t" >> "$STATUS"
+			log "$tgt: $t ran alongside other VMs: $(tr ' ' '\n' < "$RAW/$tgt-$t.others" | sort -u | xargs)"
+		fi
+		rm -f "$RAW/$tgt-$t.others"
+		[ $rc -eq 0 ] || return 1
+		mv "$RIG_DIR/share/$tgt-$t.json" "$RAW/$tgt-$t.json" || return 1
+	done
+}
+
+# --- the targets -------------------------------------------------------------
+# tgt_NAME nodes     guests the target needs
+# tgt_NAME label     its name in the table
+# tgt_NAME available returns 1, printing why, when it cannot run yet
+# tgt_NAME setup     bring it up; sets TGT_VM and TGT_DEV (where fio runs)
+# tgt_NAME teardown  leave every guest's /dev/vda free for the next target
+
+tgt_raw() {
+	case $1 in
+	nodes) echo 1 ;;
+	label) echo "raw disk (/dev/vda)" ;;
+	setup) TGT_VM=1 TGT_DEV=/dev/vda ;;
+	available | teardown) ;;
+	esac
+}
+
+PRBD1_RES='[resource]
+name = r0
+minor = 0
+cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
+node-id = 1
+[node 1]
+address = 10.77.0.1:7790
+disk = /dev/vda'
+
+tgt_prbd1() { # exactly as selftests/device/single_node.sh
+	case $1 in
+	nodes) echo 1 ;;
+	label) echo "prbd, 1 node" ;;
+	available) ;;
+	setup)
+		gx 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$PRBD1_RES
+EOF" || return 1
+		gx 1 'prbdctl create-md r0' || return 1
+		gx 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
+		gx 1 'prbdctl status | grep -q "role primary"' || return 1
+		TGT_VM=1 TGT_DEV=/dev/prbd0
+		;;
+	teardown) gx 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd' ;;
+	esac
+}
+
+# In-tree DRBD 8.4.11 (its userspace /lib/drbd/drbdsetup-84), protocol C,
+# internal meta data on each guest's /dev/vda, initial sync skipped; default
+# DRBD settings otherwise.  The usermode helper must not be drbdadm (no config).
+drbd_up() { # drbd_up I PEER
+	local i=$1 p=$2
+	gx "$i" "modprobe drbd usermode_helper=/bin/true && mkdir -p /var/lock &&
+		dd if=/dev/zero of=/dev/vda bs=1M count=16 oflag=direct 2>/dev/null &&
+		drbdmeta --force 0 v08 /dev/vda internal create-md >/tmp/drbdmeta.log 2>&1 ||
+			{ cat /tmp/drbdmeta.log; exit 1; }
+		S=/lib/drbd/drbdsetup-84
+		\$S new-resource r0 && \$S new-minor r0 0 0 &&
+		\$S attach 0 /dev/vda /dev/vda internal &&
+		\$S connect r0 ipv4:$(rig_ip "$i"):7789 ipv4:$(rig_ip "$p"):7789 --protocol=C"
+}
+
+tgt_drbd() {
+	case $1 in
+	nodes) echo 2 ;;
+	label) echo "DRBD 8.4 prot. C, 2 nodes" ;;
+	available) ;;
+	setup)
+		drbd_up 1 2 && drbd_up 2 1 || return 1
+		gx 1 'for n in $(seq 1 60); do grep -q "cs:Connected" /proc/drbd && exit 0; sleep 0.5; done
+			cat /proc/drbd; exit 1' || return 1
+		gx 1 '/lib/drbd/drbdsetup-84 new-current-uuid 0 --clear-bitmap &&
+			/lib/drbd/drbdsetup-84 primary 0' || return 1
+		gx 1 'for n in $(seq 1 20); do grep -q "ds:UpToDate/UpToDate" /proc/drbd && exit 0; sleep 0.5; done
+			cat /proc/drbd; exit 1' || return 1
+		rig_exec 1 'cat /proc/drbd' | sed 's/^/# drbd: /' >&2
+		TGT_VM=1 TGT_DEV=/dev/drbd0
+		;;
+	teardown)
+		gx 1 '/lib/drbd/drbdsetup-84 secondary 0; /lib/drbd/drbdsetup-84 down r0 && rmmod drbd'
+		gx 2 '/lib/drbd/drbdsetup-84 down r0 && rmmod drbd'
+		;;
+	esac
+}
+
+# Replicated prbd: replace "available" by setup/teardown once replication
+# is integrated; each needs as many guests as nodes (the rig boots as many
+# as the largest available target needs).
+tgt_prbd3() {
+	case $1 in
+	nodes) echo 3 ;;
+	label) echo "prbd, 3 nodes" ;;
+	available) echo "not yet available (replication being integrated)"; return 1 ;;
+	esac
+}
+
+tgt_prbd5() {
+	case $1 in
+	nodes) echo 5 ;;
+	label) echo "prbd, 5 nodes" ;;
+	available) echo "not yet available (replication being integrated)"; return 1 ;;
+	esac
+}
+
+other_vms() { # pids of qemu processes not of this rig
+	local p mine=" "
+	for p in "${RIG_DIR:-/nonexistent}"/vm*.pid; do
+		[ -f "$p" ] && mine+="$(cat "$p") "
+	done
+	for p in $(pgrep -f '^qemu-system'); do
+		[[ $mine == *" $p "* ]] || printf '%s ' "$p"
+	done
+}
+
+# --- the run -----------------------------------------------------------------
+
+main() {
+	local t i why others n=1 t0=$SECONDS
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench: needs root (the VM rig)" >&2
+		exit 1
+	fi
+	if [ ! -f "$RIG_KERNEL" ] || [ ! -f "$RIG_INITRD" ]; then
+		log "no guest kernel or initramfs: make initramfs"
+		make -C "$TOP" -s initramfs || exit 1
+	fi
+	# Other VMs on this 2-core host would distort every figure: wait for them.
+	if others=$(other_vms) && [ -n "$others" ]; then
+		log "waiting up to ${BENCH_IDLE_WAIT} s for other VMs to end: $others"
+		while [ $((SECONDS - t0)) -lt "$BENCH_IDLE_WAIT" ] && [ -n "$(other_vms)" ]; do
+			sleep 5
+		done
+	fi
+	STAMP=$(date -u +%Y%m%d-%H%M%S)
+	RAW=$BENCH_OUT/raw-$STAMP
+	STATUS=$RAW/status # NAME<TAB>ok|unavailable|failed|disturbed|warning<TAB>text
+	mkdir -p "$RAW"
+	: > "$STATUS"
+
+	# as many guests as the largest available target needs
+	for t in $BENCH_TARGETS; do
+		declare -F "tgt_$t" >/dev/null || { echo "bench: no target $t" >&2; exit 1; }
+		tgt_"$t" available >/dev/null && [ "$(tgt_"$t" nodes)" -gt "$n" ] && n=$(tgt_"$t" nodes)
+	done
+	log "targets: $BENCH_TARGETS; $n guest(s); ${BENCH_RAMP}+${BENCH_RUNTIME} s a job"
+	# not /tmp/prbd-rig.*: that is where the tests' rig_reap looks
+	RIG_DIR=$(mktemp -d /tmp/prbd-bench.XXXXXX)
+	rig_start "$n" || { log "rig did not boot"; exit 1; }
+	# Allocate the sparse disk files first, so no job pays for the host file
+	# system filling holes.
+	for i in $(seq 1 "$n"); do
+		gx "$i" 'dd if=/dev/zero of=/dev/vda bs=1M oflag=direct 2>/dev/null; true' || exit 1
+	done
+	{
+		echo "guest kernel: $(rig_exec 1 'uname -r'), $(rig_exec 1 'fio --version')"
+		echo "host: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), qemu $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') -accel tcg, 1 vCPU and ${RIG_MEM} MiB a guest"
+		echo "other VMs on the host at the start: $(other_vms | wc -w)"
+		echo "tree: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+	} > "$RAW/env"
+
+	for t in $BENCH_TARGETS; do
+		TGT_VM="" TGT_DEV=""
+		if ! why=$(tgt_"$t" available); then
+			printf '%s\tunavailable\t%s\n' "$t" "$why" >> "$STATUS"
+			log "$t: $why"
+			continue
+		fi
+		log "$t: setup"
+		if ! tgt_"$t" setup; then
+			printf '%s\tfailed\tsetup failed\n' "$t" >> "$STATUS"
+			tgt_"$t" teardown
+			continue
+		fi
+		if run_fio "$t" "$TGT_VM" "$TGT_DEV"; then
+			printf '%s\tok\t%s\n' "$t" "vm$TGT_VM:$TGT_DEV" >> "$STATUS"
+		else
+			printf '%s\tfailed\tfio failed\n' "$t" >> "$STATUS"
+		fi
+		for i in $(seq 1 "$n"); do
+			rig_dmesg_check "$i" 2>"$RAW/$t-vm$i.dmesg" ||
+				printf '%s\twarning\tkernel warnings on vm%s (raw-%s/%s-vm%s.dmesg)\n' \
+					"$t" "$i" "$STAMP" "$t" "$i" >> "$STATUS"
+			[ -s "$RAW/$t-vm$i.dmesg" ] || rm -f "$RAW/$t-vm$i.dmesg"
+		done
+		tgt_"$t" teardown || log "$t: teardown failed"
+	done
+	echo "other VMs on the host at the end: $(other_vms | wc -w)" >> "$RAW/env"
+	rig_stop
+
+	local labels=()
+	for t in $BENCH_TARGETS; do labels+=("$t=$(tgt_"$t" label)"); done
+	python3 "$BENCH_DIR/report.py" "$RAW" "$BENCH_OUT/results-$STAMP" \
+		"runtime=$BENCH_RUNTIME ramp=$BENCH_RAMP size=$BENCH_SIZE" "${labels[@]}" || exit 1
+	if command -v gnuplot >/dev/null; then
+		gnuplot -e "dat='$BENCH_OUT/results-$STAMP.dat'; out='$BENCH_OUT/results-$STAMP.png'" \
+			"$BENCH_DIR/plot.gp" && log "plot: $BENCH_OUT/results-$STAMP.png"
+	fi
+	cat "$BENCH_OUT/results-$STAMP.md"
+	log "done in $((SECONDS - t0)) s: $BENCH_OUT/results-$STAMP.md, raw fio JSON in $RAW"
+	! grep -q "$(printf '\tfailed\t')" "$STATUS" # a target that failed fails the run
+}
+
+main "$@"
+exit # never read past this line if the file changes while it runs
