@@ -205,15 +205,16 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	}
 	if (rd.apply_hi >= rd.apply_lo && rd.apply_lo)
 		dp->apply_hi = max(dp->apply_hi, rd.apply_hi);
-	if (rd.role_changed) {
-		spin_lock(&dp->res->lock);
-		dp->res->paxos_role = rd.role == PRBD_PX_LEADER ?
-			PRBD_PAXOS_ROLE_LEADER : rd.role == PRBD_PX_CANDIDATE ?
-			PRBD_PAXOS_ROLE_CANDIDATE : PRBD_PAXOS_ROLE_FOLLOWER;
-		dp->res->leader_id = rd.leader;
-		spin_unlock(&dp->res->lock);
+	/* what prbdctl status shows */
+	spin_lock(&dp->res->lock);
+	dp->res->paxos_role = rd.role == PRBD_PX_LEADER ?
+		PRBD_PAXOS_ROLE_LEADER : rd.role == PRBD_PX_CANDIDATE ?
+		PRBD_PAXOS_ROLE_CANDIDATE : PRBD_PAXOS_ROLE_FOLLOWER;
+	dp->res->leader_id = rd.leader;
+	dp->res->ballot = rd.hs.promised;
+	spin_unlock(&dp->res->lock);
+	if (rd.role_changed)
 		dp->res_changed = true;
-	}
 }
 
 static void prbd_apply_endio(struct bio *bio)
