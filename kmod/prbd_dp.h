@@ -210,6 +210,9 @@ int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
 
 /* prbd_log.c */
+struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
+			   struct page **pages, u32 len, sector_t sector,
+			   blk_opf_t opf);
 int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs);
 void prbd_log_unload(struct prbd_dp *dp);
 bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);

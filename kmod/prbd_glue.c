@@ -244,7 +244,6 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 {
 	sector_t sector = dp->data_sect + a->sector;
 	struct bio *bio;
-	unsigned int i;
 	int err;
 
 	if (a->cmd)
@@ -256,12 +255,10 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 		a->pl = NULL;
 		return err;
 	}
-	bio = bio_alloc(dp->bdev, a->pl->nr, REQ_OP_WRITE, GFP_NOIO);
-	bio->bi_iter.bi_sector = sector;
+	bio = prbd_pages_bio(dp, NULL, a->pl->pages, a->pl->len, sector,
+			     REQ_OP_WRITE);
 	bio->bi_end_io = prbd_apply_endio;
 	bio->bi_private = a;
-	for (i = 0; i < a->pl->nr; i++)
-		__bio_add_page(bio, a->pl->pages[i], a->pl->bvec[i].bv_len, 0);
 	submit_bio(bio);
 	return 0;
 }

@@ -156,6 +156,34 @@ static void prbd_log_io_endio(struct bio *bio)
 		complete(&io->done);
 }
 
+/**
+ * prbd_pages_bio() - a bio over a header page and @len bytes of @pages
+ * @dp: the data path (its backing device)
+ * @hdr: a page put first (a log record header), or NULL
+ * @pages: the data, PAGE_SIZE each but the last
+ * @len: bytes of @pages
+ * @sector: where on the backing device
+ * @opf: operation and flags
+ *
+ * Return: the bio (never NULL: GFP_NOIO bio allocations do not fail).
+ */
+struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
+			   struct page **pages, u32 len, sector_t sector,
+			   blk_opf_t opf)
+{
+	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct bio *bio;
+
+	bio = bio_alloc(dp->bdev, n + !!hdr, opf, GFP_NOIO);
+	bio->bi_iter.bi_sector = sector;
+	if (hdr)
+		__bio_add_page(bio, hdr, PAGE_SIZE, 0);
+	for (i = 0; i < n; i++)
+		__bio_add_page(bio, pages[i],
+			       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	return bio;
+}
+
 static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
 			      const struct prbd_px_entry *e, u32 idx,
 			      u32 payload_len, u32 payload_crc, u32 flags)
@@ -233,7 +261,6 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	struct prbd_log_ext *ext;
 	struct bio *bio;
 	u64 off;
-	u32 i, n;
 	int err;
 
 	err = prbd_log_alloc(dp, e->slot, prbd_log_need(len), &off, &ext);
@@ -265,15 +292,10 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 			atomic_dec(&io->pending);
 		return err;
 	}
-	n = DIV_ROUND_UP(len, PAGE_SIZE);
-	bio = bio_alloc(dp->bdev, n + 1, REQ_OP_WRITE | REQ_FUA, GFP_NOIO);
-	bio->bi_iter.bi_sector = off >> SECTOR_SHIFT;
+	bio = prbd_pages_bio(dp, hdr, pages, len, off >> SECTOR_SHIFT,
+			     REQ_OP_WRITE | REQ_FUA);
 	bio->bi_end_io = prbd_log_io_endio;
 	bio->bi_private = io;
-	__bio_add_page(bio, hdr, PAGE_SIZE, 0);
-	for (i = 0; i < n; i++)
-		__bio_add_page(bio, pages[i],
-			       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
 	submit_bio(bio);
 	return 0;
 }
@@ -389,13 +411,10 @@ static int prbd_log_read_pages(struct prbd_dp *dp, u64 off,
 			       struct page **pages, unsigned int nr)
 {
 	struct bio *bio;
-	unsigned int i;
 	int err;
 
-	bio = bio_alloc(dp->bdev, nr, REQ_OP_READ, GFP_NOIO);
-	bio->bi_iter.bi_sector = off >> SECTOR_SHIFT;
-	for (i = 0; i < nr; i++)
-		__bio_add_page(bio, pages[i], PAGE_SIZE, 0);
+	bio = prbd_pages_bio(dp, NULL, pages, nr * PAGE_SIZE,
+			     off >> SECTOR_SHIFT, REQ_OP_READ);
 	err = submit_bio_wait(bio);
 	bio_put(bio);
 	return err;
@@ -476,7 +495,7 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 {
 	struct page **pages;
 	struct bio *bio;
-	unsigned int nr, i;
+	unsigned int nr;
 	u32 j, len;
 	int err;
 
@@ -487,12 +506,9 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 					    &nr, &len);
 		if (err)
 			return err;
-		bio = bio_alloc(dp->bdev, nr, REQ_OP_WRITE, GFP_KERNEL);
-		bio->bi_iter.bi_sector = dp->data_sect + e->desc[j].sector;
-		for (i = 0; i < nr; i++)
-			__bio_add_page(bio, pages[i],
-				       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE),
-				       0);
+		bio = prbd_pages_bio(dp, NULL, pages, len,
+				     dp->data_sect + e->desc[j].sector,
+				     REQ_OP_WRITE);
 		err = submit_bio_wait(bio);
 		bio_put(bio);
 		prbd_free_pages(pages, nr);
