@@ -2,8 +2,9 @@
 /*
  * prbd: wrappers for kernel APIs that changed between 6.1 and 6.12.
  *
- * Only the 6.1 branch is compile-tested (Debian 6.1.0-56-amd64); the others
- * follow the upstream API of their version range.
+ * The 6.1 and 6.12 branches are built and run in the test VMs (Debian's
+ * 6.1 and 6.12 kernels: selftests/compat/k612.sh); the branches between
+ * follow the upstream API of their version range, untested.
  */
 
 #ifndef PRBD_COMPAT_H
@@ -147,17 +148,37 @@ static inline struct nlattr **prbd_genl_dump_attrs(struct netlink_callback *cb)
 
 /* --- block layer --- */
 
+/**
+ * struct prbd_limits - queue limits of a prbd device
+ * @lbs: logical block size
+ * @pbs: physical block size
+ * @max_sectors: per request, 512-byte sectors
+ * @max_segs: segments per request
+ * @max_discard: discard sectors per request; 0: no discard
+ * @discard_gran: discard granularity, bytes
+ * @discard_align: offset of the first granule, bytes
+ * @max_zeroes: write-zeroes sectors per request; 0: none
+ */
+struct prbd_limits {
+	u32 lbs, pbs, max_sectors, max_segs;
+	u32 max_discard, discard_gran, discard_align, max_zeroes;
+};
+
 #if PRBD_KVER_AT_LEAST(6, 11)
 
 static inline struct gendisk *prbd_alloc_disk(struct blk_mq_tag_set *set,
-					      void *data, u32 lbs, u32 pbs,
-					      u32 max_sectors, u32 max_segs)
+					      void *data,
+					      const struct prbd_limits *l)
 {
 	struct queue_limits lim = {
-		.logical_block_size = lbs,
-		.physical_block_size = pbs,
-		.max_hw_sectors = max_sectors,
-		.max_segments = max_segs,
+		.logical_block_size = l->lbs,
+		.physical_block_size = max(l->lbs, l->pbs),
+		.max_hw_sectors = l->max_sectors,
+		.max_segments = l->max_segs,
+		.max_hw_discard_sectors = l->max_discard,
+		.discard_granularity = l->max_discard ? l->discard_gran : 0,
+		.discard_alignment = l->max_discard ? l->discard_align : 0,
+		.max_write_zeroes_sectors = l->max_zeroes,
 		.features = BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA,
 	};
 
@@ -167,18 +188,26 @@ static inline struct gendisk *prbd_alloc_disk(struct blk_mq_tag_set *set,
 #else
 
 static inline struct gendisk *prbd_alloc_disk(struct blk_mq_tag_set *set,
-					      void *data, u32 lbs, u32 pbs,
-					      u32 max_sectors, u32 max_segs)
+					      void *data,
+					      const struct prbd_limits *l)
 {
 	struct gendisk *disk = blk_mq_alloc_disk(set, data);
+	struct request_queue *q;
 
 	if (IS_ERR(disk))
 		return disk;
-	blk_queue_logical_block_size(disk->queue, lbs);
-	blk_queue_physical_block_size(disk->queue, max(lbs, pbs));
-	blk_queue_max_hw_sectors(disk->queue, max_sectors);
-	blk_queue_max_segments(disk->queue, max_segs);
-	blk_queue_write_cache(disk->queue, true, true);
+	q = disk->queue;
+	blk_queue_logical_block_size(q, l->lbs);
+	blk_queue_physical_block_size(q, max(l->lbs, l->pbs));
+	blk_queue_max_hw_sectors(q, l->max_sectors);
+	blk_queue_max_segments(q, l->max_segs);
+	blk_queue_write_cache(q, true, true);
+	if (l->max_discard) {
+		blk_queue_max_discard_sectors(q, l->max_discard);
+		q->limits.discard_granularity = l->discard_gran;
+		q->limits.discard_alignment = l->discard_align;
+	}
+	blk_queue_max_write_zeroes_sectors(q, l->max_zeroes);
 	return disk;
 }
 

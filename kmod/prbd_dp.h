@@ -18,8 +18,10 @@
 #ifndef PRBD_DP_H
 #define PRBD_DP_H
 
+#include <linux/bio.h>
 #include <linux/blk-mq.h>
 #include <linux/llist.h>
+#include <linux/mempool.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -34,6 +36,19 @@ struct prbd_resource;
 #define PRBD_DP_DRIFT_PPM	10000	/* assumed clock rate error bound: 1% */
 #define PRBD_DP_MAX_IO		(256u << 10)	/* bytes per request */
 #define PRBD_DP_MAX_SEGS	64
+#define PRBD_DP_QUEUE_DEPTH	128	/* blk-mq tags (request ids keep 8 bits) */
+/*
+ * The reserves of the write path (prbd_dp_pools_init()) let this many
+ * requests be in flight when no memory can be allocated; the payload page
+ * reserve holds PRBD_DP_POOL_PL_IOS requests of the maximum size.
+ */
+#define PRBD_DP_POOL_IOS	16
+#define PRBD_DP_POOL_PL_IOS	4
+/*
+ * Discard and write-zeroes extents per request: they carry no payload, but
+ * the core counts a descriptor's length against its 8 MiB in-flight window.
+ */
+#define PRBD_DP_MAX_TRIM	(4u << 20)
 
 /* struct prbd_io - per-request data (blk-mq pdu) */
 struct prbd_io {
@@ -44,6 +59,7 @@ struct prbd_io {
 	u32 log_need;		/* log bytes reserved for it */
 	atomic_t pending;	/* outstanding bios */
 	blk_status_t status;
+	bool doubt;		/* proposed by a leadership that ended */
 };
 
 /*
@@ -92,6 +108,7 @@ struct prbd_batch {
 
 /*
  * struct prbd_payload - a write's data in the payload cache (prbd_repl.c)
+ * @dp: the data path; the struct and pages come from its pools
  * @node: in dp->pl_hash
  * @ref: references; the cache holds one while hashed
  * @id: the descriptor id
@@ -101,6 +118,7 @@ struct prbd_batch {
  * @pages: the data
  */
 struct prbd_payload {
+	struct prbd_dp *dp;
 	struct hlist_node node;
 	refcount_t ref;
 	u64 id;
@@ -110,6 +128,13 @@ struct prbd_payload {
 	struct page *pages[];
 };
 
+/* bytes of a struct prbd_payload of @nr pages (and its bio_vecs) */
+static inline size_t prbd_pl_size(unsigned int nr)
+{
+	return sizeof(struct prbd_payload) +
+	       nr * (sizeof(struct page *) + sizeof(struct bio_vec));
+}
+
 #define PRBD_PL_HASH_BITS	8
 #define PRBD_REPL_SENT_RING	256
 
@@ -118,6 +143,7 @@ struct prbd_repl_peer {
 	bool up;
 	u32 sent_pos;
 	u64 sent[PRBD_REPL_SENT_RING];	/* payload ids sent on this connection */
+	u64 learn_from;			/* LEARN_REQ for the history, 0: none */
 };
 
 struct prbd_tr;
@@ -133,6 +159,8 @@ struct prbd_apply {
 	struct prbd_io *cmd;	/* the request, or NULL (payload from pl) */
 	struct prbd_payload *pl;	/* the payload when not from @cmd */
 	u64 id;
+	u32 csum;
+	u32 op;			/* PRBD_LOG_OP_* */
 	bool done;
 	int err;
 };
@@ -147,6 +175,13 @@ struct prbd_dp {
 
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
+
+	/* reserves of the write path (prbd_dp_pools_init()) */
+	struct bio_set bio_set;		/* every bio of the data path */
+	mempool_t *apply_pool;		/* struct prbd_apply */
+	mempool_t *hdr_pool;		/* log record header pages */
+	mempool_t *pl_pool;		/* struct prbd_payload, largest size */
+	mempool_t *page_pool;		/* payload pages */
 	atomic_t open_rw;		/* read-write openers */
 
 	spinlock_t px_lock;		/* see the top of this file */
@@ -161,6 +196,7 @@ struct prbd_dp {
 	bool failed;			/* the backing device failed */
 	bool res_changed;		/* notify netlink listeners */
 	u64 core_log_start;		/* the core's truncation point */
+	u64 trace_slot;			/* prbd_trace_ready(): next slot to report */
 
 	struct workqueue_struct *wq;	/* ordered: drive + tick */
 	struct workqueue_struct *pwq;	/* ordered: persist + checkpoint */
@@ -184,6 +220,12 @@ struct prbd_dp {
 
 	struct prbd_log log;
 	struct xarray log_locs;		/* slot * BATCH + idx -> prbd_log_loc */
+	bool log_starved;		/* a proposal waits for log space */
+
+	/* catch-up history (prbd_catchup.c) */
+	struct xarray hist;		/* applied slot -> its chosen entry */
+	struct prbd_px_msg *hmsg;	/* a LEARN built from it (drive_work) */
+	u64 hist_served;		/* entries sent from it */
 
 	/* replication (prbd_repl.c); tr is NULL without peers */
 	struct prbd_tr *tr;
@@ -197,6 +239,18 @@ struct prbd_dp {
 	struct prbd_px_msg *out;	/* the core's messages, copied */
 	u32 n_out;
 	unsigned long xfer_at;		/* jiffies of the last leadership request */
+
+	/* leadership and quorum (drive_work; read under px_lock) */
+	u64 lead_ballot;		/* the ballot we lead at, 0 if we do not */
+	u64 doubt_hi;			/* in-doubt writes are decided once applied */
+	u32 n_doubt;			/* writes proposed by an ended leadership */
+	bool quorum;			/* a leader known (or only briefly not) */
+	unsigned long leaderless_at;	/* jiffies since no leader is known */
+	bool needs_resync;		/* the core's, as last seen */
+	bool auto_primary;		/* primary because opened read-write */
+	u8 xfer_refused_by;		/* a leader that refused to hand over */
+	unsigned long xfer_refused_at;	/* jiffies of that refusal */
+	unsigned long reclaim_at;	/* jiffies a primary found another leader */
 };
 
 /* prbd_req.c */
@@ -208,6 +262,11 @@ int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 		       struct page *hdr, sector_t sector, blk_opf_t opf,
 		       bio_end_io_t *end_io, void *priv);
 int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
+u32 prbd_rq_op(struct request *rq);
+int prbd_dp_pools_init(struct prbd_dp *dp);
+void prbd_dp_pools_exit(struct prbd_dp *dp);
+int prbd_submit_trim(struct prbd_dp *dp, u32 op, sector_t sector, u32 len,
+		     bio_end_io_t *end_io, void *priv);
 
 /* prbd_log.c */
 struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
@@ -218,10 +277,12 @@ void prbd_log_unload(struct prbd_dp *dp);
 bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);
 void prbd_log_unreserve(struct prbd_dp *dp, u32 need);
 int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b);
-int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id,
+int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 			  struct page ***pages, unsigned int *nr, u32 *len);
-void prbd_log_free_payload(struct page **pages, unsigned int nr);
-void prbd_log_release(struct prbd_dp *dp, u64 slot);
+void prbd_log_free_payload(struct prbd_dp *dp, struct page **pages,
+			   unsigned int nr);
+u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep);
+bool prbd_log_releasable(struct prbd_dp *dp, u64 slot);
 void prbd_log_forget(struct prbd_dp *dp, u64 slot);
 u32 prbd_log_need(u32 len);
 
@@ -229,12 +290,21 @@ u32 prbd_log_need(u32 len);
 int prbd_repl_start(struct prbd_dp *dp);
 void prbd_repl_stop(struct prbd_dp *dp);
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);
+int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m);
 void prbd_repl_ask_leadership(struct prbd_dp *dp);
 int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
 struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
-struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id);
+struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
+				  u32 csum);
 void prbd_pl_put(struct prbd_payload *pl);
 void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+
+/* prbd_catchup.c */
+void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
+void prbd_hist_forget(struct prbd_dp *dp, u64 slot);
+void prbd_hist_destroy(struct prbd_dp *dp);
+bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
+void prbd_hist_serve(struct prbd_dp *dp);
 
 /* prbd_glue.c */
 extern const struct prbd_res_ops prbd_dp_ops;
@@ -242,5 +312,7 @@ void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open_rw(struct prbd_dp *dp);
+void prbd_dp_release_rw(struct prbd_dp *dp);
+void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node);
 
 #endif /* PRBD_DP_H */

@@ -34,9 +34,11 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+#include "prbd_trace.h"
 
 #define PRBD_ID_NODE_SHIFT	56
 #define PRBD_ID_TAG_MASK	0xffULL
+static_assert(PRBD_DP_QUEUE_DEPTH - 1 <= PRBD_ID_TAG_MASK);
 #define PRBD_CKPT_MS		1000
 
 static u64 prbd_now_ms(void)
@@ -83,13 +85,16 @@ static u32 prbd_rq_crc(struct request *rq)
  */
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 {
-	cmd->csum = prbd_rq_crc(cmd->rq);
+	bool payload = prbd_rq_op(cmd->rq) == PRBD_LOG_OP_WRITE;
+
+	/* discard and write zeroes: no payload, no checksum */
+	cmd->csum = payload ? prbd_rq_crc(cmd->rq) : 0;
 	cmd->id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
 		  ((atomic64_inc_return(&dp->next_id) << 8) &
 		   GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
 		  cmd->rq->tag;
 	/* the copy the peers are sent (see prbd_repl.c) */
-	if (dp->tr && prbd_pl_from_rq(dp, cmd))
+	if (dp->tr && payload && prbd_pl_from_rq(dp, cmd))
 		return BLK_STS_RESOURCE;
 	spin_lock(&dp->px_lock);
 	list_add_tail(&cmd->list, &dp->incoming);
@@ -118,28 +123,319 @@ bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
 	if (!now)
 		list_add_tail(&cmd->list, &dp->reads);
 	spin_unlock(&dp->px_lock);
+	if (now)
+		trace_prbd_read_local(prbd_dp_minor(dp), cmd->rq->tag,
+				      blk_rq_pos(cmd->rq), blk_rq_bytes(cmd->rq), 0);
+	else
+		trace_prbd_read_wait(prbd_dp_minor(dp), cmd->rq->tag,
+				     blk_rq_pos(cmd->rq), blk_rq_bytes(cmd->rq));
 	if (!now)
 		prbd_dp_kick(dp);
 	return now;
 }
 
+/* Wait up to three election timeouts for this node to lead. */
+static int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
+{
+	unsigned long until = jiffies + msecs_to_jiffies(3 * PRBD_DP_ELECT_MS);
+	unsigned long asked = jiffies;
+	u8 prole, refused;
+
+	for (;;) {
+		spin_lock(&dp->px_lock);
+		prole = dp->role;
+		refused = time_after(dp->xfer_refused_at, asked) ?
+			  dp->xfer_refused_by : 0;
+		if (prole == PRBD_PX_LEADER && make_primary)
+			dp->primary = true;
+		spin_unlock(&dp->px_lock);
+		if (prole == PRBD_PX_LEADER)
+			return 0;
+		if (refused) {
+			pr_warn("%s: node %u is primary: it holds the device open read-write\n",
+				dp->res->name, refused);
+			return -EBUSY;
+		}
+		if (time_after(jiffies, until) || READ_ONCE(dp->stopping))
+			return -EAGAIN;
+		if (time_after(jiffies, dp->xfer_at + HZ / 2)) {
+			dp->xfer_at = jiffies;
+			prbd_repl_ask_leadership(dp);
+		}
+		if (msleep_interruptible(20))
+			return -EINTR;
+	}
+}
+
 /**
- * prbd_dp_open_rw() - may the device be opened read-write?
+ * prbd_dp_open_rw() - open the device read-write (auto-promote)
  * @dp: the data path
  *
- * Return: 0, or -EROFS on a secondary.
+ * A secondary becomes primary: the leader hands leadership to this node
+ * unless it is primary itself (then the open fails with -EBUSY and the
+ * kernel log names that node).  The last read-write close of an
+ * auto-promoted node makes it secondary again.
+ *
+ * Context: process, may sleep up to three election timeouts.
+ * Return: 0, -EBUSY (another node is primary), -EAGAIN (no quorum), -EINTR.
  */
 int prbd_dp_open_rw(struct prbd_dp *dp)
 {
-	int err = 0;
+	bool primary;
+	int err;
 
 	spin_lock(&dp->px_lock);
-	if (dp->primary)
+	primary = dp->primary;
+	if (primary)
 		atomic_inc(&dp->open_rw);
-	else
-		err = -EROFS;
 	spin_unlock(&dp->px_lock);
-	return err;
+	if (primary)
+		return 0;
+	err = prbd_dp_wait_leader(dp, true);
+	if (err)
+		return err;
+	spin_lock(&dp->px_lock);
+	if (!atomic_read(&dp->open_rw))
+		dp->auto_primary = true;
+	atomic_inc(&dp->open_rw);
+	spin_unlock(&dp->px_lock);
+	pr_info("%s: primary (opened read-write)\n", dp->res->name);
+	return 0;
+}
+
+/**
+ * prbd_dp_release_rw() - a read-write opener closed the device
+ * @dp: the data path
+ */
+void prbd_dp_release_rw(struct prbd_dp *dp)
+{
+	bool demoted = false;
+
+	spin_lock(&dp->px_lock);
+	if (atomic_dec_and_test(&dp->open_rw) && dp->auto_primary) {
+		dp->auto_primary = false;
+		dp->primary = false;
+		demoted = true;
+	}
+	spin_unlock(&dp->px_lock);
+	if (demoted) {
+		pr_info("%s: secondary (last read-write close)\n",
+			dp->res->name);
+		dp->res_changed = true;
+		prbd_dp_kick(dp);
+	}
+}
+
+/**
+ * prbd_dp_xfer_refused() - a leader refused to hand leadership to us
+ * @dp: the data path
+ * @node: that leader, which is primary
+ */
+void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node)
+{
+	spin_lock(&dp->px_lock);
+	dp->xfer_refused_by = node;
+	dp->xfer_refused_at = jiffies;
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
+}
+
+/* --- leadership, quorum and writes in doubt ------------------------------ */
+
+/*
+ * Our leadership ended (stepped down, or deposed and re-elected at a new
+ * ballot).  Proposed writes not applied yet are in doubt: the next leader
+ * may choose them in the slots we gave them, or fill those slots with
+ * something else.  Every slot we gave out is below @next_slot, so once
+ * this node has applied everything below it, a write still not applied
+ * was not chosen and may be proposed again (prbd_resolve_doubt()).  The
+ * core dropped the writes it had not given a slot yet: they are in doubt
+ * too, harmlessly.
+ */
+static void prbd_leadership_ended(struct prbd_dp *dp, u64 next_slot)
+{
+	struct prbd_io *cmd;
+	u32 tag, n = 0;
+
+	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
+		cmd = dp->cmds[tag];
+		if (!cmd || cmd->doubt)
+			continue;
+		cmd->doubt = true;
+		dp->n_doubt++;
+		n++;
+	}
+	if (next_slot)
+		dp->doubt_hi = max(dp->doubt_hi, next_slot - 1);
+	pr_warn("%s: leadership ended; %u writes in doubt until slot %llu is applied\n",
+		dp->res->name, n, dp->doubt_hi);
+}
+
+/* Called from prbd_take_ready() with px_lock held. */
+static void prbd_track_leadership(struct prbd_dp *dp,
+				  const struct prbd_px_ready *rd)
+{
+	struct prbd_px_status st;
+	bool quorum, led;
+	u64 lead;
+
+	prbd_px_status(dp->px, &st);
+	lead = rd->role == PRBD_PX_LEADER ? st.ballot : 0;
+	if (dp->lead_ballot && lead != dp->lead_ballot)
+		prbd_leadership_ended(dp, st.next_slot);
+	dp->lead_ballot = lead;
+	/*
+	 * Quorum: a leader is known (ourselves included).  An election or a
+	 * leadership transfer leaves the group without one for a moment;
+	 * quorum counts as lost only once that lasts three election
+	 * timeouts, so on-no-quorum io-error does not fail I/O during them.
+	 */
+	led = rd->role == PRBD_PX_LEADER ||
+	      (rd->role == PRBD_PX_FOLLOWER && rd->leader);
+	if (led)
+		dp->leaderless_at = 0;
+	else if (!dp->leaderless_at)
+		dp->leaderless_at = jiffies ? jiffies : 1;
+	quorum = led || (dp->quorum &&
+			 time_before(jiffies, dp->leaderless_at +
+				     msecs_to_jiffies(3 * PRBD_DP_ELECT_MS)));
+	if (quorum != dp->quorum) {
+		dp->quorum = quorum;
+		dp->res_changed = true;
+		if (quorum)
+			pr_info("%s: quorum: node %u leads\n", dp->res->name,
+				rd->leader);
+		else
+			pr_warn("%s: quorum lost: no leader reachable\n",
+				dp->res->name);
+	}
+	if (dp->primary && led && rd->role != PRBD_PX_LEADER) {
+		if (!dp->reclaim_at)
+			dp->reclaim_at = jiffies ? jiffies : 1;
+	} else {
+		dp->reclaim_at = 0;
+	}
+}
+
+/*
+ * May this node's writes (and lease-gated reads) wait, or must they fail?
+ * A primary without quorum waits (on-no-quorum block) or fails (io-error).
+ * A primary that finds another leader asks it for leadership back
+ * (prbd_dp_kick_reclaim()); if that leader is primary itself it refuses,
+ * and then, or after three election timeouts, this node's I/O fails:
+ * the device is another node's now.  Context: px_lock held.
+ */
+static bool prbd_io_must_fail(struct prbd_dp *dp)
+{
+	if (dp->role == PRBD_PX_LEADER)
+		return false;
+	if (!dp->quorum)
+		return dp->res->on_no_quorum == PRBD_ON_NO_QUORUM_IO_ERROR;
+	if (!dp->leader || dp->leader == dp->res->node_id)
+		return false;	/* an election or transfer is running: wait */
+	if (!dp->primary || !dp->reclaim_at)
+		return true;
+	if (dp->xfer_refused_by == dp->leader &&
+	    time_after_eq(dp->xfer_refused_at, dp->reclaim_at))
+		return true;
+	return time_after(jiffies, dp->reclaim_at +
+			  msecs_to_jiffies(3 * PRBD_DP_ELECT_MS));
+}
+
+/* Is @cmd a payload source of the persist batch being written? */
+static bool prbd_batch_uses(struct prbd_dp *dp, const struct prbd_io *cmd)
+{
+	struct prbd_batch *b = dp->batch;
+	u32 i, j;
+
+	if (!dp->batch_busy)
+		return false;
+	for (i = 0; i < b->n_ents; i++)
+		for (j = 0; j < PRBD_PX_BATCH; j++)
+			if (b->cmd[i][j] == cmd)
+				return true;
+	return false;
+}
+
+/*
+ * Settle writes in doubt (px_lock held): once decided (not chosen), put
+ * them back at the head of the queue to be proposed again; when I/O must
+ * fail, move them to @failed even if undecided (EIO leaves the range
+ * undefined, as for any failed write).
+ */
+static void prbd_resolve_doubt(struct prbd_dp *dp, bool fail,
+			       struct list_head *failed)
+{
+	struct prbd_io *cmd;
+	LIST_HEAD(again);
+	u32 tag;
+
+	if (!dp->n_doubt || (dp->applied < dp->doubt_hi && !fail))
+		return;
+	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
+		cmd = dp->cmds[tag];
+		if (!cmd || !cmd->doubt || prbd_batch_uses(dp, cmd))
+			continue;
+		dp->cmds[tag] = NULL;
+		cmd->doubt = false;
+		dp->n_doubt--;
+		if (cmd->log_need) {
+			prbd_log_unreserve(dp, cmd->log_need);
+			cmd->log_need = 0;
+		}
+		list_add_tail(&cmd->list, fail ? failed : &again);
+	}
+	if (!fail && !list_empty(&again))
+		pr_info("%s: writes not chosen by the previous leadership: proposing them again\n",
+			dp->res->name);
+	list_splice(&again, &dp->incoming);
+}
+
+/* Queued writes and waiting reads that must fail now (px_lock held). */
+static void prbd_apply_policy(struct prbd_dp *dp, struct list_head *failed)
+{
+	bool fail = prbd_io_must_fail(dp);
+
+	prbd_resolve_doubt(dp, fail, failed);
+	if (!fail)
+		return;
+	list_splice_tail_init(&dp->incoming, failed);
+	if (dp->primary)
+		list_splice_tail_init(&dp->reads, failed);
+}
+
+static void prbd_fail_ios(struct prbd_dp *dp, struct list_head *failed)
+{
+	struct prbd_io *cmd, *tmp;
+
+	if (list_empty(failed))
+		return;
+	pr_warn_ratelimited("%s: failing I/O: %s\n", dp->res->name,
+			    dp->quorum ? "another node leads and is primary" :
+			    "no quorum (on-no-quorum io-error)");
+	list_for_each_entry_safe(cmd, tmp, failed, list) {
+		list_del_init(&cmd->list);
+		if (cmd->id && req_op(cmd->rq) == REQ_OP_WRITE)
+			prbd_pl_drop(dp, cmd->id);
+		prbd_io_end(cmd, BLK_STS_IOERR);
+	}
+}
+
+/* A primary that lost leadership to a reachable leader asks for it back. */
+static void prbd_dp_kick_reclaim(struct prbd_dp *dp)
+{
+	bool ask;
+
+	spin_lock(&dp->px_lock);
+	ask = dp->reclaim_at && !prbd_io_must_fail(dp) &&
+	      (!list_empty(&dp->incoming) || dp->n_doubt ||
+	       atomic_read(&dp->open_rw)) &&
+	      time_after(jiffies, dp->xfer_at + HZ / 2);
+	if (ask)
+		dp->xfer_at = jiffies;
+	spin_unlock(&dp->px_lock);
+	if (ask)
+		prbd_repl_ask_leadership(dp);
 }
 
 /* --- drive ------------------------------------------------------------ */
@@ -155,8 +451,13 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 	list_for_each_entry_safe(cmd, tmp, &dp->incoming, list) {
 		if (dp->role != PRBD_PX_LEADER)
 			return;
-		if (!prbd_log_reserve(dp, blk_rq_bytes(cmd->rq), &need))
+		d.op = prbd_rq_op(cmd->rq);
+		d.pad = 0;
+		if (!prbd_log_reserve(dp, d.op == PRBD_LOG_OP_WRITE ?
+				      blk_rq_bytes(cmd->rq) : 0, &need)) {
+			dp->log_starved = true;
 			return;
+		}
 		d.id = cmd->id;
 		d.sector = blk_rq_pos(cmd->rq);
 		d.len = blk_rq_bytes(cmd->rq);
@@ -180,6 +481,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	u32 i, j;
 
 	prbd_px_ready(dp->px, &rd);
+	prbd_trace_ready(dp, &rd);
 	if (dp->tr && rd.n_msgs) {
 		/* sent by the drive work once px_lock is dropped */
 		memcpy(dp->out, rd.msgs, rd.n_msgs * sizeof(*rd.msgs));
@@ -188,6 +490,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	dp->role = rd.role;
 	dp->leader = rd.leader;
 	dp->core_log_start = rd.hs.log_start;
+	prbd_track_leadership(dp, &rd);
 	if (rd.persist_token) {
 		b->token = rd.persist_token;
 		b->hs = rd.hs;
@@ -212,6 +515,18 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		PRBD_PAXOS_ROLE_CANDIDATE : PRBD_PAXOS_ROLE_FOLLOWER;
 	dp->res->leader_id = rd.leader;
 	dp->res->ballot = rd.hs.promised;
+	dp->res->quorum = dp->quorum;
+	if (rd.needs_resync != dp->needs_resync &&
+	    (dp->res->disk_state == PRBD_DISK_STATE_ATTACHED ||
+	     dp->res->disk_state == PRBD_DISK_STATE_OUTDATED)) {
+		dp->res->disk_state = rd.needs_resync ?
+			PRBD_DISK_STATE_OUTDATED : PRBD_DISK_STATE_ATTACHED;
+		dp->res_changed = true;
+		if (rd.needs_resync)
+			pr_warn("%s: outdated: the peers no longer hold the slots this node misses; it needs a resync\n",
+				dp->res->name);
+	}
+	dp->needs_resync = rd.needs_resync;
 	spin_unlock(&dp->res->lock);
 	if (rd.role_changed)
 		dp->res_changed = true;
@@ -246,10 +561,18 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 	struct bio *bio;
 	int err;
 
+	if (a->op != PRBD_LOG_OP_WRITE) {
+		/* discard, write zeroes: no payload, from the request or not */
+		err = prbd_submit_trim(dp, a->op, sector, a->len,
+				       prbd_apply_endio, a);
+		if (err > 0)
+			a->done = true;	/* nothing to do on this device */
+		return min(err, 0);
+	}
 	if (a->cmd)
 		return prbd_submit_rq_bio(dp, a->cmd, NULL, sector,
 					  REQ_OP_WRITE, prbd_apply_endio, a);
-	a->pl = prbd_pl_find(dp, a->slot, id);
+	a->pl = prbd_pl_find(dp, a->slot, id, a->csum);
 	if (IS_ERR(a->pl)) {
 		err = PTR_ERR(a->pl);
 		a->pl = NULL;
@@ -269,10 +592,10 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
  */
 static void prbd_start_applies(struct prbd_dp *dp)
 {
+	struct prbd_apply *a, *as[PRBD_PX_BATCH];
 	struct prbd_px_entry e;
 	const struct prbd_px_entry *pe;
-	struct prbd_apply *a;
-	u32 j;
+	u32 j, n;
 	int err;
 
 	while (dp->apply_next <= dp->apply_hi) {
@@ -292,11 +615,25 @@ static void prbd_start_applies(struct prbd_dp *dp)
 							e.desc[j].len))
 					return;
 		}
-		for (j = 0; j < max_t(u32, e.kind == PRBD_PX_K_DATA ?
-				      e.n_desc : 0, 1); j++) {
-			a = kzalloc(sizeof(*a), GFP_NOIO);
-			if (!a)
-				return;	/* retried on the next kick */
+		/*
+		 * All of a slot's applies or none, from the reserve without
+		 * waiting: only reaping (here) gives them back.  None left:
+		 * retried when an apply in flight completes.
+		 */
+		n = max_t(u32, e.kind == PRBD_PX_K_DATA ? e.n_desc : 0, 1);
+		for (j = 0; j < n; j++) {
+			as[j] = mempool_alloc(dp->apply_pool,
+					      GFP_NOWAIT | __GFP_NOWARN);
+			if (!as[j]) {
+				while (j--)
+					mempool_free(as[j], dp->apply_pool);
+				return;
+			}
+		}
+		prbd_hist_add(dp, &e);
+		for (j = 0; j < n; j++) {
+			a = as[j];
+			memset(a, 0, sizeof(*a));
 			a->dp = dp;
 			a->slot = e.slot;
 			list_add_tail(&a->list, &dp->applies);
@@ -307,6 +644,8 @@ static void prbd_start_applies(struct prbd_dp *dp)
 			a->sector = e.desc[j].sector;
 			a->len = e.desc[j].len;
 			a->id = e.desc[j].id;
+			a->csum = e.desc[j].csum;
+			a->op = e.desc[j].op;
 			spin_lock(&dp->px_lock);
 			a->cmd = prbd_io_by_id(dp, e.desc[j].id);
 			spin_unlock(&dp->px_lock);
@@ -338,6 +677,11 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 		if (a->cmd) {
 			spin_lock(&dp->px_lock);
 			dp->cmds[a->cmd->rq->tag] = NULL;
+			if (a->cmd->doubt) {
+				/* chosen after all: the next leader kept it */
+				a->cmd->doubt = false;
+				dp->n_doubt--;
+			}
 			spin_unlock(&dp->px_lock);
 			prbd_io_end(a->cmd, a->err ? BLK_STS_IOERR :
 				     BLK_STS_OK);
@@ -347,9 +691,12 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 			prbd_pl_drop(dp, a->id);	/* the slot is applied */
 		if (list_empty(&dp->applies) ||
 		    list_first_entry(&dp->applies, struct prbd_apply,
-				     list)->slot != a->slot)
+				     list)->slot != a->slot) {
 			applied = a->slot;
-		kfree(a);
+			trace_prbd_slot_applied(prbd_dp_minor(dp), a->slot,
+						a->err);
+		}
+		mempool_free(a, dp->apply_pool);
 	}
 	if (applied != dp->applied) {
 		dp->applied = applied;
@@ -374,20 +721,32 @@ static void prbd_serve_reads(struct prbd_dp *dp)
 	spin_unlock(&dp->px_lock);
 	list_for_each_entry_safe(cmd, tmp, &go, list) {
 		list_del_init(&cmd->list);
+		trace_prbd_read_local(prbd_dp_minor(dp), cmd->rq->tag,
+				      blk_rq_pos(cmd->rq), blk_rq_bytes(cmd->rq), 1);
 		prbd_submit_read(dp, cmd);
 	}
+}
+
+/* The slots whose records may leave the ring (see prbd_checkpoint()). */
+static u64 prbd_release_bound(struct prbd_dp *dp)
+{
+	return min(dp->applied_disk, READ_ONCE(dp->core_log_start) - 1);
 }
 
 static bool prbd_want_checkpoint(struct prbd_dp *dp)
 {
 	u64 used;
 
+	if (READ_ONCE(dp->log_starved) &&
+	    prbd_log_releasable(dp, prbd_release_bound(dp)))
+		return true;
 	if (dp->applied <= dp->applied_disk)
 		return false;
 	spin_lock(&dp->log.lock);
 	used = dp->log.used + dp->log.reserved;
 	spin_unlock(&dp->log.lock);
-	return used > dp->log.ring_size / 4 ||
+	return READ_ONCE(dp->log_starved) ||
+	       used > dp->log.ring_size / 4 * 3 ||
 	       time_after(jiffies, dp->ckpt_at + msecs_to_jiffies(PRBD_CKPT_MS));
 }
 
@@ -395,16 +754,21 @@ static void prbd_drive_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, drive_work);
 	unsigned int noio = memalloc_noio_save();
+	LIST_HEAD(failed);
 
 	prbd_reap_applies(dp);
 	spin_lock(&dp->px_lock);
 	prbd_propose_writes(dp);
 	prbd_take_ready(dp);
+	prbd_apply_policy(dp, &failed);
 	spin_unlock(&dp->px_lock);
+	prbd_fail_ios(dp, &failed);
+	prbd_dp_kick_reclaim(dp);
 	if (dp->n_out) {
 		prbd_repl_send(dp, dp->out, dp->n_out);
 		dp->n_out = 0;
 	}
+	prbd_hist_serve(dp);
 	prbd_start_applies(dp);
 	prbd_reap_applies(dp);
 	prbd_serve_reads(dp);
@@ -479,24 +843,35 @@ static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
 	       a->voters != b->voters || a->learners != b->learners;
 }
 
-/* Flush the applied data, record the applied index, release log space. */
+/*
+ * Flush the applied data, record the applied index, release log space.
+ * Records of applied slots stay as catch-up history (prbd_catchup.c) while
+ * they fill at most half of the ring; a proposal starved of log space
+ * releases them all.
+ */
 static void prbd_checkpoint(struct prbd_dp *dp)
 {
-	u64 applied = READ_ONCE(dp->applied);
+	u64 applied = READ_ONCE(dp->applied), keep, freed;
 	int err;
 
-	if (applied <= dp->applied_disk)
-		return;
-	err = blkdev_issue_flush(dp->bdev);
-	if (!err)
-		err = prbd_write_hs(dp, &dp->hs_disk, applied);
-	if (err) {
-		pr_err("%s: checkpoint failed: %d\n", dp->res->name, err);
-		return;
+	if (applied > dp->applied_disk) {
+		err = blkdev_issue_flush(dp->bdev);
+		if (!err)
+			err = prbd_write_hs(dp, &dp->hs_disk, applied);
+		if (err) {
+			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
+			       err);
+			return;
+		}
+		dp->ckpt_at = jiffies;
 	}
-	dp->ckpt_at = jiffies;
-	prbd_log_release(dp, min(applied, READ_ONCE(dp->core_log_start) - 1));
-	prbd_log_forget(dp, min(applied, READ_ONCE(dp->core_log_start) - 1));
+	keep = READ_ONCE(dp->log_starved) ? 0 : dp->log.ring_size / 2;
+	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);
+	if (freed) {
+		prbd_log_forget(dp, freed);
+		prbd_hist_forget(dp, freed);
+	}
+	WRITE_ONCE(dp->log_starved, false);
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
 }
 
@@ -527,12 +902,14 @@ static void prbd_persist_work(struct work_struct *work)
 	busy = dp->batch_busy;
 	spin_unlock(&dp->px_lock);
 	if (busy && !dp->failed) {
+		trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
 		err = prbd_log_write_batch(dp, b);
-		if (err == -ENOSPC || err == -ENOENT) {
+		if (err == -ENOSPC || err == -ENOENT || err == -ENOMEM) {
 			/*
 			 * Log full: free what is applied.  Payload missing:
-			 * the leader sends it again after a reconnect.  Then
-			 * try again.
+			 * the leader sends it again after a reconnect.  No
+			 * memory for a small allocation: wait.  Then try
+			 * again (records already written are skipped).
 			 */
 			if (err == -ENOSPC)
 				prbd_checkpoint(dp);
@@ -545,6 +922,7 @@ static void prbd_persist_work(struct work_struct *work)
 		}
 		if (!err && prbd_batch_needs_hs(dp, b))
 			err = prbd_write_hs(dp, &b->hs, dp->applied_disk);
+		trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
 		if (err) {
 			/* not durable: never report it; I/O on it stalls */
 			pr_err("%s: log write failed: %d; backing device failed\n",
@@ -574,9 +952,12 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	if (dp->wq)
 		destroy_workqueue(dp->wq);
 	prbd_log_unload(dp);
+	prbd_hist_destroy(dp);
+	kvfree(dp->hmsg);
 	kvfree(dp->batch);
 	kvfree(dp->px);
 	kfree(dp->cmds);
+	prbd_dp_pools_exit(dp);
 	kfree(dp);
 }
 
@@ -609,6 +990,7 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	INIT_LIST_HEAD(&dp->log.exts);
 	spin_lock_init(&dp->log.lock);
 	xa_init(&dp->log_locs);
+	xa_init(&dp->hist);
 	spin_lock_init(&dp->px_lock);
 	INIT_LIST_HEAD(&dp->incoming);
 	INIT_LIST_HEAD(&dp->reads);
@@ -624,8 +1006,10 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	err = -ENOMEM;
 	dp->px = kvzalloc(sizeof(*dp->px), GFP_KERNEL);
 	dp->batch = kvzalloc(sizeof(*dp->batch), GFP_KERNEL);
-	dp->cmds = kcalloc(128, sizeof(*dp->cmds), GFP_KERNEL);
-	if (!dp->px || !dp->batch || !dp->cmds)
+	dp->hmsg = kvzalloc(sizeof(*dp->hmsg), GFP_KERNEL);
+	dp->cmds = kcalloc(PRBD_DP_QUEUE_DEPTH, sizeof(*dp->cmds), GFP_KERNEL);
+	if (!dp->px || !dp->batch || !dp->cmds || !dp->hmsg ||
+	    prbd_dp_pools_init(dp))
 		goto out_free;
 
 	cfg.id = res->node_id;
@@ -735,6 +1119,18 @@ static void prbd_dp_down(struct prbd_resource *res)
 	cancel_delayed_work_sync(&dp->tick_work);
 	flush_workqueue(dp->wq);
 	flush_workqueue(dp->pwq);
+	/*
+	 * Applies (a follower's, or discards) may still be writing the data
+	 * area: their completions touch dp and kick the drive work, which
+	 * reaps them.  Wait for the last one.
+	 */
+	while (!list_empty(&dp->applies) || !llist_empty(&dp->applies_done)) {
+		prbd_dp_kick(dp);
+		flush_workqueue(dp->wq);
+		if (!list_empty(&dp->applies))
+			msleep(20);
+	}
+	flush_workqueue(dp->pwq);
 	prbd_checkpoint(dp);
 	res->priv = NULL;
 	res->dev.disk = NULL;
@@ -746,8 +1142,7 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 			    bool force, struct netlink_ext_ack *extack)
 {
 	struct prbd_dp *dp = res->priv;
-	unsigned long until = jiffies + msecs_to_jiffies(3 * PRBD_DP_ELECT_MS);
-	u8 prole;
+	int err;
 
 	if (!dp) {
 		NL_SET_ERR_MSG_MOD(extack, "resource is down");
@@ -761,28 +1156,23 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 			return -EBUSY;
 		}
 		dp->primary = false;
+		dp->auto_primary = false;
 		spin_unlock(&dp->px_lock);
 		return 0;
 	}
 	/* primary: this node must lead the group */
-	for (;;) {
+	err = prbd_dp_wait_leader(dp, true);
+	if (!err) {
 		spin_lock(&dp->px_lock);
-		prole = dp->role;
-		if (prole == PRBD_PX_LEADER)
-			dp->primary = true;
+		dp->auto_primary = false;	/* explicit: stays after close */
 		spin_unlock(&dp->px_lock);
-		if (prole == PRBD_PX_LEADER)
-			return 0;
-		if (time_after(jiffies, until))
-			break;
-		if (time_after(jiffies, dp->xfer_at + HZ / 2)) {
-			dp->xfer_at = jiffies;
-			prbd_repl_ask_leadership(dp);
-		}
-		msleep(20);
+		return 0;
 	}
-	NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");
-	return -EAGAIN;
+	if (err == -EBUSY)
+		NL_SET_ERR_MSG_MOD(extack, "another node is primary; make it secondary first");
+	else
+		NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");
+	return err;
 }
 
 const struct prbd_res_ops prbd_dp_ops = {

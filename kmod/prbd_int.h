@@ -174,6 +174,7 @@ struct prbd_resource {
 	spinlock_t lock;		/* protects the fields below */
 	enum prbd_paxos_role paxos_role;
 	u32 leader_id;
+	bool quorum;
 	u64 ballot;
 	u64 commit_index;
 	u64 applied_index;

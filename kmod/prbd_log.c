@@ -12,6 +12,9 @@
  * (prbd_log_release()).  A record that does not fit before the end of the
  * ring starts again at its beginning; the space skipped is charged to it.
  *
+ * A discard or write-zeroes descriptor has a header-only record (its op in
+ * desc_op[], no payload); it is replayed like a write, in slot order.
+ *
  * On attach the whole ring is scanned: a block is a record header when its
  * magic, disk uuid and crc match; a record is used only when its payload
  * crc matches too, so a torn record is ignored.  The newest complete value
@@ -110,24 +113,32 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 }
 
 /**
- * prbd_log_release() - free the records of every slot <= @slot
+ * prbd_log_release() - free old records, keeping some as catch-up history
  * @dp: the data path
- * @slot: applied, flushed and recorded in the acceptor state
+ * @slot: every slot <= @slot is applied, flushed and recorded in the
+ *	acceptor state
+ * @keep: stop once no more than this many bytes are in use
  *
- * Records are freed in allocation order; a record of a later slot stops
- * the walk (conservative).
+ * Records are freed oldest first; a record of a slot > @slot stops the
+ * walk (conservative).  Records of applied slots that stay are the
+ * history a lagging peer catches up from (prbd_hist_serve()).
+ *
+ * Return: the highest slot of a freed record (its payloads and those of
+ * every older slot are gone), or 0.
  */
-void prbd_log_release(struct prbd_dp *dp, u64 slot)
+u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep)
 {
 	struct prbd_log *log = &dp->log;
 	struct prbd_log_ext *ext, *tmp;
 	LIST_HEAD(freed);
+	u64 freed_max = 0;
 
 	spin_lock(&log->lock);
 	list_for_each_entry_safe(ext, tmp, &log->exts, list) {
-		if (ext->slot > slot)
+		if (ext->slot > slot || log->used <= keep)
 			break;
 		log->used -= ext->size;
+		freed_max = max(freed_max, ext->slot);
 		list_move(&ext->list, &freed);
 	}
 	if (list_empty(&log->exts)) {
@@ -137,20 +148,38 @@ void prbd_log_release(struct prbd_dp *dp, u64 slot)
 	spin_unlock(&log->lock);
 	list_for_each_entry_safe(ext, tmp, &freed, list)
 		kfree(ext);
+	return freed_max;
+}
+
+/* Would prbd_log_release(@slot, 0) free anything? */
+bool prbd_log_releasable(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_log_ext *ext;
+	bool ret;
+
+	spin_lock(&dp->log.lock);
+	ext = list_first_entry_or_null(&dp->log.exts, struct prbd_log_ext,
+				       list);
+	ret = ext && ext->slot <= slot;
+	spin_unlock(&dp->log.lock);
+	return ret;
 }
 
 struct prbd_log_io {
+	struct prbd_dp *dp;
 	atomic_t pending;
 	int err;
 	struct completion done;
 };
 
+/* A record is written: its header page (the bio's first) goes back. */
 static void prbd_log_io_endio(struct bio *bio)
 {
 	struct prbd_log_io *io = bio->bi_private;
 
 	if (bio->bi_status)
 		io->err = blk_status_to_errno(bio->bi_status);
+	mempool_free(bio_first_page_all(bio), io->dp->hdr_pool);
 	bio_put(bio);
 	if (atomic_dec_and_test(&io->pending))
 		complete(&io->done);
@@ -165,7 +194,7 @@ static void prbd_log_io_endio(struct bio *bio)
  * @sector: where on the backing device
  * @opf: operation and flags
  *
- * Return: the bio (never NULL: GFP_NOIO bio allocations do not fail).
+ * Return: the bio (never NULL: it comes from dp->bio_set with GFP_NOIO).
  */
 struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
 			   struct page **pages, u32 len, sector_t sector,
@@ -174,7 +203,8 @@ struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
 	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct bio *bio;
 
-	bio = bio_alloc(dp->bdev, n + !!hdr, opf, GFP_NOIO);
+	bio = bio_alloc_bioset(dp->bdev, n + !!hdr, opf, GFP_NOIO,
+			       &dp->bio_set);
 	bio->bi_iter.bi_sector = sector;
 	if (hdr)
 		__bio_add_page(bio, hdr, PAGE_SIZE, 0);
@@ -210,6 +240,7 @@ static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
 		r->desc[i].sector = cpu_to_le64(e->desc[i].sector);
 		r->desc[i].len = cpu_to_le32(e->desc[i].len);
 		r->desc[i].csum = cpu_to_le32(e->desc[i].csum);
+		r->desc_op[i] = e->desc[i].op;
 	}
 	r->crc = cpu_to_le32(prbd_md_crc(r, offsetof(typeof(*r), crc)));
 }
@@ -252,20 +283,26 @@ static bool prbd_log_has(struct prbd_dp *dp, const struct prbd_px_entry *e)
 	return true;
 }
 
-/* Submit one record; the payload comes from @cmd or from @pages. */
+/*
+ * Submit one record; the payload comes from @cmd or from @pages.  Its
+ * header page comes from dp->hdr_pool and goes back when the record is
+ * written, so a batch of any size progresses on the reserve alone.
+ */
 static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
-			       struct page *hdr, const struct prbd_px_entry *e,
-			       u32 idx, u32 flags, struct prbd_io *cmd,
+			       const struct prbd_px_entry *e, u32 idx,
+			       u32 flags, struct prbd_io *cmd,
 			       struct page **pages, u32 len)
 {
 	struct prbd_log_ext *ext;
+	struct page *hdr;
 	struct bio *bio;
 	u64 off;
 	int err;
 
+	hdr = mempool_alloc(dp->hdr_pool, GFP_NOIO);
 	err = prbd_log_alloc(dp, e->slot, prbd_log_need(len), &off, &ext);
 	if (err)
-		return err;
+		goto out_free_hdr;
 	if (cmd && cmd->log_need) {
 		/* the reservation made at propose time is now allocated */
 		prbd_log_unreserve(dp, cmd->log_need);
@@ -280,17 +317,19 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 					e->desc[idx].id : 0,
 					off + PRBD_LOG_BLK, len);
 		if (err)
-			return err;
+			goto out_free_hdr;
 	}
 
 	atomic_inc(&io->pending);
-	if (cmd) {
+	if (cmd && len) {
 		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
 					 REQ_OP_WRITE | REQ_FUA,
 					 prbd_log_io_endio, io);
-		if (err)
+		if (err) {
 			atomic_dec(&io->pending);
-		return err;
+			goto out_free_hdr;
+		}
+		return 0;
 	}
 	bio = prbd_pages_bio(dp, hdr, pages, len, off >> SECTOR_SHIFT,
 			     REQ_OP_WRITE | REQ_FUA);
@@ -298,6 +337,10 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	bio->bi_private = io;
 	submit_bio(bio);
 	return 0;
+
+out_free_hdr:
+	mempool_free(hdr, dp->hdr_pool);
+	return err;
 }
 
 static void prbd_free_pages(struct page **pages, unsigned int nr)
@@ -325,27 +368,18 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 {
 	struct prbd_payload **pls;
 	struct prbd_log_io io;
-	struct page **hdrs;
 	u32 nrec = 0, i, j, k;
 	int err = 0;
 
 	for (i = 0; i < b->n_ents; i++)
 		nrec += b->ents[i].kind == PRBD_PX_K_DATA ?
 			max_t(u32, b->ents[i].n_desc, 1) : 1;
-	hdrs = kcalloc(nrec, sizeof(*hdrs), GFP_NOIO);
+	/* at most PRBD_PX_LOG_CAP * PRBD_PX_BATCH pointers: 2 KiB */
 	pls = kcalloc(nrec, sizeof(*pls), GFP_NOIO);
-	if (!hdrs || !pls) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	for (k = 0; k < nrec; k++) {
-		hdrs[k] = alloc_page(GFP_NOIO);
-		if (!hdrs[k]) {
-			err = -ENOMEM;
-			goto out_free;
-		}
-	}
+	if (!pls)
+		return -ENOMEM;
 
+	io.dp = dp;
 	atomic_set(&io.pending, 1);
 	io.err = 0;
 	init_completion(&io.done);
@@ -360,7 +394,7 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 			 * a slot beyond a gap gets a marker record.
 			 */
 			if (e->chosen && e->slot > b->hs.commit)
-				err = prbd_log_submit_rec(dp, &io, hdrs[k], e, 0,
+				err = prbd_log_submit_rec(dp, &io, e, 0,
 							  PRBD_LOG_REC_F_MARKER,
 							  NULL, NULL, 0);
 			k += e->kind == PRBD_PX_K_DATA ?
@@ -368,24 +402,29 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 			continue;
 		}
 		if (e->kind != PRBD_PX_K_DATA) {
-			err = prbd_log_submit_rec(dp, &io, hdrs[k++], e, 0, 0,
-						  NULL, NULL, 0);
+			k++;
+			err = prbd_log_submit_rec(dp, &io, e, 0, 0, NULL, NULL,
+						  0);
 			continue;
 		}
 		for (j = 0; j < e->n_desc && !err; j++, k++) {
 			struct prbd_io *cmd = b->cmd[i][j];
+			u32 len = e->desc[j].op == PRBD_LOG_OP_WRITE ?
+				  e->desc[j].len : 0;
 
-			if (!cmd) {
-				pls[k] = prbd_pl_find(dp, e->slot, e->desc[j].id);
+			/* discard, write zeroes: a header, never a payload */
+			if (!cmd && len) {
+				pls[k] = prbd_pl_find(dp, e->slot, e->desc[j].id,
+						      e->desc[j].csum);
 				if (IS_ERR(pls[k])) {
 					err = PTR_ERR(pls[k]);
 					pls[k] = NULL;
 					break;
 				}
 			}
-			err = prbd_log_submit_rec(dp, &io, hdrs[k], e, j, 0, cmd,
+			err = prbd_log_submit_rec(dp, &io, e, j, 0, cmd,
 						  pls[k] ? pls[k]->pages : NULL,
-						  e->desc[j].len);
+						  len);
 		}
 	}
 	if (atomic_dec_and_test(&io.pending))
@@ -394,15 +433,9 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	if (!err)
 		err = io.err;
 
-out_free:
-	for (k = 0; k < nrec; k++) {
-		if (hdrs && hdrs[k])
-			__free_page(hdrs[k]);
-		if (pls)
-			prbd_pl_put(pls[k]);
-	}
+	for (k = 0; k < nrec; k++)
+		prbd_pl_put(pls[k]);
 	kfree(pls);
-	kfree(hdrs);
 	return err;
 }
 
@@ -436,57 +469,92 @@ static u32 prbd_pages_crc(struct page **pages, u32 len)
  * @dp: the data path
  * @slot: the slot
  * @id: the descriptor id that must be there
- * @pages: set to an array of @nr pages (free with prbd_log_free_payload())
+ * @csum: the descriptor's crc32c: what is read must match it (the record
+ *	may have been overwritten since, once its slot was released)
+ * @pages: set to an array of @nr pages from dp->page_pool (free with
+ *	   prbd_log_free_payload())
  * @nr: set to the number of pages
  * @len: set to the payload length
  *
  * Return: 0, -ENOENT when this node holds no such payload, -EIO on a bad
  * checksum, or another negative errno.
  */
-int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id,
+int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 			  struct page ***pages, unsigned int *nr, u32 *len)
 {
-	struct prbd_log_loc *loc = NULL;
+	struct prbd_log_loc *loc = NULL, copy;
 	struct page **p;
 	unsigned int i, n;
 	u32 idx;
 	int err;
 
+	/* the persist work replaces and frees locations: copy under the lock */
+	xa_lock(&dp->log_locs);
 	for (idx = 0; idx < PRBD_PX_BATCH; idx++) {
 		loc = xa_load(&dp->log_locs, slot * PRBD_PX_BATCH + idx);
-		if (loc && loc->slot == slot && loc->id == id)
+		if (loc && loc->slot == slot && loc->id == id) {
+			copy = *loc;
 			break;
+		}
 		loc = NULL;
 	}
+	xa_unlock(&dp->log_locs);
 	if (!loc)
 		return -ENOENT;
+	loc = &copy;
 	n = DIV_ROUND_UP(loc->len, PAGE_SIZE);
-	p = kcalloc(n, sizeof(*p), GFP_NOIO);
+	p = kcalloc(n, sizeof(*p), GFP_NOIO);	/* <= 64 pointers */
 	if (!p)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		p[i] = alloc_page(GFP_NOIO);
-		if (!p[i]) {
-			err = -ENOMEM;
-			goto out_free;
-		}
-	}
+	for (i = 0; i < n; i++)
+		p[i] = mempool_alloc(dp->page_pool, GFP_NOIO);
 	err = prbd_log_read_pages(dp, loc->off, p, n);
 	if (err)
 		goto out_free;
+	if (prbd_pages_crc(p, loc->len) != csum) {
+		err = -EIO;
+		goto out_free;
+	}
 	*pages = p;
 	*nr = n;
 	*len = loc->len;
 	return 0;
 
 out_free:
-	prbd_free_pages(p, n);
+	prbd_log_free_payload(dp, p, n);
 	return err;
 }
 
-void prbd_log_free_payload(struct page **pages, unsigned int nr)
+/**
+ * prbd_log_free_payload() - free what prbd_log_read_payload() gave
+ * @dp: the data path
+ * @pages: the array
+ * @nr: its pages, back to dp->page_pool
+ */
+void prbd_log_free_payload(struct prbd_dp *dp, struct page **pages,
+			   unsigned int nr)
 {
-	prbd_free_pages(pages, nr);
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		mempool_free(pages[i], dp->page_pool);
+	kfree(pages);
+}
+
+/* Discard or zero a descriptor's extent of the data area, synchronously. */
+static int prbd_log_trim_sync(struct prbd_dp *dp, const struct prbd_px_desc *d)
+{
+	sector_t sector = dp->data_sect + d->sector;
+	sector_t nr = d->len >> SECTOR_SHIFT;
+	int err;
+
+	if (d->op == PRBD_LOG_OP_DISCARD) {
+		err = blkdev_issue_discard(dp->bdev, sector, nr, GFP_KERNEL);
+		return err == -EOPNOTSUPP ? 0 : err;	/* a hint */
+	}
+	return blkdev_issue_zeroout(dp->bdev, sector, nr, GFP_KERNEL,
+				    d->op == PRBD_LOG_OP_ZEROES_NOUNMAP ?
+				    BLKDEV_ZERO_NOUNMAP : 0);
 }
 
 /* Write a chosen value's payloads to the data area, synchronously. */
@@ -502,8 +570,14 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 	if (e->kind != PRBD_PX_K_DATA)
 		return 0;
 	for (j = 0; j < e->n_desc; j++) {
-		err = prbd_log_read_payload(dp, e->slot, e->desc[j].id, &pages,
-					    &nr, &len);
+		if (e->desc[j].op != PRBD_LOG_OP_WRITE) {
+			err = prbd_log_trim_sync(dp, &e->desc[j]);
+			if (err)
+				return err;
+			continue;
+		}
+		err = prbd_log_read_payload(dp, e->slot, e->desc[j].id,
+					    e->desc[j].csum, &pages, &nr, &len);
 		if (err)
 			return err;
 		bio = prbd_pages_bio(dp, NULL, pages, len,
@@ -511,7 +585,7 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 				     REQ_OP_WRITE);
 		err = submit_bio_wait(bio);
 		bio_put(bio);
-		prbd_free_pages(pages, nr);
+		prbd_log_free_payload(dp, pages, nr);
 		if (err)
 			return err;
 	}
@@ -573,7 +647,15 @@ static bool prbd_log_parse(struct prbd_dp *dp, const void *buf, u64 off,
 		s->e.desc[i].sector = le64_to_cpu(r->desc[i].sector);
 		s->e.desc[i].len = le32_to_cpu(r->desc[i].len);
 		s->e.desc[i].csum = le32_to_cpu(r->desc[i].csum);
+		s->e.desc[i].op = r->desc_op[i];
+		if (r->desc_op[i] > PRBD_LOG_OP_MAX)
+			return false;
 	}
+	/* a write's record carries its payload; discard, write zeroes none */
+	if (kind == PRBD_PX_K_DATA && !(s->flags & PRBD_LOG_REC_F_MARKER) &&
+	    s->len != (s->e.desc[s->idx].op == PRBD_LOG_OP_WRITE ?
+		       s->e.desc[s->idx].len : 0))
+		return false;
 	return true;
 }
 

@@ -232,12 +232,13 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	u64 ballot, commit_index, applied_index, epoch;
 	const struct prbd_peer *peer;
 	enum prbd_paxos_role prole;
-	u32 leader_id;
+	u32 leader_id, quorum;
 	void *hdr;
 
 	spin_lock(&res->lock);
 	prole = res->paxos_role;
 	leader_id = res->leader_id;
+	quorum = res->quorum;
 	ballot = res->ballot;
 	commit_index = res->commit_index;
 	applied_index = res->applied_index;
@@ -258,6 +259,7 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	    nla_put_u32(skb, PRBD_ATTR_RES_STATE, res->state) ||
 	    nla_put_u32(skb, PRBD_ATTR_DISK_STATE, res->disk_state) ||
 	    nla_put_u32(skb, PRBD_ATTR_LEADER_ID, leader_id) ||
+	    nla_put_u32(skb, PRBD_ATTR_QUORUM, quorum) ||
 	    nla_put_u64_64bit(skb, PRBD_ATTR_BALLOT, ballot, PRBD_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, PRBD_ATTR_COMMIT_INDEX, commit_index,
 			      PRBD_ATTR_PAD) ||

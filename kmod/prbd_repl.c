@@ -9,7 +9,9 @@
  *                  Sent to a peer, once per connection, before the first
  *                  Paxos message that carries the write's descriptor; the
  *                  receiver keeps it in the payload cache, keyed by the
- *                  descriptor id, until the slot is applied.
+ *                  descriptor id, until the slot is applied.  Discard and
+ *                  write-zeroes descriptors (op != PRBD_LOG_OP_WRITE) have
+ *                  no payload and no DATA frame: nothing waits for one.
  *  PRBD_MSG_PAXOS  header struct prbd_wire_px: one core message, entries
  *                  little-endian; no payload.
  *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
@@ -33,6 +35,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+#include "prbd_trace.h"
 #include "prbd_transport.h"
 #include "prbd_wire.h"
 
@@ -54,6 +57,8 @@ struct prbd_wire_px_desc {
 	__le64 sector;
 	__le32 len;
 	__le32 csum;
+	__le32 op;		/* PRBD_LOG_OP_* */
+	__le32 pad;
 };
 
 struct prbd_wire_px_ent {
@@ -83,9 +88,12 @@ struct prbd_wire_px {
 	struct prbd_wire_px_ent ent[];
 };
 
+#define PRBD_XFER_F_REFUSED	0x01	/* reply: the leader is primary */
+
 struct prbd_wire_xfer {
 	__u8 target;
-	__u8 pad[7];
+	__u8 flags;
+	__u8 pad[6];
 };
 
 static_assert(sizeof(struct prbd_wire_px) +
@@ -106,25 +114,45 @@ void prbd_pl_put(struct prbd_payload *pl)
 	if (!pl || !refcount_dec_and_test(&pl->ref))
 		return;
 	for (i = 0; i < pl->nr; i++)
-		__free_page(pl->pages[i]);
-	kfree(pl);
+		mempool_free(pl->pages[i], pl->dp->page_pool);
+	mempool_free(pl, pl->dp->pl_pool);
 }
 
-static struct prbd_payload *prbd_pl_alloc(u64 id, u32 len)
+/* A payload of @len bytes from dp->pl_pool, without its pages yet. */
+static struct prbd_payload *prbd_pl_new(struct prbd_dp *dp, u64 id, u32 len,
+					gfp_t gfp)
 {
-	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct prbd_payload *pl;
 
-	pl = kzalloc(struct_size(pl, pages, nr) +
-		     nr * sizeof(struct bio_vec), GFP_NOIO);
+	pl = mempool_alloc(dp->pl_pool, gfp);
 	if (!pl)
 		return NULL;
+	memset(pl, 0, prbd_pl_size(nr));
+	pl->dp = dp;
 	pl->bvec = (struct bio_vec *)&pl->pages[nr];
 	refcount_set(&pl->ref, 1);
 	pl->id = id;
 	pl->len = len;
+	return pl;
+}
+
+/*
+ * A payload with its pages, from the pools without waiting: it is made in
+ * queue_rq (the primary's copy) or by the receive path, and the pools'
+ * elements only come back as slots are applied.  NULL: retry later.
+ */
+static struct prbd_payload *prbd_pl_alloc(struct prbd_dp *dp, u64 id, u32 len)
+{
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct prbd_payload *pl;
+
+	pl = prbd_pl_new(dp, id, len, gfp);
+	if (!pl)
+		return NULL;
 	for (i = 0; i < nr; i++) {
-		pl->pages[i] = alloc_page(GFP_NOIO);
+		pl->pages[i] = mempool_alloc(dp->page_pool, gfp);
 		if (!pl->pages[i]) {
 			prbd_pl_put(pl);
 			return NULL;
@@ -231,7 +259,7 @@ int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
 	size_t n;
 	void *src;
 
-	pl = prbd_pl_alloc(io->id, blk_rq_bytes(io->rq));
+	pl = prbd_pl_alloc(dp, io->id, blk_rq_bytes(io->rq));
 	if (!pl)
 		return -ENOMEM;
 	/* READ: the iterator is the destination */
@@ -255,11 +283,13 @@ int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
  * @dp: the data path
  * @slot: the slot the descriptor is in
  * @id: the descriptor id
+ * @csum: its crc32c, checked when the payload is read from the log
  *
  * Context: may sleep (log read).
  * Return: the payload with a reference, or an ERR_PTR.
  */
-struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id)
+struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
+				  u32 csum)
 {
 	struct prbd_payload *pl = prbd_pl_get(dp, id);
 	struct page **pages;
@@ -269,19 +299,10 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id)
 
 	if (pl)
 		return pl;
-	err = prbd_log_read_payload(dp, slot, id, &pages, &nr, &len);
+	err = prbd_log_read_payload(dp, slot, id, csum, &pages, &nr, &len);
 	if (err)
 		return ERR_PTR(err);
-	pl = kzalloc(struct_size(pl, pages, nr) + nr * sizeof(struct bio_vec),
-		     GFP_NOIO);
-	if (!pl) {
-		prbd_log_free_payload(pages, nr);
-		return ERR_PTR(-ENOMEM);
-	}
-	pl->bvec = (struct bio_vec *)&pl->pages[nr];
-	refcount_set(&pl->ref, 1);
-	pl->id = id;
-	pl->len = len;
+	pl = prbd_pl_new(dp, id, len, GFP_NOIO);	/* never NULL */
 	pl->nr = nr;
 	for (i = 0; i < nr; i++) {
 		pl->pages[i] = pages[i];
@@ -312,24 +333,31 @@ static bool prbd_repl_sent_before(struct prbd_dp *dp, u32 node, u64 id)
 	return false;
 }
 
-static void prbd_repl_send_data(struct prbd_dp *dp, u32 node,
-				const struct prbd_px_entry *e)
+/* Return: 0, or the error of the first payload that could not be sent. */
+static int prbd_repl_send_data(struct prbd_dp *dp, u32 node,
+			       const struct prbd_px_entry *e)
 {
 	struct prbd_wire_data wd;
 	struct prbd_payload *pl;
+	int err, ret = 0;
 	u32 j;
-	int err;
 
 	for (j = 0; j < e->n_desc; j++) {
 		const struct prbd_px_desc *d = &e->desc[j];
 
+		if (d->op != PRBD_LOG_OP_WRITE)
+			continue;	/* no payload */
 		if (prbd_repl_sent_before(dp, node, d->id))
 			continue;
-		pl = prbd_pl_find(dp, e->slot, d->id);
+		pl = prbd_pl_find(dp, e->slot, d->id, d->csum);
 		if (IS_ERR(pl)) {
 			pr_warn_ratelimited("%s: no payload for slot %llu id %llx: %ld\n",
 					    dp->res->name, e->slot, d->id,
 					    PTR_ERR(pl));
+			/* not sent: forget it so a retransmission tries again */
+			dp->rpeer[node].sent[(dp->rpeer[node].sent_pos - 1) %
+					     PRBD_REPL_SENT_RING] = 0;
+			ret = ret ?: PTR_ERR(pl);
 			continue;
 		}
 		wd.id = cpu_to_le64(d->id);
@@ -344,8 +372,10 @@ static void prbd_repl_send_data(struct prbd_dp *dp, u32 node,
 			/* not sent: forget it so a retransmission sends it */
 			dp->rpeer[node].sent[(dp->rpeer[node].sent_pos - 1) %
 					     PRBD_REPL_SENT_RING] = 0;
+			ret = ret ?: err;
 		}
 	}
+	return ret;
 }
 
 static u32 prbd_repl_encode(const struct prbd_px_msg *m,
@@ -380,6 +410,7 @@ static u32 prbd_repl_encode(const struct prbd_px_msg *m,
 			we->desc[j].sector = cpu_to_le64(e->desc[j].sector);
 			we->desc[j].len = cpu_to_le32(e->desc[j].len);
 			we->desc[j].csum = cpu_to_le32(e->desc[j].csum);
+			we->desc[j].op = cpu_to_le32(e->desc[j].op);
 		}
 	}
 	return sizeof(*w) + m->n_ent * sizeof(w->ent[0]);
@@ -409,9 +440,45 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 			if (m->ent[k].kind == PRBD_PX_K_DATA)
 				prbd_repl_send_data(dp, m->to, &m->ent[k]);
 		len = prbd_repl_encode(m, w);
+		prbd_trace_msg_out(dp, m);
 		prbd_tr_send(dp->tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0, 0,
 			     NULL, NULL);
 	}
+}
+
+/**
+ * prbd_repl_send_learn() - send a LEARN built from the log history
+ * @dp: the data path
+ * @m: the message; its entries are cut at the first one whose payload
+ *	cannot be sent (read back from the log, it no longer matches its
+ *	checksum: the record was overwritten), so the asker never learns a
+ *	value it cannot get the data of
+ *
+ * Context: drive work.
+ * Return: the number of entries sent, 0 when the peer is not connected,
+ * or the error of the first entry's payload.
+ */
+int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m)
+{
+	int err = 0;
+	u32 k;
+
+	if (!dp->tr || !m->to || m->to >= PRBD_PX_MAX_NODES ||
+	    !dp->rpeer[m->to].up)
+		return 0;
+	for (k = 0; k < m->n_ent; k++) {
+		if (m->ent[k].kind != PRBD_PX_K_DATA)
+			continue;
+		err = prbd_repl_send_data(dp, m->to, &m->ent[k]);
+		if (err)
+			break;
+	}
+	m->n_ent = k;
+	if (!k)
+		return err;
+	prbd_tr_send(dp->tr, m->to, PRBD_MSG_PAXOS, dp->wbuf,
+		     prbd_repl_encode(m, dp->wbuf), NULL, 0, 0, NULL, NULL);
+	return k;
 }
 
 /* --- receiving ------------------------------------------------------------ */
@@ -434,7 +501,7 @@ static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		prbd_pl_put(pl);
 		return 0;
 	}
-	pl = prbd_pl_alloc(le64_to_cpu(wd->id), len);
+	pl = prbd_pl_alloc(dp, le64_to_cpu(wd->id), len);
 	if (!pl)
 		return -ENOMEM;
 	/* WRITE: the iterator is the source */
@@ -493,12 +560,56 @@ static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 			e->desc[j].sector = le64_to_cpu(we->desc[j].sector);
 			e->desc[j].len = le32_to_cpu(we->desc[j].len);
 			e->desc[j].csum = le32_to_cpu(we->desc[j].csum);
-			if (!e->desc[j].len || e->desc[j].len > PRBD_DP_MAX_IO ||
+			e->desc[j].op = le32_to_cpu(we->desc[j].op);
+			if (e->desc[j].op > PRBD_LOG_OP_MAX || we->desc[j].pad ||
+			    !e->desc[j].len || e->desc[j].len >
+			    (e->desc[j].op == PRBD_LOG_OP_WRITE ?
+			     PRBD_DP_MAX_IO : PRBD_DP_MAX_TRIM) ||
 			    (e->desc[j].sector << SECTOR_SHIFT) + e->desc[j].len >
 			    dp->data_size)
 				return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/*
+ * "Make me the leader": granted unless this node is primary (it holds the
+ * device, or was made primary explicitly); then the asker is told so.
+ */
+static int prbd_repl_recv_xfer(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+{
+	const struct prbd_wire_xfer *x = rx->hdr;
+	struct prbd_wire_xfer r = { .target = x->target,
+				    .flags = PRBD_XFER_F_REFUSED };
+	bool primary;
+	int err;
+
+	if (x->flags & ~PRBD_XFER_F_REFUSED || memchr_inv(x->pad, 0,
+							  sizeof(x->pad)))
+		return -EINVAL;
+	if (x->flags & PRBD_XFER_F_REFUSED) {
+		if (x->target == dp->res->node_id)
+			prbd_dp_xfer_refused(dp, rx->from);
+		return 0;
+	}
+	if (x->target != rx->from)
+		return -EINVAL;
+	spin_lock(&dp->px_lock);
+	primary = dp->primary;
+	err = primary ? 0 : prbd_px_transfer(dp->px, x->target);
+	spin_unlock(&dp->px_lock);
+	if (primary) {
+		pr_info_ratelimited("%s: node %u asked for leadership: refused, this node is primary\n",
+				    dp->res->name, rx->from);
+		prbd_tr_send(dp->tr, rx->from, PRBD_MSG_XFER, &r, sizeof(r),
+			     NULL, 0, 0, NULL, NULL);
+		return 0;
+	}
+	prbd_dp_kick(dp);
+	if (!err)
+		pr_info("%s: leadership transfer to node %u requested\n",
+			dp->res->name, x->target);
 	return 0;
 }
 
@@ -516,7 +627,8 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 		/* rmsg is only used here; the transport runs one recv at a time */
 		mutex_lock(&dp->rmsg_lock);
 		err = prbd_repl_decode(dp, rx, m);
-		if (!err) {
+		if (!err && !prbd_hist_want(dp, m)) {
+			prbd_trace_msg_in(dp, m);
 			spin_lock(&dp->px_lock);
 			prbd_px_step(dp->px, m);
 			spin_unlock(&dp->px_lock);
@@ -525,18 +637,8 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 		prbd_dp_kick(dp);
 		break;
 	case PRBD_MSG_XFER:
-		if (rx->hdr_len == sizeof(struct prbd_wire_xfer)) {
-			const struct prbd_wire_xfer *x = rx->hdr;
-
-			spin_lock(&dp->px_lock);
-			err = prbd_px_transfer(dp->px, x->target) ? -EAGAIN : 0;
-			spin_unlock(&dp->px_lock);
-			prbd_dp_kick(dp);
-			if (!err)
-				pr_info("%s: leadership transfer to node %u requested\n",
-					dp->res->name, x->target);
-			err = 0;
-		}
+		if (rx->hdr_len == sizeof(struct prbd_wire_xfer))
+			err = prbd_repl_recv_xfer(dp, rx);
 		break;
 	}
 	if (err)
@@ -647,7 +749,10 @@ void prbd_repl_stop(struct prbd_dp *dp)
 {
 	if (dp->tr) {
 		prbd_tr_destroy(dp->tr);
-		dp->tr = NULL;
+		WRITE_ONCE(dp->tr, NULL);
+		/* a drive work still sending finishes before the buffers go */
+		if (dp->wq)
+			flush_workqueue(dp->wq);
 	}
 	prbd_pl_drop_all(dp);
 	kvfree(dp->out);

@@ -10,6 +10,11 @@
  * Write cache and FUA are advertised.  A write completes only once it is
  * chosen (durable in the log of a majority) and applied, so REQ_FUA holds
  * for every write and a flush finds nothing volatile: it completes at once.
+ *
+ * Discard and write-zeroes are advertised when the backing device has them
+ * and go the way of a write, without payload: the value carries the op,
+ * sector and length; every node logs it and applies it to its data area in
+ * slot order (prbd_submit_trim()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,6 +24,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+#include "prbd_trace.h"
 
 int prbd_major;
 
@@ -29,25 +35,67 @@ int prbd_major;
  */
 void prbd_io_end(struct prbd_io *cmd, blk_status_t status)
 {
-	blk_mq_end_request(cmd->rq, status);
+	struct request *rq = cmd->rq;
+	struct prbd_dp *dp = rq->q->queuedata;
+
+	if (trace_prbd_req_done_enabled())
+		trace_prbd_req_done(prbd_dp_minor(dp), rq->tag, req_op(rq),
+				    blk_rq_pos(rq), blk_rq_bytes(rq),
+				    blk_status_to_errno(status));
+	blk_mq_end_request(rq, status);
 }
 
 /**
- * prbd_submit_rq_bio() - write or read a request's pages on the backing device
+ * prbd_dp_pools_init() - the reserves of the write path
  * @dp: the data path
- * @cmd: the request; its pages are used in place, without copies
- * @hdr: a page written before the request's data (a log record header), or
- *	 NULL
- * @sector: where on the backing device (512-byte sectors)
- * @opf: operation and flags
- * @end_io: completion
- * @priv: bio->bi_private
  *
- * Return: 0 or -ENOMEM (nothing submitted).
+ * Every bio of the data path comes from dp->bio_set; struct prbd_apply, log
+ * record header pages, payload structs and payload pages from mempools.
+ * Allocated with GFP_NOIO where the element comes back by an I/O
+ * completion (bios, header pages), without waiting where only the drive
+ * work itself or queue_rq could give it back (applies, payloads copied in
+ * queue_rq or received from the network): there a failure is retried.
+ *
+ * Return: 0 or -ENOMEM (prbd_dp_pools_exit() frees what was made).
  */
-int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
+int prbd_dp_pools_init(struct prbd_dp *dp)
+{
+	unsigned int pl_pages = PRBD_DP_MAX_IO >> PAGE_SHIFT;
+	int err;
+
+	err = bioset_init(&dp->bio_set, PRBD_DP_POOL_IOS, 0, BIOSET_NEED_BVECS);
+	if (err)
+		return err;
+	dp->apply_pool = mempool_create_kmalloc_pool(PRBD_DP_POOL_IOS,
+						     sizeof(struct prbd_apply));
+	dp->hdr_pool = mempool_create_page_pool(PRBD_DP_POOL_IOS, 0);
+	dp->pl_pool = mempool_create_kmalloc_pool(PRBD_DP_POOL_IOS,
+						  prbd_pl_size(pl_pages));
+	dp->page_pool = mempool_create_page_pool(PRBD_DP_POOL_PL_IOS * pl_pages,
+						 0);
+	if (!dp->apply_pool || !dp->hdr_pool || !dp->pl_pool ||
+	    !dp->page_pool)
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * prbd_dp_pools_exit() - free the reserves; every element is back
+ * @dp: the data path (also one whose prbd_dp_pools_init() failed or never
+ *	ran: a zeroed bio_set and NULL pools are fine)
+ */
+void prbd_dp_pools_exit(struct prbd_dp *dp)
+{
+	mempool_destroy(dp->page_pool);
+	mempool_destroy(dp->pl_pool);
+	mempool_destroy(dp->hdr_pool);
+	mempool_destroy(dp->apply_pool);
+	bioset_exit(&dp->bio_set);
+}
+
+static int prbd_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 		       struct page *hdr, sector_t sector, blk_opf_t opf,
-		       bio_end_io_t *end_io, void *priv)
+		       bio_end_io_t *end_io, void *priv, gfp_t gfp)
 {
 	struct request *rq = cmd->rq;
 	struct req_iterator iter;
@@ -57,7 +105,7 @@ int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 
 	rq_for_each_bvec(bv, rq, iter)
 		nr++;
-	bio = bio_alloc(dp->bdev, nr, opf, GFP_NOIO);
+	bio = bio_alloc_bioset(dp->bdev, nr, opf, gfp, &dp->bio_set);
 	if (!bio)
 		return -ENOMEM;
 	bio->bi_iter.bi_sector = sector;
@@ -75,6 +123,100 @@ int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 out_put:
 	bio_put(bio);
 	return -ENOMEM;
+}
+
+/**
+ * prbd_submit_rq_bio() - write or read a request's pages on the backing device
+ * @dp: the data path
+ * @cmd: the request; its pages are used in place, without copies
+ * @hdr: a page written before the request's data (a log record header), or
+ *	 NULL
+ * @sector: where on the backing device (512-byte sectors)
+ * @opf: operation and flags
+ * @end_io: completion
+ * @priv: bio->bi_private
+ *
+ * Context: process (GFP_NOIO; the bio comes from dp->bio_set).
+ * Return: 0 or -ENOMEM (nothing submitted).
+ */
+int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
+		       struct page *hdr, sector_t sector, blk_opf_t opf,
+		       bio_end_io_t *end_io, void *priv)
+{
+	return prbd_rq_bio(dp, cmd, hdr, sector, opf, end_io, priv, GFP_NOIO);
+}
+
+/**
+ * prbd_rq_op() - the log op of a write-type request
+ * @rq: a write, discard or write-zeroes request
+ *
+ * Return: %PRBD_LOG_OP_WRITE, %PRBD_LOG_OP_DISCARD, %PRBD_LOG_OP_ZEROES or
+ * %PRBD_LOG_OP_ZEROES_NOUNMAP.
+ */
+u32 prbd_rq_op(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_DISCARD:
+		return PRBD_LOG_OP_DISCARD;
+	case REQ_OP_WRITE_ZEROES:
+		return rq->cmd_flags & REQ_NOUNMAP ?
+		       PRBD_LOG_OP_ZEROES_NOUNMAP : PRBD_LOG_OP_ZEROES;
+	default:
+		return PRBD_LOG_OP_WRITE;
+	}
+}
+
+/**
+ * prbd_submit_trim() - discard or zero an extent of the backing device
+ * @dp: the data path
+ * @op: %PRBD_LOG_OP_DISCARD, %PRBD_LOG_OP_ZEROES or
+ *	%PRBD_LOG_OP_ZEROES_NOUNMAP
+ * @sector: where on the backing device (512-byte sectors)
+ * @len: bytes
+ * @end_io: completion, called once for the whole extent
+ * @priv: its bio->bi_private
+ *
+ * Builds a chain of bios cut to the backing device's limits, submitting
+ * all but the last, which gets @end_io.  Write zeroes falls back to
+ * writing zero pages when the device has no write-zeroes command, so the
+ * extent reads back as zeroes on every node.  A discard the device cannot
+ * do is a no-op: its contents are undefined either way.
+ *
+ * Context: process (work item); never called from queue_rq.
+ * Return: 0 when submitted, 1 when there was nothing to submit (@end_io
+ * is not called), or a negative errno.
+ */
+int prbd_submit_trim(struct prbd_dp *dp, u32 op, sector_t sector, u32 len,
+		     bio_end_io_t *end_io, void *priv)
+{
+	sector_t nr = len >> SECTOR_SHIFT;
+	struct bio *bio = NULL;
+	int err;
+
+	if (op == PRBD_LOG_OP_DISCARD) {
+		err = __blkdev_issue_discard(dp->bdev, sector, nr, GFP_NOIO,
+					     &bio);
+		if (err == -EOPNOTSUPP)
+			err = 0;
+	} else {
+		err = __blkdev_issue_zeroout(dp->bdev, sector, nr, GFP_NOIO,
+					     &bio,
+					     op == PRBD_LOG_OP_ZEROES_NOUNMAP ?
+					     BLKDEV_ZERO_NOUNMAP : 0);
+	}
+	if (err) {
+		if (bio) {	/* the chain so far: wait for it, fail */
+			submit_bio_wait(bio);
+			bio_put(bio);
+		}
+		return err;
+	}
+	if (!bio)
+		return 1;
+	bio->bi_end_io = end_io;
+	bio->bi_private = priv;
+	submit_bio(bio);
+	return 0;
 }
 
 static void prbd_read_endio(struct bio *bio)
@@ -116,27 +258,37 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->id = 0;
 	cmd->csum = 0;
 	cmd->log_need = 0;
+	cmd->doubt = false;
 	cmd->status = BLK_STS_OK;
 	atomic_set(&cmd->pending, 0);
 	blk_mq_start_request(rq);
+	trace_prbd_req_queued(prbd_dp_minor(dp), rq->tag, req_op(rq),
+			      blk_rq_pos(rq), blk_rq_bytes(rq));
 
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
 		/* every completed write is already durable on a majority */
-		blk_mq_end_request(rq, BLK_STS_OK);
+		prbd_io_end(cmd, BLK_STS_OK);
 		return BLK_STS_OK;
 	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
 		if (!blk_rq_bytes(rq)) {
-			blk_mq_end_request(rq, BLK_STS_OK);
+			prbd_io_end(cmd, BLK_STS_OK);
 			return BLK_STS_OK;
 		}
 		return prbd_dp_queue_write(dp, cmd);
 	case REQ_OP_READ:
-		if (prbd_dp_queue_read(dp, cmd))
-			prbd_submit_read(dp, cmd);
+		if (!prbd_dp_queue_read(dp, cmd))
+			return BLK_STS_OK;
+		/* no sleeping allocation here: blk-mq retries the request */
+		if (prbd_rq_bio(dp, cmd, NULL, dp->data_sect + blk_rq_pos(rq),
+				REQ_OP_READ, prbd_read_endio, cmd,
+				GFP_NOWAIT | __GFP_NOWARN))
+			return BLK_STS_RESOURCE;
 		return BLK_STS_OK;
 	default:
-		blk_mq_end_request(rq, BLK_STS_NOTSUPP);
+		prbd_io_end(cmd, BLK_STS_NOTSUPP);
 		return BLK_STS_OK;
 	}
 }
@@ -155,10 +307,40 @@ static int prbd_dev_open_rw(struct prbd_dp *dp, bool write)
 static void prbd_dev_release_rw(struct prbd_dp *dp, bool write)
 {
 	if (write)
-		atomic_dec(&dp->open_rw);
+		prbd_dp_release_rw(dp);
 }
 
 PRBD_DEFINE_BDOPS(prbd_fops, prbd_dev_open_rw, prbd_dev_release_rw);
+
+/*
+ * Limits from the backing device: discard and write-zeroes only when it has
+ * them.  The data area starts data_sect into the backing device, which moves
+ * the first whole discard granule.
+ */
+static void prbd_dev_limits(struct prbd_dp *dp, struct prbd_limits *l)
+{
+	struct block_device *bdev = dp->bdev;
+	u64 off = dp->data_sect << SECTOR_SHIFT;
+	u32 gran, rem;
+
+	memset(l, 0, sizeof(*l));
+	l->lbs = dp->block_size;
+	l->pbs = bdev_physical_block_size(bdev);
+	l->max_sectors = PRBD_DP_MAX_IO >> SECTOR_SHIFT;
+	l->max_segs = PRBD_DP_MAX_SEGS;
+	if (bdev_max_discard_sectors(bdev)) {
+		gran = max(bdev_discard_granularity(bdev), l->lbs);
+		rem = do_div(off, gran);
+		l->max_discard = min(bdev_max_discard_sectors(bdev),
+				     PRBD_DP_MAX_TRIM >> SECTOR_SHIFT);
+		l->discard_gran = gran;
+		l->discard_align = (gran + bdev_discard_alignment(bdev) - rem) %
+				   gran;
+	}
+	if (bdev_write_zeroes_sectors(bdev))
+		l->max_zeroes = min(bdev_write_zeroes_sectors(bdev),
+				    PRBD_DP_MAX_TRIM >> SECTOR_SHIFT);
+}
 
 /**
  * prbd_dev_create() - create and register /dev/prbd<minor>
@@ -169,13 +351,13 @@ PRBD_DEFINE_BDOPS(prbd_fops, prbd_dev_open_rw, prbd_dev_release_rw);
  */
 int prbd_dev_create(struct prbd_dp *dp, u32 minor)
 {
-	struct block_device *bdev = dp->bdev;
+	struct prbd_limits lim;
 	struct gendisk *disk;
 	int err;
 
 	dp->tag_set.ops = &prbd_mq_ops;
 	dp->tag_set.nr_hw_queues = 1;
-	dp->tag_set.queue_depth = 128;
+	dp->tag_set.queue_depth = PRBD_DP_QUEUE_DEPTH;
 	dp->tag_set.numa_node = NUMA_NO_NODE;
 	dp->tag_set.cmd_size = sizeof(struct prbd_io);
 	dp->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
@@ -184,10 +366,8 @@ int prbd_dev_create(struct prbd_dp *dp, u32 minor)
 	if (err)
 		return err;
 
-	disk = prbd_alloc_disk(&dp->tag_set, dp, dp->block_size,
-			       bdev_physical_block_size(bdev),
-			       PRBD_DP_MAX_IO >> SECTOR_SHIFT,
-			       PRBD_DP_MAX_SEGS);
+	prbd_dev_limits(dp, &lim);
+	disk = prbd_alloc_disk(&dp->tag_set, dp, &lim);
 	if (IS_ERR(disk)) {
 		err = PTR_ERR(disk);
 		goto out_free_tag_set;

@@ -33,6 +33,7 @@ static const char * const prbdctl_disk_state_names[] = {
 	[PRBD_DISK_STATE_DISKLESS] = "diskless",
 	[PRBD_DISK_STATE_ATTACHED] = "attached",
 	[PRBD_DISK_STATE_FAILED] = "failed",
+	[PRBD_DISK_STATE_OUTDATED] = "outdated",
 };
 
 static const char * const prbdctl_conn_state_names[] = {
@@ -262,6 +263,9 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 			printf(",\"listen\":\"%s\"", listen);
 		else
 			printf(",\"listen\":null");
+		printf(",\"quorum\":%s", tb[PRBD_ATTR_QUORUM] ?
+		       (prbdctl_u32(tb, PRBD_ATTR_QUORUM) ? "true" : "false") :
+		       "null");
 		printf(",\"size\":%" PRIu64 ",\"leader_id\":%u,\"ballot\":%" PRIu64
 		       ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		       ",\"config_epoch\":%" PRIu64,
@@ -293,11 +297,13 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 			printf("  backing %s size %" PRIu64 "\n",
 			       nla_get_string(tb[PRBD_ATTR_BACKING_DEV]),
 			       prbdctl_u64(tb, PRBD_ATTR_SIZE));
-		printf("  paxos %s leader %u ballot %" PRIu64 " commit %" PRIu64
-		       " applied %" PRIu64 "\n",
+		printf("  paxos %s leader %u quorum %s ballot %" PRIu64
+		       " commit %" PRIu64 " applied %" PRIu64 "\n",
 		       PRBDCTL_NAME(prbdctl_paxos_role_names,
 				    prbdctl_u32(tb, PRBD_ATTR_PAXOS_ROLE)),
 		       prbdctl_u32(tb, PRBD_ATTR_LEADER_ID),
+		       !tb[PRBD_ATTR_QUORUM] ? "-" :
+		       prbdctl_u32(tb, PRBD_ATTR_QUORUM) ? "yes" : "no",
 		       prbdctl_u64(tb, PRBD_ATTR_BALLOT),
 		       prbdctl_u64(tb, PRBD_ATTR_COMMIT_INDEX),
 		       prbdctl_u64(tb, PRBD_ATTR_APPLIED_INDEX));

@@ -625,7 +625,14 @@ static void px_send_hb(struct prbd_px *px)
 	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
 		if (!(members & BIT16(p)))
 			continue;
-		px->peer[p].sent_hi = px->commit;	/* retransmit unacked */
+		/*
+		 * Retransmit what is unacknowledged, but only to a peer that
+		 * acknowledged nothing for a heartbeat interval: one that is
+		 * acknowledging is merely slower than the interval, and
+		 * resending to it would double the traffic under load.
+		 */
+		if (px->now - px->peer[p].last_p2b >= px->cfg.hb_ms)
+			px->peer[p].sent_hi = px->commit;
 		m = px_out(px, PRBD_PX_M_HB, p);
 		if (!m)
 			continue;
@@ -1070,6 +1077,7 @@ static void px_on_p2b(struct prbd_px *px, const struct prbd_px_msg *m)
 	if (px->role != PRBD_PX_LEADER || m->ballot != px->ballot)
 		return;
 	px->peer[m->from].last_heard = px->now;
+	px->peer[m->from].last_p2b = px->now;
 	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++)
 		px_ack_slot(px, m->ent[i].slot, m->from);
 	px_advance_commit(px);
@@ -1508,6 +1516,7 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->applied = px->applied;
 	st->log_start = px->log_start;
 	st->cfg_slot = px->cfg_slot;
+	st->next_slot = px->next_slot;
 	st->voters = px->voters;
 	st->learners = px->learners;
 	st->id = px->id;

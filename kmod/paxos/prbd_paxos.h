@@ -55,6 +55,10 @@ struct prbd_px_desc {
 	u64 sector;
 	u32 len;	/* bytes, used for flow control */
 	u32 csum;	/* checksum of the payload */
+	u32 op;		/* what the embedder does with it (prbd: write,
+			 * discard, write zeroes); opaque to the core
+			 */
+	u32 pad;
 };
 
 struct prbd_px_entry {
@@ -126,6 +130,7 @@ struct prbd_px_status {
 	u64 ballot;	/* ours if leader/candidate */
 	u64 promised;
 	u64 commit, applied, log_start, cfg_slot;
+	u64 next_slot;	/* a leader's next free slot (kept after it ends) */
 	u16 voters, learners;
 	u8 id, role, leader, needs_resync;
 };

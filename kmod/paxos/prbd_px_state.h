@@ -21,6 +21,7 @@ struct prbd_px_peer {
 	u64 ack_ts;		/* newest echoed heartbeat ts (lease) */
 	u64 applied;
 	u64 sent_hi;		/* highest slot sent in a P2A */
+	u64 last_p2b;		/* leader clock of its latest P2B */
 	u8 promised;		/* phase 1 / pre-vote granted */
 	u8 pad[7];
 };

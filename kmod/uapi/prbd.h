@@ -59,6 +59,7 @@ enum prbd_disk_state {
 	PRBD_DISK_STATE_DISKLESS,
 	PRBD_DISK_STATE_ATTACHED,
 	PRBD_DISK_STATE_FAILED,
+	PRBD_DISK_STATE_OUTDATED,
 
 	/* private: */
 	__PRBD_DISK_STATE_MAX,
@@ -136,6 +137,7 @@ enum prbd_attr {
 	PRBD_ATTR_LISTEN_ADDR4,		/* be32, local listen address */
 	PRBD_ATTR_LISTEN_ADDR6,		/* binary, 16 bytes */
 	PRBD_ATTR_LISTEN_PORT,		/* u16, host order, >= 1 */
+	PRBD_ATTR_QUORUM,		/* u32, 1: a leader is reachable */
 
 	__PRBD_ATTR_MAX,
 	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)

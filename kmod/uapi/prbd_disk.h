@@ -215,11 +215,23 @@ struct prbd_disk_log_rec_desc {
  * @flags: %PRBD_LOG_REC_F_CHOSEN: the value is known chosen;
  *	   %PRBD_LOG_REC_F_MARKER: no payload, only marks the value of an
  *	   earlier record (same slot and ballot) chosen
+ * @desc_op: what each descriptor does, %PRBD_LOG_OP_*; zero (a write) in
+ *	     records written before the field existed
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
+ *
+ * A descriptor whose op is not %PRBD_LOG_OP_WRITE carries no payload: its
+ * record has @payload_len 0 and @payload_crc 0, the descriptor's @len is the
+ * extent discarded or zeroed, its @csum is 0.
  */
 #define PRBD_LOG_REC_F_CHOSEN	0x1
 #define PRBD_LOG_REC_F_MARKER	0x2
+
+#define PRBD_LOG_OP_WRITE		0	/* write the payload */
+#define PRBD_LOG_OP_DISCARD		1	/* discard; no payload */
+#define PRBD_LOG_OP_ZEROES		2	/* write zeroes, may unmap */
+#define PRBD_LOG_OP_ZEROES_NOUNMAP	3	/* write zeroes, keep allocated */
+#define PRBD_LOG_OP_MAX			PRBD_LOG_OP_ZEROES_NOUNMAP
 
 struct prbd_disk_log_rec {
 	__le64 magic;			/* 0x000 */
@@ -236,7 +248,8 @@ struct prbd_disk_log_rec {
 	__le16 learners;		/* 0x046 */
 	struct prbd_disk_log_rec_desc desc[4];	/* 0x048 */
 	__le32 flags;			/* 0x0a8 */
-	__u8   reserved[336];		/* 0x0ac */
+	__u8   desc_op[4];		/* 0x0ac */
+	__u8   reserved[332];		/* 0x0b0 */
 	__le32 crc;			/* 0x1fc */
 };
 

@@ -151,7 +151,8 @@ static int leader_of(int n)
 
 static struct prbd_px_desc mkdesc(u64 id)
 {
-	struct prbd_px_desc d = { id, id % 8, 4096, (u32)id * 7u };
+	struct prbd_px_desc d = { .id = id, .sector = id % 8, .len = 4096,
+				  .csum = (u32)id * 7u };
 
 	return d;
 }
