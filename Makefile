@@ -9,11 +9,16 @@
 #   make test        install deps, build, run every test group; last line "N passed, N failed"
 #   make vm-shell    boot one VM and drop into its console (debugging)
 #   make checkpatch  checkpatch.pl --strict over kmod/
+#   make bench-bpf   4k randwrite qd32 IOPS on prbd without and with prbd-lat attached
 #
 # KDIR=/path/to/kernel/build overrides the kernel tree (no BTF unless it has a vmlinux).
+# KVER=<version> builds for another installed Debian kernel, e.g. the 6.12 lane:
+#   make KVER=$$(tools/kver.sh 6.12) module initramfs
 
-# The guest kernel: the newest installed Debian amd64 kernel with headers.
-KVER ?= $(shell ls -1 /usr/src 2>/dev/null | sed -n 's/^linux-headers-\(.*-amd64\)$$/\1/p' | sort -V | tail -n 1)
+# The guest kernel: the newest installed Debian 6.1 amd64 kernel with headers
+# (tools/kver.sh); installing other series' headers does not change it.
+DEFAULT_KVER := $(shell tools/kver.sh 6.1)
+KVER ?= $(DEFAULT_KVER)
 BUILD := $(CURDIR)/build
 SRCTAR := /usr/src/linux-source-6.1.tar.xz
 KSRC := $(BUILD)/src/linux-source-6.1
@@ -24,15 +29,27 @@ KDIR := $(BUILD)/kdir-$(KVER)
 KDIR_DEP := $(KDIR)/.prepared
 endif
 
+# The default kernel's module is built in place (kmod/prbd.ko); any other
+# KVER builds in a private copy of the sources, build/mod-$(KVER), so the
+# objects of two kernels never mix.
+ifeq ($(KVER),$(DEFAULT_KVER))
+MOD_DIR := $(CURDIR)
+MOD_SYNC :=
+else
+MOD_DIR := $(BUILD)/mod-$(KVER)
+MOD_SYNC := mod-sync
+endif
+PRBD_KO := $(MOD_DIR)/kmod/prbd.ko
+
 # Framework files taken from the kernel source tarball (never committed).
 KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch \
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module user guest-tools sim deps demo bench test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module mod-sync user guest-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
-all: module user guest-tools
+all: module user guest-tools bpf
 
 help:
 	@sed -n '3,14p' Makefile
@@ -76,11 +93,23 @@ $(BUILD)/kdir-$(KVER)/.prepared: $(VMLINUX)
 
 # Debian ships no resolve_btfids; the module has no BTF_ID sets, so the
 # BTF pahole generates is complete without it.
-module: $(KDIR_DEP)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true modules
+module: $(KDIR_DEP) $(MOD_SYNC)
+	$(MAKE) -C $(KDIR) M=$(MOD_DIR) RESOLVE_BTFIDS=true modules
+
+# Copy what changed (cp -u keeps the timestamps of unchanged files).
+mod-sync:
+	mkdir -p $(MOD_DIR)/kmod
+	cp -au Kbuild $(MOD_DIR)/
+	cd kmod && find . \( -name '*.[ch]' ! -name '*.mod.c' \) -o -name Kbuild | \
+		xargs cp -au --parents -t $(MOD_DIR)/kmod
 
 user:
 	@if [ -f user/Makefile ]; then $(MAKE) -C user; fi
+
+# prbd-lat and its BPF programs (bpf/Makefile), against the guest kernel's
+# BTF: vmlinux.h, the object, its skeleton and the tool go to build/bpf.
+bpf: $(VMLINUX)
+	$(MAKE) -C bpf VMLINUX=$(VMLINUX)
 
 # Test helpers that run inside the guests (shipped in the initramfs).
 GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck
@@ -96,11 +125,11 @@ CHECKPATCH = perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --sho
 checkpatch: $(KSRC)/.extracted
 	$(CHECKPATCH) -f $$(find kmod -name '*.[ch]' ! -name '*.mod.c' | sort)
 
-sparse: $(KDIR_DEP)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) RESOLVE_BTFIDS=true C=2 modules
+sparse: $(KDIR_DEP) $(MOD_SYNC)
+	$(MAKE) -C $(KDIR) M=$(MOD_DIR) RESOLVE_BTFIDS=true C=2 modules
 
-initramfs: module user guest-tools
-	tools/vm/mkinitramfs.sh $(KVER)
+initramfs: module user guest-tools bpf
+	tools/vm/mkinitramfs.sh $(KVER) $(PRBD_KO)
 
 vm-shell: initramfs
 	tools/vm/rig.sh shell
@@ -113,11 +142,15 @@ bench: deps
 	$(MAKE) all initramfs
 	tools/bench/bench.sh
 
+bench-bpf: deps
+	$(MAKE) all initramfs
+	BENCH=bpf tools/bench/bench.sh
+
 test:
 	tools/run-tests.sh
 
 clean-module:
-	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(MOD_DIR) clean
 
 clean:
 	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -89,3 +89,103 @@ need_rig() {
 		exit $KSFT_SKIP
 	fi
 }
+
+# --- replication groups (selftests/repl/) ---------------------------------
+# A resource file for nodes 1..N, bringing nodes up, promoting one, and
+# comparing replicas.
+
+REPL_UUID=${REPL_UUID:-0b6f4c1e-5d2a-4f7e-9a3b-2c1d0e9f8a7b}
+REPL_SECRET=${REPL_SECRET:-repl-test-secret}
+
+# repl_res N [SECRET] [UUID] [EXTRA]: the text of /etc/prbd.d/r0.res
+repl_res() {
+	local n=$1 secret=${2:-$REPL_SECRET} uuid=${3:-$REPL_UUID} i
+	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = %s\nsecret = %s\n%s' \
+		"$uuid" "$secret" "${4:+$4
+}"
+	for i in $(seq 1 "$n"); do
+		printf '[node %d]\naddress = 10.77.0.%d:7790\ndisk = /dev/vda\n' "$i" "$i"
+	done
+}
+
+# repl_write_res I N [SECRET] [UUID] [EXTRA]: install the resource file on node I
+repl_write_res() {
+	local i=$1
+	shift
+	vm "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$(repl_res "$@")
+EOF
+chmod 600 /etc/prbd.d/r0.res"
+}
+
+# repl_up N [EXTRA]: create-md (with $REPL_MD_OPTS) and up on nodes 1..N,
+# node 1 primary
+repl_up() {
+	local n=$1 i
+	for i in $(seq 1 "$n"); do
+		repl_write_res "$i" "$n" "" "" "${2:-}"
+		vm "$i" "modprobe prbd && prbdctl create-md ${REPL_MD_OPTS:-} r0 >/dev/null && prbdctl up r0"
+	done
+	repl_promote 1
+}
+
+# repl_promote I: make node I primary (elections may still be running)
+repl_promote() {
+	local t
+	for t in $(seq 1 30); do
+		rig_exec "$1" 'prbdctl primary r0' >/dev/null 2>&1 && break
+		sleep 1
+	done
+	vm "$1" 'prbdctl status | grep -q "role primary"'
+}
+
+# repl_sum I BLOCKS: checksum of the first BLOCKS 4 KiB blocks of node I
+repl_sum() { rig_exec "$1" "prbd-blkcheck sum /dev/prbd0 $2" 2>/dev/null || true; }
+
+# repl_same BLOCKS NODE...: the replicas agree within 60 s
+repl_same() {
+	local blocks=$1 t i s first same
+	shift
+	for t in $(seq 1 60); do
+		first="" same=1 s=""
+		for i in "$@"; do
+			s="$s $i:$(repl_sum "$i" "$blocks")"
+			[ -z "$first" ] && first=${s##*:}
+			[ "${s##*:}" = "$first" ] && [ -n "$first" ] || same=0
+		done
+		[ $same = 1 ] && { echo "replicas agree on $blocks blocks:$s"; return 0; }
+		for i in "$@"; do
+			[ "$(repl_field "$i" disk_state)" = outdated ] &&
+				fail "node $i is outdated (behind the others' log history, needs a resync):$s"
+		done
+		sleep 1
+	done
+	fail "replicas differ:$s"
+}
+
+# repl_field I FIELD: a field of node I's status --json ("quorum", "leader_id", ...)
+repl_field() {
+	rig_exec "$1" 'prbdctl status --json' 2>/dev/null |
+		sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1
+}
+
+# repl_ok_lines LOG: completed writes of a prbd-blkcheck run
+repl_ok_lines() { grep -c '^ok ' "$1" 2>/dev/null || true; }
+
+# repl_wait_quorum I true|false: node I reports it within 20 s
+repl_wait_quorum() {
+	local t
+	for t in $(seq 1 20); do
+		[ "$(repl_field "$1" quorum)" = "$2" ] && return 0
+		sleep 1
+	done
+	fail "node $1 quorum is $(repl_field "$1" quorum), not $2"
+}
+
+# repl_no_warnings NODE...: no kernel warning on these nodes
+repl_no_warnings() {
+	local i
+	for i in "$@"; do
+		rig_dmesg_check "$i" || fail "vm$i: kernel warnings"
+	done
+}

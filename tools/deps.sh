@@ -27,8 +27,40 @@ for p in "${PKGS[@]}"; do
 	fi
 done
 
+# The 6.12 guest kernel lane (selftests/compat/k612.sh): image and headers
+# of the newest Debian 12 6.12 kernel, resolved when installing: the meta
+# packages linux-{image,headers}-6.12-amd64 follow bookworm-security, and when
+# the archive no longer has them the newest linux-image-6.12.*+deb12-amd64-unsigned
+# with its headers is taken.  Once some 6.12 kernel with headers is installed
+# (tools/kver.sh 6.12) nothing more is done.  Optional: without it the lane's
+# test group is skipped, the rest works.
+k612_pkgs() {
+	local img v
+	if apt-cache show linux-image-6.12-amd64 linux-headers-6.12-amd64 >/dev/null 2>&1; then
+		echo linux-image-6.12-amd64 linux-headers-6.12-amd64
+		return
+	fi
+	img=$(apt-cache pkgnames linux-image-6.12. 2>/dev/null |
+		grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' | sort -V | tail -n 1)
+	[ -n "$img" ] || return 0
+	v=${img#linux-image-}
+	v=${v%-unsigned}
+	echo "$img linux-headers-$v"
+}
+k612=()
+if ! "$(dirname "$0")/kver.sh" 6.12 >/dev/null; then
+	read -r -a k612 <<< "$(k612_pkgs)"
+	if [ ${#k612[@]} -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
+		apt-get update -q >/dev/null 2>&1 || true
+		read -r -a k612 <<< "$(k612_pkgs)"
+	fi
+	[ ${#k612[@]} -gt 0 ] ||
+		echo "deps: no Debian 6.12 kernel in the archive: the 6.12 lane will be skipped" >&2
+fi
+missing+=("${k612[@]}")
+
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: all ${#PKGS[@]} packages present"
+	echo "deps: all ${#PKGS[@]} packages present (and a 6.12 guest kernel)"
 	exit 0
 fi
 

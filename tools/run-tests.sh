@@ -84,7 +84,7 @@ build_group() {
 	else
 		echo "not ok 3 prbd.ko carries module BTF"
 	fi
-	if [ $n -eq 0 ] && [ -f build/vm/initramfs-*.cpio.lz4 ]; then
+	if [ $n -eq 0 ] && [ -f "build/vm/initramfs-$(tools/kver.sh).cpio.lz4" ]; then
 		echo "ok 4 guest initramfs built"
 	else
 		echo "not ok 4 guest initramfs built"

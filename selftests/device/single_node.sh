@@ -4,13 +4,15 @@
 # The block device on a one-node group (a majority of one): every write goes
 # propose -> log (durable) -> commit -> apply -> complete.  A file system
 # survives down/up; fio's own verification passes; after a power cut in the
-# middle of a write stream every completed write is intact; module unload is
-# refused while a device exists.
+# middle of a write stream every completed write is intact; discard and
+# write-zeroes go through Paxos like writes (zeroes read back, fstrim works,
+# a power cut right after a write-zeroes recovers the zeroes from the log);
+# module unload is refused while a device exists.
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
 
-ktap_plan 8
+ktap_plan 12
 rig_start 1 || ktap_bail "rig did not boot"
 
 RES='[resource]
@@ -84,6 +86,81 @@ EOF"
 	vm 1 'prbd-blkcheck check /dev/prbd0 4096 42 < /tmp/blkcheck.log'
 }
 
+discard_advertised() {
+	local f v p
+	for f in discard_max_bytes write_zeroes_max_bytes discard_granularity; do
+		v=$(rig_exec 1 "cat /sys/block/vda/queue/$f")
+		p=$(rig_exec 1 "cat /sys/block/prbd0/queue/$f")
+		echo "$f: vda $v prbd0 $p"
+		[ "$v" -gt 0 ] || fail "the backing disk has no $f"
+		[ "$p" -gt 0 ] || fail "prbd0 does not advertise $f"
+	done
+}
+
+# Write 8 MiB at 640 MiB; zero 1 MiB + 12 KiB at +1 MiB with BLKZEROOUT
+# (write zeroes, no unmap), 64 KiB at +3 MiB with fallocate's punch hole
+# (write zeroes, unmap allowed); discard 2 MiB at +4 MiB (the rig's disks
+# punch holes: a discarded range reads zeroes).  Everything else is intact.
+zeroes_and_discard() {
+	vm 1 'dd if=/dev/urandom of=/tmp/pat bs=1M count=8 2>/dev/null &&
+		dd if=/tmp/pat of=/dev/prbd0 bs=1M seek=640 oflag=direct 2>/dev/null'
+	vm 1 'blkdiscard -z -o $((641 << 20)) -l $(((1 << 20) + 12288)) /dev/prbd0 &&
+		fallocate -p -o $((643 << 20)) -l 65536 /dev/prbd0 &&
+		blkdiscard -o $((644 << 20)) -l $((2 << 20)) /dev/prbd0'
+	vm 1 'cp /tmp/pat /tmp/want &&
+		dd if=/dev/zero of=/tmp/want bs=4k seek=256 count=259 conv=notrunc 2>/dev/null &&
+		dd if=/dev/zero of=/tmp/want bs=4k seek=768 count=16 conv=notrunc 2>/dev/null &&
+		dd if=/dev/zero of=/tmp/want bs=1M seek=4 count=2 conv=notrunc 2>/dev/null &&
+		dd if=/dev/prbd0 bs=1M skip=640 count=8 iflag=direct 2>/dev/null | cmp - /tmp/want'
+}
+
+fstrim_ext4() {
+	local out
+	vm 1 'mkdir -p /mnt/p && mount -t ext4 /dev/prbd0 /mnt/p && rm -f /mnt/p/f1* && sync'
+	out=$(rig_exec 1 'fstrim -v /mnt/p') || fail "fstrim: $out"
+	echo "$out"
+	[[ $out =~ \(([0-9]+)\ bytes\)\ trimmed ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] ||
+		fail "nothing trimmed"
+	vm 1 'cd /mnt/p && grep -v " f1" /tmp/sums | sha256sum -c --quiet && cd / && umount /mnt/p'
+	vm 1 'e2fsck -fn /dev/prbd0 >/dev/null'
+}
+
+# Power cut right after a write-zeroes, before the next checkpoint: the
+# zeroing is replayed from the log on attach.  The data area under it is
+# overwritten with garbage first, through /dev/vda, so only the replay can
+# bring the zeroes back.  When a checkpoint came first (the slot is not
+# replayed) the round is repeated.
+crash_after_zeroes() {
+	local off try s lo hi
+	off=$(rig_exec 1 'prbdctl show-md /dev/vda' | sed -n 's/.* data \([0-9]*\)+.*/\1/p' | head -n 1)
+	[ -n "$off" ] && [ $((off % (1 << 20))) -eq 0 ] || fail "data offset of /dev/vda: '$off'"
+	for try in 1 2 3 4; do
+		vm 1 'dd if=/dev/urandom of=/mnt/share/zpat bs=1M count=2 2>/dev/null &&
+			dd if=/mnt/share/zpat of=/dev/prbd0 bs=1M seek=700 oflag=direct 2>/dev/null &&
+			blkdiscard -z -o $((701 << 20)) -l $((1 << 20)) /dev/prbd0'
+		s=$(rig_exec 1 'prbdctl status' | sed -n 's/.* applied \([0-9]*\).*/\1/p')
+		vm 1 "dd if=/dev/urandom of=/dev/vda bs=1M seek=$((off / (1 << 20) + 701)) count=1 oflag=direct 2>/dev/null"
+		rig_crash 1
+		rig_boot 1 && rig_wait 1 || fail "no reboot"
+		vm 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$RES
+EOF"
+		up_primary
+		read -r lo hi < <(rig_exec 1 'dmesg' |
+			sed -n 's/.*r0: log: replayed slots \([0-9]*\)\.\.\([0-9]*\).*/\1 \2/p' | tail -n 1) || true
+		echo "round $try: write-zeroes applied at slot ${s:-?}; attach replayed slots ${lo:-?}..${hi:-?}"
+		[ -n "$s" ] && [ -n "$lo" ] || fail "no slot numbers"
+		if [ "$s" -ge "$lo" ] && [ "$s" -le "$hi" ]; then
+			vm 1 'head -c $((1 << 20)) /mnt/share/zpat > /tmp/want &&
+				head -c $((1 << 20)) /dev/zero >> /tmp/want &&
+				dd if=/dev/prbd0 bs=1M skip=700 count=2 iflag=direct 2>/dev/null |
+				cmp - /tmp/want'
+			return 0
+		fi
+	done
+	fail "a checkpoint came before every power cut: the replay was never exercised"
+}
+
 unload_refused() {
 	! rig_exec 1 'rmmod prbd' || fail "rmmod succeeded with a device up"
 	vm 1 'grep -q "^prbd " /proc/modules'
@@ -98,8 +175,12 @@ no_warnings() {
 ktap_run "create-md, up, primary: /dev/prbd0 appears" create_and_up
 ktap_run "raw writes read back" raw_readback
 ktap_run "ext4 files survive down and up" fs_survives_down_up
+ktap_run "fstrim on a mounted ext4; remaining files intact" fstrim_ext4
 ktap_run "fio crc32c verification passes" fio_verify
+ktap_run "discard and write zeroes advertised like the backing disk's" discard_advertised
+ktap_run "write zeroes read back as zeroes, discard accepted, neighbours intact" zeroes_and_discard
 ktap_run "power cut mid-write: every completed write intact" crash_mid_write
+ktap_run "power cut after write zeroes: the log replays the zeroes" crash_after_zeroes
 ktap_run "rmmod refused while the device exists" unload_refused
 ktap_run "no kernel warnings" no_warnings
 ktap_result $([ -n "$(rig_exec 1 'dmesg | grep -i "log write failed"')" ] && echo 1 || echo 0) \

@@ -7,11 +7,12 @@
  *	writes COUNT 4 KiB blocks with O_DIRECT|O_DSYNC, block number i of
  *	seq i chosen by a PRNG from SEED, QD writes in flight (default 1);
  *	prints "ok SEQ BLOCK" on stdout (line-buffered) as each completes.
- *   prbd-blkcheck check DEV BLOCKS SEED < LOG
- *	reads the "ok" lines of a write run that was cut short and checks
- *	that every block holds the newest completed write to it, or a write
- *	that was still in flight (issued but not reported) — never older data,
- *	never a torn or foreign block.  Exit 0 when intact.
+ *   prbd-blkcheck check DEV BLOCKS SEED [QD] < LOG
+ *	reads the "ok" lines of a write run (with the same QD) that was cut
+ *	short and checks that every block holds a write no completed write
+ *	to it started after (with QD 1: the newest completed one), or a
+ *	write that was still in flight (issued but not reported) — never
+ *	older data, never a torn or foreign block.  Exit 0 when intact.
  *   prbd-blkcheck sum DEV BLOCKS
  *	prints a checksum of the first BLOCKS blocks (compare replicas).
  */
@@ -149,15 +150,34 @@ static int do_write(const char *dev, uint64_t blocks, uint64_t count,
 	return bad;
 }
 
+/*
+ * Which contents of a block are allowed after a cut-short run?  Lines of
+ * the log are in (printing) order; writer process p writes seq p+1,
+ * p+1+QD, ... one after the other, so write W started after the line of
+ * W-QD was printed, hence after every write whose line comes earlier had
+ * completed.  A block may hold write G when no completed write W to it
+ * started after G completed (the line of W-QD, or W-QD == G, is at or
+ * after G's line), or when G never completed (still in flight, so it may
+ * take effect after anything).  With QD 1 this is "the newest completed
+ * write, or a newer one in flight".  Zeros are allowed only for a block no
+ * completed write touched.
+ */
+struct chk_rec {
+	uint64_t seq, block;
+};
+
 static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
 {
 	uint64_t *last = calloc(blocks, sizeof(*last));
-	uint64_t seq, b, maxseq = 0, got, ndone = 0, nwritten = 0;
+	uint64_t *after = calloc(blocks, sizeof(*after));
+	uint64_t seq, b, maxseq = 0, got, ndone = 0, nwritten = 0, i, pred;
+	uint64_t *pos = NULL, npos = 0;
+	struct chk_rec *rec = NULL;
 	unsigned char *buf;
 	char line[128];
 	int fd, r, bad = 0;
 
-	if (!last || posix_memalign((void **)&buf, BS, BS))
+	if (!last || !after || posix_memalign((void **)&buf, BS, BS))
 		return 2;
 	while (fgets(line, sizeof(line), stdin)) {
 		if (sscanf(line, "ok %" SCNu64 " %" SCNu64, &seq, &b) != 2)
@@ -166,11 +186,32 @@ static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
 			fprintf(stderr, "bad log line: %s", line);
 			return 2;
 		}
+		if (!(ndone & (ndone - 1))) {
+			rec = realloc(rec, (ndone ? ndone * 2 : 1) * sizeof(*rec));
+			if (!rec)
+				return 2;
+		}
+		rec[ndone].seq = seq;
+		rec[ndone].block = b;
+		ndone++;
 		if (seq > last[b])
 			last[b] = seq;
 		if (seq > maxseq)
 			maxseq = seq;
-		ndone++;
+	}
+	/* pos[seq]: 1 + line number of seq's completion, 0: not completed */
+	npos = maxseq + 1;
+	pos = calloc(npos, sizeof(*pos));
+	if (!pos)
+		return 2;
+	for (i = 0; i < ndone; i++)
+		pos[rec[i].seq] = i + 1;
+	/* after[b]: latest line at or after which a write to b started */
+	for (i = 0; i < ndone; i++) {
+		seq = rec[i].seq;
+		pred = seq > (uint64_t)qd ? pos[seq - qd] : 0;
+		if (pred > after[rec[i].block])
+			after[rec[i].block] = pred;
 	}
 	fd = open_dev(dev, O_RDONLY);
 	for (b = 0; b < blocks; b++) {
@@ -194,18 +235,23 @@ static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
 			continue;
 		}
 		nwritten++;
-		if (got == last[b])
+		if (block_of(seed, got, blocks) != b ||
+		    got > maxseq + (uint64_t)qd * 2) {
+			printf("block %" PRIu64 ": holds seq %" PRIu64 ", never issued\n",
+			       b, got);
+			bad = 1;
 			continue;
-		/* newer than the newest completed one: must have been in flight */
-		if (got > last[b] && got <= maxseq + (uint64_t)qd * 2 &&
-		    block_of(seed, got, blocks) == b)
-			continue;
-		printf("block %" PRIu64 ": holds seq %" PRIu64 ", newest completed %" PRIu64 "\n",
-		       b, got, last[b]);
-		bad = 1;
+		}
+		if (got <= maxseq && pos[got] && after[b] >= pos[got]) {
+			printf("block %" PRIu64 ": holds seq %" PRIu64 ", overwritten by a completed write started after it completed (newest completed %" PRIu64 ")\n",
+			       b, got, last[b]);
+			bad = 1;
+		}
 	}
 	printf("%" PRIu64 " completed writes, %" PRIu64 " blocks hold data: %s\n",
 	       ndone, nwritten, bad ? "CORRUPT" : "intact");
+	free(pos);
+	free(rec);
 	return bad;
 }
 

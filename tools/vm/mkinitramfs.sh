@@ -6,14 +6,20 @@
 # userspace tools and the host programs the tests use, each with its shared
 # libraries.  The result is build/vm/initramfs-$KVER.cpio.lz4.
 #
-# usage: mkinitramfs.sh KVER
+# usage: mkinitramfs.sh KVER [PRBD_KO]
+#   PRBD_KO: the prbd.ko built for KVER (default kmod/prbd.ko); its
+#   vermagic must name KVER.
+#   MKINITRAMFS_IMG: where to write the image instead.
 set -euo pipefail
 
-KVER=${1:?usage: mkinitramfs.sh KVER}
+KVER=${1:?usage: mkinitramfs.sh KVER [PRBD_KO]}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+PRBD_KO=${2:-$TOP/kmod/prbd.ko}
 OUT=$TOP/build/vm
-ROOT=$OUT/root
-IMG=$OUT/initramfs-$KVER.cpio.lz4
+# MKINITRAMFS_IMG=path writes the image elsewhere (e.g. a test of a modified
+# module that must not replace the shared one)
+IMG=${MKINITRAMFS_IMG:-$OUT/initramfs-$KVER.cpio.lz4}
+ROOT=$OUT/root-$(basename "$IMG" .cpio.lz4)
 MODDIR=/lib/modules/$KVER
 
 # Guest kernel modules (dependencies are resolved by modprobe --show-depends).
@@ -27,6 +33,7 @@ MODULES=(
 # Host programs copied with their libraries; busybox covers everything else.
 PROGS=(
 	bash socat ip tc fio bpftool mke2fs e2fsck tune2fs dumpe2fs blkid blockdev
+	blkdiscard fstrim fallocate
 	flock dd sync sha256sum md5sum cmp timeout stat truncate kmod
 	drbdsetup drbdmeta drbdadm /lib/drbd/drbdsetup-84
 )
@@ -91,14 +98,24 @@ fi
 # Kernel modules with a modules.dep made for exactly this set.
 for m in "${MODULES[@]}"; do
 	modprobe -S "$KVER" --show-depends "$m" | while read -r kind path _; do
-		[ "$kind" = insmod ] && copy_file "$path"
+		# built into some kernels (virtio_pci in 6.12): nothing to copy
+		[ "$kind" = insmod ] || continue
+		case $path in # 6.12 ships .ko.xz: unpack, the cpio is compressed anyway
+		*.ko.xz) mkdir -p "$ROOT$(dirname "$path")"; xz -dc "$path" > "$ROOT${path%.xz}" ;;
+		*) copy_file "$path" ;;
+		esac
 	done
 done
 for f in modules.order modules.builtin modules.builtin.modinfo; do
 	copy_file "$MODDIR/$f"
 done
-if [ -f "$TOP/kmod/prbd.ko" ]; then
-	copy_file "$TOP/kmod/prbd.ko" "$MODDIR/extra/prbd.ko"
+if [ -f "$PRBD_KO" ]; then
+	vm=$(modinfo -F vermagic "$PRBD_KO" | cut -d' ' -f1)
+	if [ "$vm" != "$KVER" ]; then
+		echo "mkinitramfs: $PRBD_KO is built for $vm, not $KVER" >&2
+		exit 1
+	fi
+	copy_file "$PRBD_KO" "$MODDIR/extra/prbd.ko"
 fi
 depmod -b "$ROOT" "$KVER"
 

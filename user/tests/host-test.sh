@@ -327,15 +327,22 @@ rec "log header field 'rec_offset'" 0x4000 'u64(0x20, 0)'
 rec "log header field 'rec_size'" 0x4000 'u64(0x28, 1)'
 rec "log header field 'reserved'" 0x4000 'rec[0x100] = 1'
 
+# flip FILE OFFSET: invert one byte (writing a constant could leave it as it was)
+flip() {
+	$PY -c 'import sys
+f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); b = f.read(1)
+f.seek(o); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
+
 cp "$T/pristine" "$T/img"
-printf '\xff' | dd of="$T/img" bs=1 seek=$((0x1fc)) conv=notrunc 2>/dev/null
+flip "$T/img" $((0x1fc))
 rc 0 "show-md: copy A torn, copy B valid" $P show-md "$T/img"
 out "superblock A: INVALID (field 'crc')" "  copy A reported"
 out "superblock B: valid" "  copy B valid"
 out "attach would accept: superblock copy B, acceptor slot 0" "  verdict: copy B"
 cp "$T/pristine" "$T/img"
-printf '\xff' | dd of="$T/img" bs=1 seek=$((0x1fc)) conv=notrunc 2>/dev/null
-printf '\xff' | dd of="$T/img" bs=1 seek=$((0x11fc)) conv=notrunc 2>/dev/null
+flip "$T/img" $((0x1fc))
+flip "$T/img" $((0x11fc))
 rc 8 "show-md: both copies torn" $P show-md "$T/img"
 out "attach would refuse: superblock field 'crc'" "  verdict: crc"
 
