@@ -24,7 +24,8 @@
 #   drbd   /dev/drbd0, in-tree DRBD 8.4.11 protocol C, guest 1 primary and
 #          guest 2 secondary, each on its own whole /dev/vda with internal meta
 #          data (guest 1's disk is reused after prbd1 is torn down)
-#   prbd3, prbd5  replicated prbd: printed as "not yet available"
+#   prbd3, prbd5  replicated prbd on guests 1-3 / 1-5, each on its whole
+#          /dev/vda (log ring 16 MiB, the default), guest 1 primary
 # Adding a target is one tgt_NAME function and its name in BENCH_TARGETS.
 #
 # Other VMs on this 2-core host distort every figure: the run waits for them
@@ -188,14 +189,46 @@ tgt_drbd() {
 	esac
 }
 
-# Replicated prbd: replace "available" by setup/teardown once replication
-# is integrated; each needs as many guests as nodes (the rig boots as many
-# as the largest available target needs).
+# Replicated prbd on N guests: every node in one resource file, create-md
+# (--force: the disks may hold the DRBD target's meta data) and up on each,
+# guest 1 primary; fio runs on guest 1, the leader.
+prbdn_res() { # prbdn_res N
+	local i
+	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = 8a1e5c3d-2f4b-4c6a-9e7d-1b0f3a5c7e9d\nsecret = bench-secret\n'
+	for i in $(seq 1 "$1"); do
+		printf '[node %d]\naddress = %s:7790\ndisk = /dev/vda\n' "$i" "$(rig_ip "$i")"
+	done
+}
+
+prbdn_setup() { # prbdn_setup N
+	local i
+	for i in $(seq 1 "$1"); do
+		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$(prbdn_res "$1")
+EOF
+chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
+	done
+	gx 1 'for n in $(seq 1 30); do prbdctl primary r0 2>/dev/null && break; sleep 1; done
+		prbdctl status | grep -q "role primary"' || return 1
+	rig_exec 1 'prbdctl status' | sed 's/^/# prbd: /' >&2
+	TGT_VM=1 TGT_DEV=/dev/prbd0
+}
+
+prbdn_teardown() { # prbdn_teardown N
+	local i
+	gx 1 'prbdctl secondary r0'
+	for i in $(seq 1 "$1"); do
+		gx "$i" 'prbdctl down r0 && rmmod prbd'
+	done
+}
+
 tgt_prbd3() {
 	case $1 in
 	nodes) echo 3 ;;
 	label) echo "prbd, 3 nodes" ;;
-	available) echo "not yet available (replication being integrated)"; return 1 ;;
+	available) ;;
+	setup) prbdn_setup 3 ;;
+	teardown) prbdn_teardown 3 ;;
 	esac
 }
 
@@ -203,7 +236,9 @@ tgt_prbd5() {
 	case $1 in
 	nodes) echo 5 ;;
 	label) echo "prbd, 5 nodes" ;;
-	available) echo "not yet available (replication being integrated)"; return 1 ;;
+	available) ;;
+	setup) prbdn_setup 5 ;;
+	teardown) prbdn_teardown 5 ;;
 	esac
 }
 
@@ -305,5 +340,116 @@ main() {
 	! grep -q "$(printf '\tfailed\t')" "$STATUS" # a target that failed fails the run
 }
 
-main "$@"
+# --- BENCH=bpf: the cost of the eBPF probes (make bench-bpf) ------------------
+# prbd on a 3-node group (guest 1 primary; BENCH_BPF_NODES=1: a one-node
+# group, set up as the prbd1 target), 4k randwrite qd32, alternately
+# without and with prbd-lat attached (every tracepoint of prbd.ko then runs
+# a program), BENCH_BPF_ROUNDS (2) rounds of both, in one run on the same
+# guests.  Prints each job's IOPS, the means and the cost of the probes, and
+# the histograms prbd-lat collected during the last probed job.  Output in
+# build/bench/bpf-STAMP.md, fio JSON in build/bench/raw-bpf-STAMP/.
+
+bpf_iops() { # bpf_iops FIO_JSON
+	python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"]))' "$1"
+}
+
+bpf_main() {
+	local i r mode t0=$SECONDS others out iops mark md
+	local rounds=${BENCH_BPF_ROUNDS:-2} nodes=${BENCH_BPF_NODES:-3} off=() on=() res
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench: needs root (the VM rig)" >&2
+		exit 1
+	fi
+	if [ ! -f "$RIG_KERNEL" ] || [ ! -f "$RIG_INITRD" ]; then
+		make -C "$TOP" -s initramfs || exit 1
+	fi
+	if others=$(other_vms) && [ -n "$others" ]; then
+		log "waiting up to ${BENCH_IDLE_WAIT} s for other VMs to end: $others"
+		while [ $((SECONDS - t0)) -lt "$BENCH_IDLE_WAIT" ] && [ -n "$(other_vms)" ]; do
+			sleep 5
+		done
+	fi
+	STAMP=$(date -u +%Y%m%d-%H%M%S)
+	RAW=$BENCH_OUT/raw-bpf-$STAMP
+	md=$BENCH_OUT/bpf-$STAMP.md
+	mkdir -p "$RAW"
+	RIG_DIR=$(mktemp -d /tmp/prbd-bench.XXXXXX)
+	case $nodes in
+	1) res=$PRBD1_RES ;;
+	3) res=$(prbdn_res 3) ;;
+	*) echo "bench: BENCH_BPF_NODES must be 1 or 3" >&2; exit 1 ;;
+	esac
+	rig_start "$nodes" || { log "rig did not boot"; exit 1; }
+	for i in $(seq 1 "$nodes"); do
+		gx "$i" 'dd if=/dev/zero of=/dev/vda bs=1M oflag=direct 2>/dev/null; true' || exit 1
+		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$res
+EOF
+chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
+	done
+	gx 1 'prbdctl primary r0 && prbdctl status | grep -q "role primary"' || exit 1
+	for r in $(seq 1 "$rounds"); do
+		for mode in off on; do
+			if [ $mode = on ]; then
+				gx 1 'prbd-lat attach >/dev/null && prbd-lat reset >/dev/null' || exit 1
+			else
+				gx 1 'prbd-lat detach >/dev/null' || exit 1
+			fi
+			log "round $r, probes $mode: 4k randwrite qd32 (${BENCH_RAMP}+${BENCH_RUNTIME} s)"
+			others=$(other_vms)
+			gx 1 "fio --name=bpf --filename=/dev/prbd0 --direct=1 --ioengine=libaio \
+				--time_based --runtime=$BENCH_RUNTIME --ramp_time=$BENCH_RAMP \
+				--size=$BENCH_SIZE --norandommap --randrepeat=0 --rw=randwrite --bs=4k \
+				--iodepth=32 --output-format=json --output=/tmp/bpf.json >/tmp/bpf.err 2>&1 ||
+				{ cat /tmp/bpf.err; exit 1; }
+				cp /tmp/bpf.json /mnt/share/bpf-$r-$mode.json" || exit 1
+			mv "$RIG_DIR/share/bpf-$r-$mode.json" "$RAW/" || exit 1
+			mark=''
+			[ -n "$others$(other_vms)" ] && mark='†'
+			iops=$(bpf_iops "$RAW/bpf-$r-$mode.json") || exit 1
+			log "round $r, probes $mode: $iops IOPS$mark"
+			if [ $mode = on ]; then on+=("$iops$mark"); else off+=("$iops$mark"); fi
+		done
+	done
+	out=$(rig_exec 1 'prbd-lat show --per-peer')
+	gx 1 'prbd-lat detach >/dev/null'
+	rig_dmesg_check 1 || log "kernel warnings on vm1"
+	rig_stop
+	{
+		echo "## prbd, $nodes node(s): 4k randwrite qd32 IOPS without / with prbd-lat attached ($STAMP UTC)"
+		echo
+		echo "fio libaio direct, ${BENCH_RAMP}+${BENCH_RUNTIME} s a job, first $BENCH_SIZE of the device; tree $(git -C "$TOP" rev-parse --short HEAD)$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes'); † = another VM ran on the host during the job"
+		echo
+		echo "| round | probes off | probes on |"
+		echo "|---|---:|---:|"
+		for r in $(seq 1 "$rounds"); do
+			echo "| $r | ${off[r - 1]} | ${on[r - 1]} |"
+		done
+		python3 -c '
+import sys
+a = sys.argv[1:]
+k = a.index("--")
+off = [float(x) for x in a[:k]]
+on = [float(x) for x in a[k + 1:]]
+mo, mn = sum(off) / len(off), sum(on) / len(on)
+print(f"| mean | {mo:.0f} | {mn:.0f} |")
+print()
+print(f"cost of the probes: {100 * (1 - mn / mo):+.1f}% IOPS (negative: more IOPS with them)")
+' "${off[@]//†/}" -- "${on[@]//†/}"
+		echo
+		echo "prbd-lat show --per-peer after the last probed job:"
+		echo
+		echo '```'
+		echo "$out"
+		echo '```'
+	} > "$md"
+	cat "$md"
+	log "done in $((SECONDS - t0)) s: $md, fio JSON in $RAW"
+}
+
+if [ "${BENCH:-}" = bpf ]; then
+	bpf_main
+else
+	main "$@"
+fi
 exit # never read past this line if the file changes while it runs
