@@ -377,7 +377,7 @@ static void prbd_resolve_doubt(struct prbd_dp *dp, bool fail,
 		if (!cmd || !cmd->doubt || prbd_batch_uses(dp, cmd))
 			continue;
 		dp->cmds[tag] = NULL;
-		cmd->doubt = false;
+		cmd->doubt = fail;	/* tells prbd_fail_ios() to keep its payload */
 		dp->n_doubt--;
 		if (cmd->log_need) {
 			prbd_log_unreserve(dp, cmd->log_need);
@@ -415,7 +415,12 @@ static void prbd_fail_ios(struct prbd_dp *dp, struct list_head *failed)
 			    "no quorum (on-no-quorum io-error)");
 	list_for_each_entry_safe(cmd, tmp, failed, list) {
 		list_del_init(&cmd->list);
-		if (cmd->id && req_op(cmd->rq) == REQ_OP_WRITE)
+		/*
+		 * A write never proposed leaves the payload cache; one in
+		 * doubt keeps it: a later leader may still choose it, and this
+		 * node then logs and applies it from there.
+		 */
+		if (cmd->id && !cmd->doubt && req_op(cmd->rq) == REQ_OP_WRITE)
 			prbd_pl_drop(dp, cmd->id);
 		prbd_io_end(cmd, BLK_STS_IOERR);
 	}
