@@ -276,6 +276,7 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 				  const struct prbd_px_ready *rd)
 {
 	struct prbd_px_status st;
+	struct prbd_peer *peer;
 	bool quorum, led;
 	u64 lead;
 
@@ -309,6 +310,11 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 			pr_warn("%s: quorum lost: no leader reachable\n",
 				dp->res->name);
 	}
+	/* what status shows per peer: applied as the peer reported (leader) */
+	list_for_each_entry(peer, &dp->res->peers, list)
+		if (peer->node_id < PRBD_PX_MAX_NODES)
+			WRITE_ONCE(peer->match_index,
+				   st.peer_applied[peer->node_id]);
 	if (dp->primary && led && rd->role != PRBD_PX_LEADER) {
 		if (!dp->reclaim_at)
 			dp->reclaim_at = jiffies ? jiffies : 1;

@@ -1509,6 +1509,8 @@ bool prbd_px_may_read(const struct prbd_px *px, u64 now)
 
 void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 {
+	u8 p;
+
 	memset(st, 0, sizeof(*st));
 	st->ballot = px->ballot;
 	st->promised = px->promised;
@@ -1517,6 +1519,9 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->log_start = px->log_start;
 	st->cfg_slot = px->cfg_slot;
 	st->next_slot = px->next_slot;
+	if (px->role == PRBD_PX_LEADER)
+		for (p = 1; p < PRBD_PX_MAX_NODES; p++)
+			st->peer_applied[p] = px->peer[p].applied;
 	st->voters = px->voters;
 	st->learners = px->learners;
 	st->id = px->id;

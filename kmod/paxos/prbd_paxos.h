@@ -131,6 +131,7 @@ struct prbd_px_status {
 	u64 promised;
 	u64 commit, applied, log_start, cfg_slot;
 	u64 next_slot;	/* a leader's next free slot (kept after it ends) */
+	u64 peer_applied[PRBD_PX_MAX_NODES];	/* leader: as peers reported */
 	u16 voters, learners;
 	u8 id, role, leader, needs_resync;
 };

@@ -32,6 +32,19 @@ replicate() {
 	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null &&
 		dd if=/dev/urandom of=/dev/prbd0 bs=64k count=64 seek=3 oflag=direct 2>/dev/null'
 	wait_same 4096
+	# the leader's status shows how far each peer has applied
+	local t st applied m2 m3
+	for t in $(seq 1 10); do
+		st=$(rig_exec 1 'prbdctl status' || true)
+		applied=$(echo "$st" | sed -n 's/.* applied \([0-9]*\)$/\1/p')
+		m2=$(echo "$st" | sed -n 's/.*peer 2 .* match \([0-9]*\)$/\1/p')
+		m3=$(echo "$st" | sed -n 's/.*peer 3 .* match \([0-9]*\)$/\1/p')
+		[ -n "$applied" ] && [ "$m2" = "$applied" ] && [ "$m3" = "$applied" ] && break
+		sleep 1
+	done
+	echo "leader applied $applied; peers report 2: $m2, 3: $m3"
+	[ -n "$applied" ] && [ "$applied" -gt 0 ] && [ "$m2" = "$applied" ] && [ "$m3" = "$applied" ] ||
+		fail "peer match index not the leader's applied index"
 }
 
 failover() {
