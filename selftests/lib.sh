@@ -189,3 +189,16 @@ repl_no_warnings() {
 		rig_dmesg_check "$i" || fail "vm$i: kernel warnings"
 	done
 }
+
+# repl_no_completions I LOG MAX: node I reports no quorum, then the writer
+# logging to LOG in that guest completes at most MAX more writes (those in
+# flight, chosen before quorum went) in the next 6 s
+repl_no_completions() {
+	local c1 c2
+	repl_wait_quorum "$1" false
+	c1=$(rig_exec "$1" "grep -c '^ok ' $2" 2>/dev/null || true)
+	sleep 6
+	c2=$(rig_exec "$1" "grep -c '^ok ' $2" 2>/dev/null || true)
+	echo "completed on node $1: $c1 when it reported no quorum, $c2 six seconds later"
+	[ $((c2 - c1)) -le "$3" ] || fail "node $1 completes writes without a majority"
+}

@@ -254,8 +254,10 @@ other_vms() { # pids of qemu processes not of this rig
 
 # --- the run -----------------------------------------------------------------
 
-main() {
-	local t i why others n=1 t0=$SECONDS
+# Root, a guest kernel and initramfs, and no other VM on this 2-core host
+# (they would distort every figure): wait up to BENCH_IDLE_WAIT for them.
+bench_prepare() {
+	local others t0=$SECONDS
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "bench: needs root (the VM rig)" >&2
 		exit 1
@@ -264,13 +266,17 @@ main() {
 		log "no guest kernel or initramfs: make initramfs"
 		make -C "$TOP" -s initramfs || exit 1
 	fi
-	# Other VMs on this 2-core host would distort every figure: wait for them.
 	if others=$(other_vms) && [ -n "$others" ]; then
 		log "waiting up to ${BENCH_IDLE_WAIT} s for other VMs to end: $others"
 		while [ $((SECONDS - t0)) -lt "$BENCH_IDLE_WAIT" ] && [ -n "$(other_vms)" ]; do
 			sleep 5
 		done
 	fi
+}
+
+main() {
+	local t i why others n=1 t0=$SECONDS
+	bench_prepare
 	STAMP=$(date -u +%Y%m%d-%H%M%S)
 	RAW=$BENCH_OUT/raw-$STAMP
 	STATUS=$RAW/status # NAME<TAB>ok|unavailable|failed|disturbed|warning<TAB>text
@@ -356,19 +362,7 @@ bpf_iops() { # bpf_iops FIO_JSON
 bpf_main() {
 	local i r mode t0=$SECONDS others out iops mark md
 	local rounds=${BENCH_BPF_ROUNDS:-2} nodes=${BENCH_BPF_NODES:-3} off=() on=() res
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: needs root (the VM rig)" >&2
-		exit 1
-	fi
-	if [ ! -f "$RIG_KERNEL" ] || [ ! -f "$RIG_INITRD" ]; then
-		make -C "$TOP" -s initramfs || exit 1
-	fi
-	if others=$(other_vms) && [ -n "$others" ]; then
-		log "waiting up to ${BENCH_IDLE_WAIT} s for other VMs to end: $others"
-		while [ $((SECONDS - t0)) -lt "$BENCH_IDLE_WAIT" ] && [ -n "$(other_vms)" ]; do
-			sleep 5
-		done
-	fi
+	bench_prepare
 	STAMP=$(date -u +%Y%m%d-%H%M%S)
 	RAW=$BENCH_OUT/raw-bpf-$STAMP
 	md=$BENCH_OUT/bpf-$STAMP.md
