@@ -11,7 +11,11 @@
  * API (etcd-raft style Step/Ready)
  *   inputs : prbd_px_step(msg), prbd_px_tick(now_ms), prbd_px_propose(desc),
  *            prbd_px_propose_conf(), prbd_px_transfer(), prbd_px_persisted(
- *            token), prbd_px_applied(slot), prbd_px_install(slot, ...).
+ *            token), prbd_px_applied(slot), prbd_px_install(slot, ...),
+ *            prbd_px_set_novote(on) (see "Non-voting members"),
+ *            prbd_px_set_nopromise(on) (see "Amnesiac members"),
+ *            prbd_px_log_full() (the embedder's log storage is full: a
+ *            leader truncates past lagging members at its next heartbeat).
  *   output : prbd_px_ready() returns messages to send, one persist batch
  *            (entries + hard state, with a token), the range of chosen
  *            slots to apply, role/leader changes and the "needs bulk
@@ -21,7 +25,13 @@
  *            prbd_px_read_index(now) gives the slot a read arriving now
  *            must wait to see applied (0: not the lease holder, redirect).
  *   restart: prbd_px_init(), prbd_px_restore(hard state, applied slot),
- *            then prbd_px_restore_entry() for every durable log entry.
+ *            then prbd_px_restore_entry() for every durable log entry,
+ *            then prbd_px_set_novote(true) if the embedder's own durable
+ *            record says the node is non-voting, and
+ *            prbd_px_set_nopromise(true) if it says the node is amnesiac,
+ *            before the first tick.
+ *   status : prbd_px_status() (incl. novote, novote_peers, can_commit,
+ *            nopromise).
  *   Loop   : after any input call prbd_px_ready() and act on everything
  *            it returns; tick at least every hb_ms with a monotonic ms
  *            clock (a longer gap only slows the follower timers down).
@@ -43,10 +53,11 @@
  *   Ballots are (round << 8 | node id).  A node whose election timer (random
  *   in [E, 2E)) expires first runs a pre-vote: voters grant it only if they
  *   have not heard from a leader for E ms and the candidate's commit index
- *   is not behind theirs, so a rejoining partitioned node cannot depose a
- *   healthy leader.  Then Phase 1 runs once per leadership for every slot
- *   from the first unchosen one: acceptors report accepted values in
- *   [from, from + WINDOW) and their highest accepted slot.  The leader
+ *   is not behind theirs (non-voting ones skip the latter), so a rejoining
+ *   partitioned node cannot depose a healthy leader.  Then Phase 1 runs
+ *   once per leadership for every slot from the first unchosen one:
+ *   acceptors report accepted values in [from, from + WINDOW) and their
+ *   highest accepted slot.  The leader
  *   re-proposes the highest-ballot value of each reported slot, fills gaps
  *   with no-ops, adds one no-op marking the start of its leadership and then
  *   runs Phase 2 per slot, pipelined up to the window, batching up to
@@ -68,7 +79,101 @@
  *   (bounded log); a node asking for a truncated slot gets F_RESYNC, the
  *   core raises needs_resync, the embedder copies the disk from an
  *   up-to-date replica (the disk is the snapshot), makes the new hard state
- *   durable and calls prbd_px_install().
+ *   durable and calls prbd_px_install().  A bulk resync that copies while
+ *   new writes keep arriving calls prbd_px_set_novote(true) and then
+ *   prbd_px_install(A) with A = the source's applied slot at its start;
+ *   the node then learns and applies every slot after A as usual while the
+ *   copy runs, and calls prbd_px_set_novote(false) once the copy is
+ *   complete (nothing else: its next P2B/HB_R without F_NOVOTE makes the
+ *   leader count it again).
+ *
+ * Non-voting members
+ *   A node is non-voting while the embedder's flag (prbd_px_set_novote(),
+ *   persisted by the embedder with its reason: data area being resynced)
+ *   or needs_resync is set.  It never starts a pre-vote, an election or a
+ *   transfer, and steps down at once if it was leader or candidate.  As an
+ *   acceptor it is a full member: it answers P1A exactly like a voting
+ *   node (promise or refusal, its accepted entries and its log start in
+ *   the P1B), grants pre-votes without the commit check (it cannot lead
+ *   itself, and after an install its commit may be ahead of an up-to-date
+ *   candidate's), accepts P2A (persisting, replying once durable) and
+ *   learns and applies chosen slots, so it stays current.  Every P2B and
+ *   HB_R it sends carries PRBD_PX_F_NOVOTE (a P2B gets the flag of the
+ *   moment it leaves).  The leader counts a P2B with F_NOVOTE for flow
+ *   control and retransmission only, never for commit; it remembers each
+ *   peer's latest flag, and when a peer votes again it resends what that
+ *   peer acknowledged while non-voting, to have it acknowledged for real.
+ *   prbd_px_propose() returns PRBD_PX_EBUSY unless a majority of voting
+ *   voters (itself included) was heard within E.  Check-quorum (step down
+ *   after 2E) and the lease still count non-voting peers: they are alive,
+ *   and like any node they promise no other candidate for E after hearing
+ *   from the leader, so their acknowledgements keep the lease argument.
+ *   Liveness: three voters, the leader dies while node C is being resynced
+ *   (non-voting, installed, applying new slots) and B is up to date: B is
+ *   elected with C's promise and serves C's resync; once C is whole it
+ *   votes and writes resume.  Non-voting is about the data area or the log
+ *   prefix, never about the acceptor state, which is intact.
+ *   Safety: every Phase 2 quorum is a majority of voters that were voting
+ *   when they accepted, a subset of the majorities plain Paxos allows; a
+ *   Phase 1 majority intersects each of them, and every acceptor in it,
+ *   voting or not, reports what it accepted.  A non-voting node's log is
+ *   truncated only below its install point / log start, and a P1B whose
+ *   log start is above the candidate's first slot makes the candidate
+ *   refuse to lead (px_on_p1b), so truncated history is never taken for
+ *   "nothing accepted".  A write is acknowledged only once a majority of
+ *   consistent replicas hold it.
+ *
+ * Amnesiac members
+ *   A node whose disk was wiped or replaced (fresh metadata) forgot its
+ *   promises and what it accepted.  The embedder calls
+ *   prbd_px_set_nopromise(true) at every start while its own durable
+ *   record says so (set with fresh metadata, cleared once status.nopromise
+ *   reads 0).  Such a node:
+ *    - is silent for Q = 2E (1 + rho) / (1 - rho) + 3E after the call: it
+ *      ignores PREVOTE, P1A, P2A, HB and TIMEOUT_NOW and does not run for
+ *      leader.  A leader or candidate that counted on a promise it forgot
+ *      is gone by then: it lost the majority that made that promise, and
+ *      steps down within 2E (its clock) or its candidacy times out; 3E is
+ *      left for the messages it sent before (assumption: none is delivered
+ *      later, and none from before the node's restart at all, as with a
+ *      connection-based transport).  So what it accepts afterwards cannot
+ *      contradict a promise it forgot, and it votes in Phase 2 as usual.
+ *    - answers P1A like any node but flags its P1B PRBD_PX_F_NOPROMISE:
+ *      "this report may lack what I accepted before".  A candidate counts
+ *      flagged promises only if the unflagged ones alone are a majority,
+ *      or if two of them (or the only voter's) arrived within one run of
+ *      Phase 1, which lasts less than 2E (a candidacy times out, a leader
+ *      restarts a Phase 1 that takes 2E with fresh promises).  Two
+ *      members amnesiac at once, which the silence makes the only way to
+ *      collect two flags within 2E, is a new group where every disk is
+ *      fresh and nothing was lost; a new group can thus elect with a
+ *      majority of its members, at any first slot.  A candidate keeps
+ *      asking a node whose promise was flagged; a later full one replaces
+ *      it.
+ *    - stops being amnesiac once every slot it may have accepted before is
+ *      durably known chosen here.  A leader's HB carries the last slot B it
+ *      proposed once its Phase 1 is complete (first_slot set; 0 before):
+ *      an acceptance the node forgot that may have helped to choose a value
+ *      was made either to that leader (slot < its next slot) or to an
+ *      earlier one, whose chosen values this leader's Phase 1 found (its
+ *      quorum holds no flagged promise it needed, and nothing was accepted
+ *      beyond the range it covered: slots < first_slot); a stale leader
+ *      whose ballot is below one the node forgot is gone (silence above).
+ *      The node takes the first such B (a leader takes its own first slot)
+ *      and clears the flag once it has handed out every slot up to B for
+ *      apply (apply_next > B), whether it learned them from the log or by
+ *      prbd_px_install() at or past B.  An install below B does not clear
+ *      it: the slots above the install point may be the ones it forgot.
+ *      A leader's commit index is no such bound: a new leader that has only
+ *      learned a prefix so far may be far behind what was chosen before,
+ *      and in an idle new group it would never reach hint + window.
+ *   Limits: at most one member of a group with history may be amnesiac at
+ *   a time, and none while another's data area is being copied (two wiped
+ *   disks of three is data loss; a second amnesiac node would also make
+ *   two flags look like a new group).  A new member joining with a fresh
+ *   disk counts as amnesiac.  The silence relies on message delays below
+ *   3E for messages sent to a restarted node; a wipe takes minutes in
+ *   practice.
  *
  * Reconfiguration: stop-and-restart ("alpha = 1" Stoppable Paxos)
  *   A membership change is a CONFIG log entry at slot i that governs every
@@ -102,14 +207,16 @@
  * Flow control
  *   At most `window` slots and max_inflight_bytes are in flight; each peer
  *   gets at most max_inflight_bytes of unacknowledged entries; a leader that
- *   has not heard from a majority for E ms, or whose queue is full, returns
- *   PRBD_PX_EBUSY from propose instead of growing memory.
+ *   has not heard from a majority of voting voters for E ms, or whose queue
+ *   is full, returns PRBD_PX_EBUSY from propose instead of growing memory.
  *
  * Planted bugs for the simulator's mutation proof (never set in prbd.ko):
  *   PRBD_PX_MUTATION 1: new leader ignores values reported in Phase 1b
  *   PRBD_PX_MUTATION 2: acceptor replies before its state is durable
  *   PRBD_PX_MUTATION 3: commit declared on a non-majority
  *   PRBD_PX_MUTATION 4: lease honoured for one more lease period
+ *   PRBD_PX_MUTATION 5: leader counts acks of non-voting peers
+ *   PRBD_PX_MUTATION 6: amnesiac promises count like any other
  */
 #include "prbd_paxos.h"
 
@@ -173,6 +280,80 @@ static u16 px_heard(const struct prbd_px *px, u64 ms)
 		if (px->now - px->peer[p].last_heard < ms)
 			m |= BIT16(p);
 	return m & px->voters;
+}
+
+/* Non-voting: set by the embedder, or behind the retained log. */
+static bool px_novote(const struct prbd_px *px)
+{
+	return px->novote || px->needs_resync;
+}
+
+/*
+ * Amnesiac: the first bound learned from a leader (the last slot it had
+ * proposed) covers whatever we may have accepted before we lost our state
+ * (see "Amnesiac members"); our promises count again once it is chosen.
+ */
+static void px_np_bound(struct prbd_px *px, u64 bound)
+{
+	if (!px->nopromise || px->np_bound_set || !bound)
+		return;
+	px->np_bound = bound;
+	px->np_bound_set = 1;
+}
+
+/*
+ * Phase 1 quorum: a majority of promises, where amnesiac ones (F_NOPROMISE)
+ * count only if the others alone are a majority, or if there are two of
+ * them from this run of phase 1, which lasts less than 2E: two members
+ * amnesiac at once, a new group where nobody lost anything (see nopromise).
+ */
+static bool px_p1_quorum(const struct prbd_px *px)
+{
+	u16 all = 0, np = 0;
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!px->peer[p].promised)
+			continue;
+		all |= BIT16(p);
+		if (px->peer[p].np)
+			np |= BIT16(p);
+	}
+	if (!px_majority(px, all))
+		return false;
+#if PRBD_PX_MUTATION == 6
+	np = 0;		/* BUG: amnesiac promises count like any other */
+#endif
+	return px_majority(px, all & ~np) ||
+	       ((px_popc(np & px->voters) >= 2 || px_popc(px->voters) == 1) &&
+		px->now - px->p1_start < 2 * (u64)px->cfg.elect_ms);
+}
+
+/* Members whose latest P2B/HB_R to us (the leader) had F_NOVOTE. */
+static u16 px_novote_peers(const struct prbd_px *px)
+{
+	u16 m = 0;
+	u8 p;
+
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++)
+		if (p != px->id && px->peer[p].novote)
+			m |= BIT16(p);
+	return m & (px->voters | px->learners);
+}
+
+/*
+ * May the leader take new writes: a majority of voting voters (ourselves
+ * included) heard within E.  Non-voting peers count for check-quorum and
+ * the lease, not here: their acknowledgements do not commit anything.
+ */
+static bool px_can_commit(const struct prbd_px *px)
+{
+	u16 heard;
+
+	if (px->role != PRBD_PX_LEADER || px_novote(px))
+		return false;
+	heard = px_heard(px, px->cfg.elect_ms) & ~px_novote_peers(px);
+	return px_majority(px, heard);
 }
 
 static u64 px_rand(struct prbd_px *px)
@@ -249,6 +430,8 @@ static void px_msg_init(struct prbd_px *px, struct prbd_px_msg *m, u8 type,
 	m->from = px->id;
 	m->to = to;
 	m->commit = px->commit;
+	if ((type == PRBD_PX_M_P2B || type == PRBD_PX_M_HB_R) && px_novote(px))
+		m->flags = PRBD_PX_F_NOVOTE;
 }
 
 /* A message that does not depend on durable state. */
@@ -491,6 +674,7 @@ static void px_propose_at(struct prbd_px *px, u64 slot,
 	s->e.ballot = px->ballot;
 	s->e.chosen = 0;
 	s->acks = 0;
+	s->rcvd = 0;
 	px_dirty(px, s);
 	s->tok = px_need_tok(px);
 	if (slot >= px->next_slot)
@@ -527,6 +711,7 @@ static void px_fill_slots(struct prbd_px *px)
 		px->need_noop = 0;
 		px->first_slot = px->next_slot;
 		px_propose_at(px, px->next_slot, &e);
+		px_np_bound(px, px->first_slot);	/* we lead: our own */
 	}
 	while (px->n_pend && !px->need_noop && px_slot_free(px)) {
 		bytes = px_window_bytes(px);
@@ -572,7 +757,7 @@ static void px_send_accepts(struct prbd_px *px)
 		bytes = 0;
 		for (s = px->commit + 1; s <= pe->sent_hi; s++) {
 			sl = px_sl(px, s);
-			if (sl && !(sl->acks & BIT16(p)))
+			if (sl && !(sl->rcvd & BIT16(p)))
 				bytes += px_ent_bytes(&sl->e);
 		}
 		m = NULL;
@@ -580,7 +765,7 @@ static void px_send_accepts(struct prbd_px *px)
 			sl = px_sl(px, s);
 			if (!sl)
 				break;
-			if (sl->acks & BIT16(p) || sl->e.kind == 0) {
+			if (sl->rcvd & BIT16(p) || sl->e.kind == 0) {
 				pe->sent_hi = s;
 				continue;
 			}
@@ -610,8 +795,9 @@ static void px_send_hb(struct prbd_px *px)
 
 	u8 p;
 
-	pressure = px->next_slot + px->cfg.window >=
+	pressure = px->log_full || px->next_slot + px->cfg.window >=
 		   px->log_start + PRBD_PX_LOG_CAP;
+	px->log_full = 0;
 	/* under pressure, laggards fall behind the prefix and resync */
 	for (p = 1; p < PRBD_PX_MAX_NODES && !pressure; p++) {
 		if (!(members & BIT16(p)))
@@ -639,6 +825,8 @@ static void px_send_hb(struct prbd_px *px)
 		m->ballot = px->ballot;
 		m->aux = px->now;
 		m->aux2 = trunc;
+		/* all we proposed, once phase 1 is complete (see nopromise) */
+		m->slot = px->first_slot ? px->next_slot - 1 : 0;
 	}
 }
 
@@ -690,6 +878,8 @@ static void px_p1b_build(struct prbd_px *px, u8 to, u64 from, u64 ballot)
 	m->slot = from;
 	m->aux = px_max_accepted(px);
 	m->aux2 = px->log_start;
+	if (px->nopromise)
+		m->flags |= PRBD_PX_F_NOPROMISE;
 	for (s = from; s < from + PRBD_PX_WINDOW_MAX; s++) {
 		sl = px_sl(px, s);
 		if (sl && sl->e.kind)
@@ -697,17 +887,23 @@ static void px_p1b_build(struct prbd_px *px, u8 to, u64 from, u64 ballot)
 	}
 }
 
-/* Send P1A to the voters that have not promised yet (self included). */
+/*
+ * Send P1A to the voters that have not promised yet (self included), or
+ * only as amnesiac: their next promise may be a full one.
+ */
 static void px_send_p1a(struct prbd_px *px)
 {
 	struct prbd_px_msg *m;
 	u8 p;
 
 	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
-		if (!(px->voters & BIT16(p)) || px->peer[p].promised)
+		if (!(px->voters & BIT16(p)) ||
+		    (px->peer[p].promised && !px->peer[p].np))
 			continue;
 		if (p == px->id) {
-			px_p1b_build(px, p, px->p1_from, px->ballot);
+			/* non-voting: never, we step down first */
+			if (!px_novote(px))
+				px_p1b_build(px, p, px->p1_from, px->ballot);
 			continue;
 		}
 		m = px_out(px, PRBD_PX_M_P1A, p);
@@ -730,6 +926,7 @@ static void px_begin_prepare(struct prbd_px *px)
 	px->p1_maxrep = 0;
 	px->p1_over = 0;
 	px->cand_elapsed = 0;
+	px->p1_start = px->now;
 	memset(px->best, 0, sizeof(px->best));
 	for (p = 0; p < PRBD_PX_MAX_NODES; p++)
 		px->peer[p].promised = 0;
@@ -809,6 +1006,7 @@ static void px_phase1_done(struct prbd_px *px)
 			px->peer[p].ack_ts = 0;
 			px->peer[p].applied = 0;
 			px->peer[p].sent_hi = px->commit;
+			px->peer[p].novote = 0;	/* until it tells us */
 		}
 	}
 	px->preparing = 0;
@@ -855,7 +1053,8 @@ static void px_on_prevote(struct prbd_px *px, const struct prbd_px_msg *m)
 {
 	struct prbd_px_msg *r = px_out(px, PRBD_PX_M_PREVOTE_R, m->from);
 	bool ok = m->ballot > px->promised && px->elapsed >= px->cfg.elect_ms &&
-		  px->role != PRBD_PX_LEADER && m->commit >= px->commit;
+		  px->role != PRBD_PX_LEADER &&
+		  (m->commit >= px->commit || px_novote(px));
 
 	if (!r)
 		return;
@@ -898,7 +1097,7 @@ static void px_on_p1a(struct prbd_px *px, const struct prbd_px_msg *m)
 		struct prbd_px_msg *r = px_out(px, PRBD_PX_M_P1B, m->from);
 
 		if (r) {
-			r->flags = PRBD_PX_F_NACK;
+			r->flags |= PRBD_PX_F_NACK;
 			/* 0: sticky refusal, the candidate keeps its ballot */
 			r->ballot = m->ballot < px->promised ? px->promised : 0;
 			r->slot = m->slot;
@@ -926,7 +1125,8 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 	}
 	if (m->ballot != px->ballot || m->slot != px->p1_from ||
 	    !(px->role == PRBD_PX_CANDIDATE ? !px->prevote : px->preparing) ||
-	    px->peer[m->from].promised || !(px->voters & BIT16(m->from)))
+	    (px->peer[m->from].promised && !px->peer[m->from].np) ||
+	    !(px->voters & BIT16(m->from)))
 		return;
 	if (m->aux2 > px->p1_from) {
 		/* it truncated slots we never learned: we cannot lead */
@@ -936,6 +1136,7 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 		return;
 	}
 	px->peer[m->from].promised = 1;
+	px->peer[m->from].np = !!(m->flags & PRBD_PX_F_NOPROMISE);
 	px->peer[m->from].last_heard = px->now;
 	if (m->aux >= px->p1_from + PRBD_PX_WINDOW_MAX)
 		px->p1_over = 1;
@@ -959,7 +1160,7 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 			b->valid = 1;
 		}
 	}
-	if (px_majority(px, px_promised_mask(px)))
+	if (px_p1_quorum(px))
 		px_phase1_done(px);
 }
 
@@ -1018,7 +1219,7 @@ static void px_on_p2a(struct prbd_px *px, const struct prbd_px_msg *m)
 	if (m->ballot < px->promised) {
 		r = px_out(px, PRBD_PX_M_P2B, m->from);
 		if (r) {
-			r->flags = PRBD_PX_F_NACK;
+			r->flags |= PRBD_PX_F_NACK;
 			r->ballot = px->promised;
 		}
 		return;
@@ -1050,11 +1251,37 @@ static void px_on_p2a(struct prbd_px *px, const struct prbd_px_msg *m)
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 }
 
-static void px_ack_slot(struct prbd_px *px, u64 slot, u8 from)
+/*
+ * A peer's latest P2B/HB_R says whether it votes.  When it turns voting
+ * again, what it acknowledged while non-voting is resent: it must be
+ * acknowledged once more, this time counted for commit.
+ */
+static void px_peer_novote(struct prbd_px *px, u8 p, bool novote)
+{
+	struct prbd_px_peer *pe = &px->peer[p];
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	if (!novote && pe->novote) {
+		for (s = px->commit + 1; s < px->next_slot; s++) {
+			sl = px_sl(px, s);
+			if (sl && !(sl->acks & BIT16(p)))
+				sl->rcvd &= ~BIT16(p);
+		}
+		pe->sent_hi = px->commit;
+	}
+	pe->novote = novote;
+}
+
+/* @vote: the acceptor was voting when it acknowledged (no F_NOVOTE). */
+static void px_ack_slot(struct prbd_px *px, u64 slot, u8 from, bool vote)
 {
 	struct prbd_px_slot *sl = px_sl(px, slot);
 
-	if (!sl || sl->e.chosen || sl->e.ballot != px->ballot || !sl->e.kind)
+	if (!sl || sl->e.ballot != px->ballot || !sl->e.kind)
+		return;
+	sl->rcvd |= BIT16(from);	/* it holds e: do not resend */
+	if (sl->e.chosen || !vote)
 		return;
 	sl->acks |= BIT16(from);
 	if (px_commit_quorum(px, sl->acks)) {
@@ -1065,6 +1292,7 @@ static void px_ack_slot(struct prbd_px *px, u64 slot, u8 from)
 
 static void px_on_p2b(struct prbd_px *px, const struct prbd_px_msg *m)
 {
+	bool vote = !(m->flags & PRBD_PX_F_NOVOTE);
 	u32 i;
 
 	if (m->flags & PRBD_PX_F_NACK) {
@@ -1078,8 +1306,12 @@ static void px_on_p2b(struct prbd_px *px, const struct prbd_px_msg *m)
 		return;
 	px->peer[m->from].last_heard = px->now;
 	px->peer[m->from].last_p2b = px->now;
+	px_peer_novote(px, m->from, !vote);
+#if PRBD_PX_MUTATION == 5
+	vote = true;	/* BUG: acks of non-voting peers count for commit */
+#endif
 	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++)
-		px_ack_slot(px, m->ent[i].slot, m->from);
+		px_ack_slot(px, m->ent[i].slot, m->from, vote);
 	px_advance_commit(px);
 }
 
@@ -1095,7 +1327,7 @@ static void px_self_acks(struct prbd_px *px)
 		sl = px_sl(px, s);
 		if (sl && !(sl->acks & BIT16(px->id)) &&
 		    sl->tok <= px->tok_done)
-			px_ack_slot(px, s, px->id);
+			px_ack_slot(px, s, px->id, true);
 	}
 	px_advance_commit(px);
 }
@@ -1108,12 +1340,13 @@ static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
 
 	if (m->ballot < px->promised) {
 		if (r) {
-			r->flags = PRBD_PX_F_NACK;
+			r->flags |= PRBD_PX_F_NACK;
 			r->ballot = px->promised;
 		}
 		return;
 	}
 	px_follow(px, m);
+	px_np_bound(px, m->slot);
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 	if (m->aux2 + 1 > px->log_start)
 		px_truncate_to(px, px_min(m->aux2, px->applied) + 1);
@@ -1122,6 +1355,9 @@ static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
 		r->aux = m->aux;
 		r->aux2 = px->applied;
 		r->commit = px->commit;
+		if (px->log_full)
+			r->flags |= PRBD_PX_F_LOGFULL;
+		px->log_full = 0;
 	}
 }
 
@@ -1139,6 +1375,9 @@ static void px_on_hb_r(struct prbd_px *px, const struct prbd_px_msg *m)
 	if (px->role != PRBD_PX_LEADER || m->ballot != px->ballot)
 		return;
 	pe->last_heard = px->now;
+	px_peer_novote(px, m->from, m->flags & PRBD_PX_F_NOVOTE);
+	if (m->flags & PRBD_PX_F_LOGFULL)
+		px->log_full = 1;	/* truncate at our next heartbeat */
 	pe->applied = px_max(pe->applied, m->aux2);
 	if (m->aux > pe->ack_ts)
 		pe->ack_ts = m->aux;
@@ -1182,6 +1421,8 @@ static void px_on_learn(struct prbd_px *px, const struct prbd_px_msg *m)
 		if (m->slot > px->commit && m->aux2 > px->commit + 1) {
 			px->needs_resync = 1;
 			px->resync_upto = m->aux2 - 1;
+			if (px->role != PRBD_PX_FOLLOWER)
+				px_step_down(px);	/* non-voting now */
 		}
 		return;
 	}
@@ -1197,7 +1438,8 @@ static void px_on_learn(struct prbd_px *px, const struct prbd_px_msg *m)
 static void px_on_timeout_now(struct prbd_px *px, const struct prbd_px_msg *m)
 {
 	if (m->from != px->leader || m->ballot < px->promised ||
-	    !px_is_voter(px) || px->role != PRBD_PX_FOLLOWER)
+	    !px_is_voter(px) || px->role != PRBD_PX_FOLLOWER ||
+	    px_novote(px))
 		return;
 	px_start_phase1(px, true);
 }
@@ -1213,6 +1455,13 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 		if (m->ent[i].n_desc > PRBD_PX_BATCH ||
 		    m->ent[i].kind > PRBD_PX_K_CONFIG)
 			return;
+	/* amnesiac and quiet: whoever counts on what we forgot is gone first */
+	if (px->np_quiet && (m->type == PRBD_PX_M_PREVOTE ||
+			     m->type == PRBD_PX_M_P1A ||
+			     m->type == PRBD_PX_M_P2A ||
+			     m->type == PRBD_PX_M_HB ||
+			     m->type == PRBD_PX_M_TIMEOUT_NOW))
+		return;
 	switch (m->type) {
 	case PRBD_PX_M_PREVOTE:
 		px_on_prevote(px, m);
@@ -1272,13 +1521,21 @@ static void px_flush(struct prbd_px *px)
 				px_msg_copy(&px->held[i], &px->held[px->n_held]);
 				px->held_tok[i] = px->held_tok[px->n_held];
 			}
+			if (px->scratch.type == PRBD_PX_M_P2B) {
+				/* tell what we are when it leaves */
+				px->scratch.flags &= ~PRBD_PX_F_NOVOTE;
+				if (px_novote(px))
+					px->scratch.flags |= PRBD_PX_F_NOVOTE;
+			}
+			if (px->scratch.type == PRBD_PX_M_P1B && px->nopromise)
+				px->scratch.flags |= PRBD_PX_F_NOPROMISE;
+			again = true;
 			if (px->scratch.to == px->id)
 				px_handle(px, &px->scratch);
 			else if (px->n_out < PRBD_PX_OUTBOX)
 				px_msg_copy(&px->out[px->n_out++], &px->scratch);
 			else
 				px->drops++;
-			again = true;
 			break;
 		}
 		px_self_acks(px);
@@ -1305,6 +1562,9 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 		d = px->cfg.hb_ms;	/* clamp: jumps only lengthen waits */
 	px->now = px_max(px->now, now);
 	px->elapsed += d;
+	px->np_quiet -= px_min(d, px->np_quiet);
+	if (px->role != PRBD_PX_FOLLOWER && px_novote(px))
+		px_step_down(px);	/* a non-voting node never leads */
 	switch (px->role) {
 	case PRBD_PX_LEADER:
 		if (px->now >= px->next_hb) {
@@ -1312,7 +1572,10 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 			px_send_hb(px);
 			if (!px->transferring)
 				px_update_lease(px);
-			if (px->preparing)
+			if (px->preparing &&
+			    px->now - px->p1_start >= 2 * (u64)px->cfg.elect_ms)
+				px_begin_prepare(px);	/* fresh promises */
+			else if (px->preparing)
 				px_send_p1a(px);	/* retransmit */
 			else if (px->commit + 1 >= px->p1_end)
 				px_begin_prepare(px);
@@ -1335,7 +1598,7 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 		break;
 	default:
 		if (px_is_voter(px) && px->elapsed >= px->timeout &&
-		    !px->needs_resync)
+		    !px_novote(px) && !px->np_quiet)
 			px_start_prevote(px);
 		break;
 	}
@@ -1347,8 +1610,7 @@ int prbd_px_propose(struct prbd_px *px, const struct prbd_px_desc *d)
 {
 	if (px->role != PRBD_PX_LEADER || px->transferring)
 		return PRBD_PX_ENOTLEADER;
-	if (!px_majority(px, px_heard(px, px->cfg.elect_ms)) ||
-	    px->n_pend >= PRBD_PX_PENDING_MAX)
+	if (!px_can_commit(px) || px->n_pend >= PRBD_PX_PENDING_MAX)
 		return PRBD_PX_EBUSY;
 	px->pend[(px->pend_head + px->n_pend) % PRBD_PX_PENDING_MAX] = *d;
 	px->n_pend++;
@@ -1406,6 +1668,18 @@ void prbd_px_persisted(struct prbd_px *px, u64 token)
 	px_flush(px);
 }
 
+/*
+ * The embedder's log storage is full: at its next heartbeat a leader
+ * truncates to its own applied slot, past members that lag (they will get
+ * F_RESYNC), as when the in-memory ring is nearly full; a follower asks
+ * the leader to do so (F_LOGFULL on its next HB_R).  Either way every
+ * member may then drop what it applied.
+ */
+void prbd_px_log_full(struct prbd_px *px)
+{
+	px->log_full = 1;
+}
+
 void prbd_px_applied(struct prbd_px *px, u64 slot)
 {
 	if (slot > px->applied && slot < px->apply_next)
@@ -1429,6 +1703,28 @@ void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 	}
 	px_hs_dirty(px);
 	px_advance_commit(px);
+	px_flush(px);
+}
+
+void prbd_px_set_novote(struct prbd_px *px, bool on)
+{
+	px->novote = on;
+	if (px_novote(px) && px->role != PRBD_PX_FOLLOWER)
+		px_step_down(px);
+	px_flush(px);
+}
+
+void prbd_px_set_nopromise(struct prbd_px *px, bool on)
+{
+	u64 e = px->cfg.elect_ms, rho = px->cfg.drift_ppm;
+
+	px->nopromise = on;
+	px->np_bound_set = 0;
+	/* 2E on the clock of a stale leader, plus 3E for its last messages */
+	px->np_quiet = on ? 2 * e * (1000000 + rho) / (1000000 - rho) + 3 * e :
+			    0;
+	if (on && px->role != PRBD_PX_FOLLOWER)
+		px_step_down(px);
 	px_flush(px);
 }
 
@@ -1473,6 +1769,9 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 		rd->apply_hi = s - 1;
 		px->apply_next = s;
 	}
+	/* amnesiac: all we may have lost is durably known chosen now */
+	if (px->nopromise && px->np_bound_set && px->apply_next > px->np_bound)
+		px->nopromise = 0;
 	rd->role = px->role;
 	rd->leader = px->leader;
 	rd->role_changed = px->role_changed;
@@ -1519,9 +1818,14 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->log_start = px->log_start;
 	st->cfg_slot = px->cfg_slot;
 	st->next_slot = px->next_slot;
-	if (px->role == PRBD_PX_LEADER)
+	if (px->role == PRBD_PX_LEADER) {
 		for (p = 1; p < PRBD_PX_MAX_NODES; p++)
 			st->peer_applied[p] = px->peer[p].applied;
+		st->novote_peers = px_novote_peers(px);
+	}
+	st->novote = px_novote(px);
+	st->can_commit = px_can_commit(px);
+	st->nopromise = px->nopromise;
 	st->voters = px->voters;
 	st->learners = px->learners;
 	st->id = px->id;

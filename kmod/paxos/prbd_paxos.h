@@ -48,6 +48,13 @@ enum prbd_px_msg_type {
 #define PRBD_PX_F_NACK		0x01	/* rejected; ballot = promised */
 #define PRBD_PX_F_TRANSFER	0x02	/* P1A after TIMEOUT_NOW */
 #define PRBD_PX_F_RESYNC	0x04	/* LEARN: below truncated prefix */
+#define PRBD_PX_F_NOVOTE	0x08	/* P2B, HB_R: sender is non-voting */
+#define PRBD_PX_F_NOPROMISE	0x10	/* P1B: sender is amnesiac, its
+					 * report may lack what it forgot
+					 */
+#define PRBD_PX_F_LOGFULL	0x20	/* HB_R: sender's log storage is
+					 * full: truncate past laggards
+					 */
 
 /* Opaque write descriptor; the payload travels outside the core. */
 struct prbd_px_desc {
@@ -82,7 +89,9 @@ struct prbd_px_msg {
 	u8 n_ent;
 	u8 pad[3];
 	u64 ballot;
-	u64 slot;	/* P1A/P1B/LEARN_REQ: first slot */
+	u64 slot;	/* P1A/P1B/LEARN_REQ: first slot; HB: last slot
+			 * the leader proposed (0: its phase 1 is not over)
+			 */
 	u64 commit;	/* sender's commit index (piggybacked) */
 	u64 aux;	/* P1B: max accepted slot; HB/HB_R: leader ts */
 	u64 aux2;	/* P1B, LEARN: log start; HB: truncation; HB_R: applied */
@@ -133,7 +142,18 @@ struct prbd_px_status {
 	u64 next_slot;	/* a leader's next free slot (kept after it ends) */
 	u64 peer_applied[PRBD_PX_MAX_NODES];	/* leader: as peers reported */
 	u16 voters, learners;
+	u16 novote_peers;	/* leader: members whose latest P2B/HB_R had
+				 * PRBD_PX_F_NOVOTE (bit = node id)
+				 */
 	u8 id, role, leader, needs_resync;
+	u8 novote;	/* this node is non-voting (flag or needs_resync) */
+	u8 can_commit;	/* leader: a majority of voting voters, itself
+			 * included, heard within E (propose admission)
+			 */
+	u8 nopromise;	/* amnesiac (prbd_px_set_nopromise): its promises
+			 * are flagged PRBD_PX_F_NOPROMISE until every slot
+			 * it may have forgotten is known chosen
+			 */
 };
 
 #include "prbd_px_state.h"
@@ -149,8 +169,11 @@ int prbd_px_propose_conf(struct prbd_px *px, u16 voters, u16 learners);
 int prbd_px_transfer(struct prbd_px *px, u8 target);
 void prbd_px_persisted(struct prbd_px *px, u64 token);
 void prbd_px_applied(struct prbd_px *px, u64 slot);
+void prbd_px_log_full(struct prbd_px *px);
 void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 		     u16 learners);
+void prbd_px_set_novote(struct prbd_px *px, bool on);
+void prbd_px_set_nopromise(struct prbd_px *px, bool on);
 void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd);
 u64 prbd_px_read_index(const struct prbd_px *px, u64 now_ms);
 bool prbd_px_may_read(const struct prbd_px *px, u64 now_ms);

@@ -11,9 +11,14 @@
 struct prbd_px_slot {
 	struct prbd_px_entry e;
 	u64 tok;		/* persist token covering our own accept */
-	u16 acks;		/* leader: nodes that accepted e at our ballot */
+	u16 acks;		/* leader: voting nodes that accepted e at our
+				 * ballot (counted for commit)
+				 */
+	u16 rcvd;		/* leader: every node that acknowledged e, voting
+				 * or not (flow control, retransmission)
+				 */
 	u8 dirty;
-	u8 pad[5];
+	u8 pad[3];
 };
 
 struct prbd_px_peer {
@@ -23,7 +28,9 @@ struct prbd_px_peer {
 	u64 sent_hi;		/* highest slot sent in a P2A */
 	u64 last_p2b;		/* leader clock of its latest P2B */
 	u8 promised;		/* phase 1 / pre-vote granted */
-	u8 pad[7];
+	u8 novote;		/* leader: its latest P2B/HB_R had F_NOVOTE */
+	u8 np;			/* its promise had F_NOPROMISE */
+	u8 pad[5];
 };
 
 struct prbd_px_p1best {
@@ -41,7 +48,7 @@ struct prbd_px {
 	u32 timeout;		/* current randomised election timeout */
 	u32 lease_ms;
 	u32 n_out, n_held, n_pend, pend_head;
-	u32 p1_gen, pad0;
+	u32 p1_gen, log_full;	/* log_full: prbd_px_log_full() */
 	u64 rng;
 	u64 now;		/* last tick */
 	u64 elapsed;		/* clamped ms since heard from a leader */
@@ -56,9 +63,15 @@ struct prbd_px {
 
 	u64 ballot;		/* our ballot as candidate/leader */
 	u64 p1_from, p1_end, p1_maxrep;
+	u64 p1_start;		/* when this run of phase 1 began */
 	u8 p1_over;		/* some acceptor accepted beyond the range */
 	u8 need_noop;
-	u8 pad[6];
+	u8 novote;		/* embedder: non-voting (see prbd_px_set_novote) */
+	u8 nopromise;		/* embedder: amnesiac (prbd_px_set_nopromise) */
+	u8 np_bound_set;	/* nopromise: np_bound learned */
+	u8 pad[3];
+	u64 np_bound;		/* nopromise: cleared once it is applied */
+	u64 np_quiet;		/* nopromise: ms left to stay silent */
 	u64 next_slot;		/* leader: next free slot */
 	u64 first_slot;		/* leader: first slot of this leadership */
 	u64 cfg_pending;	/* leader: uncommitted config slot, 0: none */

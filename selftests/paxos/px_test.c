@@ -579,4 +579,550 @@ TEST(resync_then_install_catches_up)
 	ASSERT_EQ(nodes[l].applied, nodes[f].applied);
 }
 
+/* the two followers of leader l */
+static void others(int l, int *a, int *b)
+{
+	*a = l == 1 ? 2 : 1;
+	*b = 6 - l - *a;
+}
+
+TEST(novote_p2b_not_counted)
+{
+	struct prbd_px_status st;
+	struct prbd_px_desc d;
+	int l, a, b;
+	u64 c0;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	others(l, &a, &b);
+	prbd_px_set_novote(&nodes[a], true);
+	advance(3, 30);		/* a heartbeat answer tells the leader */
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(1u << a, st.novote_peers);
+	ASSERT_EQ(1, st.can_commit);	/* l and b vote */
+	/* only the non-voting follower answers: nothing commits */
+	cut[b] = 1;
+	c0 = nodes[l].commit;
+	d = mkdesc(1);
+	ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+	run(3);
+	ASSERT_EQ(c0, nodes[l].commit);
+	ASSERT_EQ(0, applied_n[l]);
+	/* a accepted it, and the leader will not resend it to a */
+	ASSERT_NE(NULL, prbd_px_entry_at(&nodes[a], c0 + 1));
+	ASSERT_EQ(PRBD_PX_K_DATA, prbd_px_entry_at(&nodes[a], c0 + 1)->kind);
+	ASSERT_TRUE(nodes[l].log[(c0 + 1) & (PRBD_PX_LOG_CAP - 1)].rcvd &
+		    (1u << a));
+	ASSERT_FALSE(nodes[l].log[(c0 + 1) & (PRBD_PX_LOG_CAP - 1)].acks &
+		     (1u << a));
+	/* the voting follower is back: it commits */
+	cut[b] = 0;
+	advance(3, 50);
+	ASSERT_GT(nodes[l].commit, c0);
+	ASSERT_EQ(1, applied_n[l]);
+	/* a votes again: no other call needed, its acks count */
+	prbd_px_set_novote(&nodes[a], false);
+	advance(3, 30);
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(0, st.novote_peers);
+	cut[b] = 1;
+	c0 = nodes[l].commit;
+	d = mkdesc(2);
+	ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+	run(3);
+	ASSERT_GT(nodes[l].commit, c0);
+	ASSERT_EQ(2, applied_n[l]);
+}
+
+TEST(novote_acked_while_novote_counts_once_voting)
+{
+	int l, a, b;
+	u64 c0;
+	struct prbd_px_desc d = mkdesc(3);
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	others(l, &a, &b);
+	prbd_px_set_novote(&nodes[a], true);
+	advance(3, 30);
+	cut[b] = 1;
+	c0 = nodes[l].commit;
+	ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+	run(3);
+	ASSERT_EQ(c0, nodes[l].commit);
+	/* a turns voting: the leader resends and a's new ack commits */
+	prbd_px_set_novote(&nodes[a], false);
+	advance(3, 30);
+	ASSERT_GT(nodes[l].commit, c0);
+	ASSERT_EQ(1, applied_n[l]);
+}
+
+TEST(propose_ebusy_with_only_novote_peers)
+{
+	struct prbd_px_status st;
+	struct prbd_px_desc d = mkdesc(1);
+	int l, a, b;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	others(l, &a, &b);
+	prbd_px_set_novote(&nodes[a], true);
+	prbd_px_set_novote(&nodes[b], true);
+	advance(3, 150);	/* > E, both heard all along */
+	ASSERT_EQ(l, leader_of(3));	/* check-quorum counts them */
+	ASSERT_EQ(PRBD_PX_EBUSY, prbd_px_propose(&nodes[l], &d));
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(PRBD_PX_LEADER, st.role);
+	ASSERT_EQ((1u << a) | (1u << b), st.novote_peers);
+	ASSERT_EQ(0, st.can_commit);
+	ASSERT_EQ(0, st.novote);
+	prbd_px_status(&nodes[a], &st);
+	ASSERT_EQ(1, st.novote);
+	ASSERT_EQ(0, st.can_commit);
+	ASSERT_EQ(0, st.novote_peers);	/* leader view only */
+	/* the lease still holds: they acknowledge heartbeats */
+	ASSERT_TRUE(prbd_px_may_read(&nodes[l], clk));
+	prbd_px_set_novote(&nodes[b], false);
+	advance(3, 30);
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(1u << a, st.novote_peers);
+	ASSERT_EQ(1, st.can_commit);
+	ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+	run(3);
+	ASSERT_EQ(1, applied_n[l]);
+}
+
+/* Take the next reply of node i to a message stepped into it, durable. */
+static int reply_of(int i, struct prbd_px_msg *out)
+{
+	struct prbd_px_ready rd;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		prbd_px_ready(&nodes[i], &rd);
+		if (rd.n_msgs) {
+			*out = rd.msgs[0];
+			if (rd.persist_token)
+				prbd_px_persisted(&nodes[i],
+						  rd.persist_token);
+			return 1;
+		}
+		if (!rd.persist_token)
+			break;
+		prbd_px_persisted(&nodes[i], rd.persist_token);
+	}
+	return 0;
+}
+
+static struct prbd_px_msg mkmsg(u8 type, u8 from, u8 to, u64 ballot, u64 slot)
+{
+	struct prbd_px_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.from = from;
+	m.to = to;
+	m.ballot = ballot;
+	m.slot = slot;
+	return m;
+}
+
+TEST(novote_node_promises_but_never_elects)
+{
+	struct prbd_px_status st;
+	struct prbd_px_ready rd;
+	struct prbd_px_msg m, r;
+	int i;
+
+	setup(3);
+	prbd_px_set_novote(&nodes[1], true);
+	for (i = 0; i < 10; i++) {	/* E passes: no longer sticky */
+		clk += 20;
+		prbd_px_tick(&nodes[1], clk);
+	}
+	ASSERT_GE(nodes[1].elapsed, 100);
+	prbd_px_ready(&nodes[1], &rd);
+	ASSERT_EQ(0, rd.n_msgs);	/* no pre-vote of its own */
+	/* it promises like a voting node, durably, and reports honestly */
+	m = mkmsg(PRBD_PX_M_P1A, 2, 1, (1 << 8) | 2, 1);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_EQ(PRBD_PX_M_P1B, r.type);
+	ASSERT_EQ(0, r.flags & PRBD_PX_F_NACK);
+	ASSERT_EQ(m.ballot, r.ballot);
+	ASSERT_EQ(1, r.aux2);		/* its log start */
+	ASSERT_EQ(m.ballot, nodes[1].promised);
+	/* ... and refuses a lower ballot */
+	m = mkmsg(PRBD_PX_M_P1A, 3, 1, (0 << 8) | 3, 1);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_TRUE(r.flags & PRBD_PX_F_NACK);
+	/* pre-vote: granted even to a candidate whose commit is behind */
+	prbd_px_install(&nodes[1], 10, 0, nodes[1].voters, 0);
+	ASSERT_EQ(10, nodes[1].commit);
+	for (i = 0; i < 10; i++) {
+		clk += 20;
+		prbd_px_tick(&nodes[1], clk);
+	}
+	m = mkmsg(PRBD_PX_M_PREVOTE, 3, 1, (5 << 8) | 3, 0);
+	m.commit = 2;
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_EQ(PRBD_PX_M_PREVOTE_R, r.type);
+	ASSERT_EQ(0, r.flags & PRBD_PX_F_NACK);
+	/* a voting node would refuse it */
+	prbd_px_set_novote(&nodes[1], false);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_TRUE(r.flags & PRBD_PX_F_NACK);
+	/* needs_resync alone makes it non-voting as well; it still promises */
+	m = mkmsg(PRBD_PX_M_LEARN, 2, 1, 0, 11);
+	m.flags = PRBD_PX_F_RESYNC;
+	m.aux2 = 20;
+	prbd_px_step(&nodes[1], &m);
+	prbd_px_status(&nodes[1], &st);
+	ASSERT_EQ(1, st.needs_resync);
+	ASSERT_EQ(1, st.novote);
+	m = mkmsg(PRBD_PX_M_P1A, 3, 1, (6 << 8) | 3, 11);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_EQ(0, r.flags & PRBD_PX_F_NACK);
+	ASSERT_EQ(11, r.aux2);
+	/* alone and non-voting: no pre-vote, no election, ever */
+	prbd_px_set_novote(&nodes[1], true);
+	cut[2] = cut[3] = 1;
+	advance(3, 1000);
+	ASSERT_EQ(PRBD_PX_FOLLOWER, nodes[1].role);
+	ASSERT_EQ(0, nodes[1].ballot);
+}
+
+/*
+ * The leader dies while a follower is being resynced (non-voting): the
+ * other follower is elected with its promise, and writes resume as soon
+ * as the resynced node votes again.
+ */
+TEST(novote_promise_elects_after_leader_death)
+{
+	struct prbd_px_status st;
+	struct prbd_px_desc d = mkdesc(1);
+	int l, a, b, n;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	others(l, &a, &b);
+	prbd_px_set_novote(&nodes[b], true);
+	advance(3, 30);
+	cut[l] = 1;			/* the leader dies */
+	advance(3, 1000);
+	n = leader_of(3);
+	ASSERT_EQ(a, n);		/* with b's promise */
+	ASSERT_TRUE(nodes[n].peer[b].promised);
+	ASSERT_EQ(PRBD_PX_FOLLOWER, nodes[b].role);
+	prbd_px_status(&nodes[n], &st);
+	ASSERT_EQ(0, st.can_commit);	/* b does not vote yet */
+	ASSERT_EQ(PRBD_PX_EBUSY, prbd_px_propose(&nodes[n], &d));
+	prbd_px_set_novote(&nodes[b], false);	/* its copy is complete */
+	advance(3, 30);
+	prbd_px_status(&nodes[n], &st);
+	ASSERT_EQ(1, st.can_commit);
+	ASSERT_EQ(0, prbd_px_propose(&nodes[n], &d));
+	advance(3, 30);
+	ASSERT_EQ(1, applied_n[n]);
+	ASSERT_EQ(1, applied_n[b]);
+}
+
+/* The disk of node i is wiped: fresh state, amnesiac from its start. */
+static void wipe(int i)
+{
+	struct prbd_px_config c = mkcfg((u8)i, nodes[i].voters);
+
+	prbd_px_init(&nodes[i], &c);
+	memset(&dhs[i], 0, sizeof(dhs[i]));
+	memset(dlog[i], 0, sizeof(dlog[i]));
+	applied_n[i] = 0;
+	prbd_px_set_nopromise(&nodes[i], true);
+}
+
+/* 2E (1 + rho) / (1 - rho) + 3E of the test configuration, and a tick */
+#define QUIET_MS	(2 * 100 * 1020000 / 980000 + 300 + 5)
+
+TEST(nopromise_quiet_then_flagged_promise)
+{
+	const struct prbd_px_entry *e;
+	struct prbd_px_status st;
+	struct prbd_px_msg m, r;
+
+	setup(3);
+	wipe(1);
+	prbd_px_status(&nodes[1], &st);
+	ASSERT_EQ(1, st.nopromise);
+	/* quiet: whoever counted on its lost promises must be gone first */
+	m = mkmsg(PRBD_PX_M_P2A, 2, 1, (7 << 8) | 2, 0);
+	m.n_ent = 1;
+	m.ent[0].slot = 5;
+	m.ent[0].kind = PRBD_PX_K_DATA;
+	m.ent[0].n_desc = 1;
+	m.ent[0].desc[0] = mkdesc(5);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(0, reply_of(1, &r));
+	ASSERT_EQ(0, nodes[1].promised);
+	e = prbd_px_entry_at(&nodes[1], 5);
+	ASSERT_TRUE(!e || !e->kind);	/* nothing accepted */
+	m = mkmsg(PRBD_PX_M_P1A, 2, 1, (7 << 8) | 2, 5);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(0, reply_of(1, &r));
+	m = mkmsg(PRBD_PX_M_HB, 2, 1, (7 << 8) | 2, 4);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(0, reply_of(1, &r));
+	/* after the quiet: it promises, flagged, whatever the first slot */
+	cut[2] = cut[3] = 1;
+	advance(3, QUIET_MS);
+	m = mkmsg(PRBD_PX_M_P1A, 2, 1, (7 << 8) | 2, 5);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_EQ(PRBD_PX_M_P1B, r.type);
+	ASSERT_EQ(0, r.flags & PRBD_PX_F_NACK);
+	ASSERT_TRUE(r.flags & PRBD_PX_F_NOPROMISE);
+	ASSERT_EQ(m.ballot, nodes[1].promised);
+	advance(3, 120);	/* its own candidacy ended: E, not sticky */
+	m = mkmsg(PRBD_PX_M_P1A, 3, 1, (8 << 8) | 3, 1);
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(1, reply_of(1, &r));
+	ASSERT_EQ(0, r.flags & PRBD_PX_F_NACK);
+	ASSERT_TRUE(r.flags & PRBD_PX_F_NOPROMISE);
+}
+
+/*
+ * A wiped follower, amnesiac, and the leader dies: one voting node and one
+ * amnesiac promise are no majority, nobody is elected until a node that
+ * remembers is back.
+ */
+TEST(nopromise_lone_amnesiac_promise_elects_nobody)
+{
+	u64 id;
+	int l, a, b, n;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	others(l, &a, &b);
+	for (id = 1; id <= 5; id++) {
+		struct prbd_px_desc d = mkdesc(id);
+
+		ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+		run(3);
+	}
+	wipe(b);
+	cut[l] = 1;
+	advance(3, 2000);
+	ASSERT_EQ(0, leader_of(3));
+	ASSERT_TRUE(nodes[b].nopromise);
+	/* b did promise a's ballots, flagged, and that is not enough */
+	ASSERT_EQ(a, nodes[b].promised & 0xff);
+	cut[l] = 0;
+	advance(3, 1500);
+	n = leader_of(3);
+	ASSERT_NE(0, n);
+	ASSERT_NE(b, n);
+	/* what b forgot is still there */
+	ASSERT_EQ(5, applied_n[n]);
+}
+
+/* A new group: every disk fresh, every node amnesiac. */
+TEST(nopromise_new_group_elects_and_clears)
+{
+	struct prbd_px_status st;
+	int i, l;
+	u64 id;
+
+	setup(3);
+	for (i = 1; i <= 3; i++)
+		prbd_px_set_nopromise(&nodes[i], true);
+	cut[3] = 1;			/* even with one node missing */
+	advance(3, 500 + QUIET_MS);
+	l = leader_of(3);
+	ASSERT_NE(0, l);		/* two amnesiac promises */
+	for (id = 1; id <= 3; id++) {
+		struct prbd_px_desc d = mkdesc(id);
+
+		ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+		run(3);
+	}
+	advance(3, 100);
+	for (i = 1; i <= 2; i++) {
+		prbd_px_status(&nodes[i], &st);
+		ASSERT_EQ(0, st.nopromise);	/* its first slots are known */
+		ASSERT_EQ(3, applied_n[i]);
+	}
+	prbd_px_status(&nodes[3], &st);
+	ASSERT_EQ(1, st.nopromise);
+	cut[3] = 0;		/* its clock ran not while cut: quiet now */
+	advance(3, 200 + QUIET_MS);
+	prbd_px_status(&nodes[3], &st);
+	ASSERT_EQ(0, st.nopromise);
+	ASSERT_EQ(3, applied_n[3]);
+}
+
+/*
+ * Cleared by the commit: a wiped node catches up from the log and stops
+ * being amnesiac once every slot the leader had proposed when it first
+ * heard from it is chosen and applied.
+ */
+TEST(nopromise_cleared_by_commit_reaching_bound)
+{
+	struct prbd_px_status st;
+	struct prbd_px_msg m;
+	int l, a;
+	u64 id, bound;
+
+	setup(5);
+	cut[5] = 1;		/* the log is kept: node 5 applies nothing */
+	advance(5, 500);
+	l = leader_of(5);
+	ASSERT_NE(0, l);
+	a = l == 1 ? 2 : 1;
+	for (id = 1; id <= 5; id++) {
+		struct prbd_px_desc d = mkdesc(id);
+
+		ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+		run(5);
+	}
+	ASSERT_EQ(1, nodes[l].log_start);
+	wipe(a);
+	cut[a] = 1;		/* it hears nobody until we tell it the bound */
+	for (id = 0; id < QUIET_MS; id += 5) {
+		advance(5, 5);
+		prbd_px_tick(&nodes[a], clk);
+	}
+	run(5);
+	cut[a] = 0;
+	ASSERT_TRUE(nodes[a].nopromise);
+	ASSERT_FALSE(nodes[a].np_bound_set);
+	ASSERT_EQ(l, leader_of(5));
+	/* the bound: all the leader proposed; not known chosen yet here */
+	hold_disk[a] = 1;
+	bound = nodes[l].next_slot - 1;
+	m = mkmsg(PRBD_PX_M_HB, (u8)l, (u8)a, nodes[l].ballot, bound);
+	prbd_px_step(&nodes[a], &m);
+	ASSERT_TRUE(nodes[a].np_bound_set);
+	ASSERT_EQ(bound, nodes[a].np_bound);
+	run(5);
+	prbd_px_status(&nodes[a], &st);
+	ASSERT_EQ(1, st.nopromise);
+	hold_disk[a] = 0;
+	prbd_px_persisted(&nodes[a], held_tok[a]);
+	advance(5, 200);
+	prbd_px_status(&nodes[a], &st);
+	ASSERT_GE(nodes[a].applied, bound);
+	ASSERT_EQ(0, st.nopromise);
+	ASSERT_EQ(5, applied_n[a]);
+}
+
+/*
+ * Cleared by an install, but only one at or past the bound: slots above
+ * the install point may hold what it accepted before the wipe.
+ */
+TEST(nopromise_cleared_by_install_past_bound)
+{
+	struct prbd_px_status st;
+	struct prbd_px_ready rd;
+	struct prbd_px_msg m;
+
+	setup(3);
+	wipe(1);
+	cut[2] = cut[3] = 1;
+	advance(3, QUIET_MS);
+	m = mkmsg(PRBD_PX_M_HB, 2, 1, (3 << 8) | 2, 50);
+	m.commit = 45;
+	prbd_px_step(&nodes[1], &m);
+	ASSERT_EQ(50, nodes[1].np_bound);
+	prbd_px_install(&nodes[1], 40, 0, nodes[1].voters, 0);
+	prbd_px_ready(&nodes[1], &rd);
+	prbd_px_status(&nodes[1], &st);
+	ASSERT_EQ(40, st.commit);
+	ASSERT_EQ(1, st.nopromise);	/* 41..50 may be what it lost */
+	prbd_px_install(&nodes[1], 50, 0, nodes[1].voters, 0);
+	prbd_px_ready(&nodes[1], &rd);
+	prbd_px_status(&nodes[1], &st);
+	ASSERT_EQ(0, st.nopromise);
+}
+
+TEST(novote_leader_steps_down_and_stays_out)
+{
+	int l, i;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	prbd_px_set_novote(&nodes[l], true);
+	ASSERT_EQ(PRBD_PX_FOLLOWER, nodes[l].role);
+	ASSERT_FALSE(prbd_px_may_read(&nodes[l], clk));
+	for (i = 0; i < 10; i++) {
+		advance(3, 100);
+		ASSERT_NE(PRBD_PX_LEADER, nodes[l].role);
+		ASSERT_NE(PRBD_PX_CANDIDATE, nodes[l].role);
+	}
+	ASSERT_NE(0, leader_of(3));
+	ASSERT_NE(l, leader_of(3));
+}
+
+TEST(install_while_novote_then_clear)
+{
+	struct prbd_px_status st;
+	int l, f;
+	u64 id;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	f = l == 1 ? 2 : 1;
+	cut[f] = 1;
+	for (id = 1; id <= 400; id++) {
+		struct prbd_px_desc d = mkdesc(id);
+
+		prbd_px_propose(&nodes[l], &d);
+		advance(3, 5);
+	}
+	cut[f] = 0;
+	advance(3, 300);
+	ASSERT_TRUE(nodes[f].needs_resync);
+	/* bulk resync starts: non-voting, install at the source's applied */
+	prbd_px_set_novote(&nodes[f], true);
+	prbd_px_install(&nodes[f], nodes[l].applied, nodes[l].cfg_slot,
+			nodes[l].voters, nodes[l].learners);
+	prbd_px_status(&nodes[f], &st);
+	ASSERT_EQ(0, st.needs_resync);
+	ASSERT_EQ(1, st.novote);
+	/* it keeps up with new writes while the copy runs */
+	for (id = 401; id <= 410; id++) {
+		struct prbd_px_desc d = mkdesc(id);
+
+		ASSERT_EQ(0, prbd_px_propose(&nodes[l], &d));
+		run(3);
+	}
+	advance(3, 200);
+	ASSERT_EQ(nodes[l].commit, nodes[f].commit);
+	ASSERT_EQ(nodes[l].applied, nodes[f].applied);
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(1u << f, st.novote_peers);
+	/* the copy is complete: clearing the flag is all it takes */
+	prbd_px_set_novote(&nodes[f], false);
+	advance(3, 30);
+	prbd_px_status(&nodes[l], &st);
+	ASSERT_EQ(0, st.novote_peers);
+	ASSERT_EQ(1, st.can_commit);
+}
+
 TEST_HARNESS_MAIN

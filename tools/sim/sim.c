@@ -8,13 +8,26 @@
  * duplication, reordering, symmetric and one-way partitions, crashes that
  * lose everything not yet durable (torn persist batches included),
  * restarts, clock drift within the lease assumption and forward clock
- * jumps, slow disks, leader transfers and membership changes.  A client
- * workload issues block writes with unique tags and leader-local reads.
+ * jumps, slow disks, leader transfers and membership changes, non-voting
+ * windows, bulk resyncs that copy while new writes keep arriving, wiped
+ * disks (a crash that loses all durable state: the node comes back
+ * amnesiac) and new groups whose disks all start fresh (amnesiac).  A
+ * client workload issues block writes with unique tags and leader-local
+ * reads.
  *
  * Checked after every event (see check_*()):
  *  - oracle: a slot is chosen iff a majority of its configuration durably
  *    accepted it at one ballot; no two different values chosen for a slot,
  *    and every value a node applies is chosen;
+ *  - voting oracle: a leader declares a slot chosen only once a majority
+ *    of its voters acknowledged it at its ballot while voting (P2B without
+ *    F_NOVOTE delivered, or its own durable accept);
+ *  - non-voting nodes never lead or run for leader, and a node whose data
+ *    area is being copied (inconsistent) never leads; after a copy and at
+ *    the end every consistent node's data equals the canonical state;
+ *  - an amnesiac node flags every promise F_NOPROMISE, and no phase 1
+ *    completes on the promise of a wiped node (the others that promised
+ *    must be a majority without it);
  *  - every node's applied sequence is a prefix of one canonical sequence,
  *    so acknowledged writes can neither be lost nor changed;
  *  - a leader-local read returns a value at least as new as every write
@@ -44,7 +57,14 @@
 #define TRACE_RING	256
 
 enum { EV_TICK = 1, EV_MSG, EV_DISK, EV_RESTART, EV_FAULT, EV_CLIENT,
-	EV_UNCUT, EV_RESYNC, EV_HEAL };
+	EV_UNCUT, EV_RESYNC, EV_HEAL, EV_COPYDONE, EV_NVOFF, EV_WIPE };
+
+enum { AM_NO, AM_FRESH, AM_WIPED };	/* struct node.amnesiac */
+
+/* campaign statistics */
+enum { T_ACKED, T_READS, T_CRASHES, T_RESYNCS, T_CFG, T_COPIES, T_NV,
+	T_COPY_RESTARTS, T_WIPES, T_FRESH, T_NP_INSTALL, T_NP_COMMIT,
+	T_ELECT, T_NVP_ELECT, T_NVP_NEEDED, NTOT };
 
 struct ev {
 	u64 t, seq;
@@ -54,6 +74,12 @@ struct ev {
 
 struct rec {
 	u64 ballot, hash;
+	u16 mask;
+};
+
+/* voting acknowledgements of one slot at one ballot */
+struct vrec {
+	u64 ballot;
 	u16 mask;
 };
 
@@ -78,6 +104,17 @@ struct node {
 	u32 pn;
 	u64 slow_until;
 	int resync_sched;
+	/* bulk resync in progress: data area inconsistent (durable flag) */
+	int resyncing;
+	u64 resync_at;		/* install point of the copy */
+	u64 data_hi;		/* the data area is the state at this slot */
+	u64 nv_until;		/* non-voting window (durable flag) */
+	u64 vscan;		/* voting oracle: next slot to look at */
+	/* wiped or fresh disk: the embedder's durable "amnesiac" record */
+	int amnesiac;		/* AM_* */
+	u32 p1_checked;		/* last phase 1 (p1_gen) checked */
+	int np_install;		/* the amnesia ends with this install */
+	u64 lead_ballot;	/* statistics: last leadership counted */
 };
 
 struct client {
@@ -116,6 +153,14 @@ static struct {
 	u64 canon_hi;
 	struct rec (*recs)[NREC];
 	u8 *nrec;
+	struct vrec (*vrecs)[NREC];
+	u8 *nvrec, *vchecked;
+	int resync_mode;	/* 0: atomic copy; 1: copy while writes go on */
+	int nv_mode;		/* random non-voting windows */
+	int wipe_mode;		/* crashes that also wipe the disk */
+	int fresh_mode;		/* a new group: every disk starts fresh */
+	u64 p1b_nv[MAXN][MAXN];	/* [to][from]: ballot of a P1B sent non-voting */
+	u64 p1b_wiped[MAXN][MAXN];	/* ... sent by a wiped amnesiac node */
 	u64 cfg_slot[64];
 	u16 cfg_vot[64];
 	int ncfg;
@@ -127,10 +172,10 @@ static struct {
 	u64 n_acked, n_reads;
 	u8 *acked;			/* by id */
 	int no_oracle, digest, no_lease_check;
-	u64 tot_acked, tot_reads, tot_crashes, tot_resyncs, tot_cfg;
+	u64 tot[NTOT];		/* campaign statistics, T_* */
 	/* result */
 	int failed;
-	char why[600];
+	char why[800];
 	u64 steps;
 	int trace;
 	struct trace_ev tr[TRACE_RING];
@@ -158,7 +203,8 @@ static int chance_pm(u32 pm)
 }
 
 static const char *const evname[] = { "?", "tick", "msg", "disk", "restart",
-	"fault", "client", "uncut", "resync", "heal" };
+	"fault", "client", "uncut", "resync", "heal", "copydone", "nvoff",
+	"wipe" };
 static const char *const msgname[] = { "?", "PREVOTE", "PREVOTE_R", "P1A",
 	"P1B", "P2A", "P2B", "HB", "HB_R", "LEARN_REQ", "LEARN", "TIMEOUT_NOW" };
 
@@ -336,6 +382,82 @@ static void check_oracle(u64 s, u64 h)
 		     "", s, v);
 }
 
+/* ---- voting oracle: what the leader may count for commit ---- */
+
+/* a P2B without F_NOVOTE from @n for (slot, ballot) reached some node */
+static void record_vote(int n, u64 slot, u64 ballot)
+{
+	struct vrec *r;
+	u32 i;
+
+	if (slot >= MAXS || W.nvrec[slot] > NREC)
+		return;
+	r = W.vrecs[slot];
+	for (i = 0; i < W.nvrec[slot]; i++)
+		if (r[i].ballot == ballot)
+			break;
+	if (i == W.nvrec[slot]) {
+		if (i >= NREC) {
+			W.nvrec[slot] = NREC + 1;	/* overflow: no judgement */
+			return;
+		}
+		r[i].ballot = ballot;
+		r[i].mask = 0;
+		W.nvrec[slot]++;
+	}
+	r[i].mask |= (u16)(1u << n);
+}
+
+static int nv_of(int n)
+{
+	return W.nd[n].px->novote || W.nd[n].px->needs_resync;
+}
+
+/*
+ * A leader just declared slots chosen at its ballot: a majority of its
+ * voters must have acknowledged each while voting (or be the leader with
+ * its own durable accept).  Mutation 5 counts non-voting acks and fails.
+ */
+static void check_voting(int n)
+{
+	struct node *x = &W.nd[n];
+	struct prbd_px *px = x->px;
+	const struct prbd_px_entry *e;
+	struct rec *r;
+	u64 s, lo, hi;
+	u16 mask;
+	u32 i;
+
+	if (W.no_oracle || px->role != PRBD_PX_LEADER)
+		return;
+	lo = x->vscan > px->log_start ? x->vscan : px->log_start;
+	hi = px->next_slot;
+	if (hi > px->log_start + PRBD_PX_LOG_CAP)
+		hi = px->log_start + PRBD_PX_LOG_CAP;
+	for (s = lo; s < hi && s < MAXS && !W.failed; s++) {
+		e = prbd_px_entry_at(px, s);
+		if (!e || !e->chosen || e->ballot != px->ballot ||
+		    s <= px->cfg_slot || W.vchecked[s] ||
+		    W.nvrec[s] > NREC || W.nrec[s] >= NREC)
+			continue;
+		W.vchecked[s] = 1;
+		mask = 0;
+		for (i = 0; i < W.nvrec[s]; i++)
+			if (W.vrecs[s][i].ballot == e->ballot)
+				mask = W.vrecs[s][i].mask;
+		r = W.recs[s];
+		for (i = 0; i < W.nrec[s]; i++)
+			if (r[i].ballot == e->ballot &&
+			    r[i].hash == ent_hash(e))
+				mask |= r[i].mask & (u16)(1u << n);
+		if (!majority_of(mask, px->voters))
+			fail("%sslot %llu chosen without a majority of voting acceptors (mask %llx)",
+			     "", s, mask);
+	}
+	if (px->commit + 1 > x->vscan)
+		x->vscan = px->commit + 1;
+}
+
 /* ---- canonical sequence ---- */
 
 static void canon_apply(int n, u64 s, const struct prbd_px_entry *e)
@@ -362,7 +484,7 @@ static void canon_apply(int n, u64 s, const struct prbd_px_entry *e)
 		if (popc(prev ^ e->voters) > 1)
 			fail("%sconfig at slot %llu changes >1 voter (%llx)", "",
 			     s, e->voters);
-		W.tot_cfg++;
+		W.tot[T_CFG]++;
 		if (W.ncfg < 64) {
 			W.cfg_slot[W.ncfg] = s;
 			W.cfg_vot[W.ncfg++] = e->voters;
@@ -459,6 +581,8 @@ static void do_apply(int n, u64 lo, u64 hi)
 		}
 		canon_apply(n, s, e);
 		x->applied = s;
+		if (s > x->data_hi)
+			x->data_hi = s;
 		if (e->kind != PRBD_PX_K_DATA)
 			continue;
 		for (i = 0; i < e->n_desc; i++) {
@@ -493,6 +617,61 @@ static void check_config_in_use(int n)
 		     (u64)n, px->cfg_slot);
 }
 
+/*
+ * Statistics: a new leadership, and whether its Phase 1 quorum had the
+ * promise of a non-voting node (and could not have done without it).
+ */
+static void count_election(int n)
+{
+	struct prbd_px *px = W.nd[n].px;
+	u16 all = 0, nv = 0;
+	int p;
+
+	W.nd[n].lead_ballot = px->ballot;
+	W.tot[T_ELECT]++;
+	for (p = 1; p < MAXN; p++) {
+		if (!px->peer[p].promised)
+			continue;
+		all |= (u16)(1u << p);
+		if (p != n && W.p1b_nv[n][p] == px->ballot)
+			nv |= (u16)(1u << p);
+	}
+	if (!nv)
+		return;
+	W.tot[T_NVP_ELECT]++;
+	/* without it, the voting nodes up could not have elected anyone */
+	all = 0;
+	for (p = 1; p < MAXN; p++)
+		if (W.nd[p].up && !nv_of(p))
+			all |= (u16)(1u << p);
+	if (!majority_of(all, px->voters))
+		W.tot[T_NVP_NEEDED]++;
+	tr(EV_WIPE, (u8)n, 3, (u8)nv, px->ballot, all);
+}
+
+/*
+ * A phase 1 just completed: a wiped node forgot what it accepted, so its
+ * promise must not have been needed for the majority.
+ */
+static void check_phase1(int n)
+{
+	struct prbd_px *px = W.nd[n].px;
+	u16 all = 0, wiped = 0;
+	int p;
+
+	W.nd[n].p1_checked = px->p1_gen;
+	for (p = 1; p < MAXN; p++) {
+		if (!px->peer[p].promised)
+			continue;
+		all |= (u16)(1u << p);
+		if (W.p1b_wiped[n][p] == px->ballot)
+			wiped |= (u16)(1u << p);
+	}
+	if (wiped && !majority_of(all & ~wiped, px->voters))
+		fail("%snode %llu completed phase 1 on a wiped node's promise (promises %llx)",
+		     "", (u64)n, all);
+}
+
 static void pump(int n)
 {
 	struct node *x = &W.nd[n];
@@ -504,8 +683,21 @@ static void pump(int n)
 		return;
 	for (;;) {
 		prbd_px_ready(x->px, &rd);
-		for (i = 0; i < rd.n_msgs; i++)
-			send_msg(&rd.msgs[i]);
+		for (i = 0; i < rd.n_msgs; i++) {
+			const struct prbd_px_msg *m = &rd.msgs[i];
+
+			if (m->type == PRBD_PX_M_P1B &&
+			    !(m->flags & PRBD_PX_F_NACK) && m->to < MAXN) {
+				if (x->px->nopromise &&
+				    !(m->flags & PRBD_PX_F_NOPROMISE))
+					fail("%samnesiac node %llu promised without F_NOPROMISE (p1_from %llu)",
+					     "", (u64)n, m->slot);
+				W.p1b_nv[m->to][n] = nv_of(n) ? m->ballot : 0;
+				W.p1b_wiped[m->to][n] =
+					x->amnesiac == AM_WIPED ? m->ballot : 0;
+			}
+			send_msg(m);
+		}
 		if (rd.persist_token)
 			start_disk(n, &rd);
 		if (rd.apply_hi)
@@ -521,7 +713,35 @@ static void pump(int n)
 			break;
 		}
 	}
+	if (x->px->role != PRBD_PX_FOLLOWER && (nv_of(n) || x->resyncing))
+		fail("%snon-voting node %llu is leader or candidate (role %llu)",
+		     "", (u64)n, x->px->role);
+	if (x->px->role == PRBD_PX_LEADER && !x->px->preparing &&
+	    x->px->p1_gen != x->p1_checked && !W.no_oracle)
+		check_phase1(n);
+	if (x->px->role == PRBD_PX_LEADER && !x->px->preparing &&
+	    x->px->ballot != x->lead_ballot)
+		count_election(n);
+	if (x->amnesiac && !x->px->nopromise) {
+		/* the embedder records durably that the amnesia is over */
+		x->amnesiac = AM_NO;
+		W.tot[x->np_install ? T_NP_INSTALL : T_NP_COMMIT]++;
+		tr(EV_WIPE, (u8)n, 2, x->np_install, x->px->commit, 0);
+	}
+	check_voting(n);
 	check_config_in_use(n);
+}
+
+/* the embedder's non-voting flag: copy in progress or a window */
+static void update_novote(int n)
+{
+	struct node *x = &W.nd[n];
+	int want = x->resyncing || W.now < x->nv_until;
+
+	if (!x->up || !want == !x->px->novote)
+		return;
+	prbd_px_set_novote(x->px, want);
+	pump(n);
 }
 
 static void node_start(int n)
@@ -540,6 +760,17 @@ static void node_start(int n)
 	x->up = 1;
 	x->pbusy = 0;
 	x->resync_sched = 0;
+	x->np_install = 0;
+	/* the embedder's durable record: fresh or wiped disk, amnesiac */
+	if (x->amnesiac)
+		prbd_px_set_nopromise(x->px, true);
+	/* the embedder's durable "inconsistent"/non-voting record */
+	if (x->resyncing || W.now < x->nv_until)
+		prbd_px_set_novote(x->px, true);
+	if (x->resyncing) {	/* the copy starts over after a restart */
+		W.tot[T_COPY_RESTARTS]++;
+		push(W.now + 30 + rn(600), EV_COPYDONE, (u8)n, 0, x->inc);
+	}
 	if (x->px->commit < x->applied)
 		fail("%snode %llu restarted with commit %llu < applied", "",
 		     (u64)n, x->px->commit);
@@ -562,8 +793,48 @@ static void crash(int n)
 	x->up = 0;
 	x->pbusy = 0;
 	x->inc++;
-	W.tot_crashes++;
+	W.tot[T_CRASHES]++;
 	tr(EV_RESTART, (u8)n, 0, 0, 0, 0);
+}
+
+/*
+ * A crash that also loses the disk: the node comes back with fresh
+ * metadata (the initial configuration, nothing promised, accepted or
+ * applied, an empty data area) and amnesiac, the embedder's durable
+ * record that makes it call prbd_px_set_nopromise(true) at every start
+ * until the core clears the flag.  It then catches up from the log or,
+ * truncated, gets needs_resync and a resync.  Never two amnesiac nodes
+ * at once, and never in a group of fewer than 3 voters: that is data
+ * loss, which nothing can protect against.
+ */
+static int wipe(int n)
+{
+	struct node *x = &W.nd[n];
+	int i;
+
+	if (W.n_voters < 3)
+		return 0;
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].amnesiac || W.nd[i].resyncing)
+			return 0;	/* a second disk not whole */
+	if (x->up) {
+		crash(n);
+		push(W.now + 20 + rn(400), EV_RESTART, (u8)n, 0, x->inc);
+	}
+	memset(x->dlog, 0, (W.max_slot + 1) * sizeof(*x->dlog));
+	memset(&x->hs, 0, sizeof(x->hs));
+	memset(x->idseen, 0, MAXID);
+	memset(x->sect_tag, 0, sizeof(x->sect_tag));
+	memset(x->sect_slot, 0, sizeof(x->sect_slot));
+	x->applied = 0;
+	x->data_hi = 0;
+	x->resyncing = 0;
+	x->resync_at = 0;
+	x->nv_until = 0;
+	x->amnesiac = AM_WIPED;
+	W.tot[T_WIPES]++;
+	tr(EV_WIPE, (u8)n, 1, 0, 0, 0);
+	return 1;
 }
 
 static void do_resync(int n)
@@ -579,18 +850,48 @@ static void do_resync(int n)
 	for (i = 1; i <= W.n_nodes; i++) {
 		struct node *y = &W.nd[i];
 
-		if (i == n || !y->up || y->px->cfg_slot > y->applied)
+		if (i == n || !y->up || y->px->cfg_slot > y->applied ||
+		    y->resyncing)
 			continue;
 		if (!src || y->applied > src->applied)
 			src = y;
 	}
 	if (!src || src->applied <= x->px->commit)
 		return;
+	if (W.resync_mode) {
+		/*
+		 * The kernel's way: install at A = the source's applied slot,
+		 * non-voting (durably "inconsistent") until the copy is done,
+		 * applying every slot after A meanwhile.  Which request ids
+		 * are applied (dedup) comes with the install; the sectors
+		 * keep their old, inconsistent contents until the copy.
+		 */
+		memcpy(x->idseen, src->idseen, MAXID);
+		x->applied = src->applied;
+		x->resyncing = 1;
+		x->resync_at = src->applied;
+		W.tot[T_RESYNCS]++;
+		tr(EV_RESYNC, (u8)n, 1, (u8)(src - W.nd), src->applied, 0);
+		prbd_px_set_novote(x->px, true);
+		x->np_install = x->amnesiac;
+		prbd_px_install(x->px, src->applied, src->px->cfg_slot,
+				src->px->voters, src->px->learners);
+		x->hs.commit = x->px->commit;
+		x->hs.log_start = x->px->log_start;
+		x->hs.cfg_slot = x->px->cfg_slot;
+		x->hs.voters = x->px->voters;
+		x->hs.learners = x->px->learners;
+		push(W.now + 30 + rn(600), EV_COPYDONE, (u8)n, 0, x->inc);
+		pump(n);
+		return;
+	}
+	x->data_hi = src->data_hi;
 	memcpy(x->sect_tag, src->sect_tag, sizeof(x->sect_tag));
 	memcpy(x->sect_slot, src->sect_slot, sizeof(x->sect_slot));
 	memcpy(x->idseen, src->idseen, MAXID);
 	x->applied = src->applied;
-	W.tot_resyncs++;
+	W.tot[T_RESYNCS]++;
+	x->np_install = x->amnesiac;
 	prbd_px_install(x->px, src->applied, src->px->cfg_slot, src->px->voters,
 			src->px->learners);
 	/* the resync completes by making the new hard state durable */
@@ -600,6 +901,94 @@ static void do_resync(int n)
 	x->hs.voters = x->px->voters;
 	x->hs.learners = x->px->learners;
 	pump(n);
+}
+
+/* a consistent node's sectors are the canonical state at its data_hi */
+static void check_data(int n)
+{
+	struct node *x = &W.nd[n];
+	u64 tag[NSECT] = { 0 }, slot[NSECT] = { 0 }, s, id;
+	const struct prbd_px_entry *e;
+	u32 i, j;
+
+	if (x->resyncing || x->data_hi >= MAXS)
+		return;
+	for (s = 1; s <= x->data_hi; s++) {
+		if (!W.canon_set[s]) {
+			fail("%snode %llu has data up to slot %llu, not chosen",
+			     "", (u64)n, s);
+			return;
+		}
+		e = &W.canon[s];
+		if (e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (i = 0; i < e->n_desc; i++) {
+			id = e->desc[i].id;
+			/* a request applies once: its first slot, first copy */
+			for (j = 0; j < i && e->desc[j].id != id; j++)
+				;
+			if (id < MAXID && W.first_slot[id] == s && j == i) {
+				tag[e->desc[i].sector] = id;
+				slot[e->desc[i].sector] = s;
+			}
+		}
+	}
+	for (i = 0; i < NSECT; i++)
+		if (x->sect_tag[i] != tag[i] || x->sect_slot[i] != slot[i]) {
+			if (W.trace)
+				printf("node %d sector %u: tag %llu slot %llu, want tag %llu slot %llu (data_hi %llu)\n",
+				       n, i, (unsigned long long)x->sect_tag[i],
+				       (unsigned long long)x->sect_slot[i],
+				       (unsigned long long)tag[i],
+				       (unsigned long long)slot[i],
+				       (unsigned long long)x->data_hi);
+			fail("%sdata of node %llu differs at sector %llu",
+			     "", (u64)n, i);
+		}
+}
+
+/*
+ * The copy of a bulk resync completes: the sectors come from a consistent
+ * source at or past the install point, each sector the newer of the
+ * source's and our own (written by our own applies after the install),
+ * as a resync that never overwrites a newer local write does.
+ */
+static void do_copydone(int n)
+{
+	struct node *x = &W.nd[n], *src = NULL;
+	u32 k, i;
+
+	if (!x->resyncing)
+		return;
+	for (i = 1; i <= (u32)W.n_nodes; i++) {
+		struct node *y = &W.nd[i];
+
+		if (i == (u32)n || !y->up || y->resyncing ||
+		    y->applied < x->resync_at)
+			continue;
+		if (!src || y->applied > src->applied)
+			src = y;
+	}
+	if (!src) {	/* no consistent source up: try again later */
+		push(W.now + 20 + rn(100), EV_COPYDONE, (u8)n, 0, x->inc);
+		return;
+	}
+	for (k = 0; k < NSECT; k++)
+		if (src->sect_slot[k] > x->sect_slot[k]) {
+			x->sect_slot[k] = src->sect_slot[k];
+			x->sect_tag[k] = src->sect_tag[k];
+		}
+	for (i = 0; i < MAXID; i++)
+		x->idseen[i] |= src->idseen[i];
+	if (src->data_hi > x->data_hi)
+		x->data_hi = src->data_hi;
+	if (x->applied > x->data_hi)
+		x->data_hi = x->applied;
+	x->resyncing = 0;
+	W.tot[T_COPIES]++;
+	tr(EV_COPYDONE, (u8)n, (u8)(src - W.nd), 0, src->applied, x->applied);
+	check_data(n);
+	update_novote(n);
 }
 
 /* ---- clients ---- */
@@ -817,6 +1206,16 @@ static void fault(void)
 	int n = 1 + (int)rn(W.n_nodes), m, i;
 	u64 dur;
 
+	if (W.wipe_mode && !rn(10) && wipe(n))
+		goto next;
+	if (W.nv_mode && !rn(6)) {	/* a non-voting window on node n */
+		W.nd[n].nv_until = W.now + 50 + rn(700);
+		W.tot[T_NV]++;
+		tr(EV_FAULT, (u8)n, 10, 0, W.nd[n].nv_until, 0);
+		update_novote(n);
+		push(W.nd[n].nv_until, EV_NVOFF, (u8)n, 0, 0);
+		goto next;
+	}
 	switch (rn(12)) {
 	case 0:
 	case 1:
@@ -902,6 +1301,7 @@ static void fault(void)
 		}
 		break;
 	}
+next:
 	if (W.now + 1 < W.fault_end)
 		push(W.now + 20 + rn(200), EV_FAULT, 0, 0, 0);
 }
@@ -916,10 +1316,12 @@ static void heal(void)
 	W.dup_pm = 0;
 	for (i = 1; i <= W.n_nodes; i++) {
 		W.nd[i].slow_until = 0;
+		W.nd[i].nv_until = 0;
 		if (!W.nd[i].up) {
 			W.nd[i].inc++;
 			node_start(i);
 		}
+		update_novote(i);
 	}
 	tr(EV_HEAL, 0, 0, 0, 0, 0);
 }
@@ -951,7 +1353,8 @@ static int converged(void)
 		if (W.nd[i].up && W.nd[i].applied > hi)
 			hi = W.nd[i].applied;
 	for (i = 1; i <= W.n_nodes; i++)
-		if ((members & (1u << i)) && W.nd[i].applied != hi)
+		if ((members & (1u << i)) &&
+		    (W.nd[i].applied != hi || W.nd[i].resyncing))
 			return 0;
 	return 1;
 }
@@ -974,6 +1377,8 @@ static void check_final(void)
 				fail("%sacknowledged write %llu missing on node %llu",
 				     "", id, (u64)i);
 	}
+	for (i = 1; i <= W.n_nodes && !W.failed; i++)
+		check_data(i);
 }
 
 /* ---- run one seed ---- */
@@ -993,6 +1398,9 @@ static void world_alloc(void)
 	W.canon_set = calloc(MAXS, 1);
 	W.recs = calloc(MAXS, sizeof(*W.recs));
 	W.nrec = calloc(MAXS, 1);
+	W.vrecs = calloc(MAXS, sizeof(*W.vrecs));
+	W.nvrec = calloc(MAXS, 1);
+	W.vchecked = calloc(MAXS, 1);
 	W.first_slot = calloc(MAXID, sizeof(u64));
 	W.acked = calloc(MAXID, 1);
 	for (i = 0; i < MAXN; i++) {
@@ -1002,7 +1410,8 @@ static void world_alloc(void)
 		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen)
 			exit(2);
 	}
-	if (!W.pool || !W.canon || !W.recs || !W.first_slot)
+	if (!W.pool || !W.canon || !W.recs || !W.first_slot || !W.vrecs ||
+	    !W.nvrec || !W.vchecked)
 		exit(2);
 }
 
@@ -1017,6 +1426,9 @@ static int run_seed(u64 seed, const struct opts *o)
 	memset(W.canon_set, 0, ms);
 	memset(W.recs, 0, ms * sizeof(*W.recs));
 	memset(W.nrec, 0, ms);
+	memset(W.vrecs, 0, ms * sizeof(*W.vrecs));
+	memset(W.nvrec, 0, ms);
+	memset(W.vchecked, 0, ms);
 	memset(W.first_slot, 0, (W.next_id + 1) * sizeof(u64));
 	memset(W.acked, 0, W.next_id + 1);
 	for (i = 0; i < MAXN; i++) {
@@ -1033,7 +1445,18 @@ static int run_seed(u64 seed, const struct opts *o)
 		x->inc = 0;
 		x->jump = 0;
 		x->slow_until = 0;
+		x->resyncing = 0;
+		x->resync_at = 0;
+		x->data_hi = 0;
+		x->nv_until = 0;
+		x->vscan = 0;
+		x->amnesiac = 0;
+		x->np_install = 0;
+		x->lead_ballot = 0;
+		x->p1_checked = 0;
 	}
+	memset(W.p1b_nv, 0, sizeof(W.p1b_nv));
+	memset(W.p1b_wiped, 0, sizeof(W.p1b_wiped));
 	W.max_slot = 0;
 	W.next_id = 0;
 	W.nheap = 0;
@@ -1074,9 +1497,16 @@ static int run_seed(u64 seed, const struct opts *o)
 	W.ncfg = 1;
 	W.cfg_slot[0] = 0;
 	W.cfg_vot[0] = W.pcfg.voters;
+	W.resync_mode = (int)rn(2);
+	W.nv_mode = (int)rn(2);
+	W.wipe_mode = !rn(4);
+	W.fresh_mode = !rn(4);
+	W.tot[T_FRESH] += W.fresh_mode;
 
 	for (i = 1; i <= W.n_nodes; i++) {
 		W.nd[i].exists = 1;
+		/* a new group: every disk fresh */
+		W.nd[i].amnesiac = W.fresh_mode ? AM_FRESH : AM_NO;
 		/* drift within the assumption (20000 ppm) */
 		W.nd[i].drift_ppm = (s64)rn(40001) - 20000;
 		node_start(i);
@@ -1092,18 +1522,20 @@ static int run_seed(u64 seed, const struct opts *o)
 		W.now = e.t;
 		W.steps++;
 		if (W.now > W.deadline) {
-			char st[400];
+			char st[600];
 			int k, p = 0;
 
 			for (k = 1; k <= W.n_nodes; k++)
 				p += snprintf(st + p, sizeof(st) - p,
-					      "[n%d %s r%d c%llu a%llu v%x%s] ", k,
-					      W.nd[k].up ? "up" : "down",
+					      "[n%d %s r%d c%llu a%llu v%x%s%s%s] ",
+					      k, W.nd[k].up ? "up" : "down",
 					      W.nd[k].px->role,
 					      (unsigned long long)W.nd[k].px->commit,
 					      (unsigned long long)W.nd[k].applied,
 					      W.nd[k].px->voters,
-					      W.nd[k].px->needs_resync ? " RS" : "");
+					      W.nd[k].px->needs_resync ? " RS" : "",
+					      W.nd[k].px->novote ? " NV" : "",
+					      W.nd[k].px->nopromise ? " NP" : "");
 			for (k = 0; k < NCLI; k++)
 				p += snprintf(st + p, sizeof(st) - p, "c%d:%d ",
 					      k, W.cli[k].busy);
@@ -1125,6 +1557,13 @@ static int run_seed(u64 seed, const struct opts *o)
 		switch (e.type) {
 		case EV_TICK:
 			if (W.nd[e.node].up) {
+				/*
+				 * now and then its log storage fills up (a
+				 * fixed schedule: the seed's draws stay as
+				 * they were)
+				 */
+				if ((W.now / 5 + e.node * 97) % 701 == 0)
+					prbd_px_log_full(W.nd[e.node].px);
 				prbd_px_tick(W.nd[e.node].px, local_now(e.node));
 				pump(e.node);
 			}
@@ -1152,6 +1591,14 @@ static int run_seed(u64 seed, const struct opts *o)
 				printf("\n");
 			}
 			if (W.nd[e.node].up) {
+				if (m->type == PRBD_PX_M_P2B && !(m->flags &
+				    (PRBD_PX_F_NACK | PRBD_PX_F_NOVOTE))) {
+					u32 q;
+
+					for (q = 0; q < m->n_ent; q++)
+						record_vote(m->from, m->ent[q].slot,
+							    m->ballot);
+				}
 				prbd_px_step(W.nd[e.node].px, m);
 				pump(e.node);
 			}
@@ -1194,6 +1641,13 @@ static int run_seed(u64 seed, const struct opts *o)
 		case EV_HEAL:
 			heal();
 			break;
+		case EV_COPYDONE:
+			if (W.nd[e.node].up && e.inc == W.nd[e.node].inc)
+				do_copydone(e.node);
+			break;
+		case EV_NVOFF:
+			update_novote(e.node);
+			break;
 		}
 		if (!W.failed && !W.no_lease_check)
 			check_leases();
@@ -1202,8 +1656,8 @@ static int run_seed(u64 seed, const struct opts *o)
 			break;
 		}
 	}
-	W.tot_acked += W.n_acked;
-	W.tot_reads += W.n_reads;
+	W.tot[T_ACKED] += W.n_acked;
+	W.tot[T_READS] += W.n_reads;
 	if (W.digest) {
 		u64 h = W.now ^ (W.seq << 20), q;
 
@@ -1346,10 +1800,9 @@ int main(int argc, char **argv)
 			}
 			steps = W.steps;
 			if (jobs > 1) {
-				u64 rec[9] = { nd, nf, ff, steps, W.tot_acked,
-					       W.tot_reads, W.tot_crashes,
-					       W.tot_resyncs, W.tot_cfg };
+				u64 rec[4 + NTOT] = { nd, nf, ff, steps };
 
+				memcpy(rec + 4, W.tot, sizeof(W.tot));
 				fflush(stdout);
 				if (write(pfd[1], rec, sizeof(rec)) < 0)
 					_exit(2);
@@ -1362,7 +1815,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (jobs > 1) {
-		u64 rec[9], steps = 0, t[5] = { 0 };
+		u64 rec[4 + NTOT], steps = 0, t[NTOT] = { 0 };
 
 		close(pfd[1]);
 		for (j = 0; j < jobs; j++) {
@@ -1373,14 +1826,10 @@ int main(int argc, char **argv)
 			if (rec[1] && (!first_fail || rec[2] < first_fail))
 				first_fail = rec[2];
 			steps += rec[3];
-			for (i = 0; i < 5; i++)
+			for (i = 0; i < NTOT; i++)
 				t[i] += rec[4 + i];
 		}
-		W.tot_acked = t[0];
-		W.tot_reads = t[1];
-		W.tot_crashes = t[2];
-		W.tot_resyncs = t[3];
-		W.tot_cfg = t[4];
+		memcpy(W.tot, t, sizeof(t));
 		while (wait(NULL) > 0)
 			;
 		W.steps = steps;
@@ -1391,13 +1840,24 @@ int main(int argc, char **argv)
 		printf("# %s: %llu seeds, %llu failed, %.1f s, %.0f seeds/s, %.0f steps/s\n",
 		       name, (unsigned long long)done, (unsigned long long)nfail,
 		       dt, done / (dt > 0 ? dt : 1), W.steps / (dt > 0 ? dt : 1));
-		printf("# %s: %llu steps, %llu acked writes, %llu local reads, %llu crashes, %llu resyncs, %llu reconfigs\n",
+		printf("# %s: %llu steps, %llu acked writes, %llu local reads, %llu crashes, %llu resyncs (%llu copied while writing, %llu copies restarted by a crash), %llu non-voting windows, %llu reconfigs\n",
 		       name, (unsigned long long)W.steps,
-		       (unsigned long long)W.tot_acked,
-		       (unsigned long long)W.tot_reads,
-		       (unsigned long long)W.tot_crashes,
-		       (unsigned long long)W.tot_resyncs,
-		       (unsigned long long)W.tot_cfg);
+		       (unsigned long long)W.tot[T_ACKED],
+		       (unsigned long long)W.tot[T_READS],
+		       (unsigned long long)W.tot[T_CRASHES],
+		       (unsigned long long)W.tot[T_RESYNCS],
+		       (unsigned long long)W.tot[T_COPIES],
+		       (unsigned long long)W.tot[T_COPY_RESTARTS],
+		       (unsigned long long)W.tot[T_NV],
+		       (unsigned long long)W.tot[T_CFG]);
+		printf("# %s: %llu elections, %llu with a non-voting node's promise (%llu needed it), %llu wiped disks, %llu fresh-group seeds, amnesia ended by install %llu / by commit %llu\n",
+		       name, (unsigned long long)W.tot[T_ELECT],
+		       (unsigned long long)W.tot[T_NVP_ELECT],
+		       (unsigned long long)W.tot[T_NVP_NEEDED],
+		       (unsigned long long)W.tot[T_WIPES],
+		       (unsigned long long)W.tot[T_FRESH],
+		       (unsigned long long)W.tot[T_NP_INSTALL],
+		       (unsigned long long)W.tot[T_NP_COMMIT]);
 		if (nfail)
 			printf("not ok %d %s: %d of %llu seeds failed, first seed %llu\n",
 			       tap, name, nfail, (unsigned long long)done,
