@@ -43,6 +43,10 @@ struct gendisk;
  * @data_offset: decoded sb.data_offset, bytes
  * @data_size: decoded sb.data_size, bytes
  * @block_size: decoded sb.block_size
+ * @map_offset: the slot map area, 0 without one
+ * @map_chunk_shift: log2 of its chunk size
+ * @map_seq: seq of its newest intact header (0: none)
+ * @map_hdr: which header that is (the next update goes to the other)
  */
 struct prbd_md {
 	struct prbd_disk_sb sb;
@@ -52,6 +56,10 @@ struct prbd_md {
 	u64 data_offset;
 	u64 data_size;
 	u32 block_size;
+	u64 map_offset;
+	u32 map_chunk_shift;
+	u64 map_seq;
+	unsigned int map_hdr;
 };
 
 /**
@@ -60,6 +68,10 @@ struct prbd_md {
  * @config_epoch: epoch of @members
  * @commit_index: highest index known committed
  * @applied_index: highest index written to the data area
+ * @flags: PRBD_DISK_ACC_F_*
+ * @rs_from: resync: chunks written after this slot are copied
+ * @rs_cursor: resync: chunks below this are copied
+ * @rs_need: resync: done once every slot <= this is applied
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -68,6 +80,8 @@ struct prbd_acceptor_state {
 	u64 config_epoch;
 	u64 commit_index;
 	u64 applied_index;
+	u32 flags;
+	u64 rs_from, rs_cursor, rs_need;
 	u32 nr_members;
 	struct {
 		u32 node_id;
@@ -96,6 +110,10 @@ struct prbd_backing {
  *	    (and calls prbd_peer_changed())
  * @mrole: voter or learner
  * @match_index: highest log index known stored on the peer; WRITE_ONCE()
+ * @sync: what we know of its replica (the leader knows); WRITE_ONCE()
+ * @rs_done: bytes a resync copied to it so far (as it reported); WRITE_ONCE()
+ * @rs_total: bytes that resync copies in all; WRITE_ONCE()
+ * @rs_rate: its recent resync rate, bytes/s; WRITE_ONCE()
  * @priv: for the replication code (connection state etc.)
  */
 struct prbd_peer {
@@ -105,7 +123,36 @@ struct prbd_peer {
 	enum prbd_conn_state cstate;
 	enum prbd_member_role mrole;
 	u64 match_index;
+	enum prbd_peer_sync sync;
+	u64 rs_done, rs_total, rs_rate;
 	void *priv;
+};
+
+/**
+ * struct prbd_resync_status - the resync into this node's data area
+ * @running: a resync runs (disk state inconsistent)
+ * @source: the node it copies from, 0 while none is reachable
+ * @done: bytes copied
+ * @total: bytes to copy in all (grows if it restarts)
+ * @rate: recent rate, bytes/s
+ */
+struct prbd_resync_status {
+	bool running;
+	u32 source;
+	u64 done, total, rate;
+};
+
+/**
+ * struct prbd_verify_status - the last online verify started on this node
+ * @running: it runs
+ * @start: byte range it covers
+ * @len: bytes
+ * @checked: bytes compared so far
+ * @divergent: bytes found different on some peer
+ */
+struct prbd_verify_status {
+	bool running;
+	u64 start, len, checked, divergent;
 };
 
 /**
@@ -130,6 +177,8 @@ struct prbd_device {
  * @secret: shared secret
  * @secret_len: bytes used in @secret, 0 if none
  * @on_no_quorum: I/O policy without quorum
+ * @resync_rate: resync rate cap of this node as a resync target, KiB/s,
+ *		 0 for none
  * @listen: local address and port the transport listens on (AF_INET or
  *	    AF_INET6, port set); all zero (ss_family AF_UNSPEC) if not set.
  *	    Only changed while @state is down.
@@ -149,6 +198,8 @@ struct prbd_device {
  * @commit_index: highest committed log index
  * @applied_index: highest log index applied to the data area
  * @config_epoch: epoch of the configuration in force
+ * @rs: the resync into this node (status)
+ * @verify: the last verify run from this node (status)
  * @priv: for the replication code
  */
 struct prbd_resource {
@@ -160,6 +211,7 @@ struct prbd_resource {
 	u8 secret[PRBD_SECRET_MAX_LEN];
 	u32 secret_len;
 	enum prbd_on_no_quorum on_no_quorum;
+	u32 resync_rate;
 	struct sockaddr_storage listen;
 	enum prbd_res_state state;
 	enum prbd_role role;
@@ -179,6 +231,8 @@ struct prbd_resource {
 	u64 commit_index;
 	u64 applied_index;
 	u64 config_epoch;
+	struct prbd_resync_status rs;
+	struct prbd_verify_status verify;
 	void *priv;
 };
 
@@ -191,6 +245,8 @@ struct prbd_resource {
  * @secret: shared secret or NULL
  * @secret_len: length of @secret
  * @on_no_quorum: I/O policy without quorum
+ * @resync_rate: resync rate cap of this node as a resync target, KiB/s,
+ *		 0 for none
  * @listen: local listen address (validated, port set) or NULL for none
  */
 struct prbd_res_params {
@@ -201,6 +257,7 @@ struct prbd_res_params {
 	const u8 *secret;
 	u32 secret_len;
 	enum prbd_on_no_quorum on_no_quorum;
+	u32 resync_rate;
 	const struct sockaddr_storage *listen;
 };
 
@@ -218,8 +275,13 @@ struct prbd_res_params {
  * @set_role: switch between primary and secondary
  * @peer_added: a peer was added
  * @peer_removing: a peer is about to be removed
- * @admin: node-add, node-del, node-replace, learner-add, leader-transfer,
- *	   verify, resync; without it these fail with -EOPNOTSUPP
+ * @admin: node-add, node-del, node-replace, learner-add, leader-transfer;
+ *	   without it these fail with -EOPNOTSUPP
+ * @verify: start an online verify of bytes [@start, @start + @len) of the
+ *	    data area against every connected peer (@len 0: all); the run
+ *	    reports through prbd_nl_notify_verify() and res->verify
+ * @resync: make node @peer (this node or another) copy bytes [@start,
+ *	    @start + @len) from the leader (@len 0: all)
  */
 struct prbd_res_ops {
 	int (*attached)(struct prbd_resource *res,
@@ -235,6 +297,10 @@ struct prbd_res_ops {
 			      struct prbd_peer *peer);
 	int (*admin)(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		     u32 new_node_id, struct netlink_ext_ack *extack);
+	int (*verify)(struct prbd_resource *res, u64 start, u64 len,
+		      struct netlink_ext_ack *extack);
+	int (*resync)(struct prbd_resource *res, u32 peer, u64 start, u64 len,
+		      struct netlink_ext_ack *extack);
 };
 
 extern struct mutex prbd_cfg_mutex;
@@ -254,7 +320,7 @@ int prbd_res_destroy(struct prbd_resource *res,
 		     struct netlink_ext_ack *extack);
 int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 		 const u8 *secret, u32 secret_len,
-		 const struct sockaddr_storage *listen,
+		 const struct sockaddr_storage *listen, const u32 *resync_rate,
 		 struct netlink_ext_ack *extack);
 int prbd_res_attach(struct prbd_resource *res, const char *path,
 		    struct netlink_ext_ack *extack);
@@ -266,6 +332,10 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		      bool force, struct netlink_ext_ack *extack);
 int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		   u32 new_node_id, struct netlink_ext_ack *extack);
+int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
+		    struct netlink_ext_ack *extack);
+int prbd_res_resync(struct prbd_resource *res, u32 node_id, u64 start,
+		    u64 len, struct netlink_ext_ack *extack);
 struct prbd_peer *prbd_peer_find(struct prbd_resource *res, u32 node_id);
 int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 		  const struct sockaddr_storage *addr,
@@ -283,6 +353,11 @@ void prbd_md_get_acceptor(const struct prbd_md *md,
 			  struct prbd_acceptor_state *st);
 int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 			   const struct prbd_acceptor_state *st);
+u64 prbd_md_map_chunks(u64 data_size, u32 shift);
+int prbd_md_read_map_hdr(struct block_device *bdev, struct prbd_md *md,
+			 u64 *covers);
+int prbd_md_write_map_hdr(struct block_device *bdev, struct prbd_md *md,
+			  u64 covers);
 
 /* prbd_nl.c */
 int prbd_nl_init(void);
@@ -291,7 +366,11 @@ void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event);
 void prbd_nl_notify_peer(struct prbd_resource *res, struct prbd_peer *peer,
 			 enum prbd_event event);
 void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
-			   u64 done, u64 total);
+			   enum prbd_resync_event event, u64 done, u64 total,
+			   u64 rate);
+void prbd_nl_notify_verify(struct prbd_resource *res,
+			   enum prbd_verify_event event, u32 peer_node_id,
+			   u64 start, u64 len, u64 checked, u64 divergent);
 void prbd_nl_ntf_work(struct work_struct *work);
 void prbd_res_changed(struct prbd_resource *res);
 void prbd_peer_changed(struct prbd_resource *res, u32 node_id);

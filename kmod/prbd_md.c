@@ -31,6 +31,9 @@ static_assert(offsetof(struct prbd_disk_acceptor, crc) ==
 static_assert(offsetof(struct prbd_disk_log_hdr, crc) ==
 	      PRBD_DISK_REC_SIZE - 4);
 static_assert(PRBD_ACCEPTOR_SIZE == 2 * PRBD_DISK_BLOCK);
+static_assert(sizeof(struct prbd_disk_map_hdr) == PRBD_DISK_REC_SIZE);
+static_assert(offsetof(struct prbd_disk_map_hdr, crc) ==
+	      PRBD_DISK_REC_SIZE - 4);
 
 /*
  * Why a metadata block was refused.  Every value names the on-disk field
@@ -56,12 +59,16 @@ enum prbd_md_err {
 	PRBD_MD_SB_DATA_SIZE,
 	PRBD_MD_SB_DEV_SIZE,
 	PRBD_MD_SB_SEQ,
+	PRBD_MD_SB_MAP_OFFSET,
+	PRBD_MD_SB_MAP_SIZE,
+	PRBD_MD_SB_MAP_CHUNK_SHIFT,
 	PRBD_MD_ACC_MAGIC,
 	PRBD_MD_ACC_CRC,
 	PRBD_MD_ACC_DISK_UUID,
 	PRBD_MD_ACC_NR_MEMBERS,
 	PRBD_MD_ACC_MEMBERS,
 	PRBD_MD_ACC_RESERVED,
+	PRBD_MD_ACC_FLAGS,
 	PRBD_MD_LOG_MAGIC,
 	PRBD_MD_LOG_CRC,
 	PRBD_MD_LOG_DISK_UUID,
@@ -109,6 +116,12 @@ static const char * const prbd_md_msgs[PRBD_MD_NR_ERRS] = {
 		"prbd: superblock field 'dev_size' does not fit the device",
 	[PRBD_MD_SB_SEQ] =
 		"prbd: superblock field 'seq' is equal in both copies but their contents differ",
+	[PRBD_MD_SB_MAP_OFFSET] =
+		"prbd: superblock field 'map_offset' is invalid",
+	[PRBD_MD_SB_MAP_SIZE] =
+		"prbd: superblock field 'map_size' does not match the data area",
+	[PRBD_MD_SB_MAP_CHUNK_SHIFT] =
+		"prbd: superblock field 'map_chunk_shift' is invalid",
 	[PRBD_MD_ACC_MAGIC] =
 		"prbd: acceptor state field 'magic' is wrong in both slots",
 	[PRBD_MD_ACC_CRC] =
@@ -121,6 +134,8 @@ static const char * const prbd_md_msgs[PRBD_MD_NR_ERRS] = {
 		"prbd: acceptor state field 'members' holds an invalid node id",
 	[PRBD_MD_ACC_RESERVED] =
 		"prbd: acceptor state field 'reserved' is not zero",
+	[PRBD_MD_ACC_FLAGS] =
+		"prbd: acceptor state field 'flags' has unknown bits",
 	[PRBD_MD_LOG_MAGIC] =
 		"prbd: log header field 'magic' is wrong",
 	[PRBD_MD_LOG_CRC] =
@@ -221,6 +236,45 @@ static bool prbd_md_aligned(u64 v)
 	return IS_ALIGNED(v, PRBD_DISK_BLOCK);
 }
 
+/**
+ * prbd_md_map_chunks() - slot map entries for a data area
+ * @data_size: bytes
+ * @shift: log2 of the chunk size
+ *
+ * Return: ceil(@data_size / 2^@shift).
+ */
+u64 prbd_md_map_chunks(u64 data_size, u32 shift)
+{
+	return (data_size >> shift) + !!(data_size & ((1ULL << shift) - 1));
+}
+
+/* The slot map fields, given a valid log area ending at @log_end. */
+static enum prbd_md_err prbd_md_map_check(const struct prbd_disk_sb *sb,
+					  u64 log_end, u64 *map_end)
+{
+	u64 off = le64_to_cpu(sb->map_offset), size = le64_to_cpu(sb->map_size);
+	u32 shift = le32_to_cpu(sb->map_chunk_shift);
+	u64 n;
+
+	*map_end = log_end;
+	if (sb->reserved1)
+		return PRBD_MD_SB_RESERVED;
+	if (!(le64_to_cpu(sb->feature_incompat) &
+	      PRBD_FEATURE_INCOMPAT_SLOTMAP))
+		return off || size || shift ? PRBD_MD_SB_MAP_OFFSET : PRBD_MD_OK;
+	if (off < log_end || !prbd_md_aligned(off))
+		return PRBD_MD_SB_MAP_OFFSET;
+	if (shift < PRBD_MAP_CHUNK_SHIFT_MIN || shift > PRBD_MAP_CHUNK_SHIFT_MAX)
+		return PRBD_MD_SB_MAP_CHUNK_SHIFT;
+	n = prbd_md_map_chunks(le64_to_cpu(sb->data_size), shift);
+	if (n > PRBD_MAP_MAX_CHUNKS)
+		return PRBD_MD_SB_MAP_CHUNK_SHIFT;
+	if (size != 2 * PRBD_DISK_BLOCK + round_up(n * 8, PRBD_DISK_BLOCK) ||
+	    check_add_overflow(off, size, map_end))
+		return PRBD_MD_SB_MAP_SIZE;
+	return PRBD_MD_OK;
+}
+
 /* Full validation of an intact copy against a device of @dev_bytes bytes. */
 static enum prbd_md_err prbd_md_sb_check(const struct prbd_disk_sb *sb,
 					 u64 dev_bytes)
@@ -234,7 +288,8 @@ static enum prbd_md_err prbd_md_sb_check(const struct prbd_disk_sb *sb,
 	u64 data_size = le64_to_cpu(sb->data_size);
 	u32 node_id = le32_to_cpu(sb->node_id);
 	u32 bs = le32_to_cpu(sb->block_size);
-	u64 log_end, data_end;
+	u64 log_end, data_end, map_end;
+	enum prbd_md_err err;
 
 	if (le32_to_cpu(sb->version) != PRBD_DISK_VERSION)
 		return PRBD_MD_SB_VERSION;
@@ -261,7 +316,10 @@ static enum prbd_md_err prbd_md_sb_check(const struct prbd_disk_sb *sb,
 	if (log_size < PRBD_LOG_MIN_SIZE || !prbd_md_aligned(log_size) ||
 	    check_add_overflow(log_off, log_size, &log_end))
 		return PRBD_MD_SB_LOG_SIZE;
-	if (data_off < log_end || !prbd_md_aligned(data_off))
+	err = prbd_md_map_check(sb, log_end, &map_end);
+	if (err != PRBD_MD_OK)
+		return err;
+	if (data_off < map_end || !prbd_md_aligned(data_off))
 		return PRBD_MD_SB_DATA_OFFSET;
 	if (data_size < PRBD_DATA_MIN_SIZE || !IS_ALIGNED(data_size, bs) ||
 	    check_add_overflow(data_off, data_size, &data_end))
@@ -351,6 +409,11 @@ static int prbd_md_pick_sb(struct block_device *bdev,
 	md->data_offset = le64_to_cpu(md->sb.data_offset);
 	md->data_size = le64_to_cpu(md->sb.data_size);
 	md->block_size = le32_to_cpu(md->sb.block_size);
+	if (le64_to_cpu(md->sb.feature_incompat) &
+	    PRBD_FEATURE_INCOMPAT_SLOTMAP) {
+		md->map_offset = le64_to_cpu(md->sb.map_offset);
+		md->map_chunk_shift = le32_to_cpu(md->sb.map_chunk_shift);
+	}
 	return 0;
 }
 
@@ -384,9 +447,11 @@ static enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 	for (; i < PRBD_DISK_MAX_MEMBERS; i++)
 		if (acc->members[i].node_id || acc->members[i].flags)
 			return PRBD_MD_ACC_MEMBERS;
-	if (acc->reserved0 ||
+	if (acc->reserved0 || acc->reserved1 ||
 	    !prbd_md_all_zero(acc->reserved, sizeof(acc->reserved)))
 		return PRBD_MD_ACC_RESERVED;
+	if (le32_to_cpu(acc->flags) & ~PRBD_DISK_ACC_F_KNOWN)
+		return PRBD_MD_ACC_FLAGS;
 	return PRBD_MD_OK;
 }
 
@@ -619,6 +684,10 @@ void prbd_md_get_acceptor(const struct prbd_md *md,
 	st->config_epoch = le64_to_cpu(acc->config_epoch);
 	st->commit_index = le64_to_cpu(acc->commit_index);
 	st->applied_index = le64_to_cpu(acc->applied_index);
+	st->flags = le32_to_cpu(acc->flags);
+	st->rs_from = le64_to_cpu(acc->rs_from);
+	st->rs_cursor = le64_to_cpu(acc->rs_cursor);
+	st->rs_need = le64_to_cpu(acc->rs_need);
 	st->nr_members = le32_to_cpu(acc->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		st->members[i].node_id = le32_to_cpu(acc->members[i].node_id);
@@ -658,6 +727,10 @@ int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 	acc.config_epoch = cpu_to_le64(st->config_epoch);
 	acc.commit_index = cpu_to_le64(st->commit_index);
 	acc.applied_index = cpu_to_le64(st->applied_index);
+	acc.flags = cpu_to_le32(st->flags);
+	acc.rs_from = cpu_to_le64(st->rs_from);
+	acc.rs_cursor = cpu_to_le64(st->rs_cursor);
+	acc.rs_need = cpu_to_le64(st->rs_need);
 	acc.nr_members = cpu_to_le32(st->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		acc.members[i].node_id = cpu_to_le32(st->members[i].node_id);
@@ -676,6 +749,106 @@ int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 	if (!err) {
 		md->acc = acc;
 		md->acc_slot = slot;
+	}
+	__free_page(page);
+	return err;
+}
+
+static bool prbd_md_map_hdr_ok(const struct prbd_disk_map_hdr *h,
+			       const struct prbd_md *md, u64 n_chunks)
+{
+	return le64_to_cpu(h->magic) == PRBD_MAP_MAGIC &&
+	       le32_to_cpu(h->crc) == prbd_md_crc(h, offsetof(typeof(*h), crc)) &&
+	       !memcmp(h->disk_uuid, md->sb.disk_uuid, sizeof(h->disk_uuid)) &&
+	       le64_to_cpu(h->n_chunks) == n_chunks &&
+	       le32_to_cpu(h->chunk_shift) == md->map_chunk_shift &&
+	       !h->reserved0 && prbd_md_all_zero(h->reserved,
+						 sizeof(h->reserved));
+}
+
+/**
+ * prbd_md_read_map_hdr() - find the newest intact slot map header
+ * @bdev: the backing device
+ * @md: validated metadata with a slot map; map_seq and map_hdr are set
+ * @covers: the slot the entries cover
+ *
+ * Return: 0, -ENOENT when neither header is intact (every chunk must then
+ * count as changed), or an I/O error.
+ */
+int prbd_md_read_map_hdr(struct block_device *bdev, struct prbd_md *md,
+			 u64 *covers)
+{
+	u64 n = prbd_md_map_chunks(md->data_size, md->map_chunk_shift);
+	struct prbd_disk_map_hdr *h;
+	struct page *page;
+	int err = 0, i, use = -1;
+
+	page = alloc_page(GFP_KERNEL);
+	h = kcalloc(2, sizeof(*h), GFP_KERNEL);
+	if (!page || !h) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < 2; i++) {
+		err = prbd_md_read_rec(bdev, md->map_offset +
+				       i * PRBD_DISK_BLOCK, page, &h[i]);
+		if (err)
+			goto out_free;
+		if (!prbd_md_map_hdr_ok(&h[i], md, n))
+			continue;
+		if (use < 0 || le64_to_cpu(h[i].seq) > le64_to_cpu(h[use].seq))
+			use = i;
+	}
+	if (use < 0) {
+		md->map_seq = 0;
+		md->map_hdr = 1;
+		err = -ENOENT;
+		goto out_free;
+	}
+	md->map_seq = le64_to_cpu(h[use].seq);
+	md->map_hdr = use;
+	*covers = le64_to_cpu(h[use].covers);
+out_free:
+	kfree(h);
+	if (page)
+		__free_page(page);
+	return err;
+}
+
+/**
+ * prbd_md_write_map_hdr() - record that the map entries cover @covers
+ * @bdev: the backing device
+ * @md: metadata with a slot map
+ * @covers: every slot <= this is in the entries on disk (already stable)
+ *
+ * Writes the header not holding the newest copy, with FUA.
+ *
+ * Return: 0 or an I/O error.
+ */
+int prbd_md_write_map_hdr(struct block_device *bdev, struct prbd_md *md,
+			  u64 covers)
+{
+	struct prbd_disk_map_hdr h = {};
+	unsigned int slot = !md->map_hdr;
+	struct page *page;
+	int err;
+
+	h.magic = cpu_to_le64(PRBD_MAP_MAGIC);
+	h.seq = cpu_to_le64(md->map_seq + 1);
+	memcpy(h.disk_uuid, md->sb.disk_uuid, sizeof(h.disk_uuid));
+	h.covers = cpu_to_le64(covers);
+	h.n_chunks = cpu_to_le64(prbd_md_map_chunks(md->data_size,
+						    md->map_chunk_shift));
+	h.chunk_shift = cpu_to_le32(md->map_chunk_shift);
+	h.crc = cpu_to_le32(prbd_md_crc(&h, offsetof(typeof(h), crc)));
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	err = prbd_md_write_rec(bdev, md->map_offset + slot * PRBD_DISK_BLOCK,
+				page, &h, REQ_FUA);
+	if (!err) {
+		md->map_seq++;
+		md->map_hdr = slot;
 	}
 	__free_page(page);
 	return err;

@@ -41,6 +41,28 @@ static bool prbd_nl_registered;
 	[PRBD_ATTR_LISTEN_ADDR6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)), \
 	[PRBD_ATTR_LISTEN_PORT] = NLA_POLICY_MIN(NLA_U16, 1)
 
+/* resync-rate: KiB/s, at most 4 GiB/s; 0 = no cap (beyond what
+ * NLA_POLICY_MAX() takes; not const: 6.1 takes a non-const pointer)
+ */
+static struct netlink_range_validation prbd_nl_resync_rate_range = {
+	.min = 0,
+	.max = 4U << 20,
+};
+
+#define PRBD_NL_RESYNC_RATE_POLICY \
+	[PRBD_ATTR_RESYNC_RATE] = \
+		NLA_POLICY_FULL_RANGE(NLA_U32, &prbd_nl_resync_rate_range)
+#define PRBD_NL_RANGE_POLICY \
+	[PRBD_ATTR_RANGE_START] = { .type = NLA_U64 }, \
+	[PRBD_ATTR_RANGE_LEN] = { .type = NLA_U64 }
+
+/*
+ * Verify and resync ranges are checked against 4 KiB: the logical block
+ * size of the exported device is only known once a disk is attached, and
+ * the data path works in 4 KiB units anyway.
+ */
+#define PRBD_NL_RANGE_ALIGN		4096
+
 static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 	[PRBD_PEER_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
 	[PRBD_PEER_ATTR_ADDR4] = { .type = NLA_BE32 },
@@ -51,7 +73,7 @@ static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 };
 
 /* res-new */
-static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_LISTEN_PORT + 1] = {
+static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_RESYNC_RATE + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_MINOR] = NLA_POLICY_MAX(NLA_U32, PRBD_MINOR_MAX),
 	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
@@ -61,6 +83,7 @@ static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_LISTEN_PORT + 1]
 	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
 						  PRBD_ON_NO_QUORUM_MAX),
 	PRBD_NL_LISTEN_POLICY,
+	PRBD_NL_RESYNC_RATE_POLICY,
 };
 
 /* res-del, res-get (do and dump), up, down, secondary */
@@ -69,13 +92,14 @@ static const struct nla_policy prbd_nl_name_policy[PRBD_ATTR_NAME + 1] = {
 };
 
 /* res-set */
-static const struct nla_policy prbd_nl_res_set_policy[PRBD_ATTR_LISTEN_PORT + 1] = {
+static const struct nla_policy prbd_nl_res_set_policy[PRBD_ATTR_RESYNC_RATE + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, 1,
 					      PRBD_SECRET_MAX_LEN),
 	[PRBD_ATTR_ON_NO_QUORUM] = NLA_POLICY_MAX(NLA_U32,
 						  PRBD_ON_NO_QUORUM_MAX),
 	PRBD_NL_LISTEN_POLICY,
+	PRBD_NL_RESYNC_RATE_POLICY,
 };
 
 /* attach */
@@ -97,10 +121,23 @@ static const struct nla_policy prbd_nl_peer_add_policy[PRBD_ATTR_PEER + 1] = {
 	[PRBD_ATTR_PEER] = NLA_POLICY_NESTED(prbd_nl_peer_policy),
 };
 
-/* peer-del, node-add, node-del, learner-add, leader-transfer, verify, resync */
+/* peer-del, node-add, node-del, learner-add, leader-transfer */
 static const struct nla_policy prbd_nl_name_node_policy[PRBD_ATTR_NODE_ID + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+};
+
+/* verify */
+static const struct nla_policy prbd_nl_verify_policy[PRBD_ATTR_RANGE_LEN + 1] = {
+	PRBD_NL_NAME_POLICY,
+	PRBD_NL_RANGE_POLICY,
+};
+
+/* resync */
+static const struct nla_policy prbd_nl_resync_policy[PRBD_ATTR_RANGE_LEN + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+	PRBD_NL_RANGE_POLICY,
 };
 
 /* node-replace */
@@ -115,11 +152,17 @@ static const struct nla_policy prbd_nl_node_replace_policy[PRBD_ATTR_NEW_NODE_ID
 static size_t prbd_nl_res_size(const struct prbd_resource *res)
 {
 	size_t peer = nla_total_size(0) +		/* PEER nest */
-		nla_total_size(sizeof(u32)) * 4 +	/* node-id, addr4/port, */
-		nla_total_size(sizeof(struct in6_addr)) + /* states, role */
-		nla_total_size_64bit(sizeof(u64));	/* match-index */
+		nla_total_size(sizeof(u32)) * 5 +	/* node-id, addr4/port, */
+		nla_total_size(sizeof(struct in6_addr)) + /* states, role, sync */
+		nla_total_size_64bit(sizeof(u64)) * 4;	/* match-index, rs_* */
 	size_t size = nla_total_size(PRBD_NAME_SIZE) +
-		nla_total_size(sizeof(u32)) * 9 +	/* minor ... event */
+		nla_total_size(sizeof(u32)) * 10 +	/* minor ... resync-rate */
+		nla_total_size(0) +			/* RESYNC nest */
+		nla_total_size(sizeof(u32)) +		/* source */
+		nla_total_size_64bit(sizeof(u64)) * 3 +	/* done, total, rate */
+		nla_total_size(0) +			/* VERIFY nest */
+		nla_total_size(sizeof(u32)) +		/* running */
+		nla_total_size_64bit(sizeof(u64)) * 4 +	/* start ... divergent */
 		nla_total_size(PRBD_UUID_LEN) +
 		nla_total_size(sizeof(struct in6_addr)) + /* listen address */
 		nla_total_size(sizeof(u16)) +		/* listen port */
@@ -191,7 +234,14 @@ static int prbd_nl_put_peer(struct sk_buff *skb, const struct prbd_peer *peer)
 	    nla_put_u32(skb, PRBD_PEER_ATTR_MEMBER_ROLE, peer->mrole) ||
 	    nla_put_u64_64bit(skb, PRBD_PEER_ATTR_MATCH_INDEX,
 			      READ_ONCE(peer->match_index),
-			      PRBD_PEER_ATTR_PAD)) {
+			      PRBD_PEER_ATTR_PAD) ||
+	    nla_put_u32(skb, PRBD_PEER_ATTR_SYNC, READ_ONCE(peer->sync)) ||
+	    nla_put_u64_64bit(skb, PRBD_PEER_ATTR_RESYNC_DONE,
+			      READ_ONCE(peer->rs_done), PRBD_PEER_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_PEER_ATTR_RESYNC_TOTAL,
+			      READ_ONCE(peer->rs_total), PRBD_PEER_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_PEER_ATTR_RESYNC_RATE,
+			      READ_ONCE(peer->rs_rate), PRBD_PEER_ATTR_PAD)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -225,11 +275,65 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/* The resync into this node, while one runs. */
+static int prbd_nl_put_rs(struct sk_buff *skb,
+			  const struct prbd_resync_status *rs)
+{
+	struct nlattr *nest;
+
+	if (!rs->running)
+		return 0;
+	nest = nla_nest_start(skb, PRBD_ATTR_RESYNC);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, PRBD_RESYNC_ATTR_PEER_NODE_ID, rs->source) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_DONE, rs->done,
+			      PRBD_RESYNC_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_TOTAL, rs->total,
+			      PRBD_RESYNC_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_RATE, rs->rate,
+			      PRBD_RESYNC_ATTR_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The last verify run started on this node, if there is one. */
+static int prbd_nl_put_verify(struct sk_buff *skb,
+			      const struct prbd_verify_status *v)
+{
+	struct nlattr *nest;
+
+	if (!v->running && !v->len)
+		return 0;
+	nest = nla_nest_start(skb, PRBD_ATTR_VERIFY);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, PRBD_VERIFY_ATTR_RUNNING, v->running) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_START, v->start,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_LEN, v->len,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_CHECKED, v->checked,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_DIVERGENT, v->divergent,
+			      PRBD_VERIFY_ATTR_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 /* Context: prbd_cfg_mutex held.  @event < 0: no PRBD_ATTR_EVENT. */
 static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 			    u32 portid, u32 seq, int flags, u8 cmd, int event)
 {
 	u64 ballot, commit_index, applied_index, epoch;
+	struct prbd_resync_status rs;
+	struct prbd_verify_status verify;
 	const struct prbd_peer *peer;
 	enum prbd_paxos_role prole;
 	u32 leader_id, quorum;
@@ -243,6 +347,8 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	commit_index = res->commit_index;
 	applied_index = res->applied_index;
 	epoch = res->config_epoch;
+	rs = res->rs;
+	verify = res->verify;
 	spin_unlock(&res->lock);
 
 	hdr = genlmsg_put(skb, portid, seq, &prbd_nl_family, flags, cmd);
@@ -254,6 +360,7 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	    nla_put(skb, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN,
 		    res->cluster_uuid) ||
 	    nla_put_u32(skb, PRBD_ATTR_ON_NO_QUORUM, res->on_no_quorum) ||
+	    nla_put_u32(skb, PRBD_ATTR_RESYNC_RATE, res->resync_rate) ||
 	    nla_put_u32(skb, PRBD_ATTR_ROLE, res->role) ||
 	    nla_put_u32(skb, PRBD_ATTR_PAXOS_ROLE, prole) ||
 	    nla_put_u32(skb, PRBD_ATTR_RES_STATE, res->state) ||
@@ -277,7 +384,8 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	list_for_each_entry(peer, &res->peers, list)
 		if (prbd_nl_put_peer(skb, peer))
 			goto cancel;
-	if (prbd_nl_put_config(skb, res, epoch))
+	if (prbd_nl_put_config(skb, res, epoch) ||
+	    prbd_nl_put_rs(skb, &rs) || prbd_nl_put_verify(skb, &verify))
 		goto cancel;
 	if (event >= 0 && nla_put_u32(skb, PRBD_ATTR_EVENT, event))
 		goto cancel;
@@ -366,14 +474,18 @@ out_free_skb:
 /**
  * prbd_nl_notify_resync() - send a resync-ntf
  * @res: the resource
- * @peer_node_id: the node resynchronised from or to
+ * @peer_node_id: the node resynchronised from (0: none reachable)
+ * @event: start, progress, finish or abort
  * @done: bytes done
  * @total: bytes in total
+ * @rate: recent rate, bytes/s
  *
- * Context: process context; no lock needed.
+ * Context: process context (GFP_KERNEL); no lock needed, the caller holds
+ * a reference to @res.
  */
 void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
-			   u64 done, u64 total)
+			   enum prbd_resync_event event, u64 done, u64 total,
+			   u64 rate)
 {
 	struct sk_buff *skb;
 	struct nlattr *nest;
@@ -391,11 +503,68 @@ void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
 		goto out_free_skb;
 	nest = nla_nest_start(skb, PRBD_ATTR_RESYNC);
 	if (!nest ||
+	    nla_put_u32(skb, PRBD_RESYNC_ATTR_EVENT, event) ||
 	    nla_put_u32(skb, PRBD_RESYNC_ATTR_PEER_NODE_ID, peer_node_id) ||
 	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_DONE, done,
 			      PRBD_RESYNC_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_TOTAL, total,
+			      PRBD_RESYNC_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_RATE, rate,
 			      PRBD_RESYNC_ATTR_PAD))
+		goto out_free_skb;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	prbd_nl_multicast(skb);
+	return;
+
+out_free_skb:
+	nlmsg_free(skb);
+}
+
+/**
+ * prbd_nl_notify_verify() - send a verify-ntf
+ * @res: the resource
+ * @event: start, divergent, finish or abort
+ * @peer_node_id: divergent: the peer whose data differs; else 0
+ * @start: divergent: start of the divergent range; else of the run's range
+ * @len: bytes of that range
+ * @checked: bytes the run compared so far
+ * @divergent: bytes the run found divergent so far
+ *
+ * Context: process context (GFP_KERNEL); no lock needed, the caller holds
+ * a reference to @res.
+ */
+void prbd_nl_notify_verify(struct prbd_resource *res,
+			   enum prbd_verify_event event, u32 peer_node_id,
+			   u64 start, u64 len, u64 checked, u64 divergent)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!prbd_nl_listening())
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_VERIFY_NTF);
+	if (!hdr)
+		goto out_free_skb;
+	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name))
+		goto out_free_skb;
+	nest = nla_nest_start(skb, PRBD_ATTR_VERIFY);
+	if (!nest ||
+	    nla_put_u32(skb, PRBD_VERIFY_ATTR_EVENT, event) ||
+	    (peer_node_id &&
+	     nla_put_u32(skb, PRBD_VERIFY_ATTR_PEER_NODE_ID, peer_node_id)) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_START, start,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_LEN, len,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_CHECKED, checked,
+			      PRBD_VERIFY_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_DIVERGENT, divergent,
+			      PRBD_VERIFY_ATTR_PAD))
 		goto out_free_skb;
 	nla_nest_end(skb, nest);
 	genlmsg_end(skb, hdr);
@@ -581,6 +750,8 @@ static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
 	p.on_no_quorum = a[PRBD_ATTR_ON_NO_QUORUM] ?
 		nla_get_u32(a[PRBD_ATTR_ON_NO_QUORUM]) :
 		PRBD_ON_NO_QUORUM_BLOCK;
+	p.resync_rate = a[PRBD_ATTR_RESYNC_RATE] ?
+		nla_get_u32(a[PRBD_ATTR_RESYNC_RATE]) : 0;
 	err = prbd_nl_parse_listen(info, &listen);
 	if (err < 0)
 		return err;
@@ -694,14 +865,17 @@ static int prbd_nl_res_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *secret = info->attrs[PRBD_ATTR_SECRET];
 	struct nlattr *onq = info->attrs[PRBD_ATTR_ON_NO_QUORUM];
+	struct nlattr *rate = info->attrs[PRBD_ATTR_RESYNC_RATE];
 	struct sockaddr_storage listen;
 	struct prbd_resource *res;
+	u32 onq_val, rate_val;
 	bool has_listen;
-	u32 onq_val;
 	int err;
 
 	if (onq)
 		onq_val = nla_get_u32(onq);
+	if (rate)
+		rate_val = nla_get_u32(rate);
 	err = prbd_nl_parse_listen(info, &listen);
 	if (err < 0)
 		return err;
@@ -714,7 +888,8 @@ static int prbd_nl_res_set_doit(struct sk_buff *skb, struct genl_info *info)
 		err = prbd_res_set(res, onq ? &onq_val : NULL,
 				   secret ? nla_data(secret) : NULL,
 				   secret ? nla_len(secret) : 0,
-				   has_listen ? &listen : NULL, info->extack);
+				   has_listen ? &listen : NULL,
+				   rate ? &rate_val : NULL, info->extack);
 	mutex_unlock(&prbd_cfg_mutex);
 	return err;
 }
@@ -912,8 +1087,106 @@ static int prbd_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* node-add, node-del, node-replace, learner-add, leader-transfer, verify,
- * resync: validated here, carried out by the replication code's hook.
+/**
+ * prbd_nl_parse_range() - the optional byte range of verify and resync
+ * @info: the request
+ * @start: set to range-start, 0 without a range
+ * @len: set to range-len, 0 without a range (the whole data area)
+ *
+ * Return: 0, or -EINVAL when only one of range-start and range-len is
+ * given, either is not a multiple of 4096, range-len is 0, or their sum
+ * overflows.  Whether the range lies in the data area is checked by
+ * prbd_res_verify() and prbd_res_resync().
+ */
+static int prbd_nl_parse_range(struct genl_info *info, u64 *start, u64 *len)
+{
+	struct nlattr *s = info->attrs[PRBD_ATTR_RANGE_START];
+	struct nlattr *l = info->attrs[PRBD_ATTR_RANGE_LEN];
+	u64 end;
+
+	*start = 0;
+	*len = 0;
+	if (!s && !l)
+		return 0;
+	if (!s || !l) {
+		NL_SET_ERR_MSG_ATTR(info->extack, s ?: l,
+				    "prbd: range-start and range-len go together");
+		return -EINVAL;
+	}
+	*start = nla_get_u64(s);
+	*len = nla_get_u64(l);
+	if (!IS_ALIGNED(*start, PRBD_NL_RANGE_ALIGN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, s,
+				    "prbd: range-start must be a multiple of 4096 bytes");
+		return -EINVAL;
+	}
+	if (!*len) {
+		NL_SET_ERR_MSG_ATTR(info->extack, l,
+				    "prbd: range-len must not be 0 (omit the range for the whole device)");
+		return -EINVAL;
+	}
+	if (!IS_ALIGNED(*len, PRBD_NL_RANGE_ALIGN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, l,
+				    "prbd: range-len must be a multiple of 4096 bytes");
+		return -EINVAL;
+	}
+	if (check_add_overflow(*start, *len, &end)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, l,
+				    "prbd: range-start + range-len overflows");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int prbd_nl_verify_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	u64 start, len;
+	int err;
+
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res)) {
+		err = PTR_ERR(res);
+		goto out_unlock;
+	}
+	err = prbd_nl_parse_range(info, &start, &len);
+	if (!err)
+		err = prbd_res_verify(res, start, len, info->extack);
+out_unlock:
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+static int prbd_nl_resync_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct prbd_resource *res;
+	u64 start, len;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NODE_ID)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "missing attribute: node-id (the node to resync)");
+		return -EINVAL;
+	}
+	mutex_lock(&prbd_cfg_mutex);
+	res = prbd_nl_get_res(info);
+	if (IS_ERR(res)) {
+		err = PTR_ERR(res);
+		goto out_unlock;
+	}
+	err = prbd_nl_parse_range(info, &start, &len);
+	if (!err)
+		err = prbd_res_resync(res,
+				      nla_get_u32(info->attrs[PRBD_ATTR_NODE_ID]),
+				      start, len, info->extack);
+out_unlock:
+	mutex_unlock(&prbd_cfg_mutex);
+	return err;
+}
+
+/* node-add, node-del, node-replace, learner-add, leader-transfer: validated
+ * here, carried out by the replication code's hook.
  */
 static int prbd_nl_admin_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -1067,16 +1340,16 @@ static const struct genl_ops prbd_nl_ops[] = {
 	},
 	{
 		.cmd = PRBD_CMD_VERIFY,
-		.doit = prbd_nl_admin_doit,
-		.policy = prbd_nl_name_node_policy,
-		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.doit = prbd_nl_verify_doit,
+		.policy = prbd_nl_verify_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_verify_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = PRBD_CMD_RESYNC,
-		.doit = prbd_nl_admin_doit,
-		.policy = prbd_nl_name_node_policy,
-		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.doit = prbd_nl_resync_doit,
+		.policy = prbd_nl_resync_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_resync_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -173,6 +173,7 @@ int prbd_res_create(const struct prbd_res_params *p,
 		memcpy(res->secret, p->secret, p->secret_len);
 	res->secret_len = p->secret_len;
 	res->on_no_quorum = p->on_no_quorum;
+	res->resync_rate = p->resync_rate;
 	if (p->listen)
 		res->listen = *p->listen;
 	res->state = PRBD_RES_STATE_DOWN;
@@ -238,9 +239,11 @@ int prbd_res_destroy(struct prbd_resource *res,
  * @secret: new secret or NULL
  * @secret_len: its length
  * @listen: new local listen address (validated, port set) or NULL
+ * @resync_rate: new resync rate cap in KiB/s (0: none) or NULL
  * @extack: error message
  *
- * The listen address can only be changed while the resource is down.
+ * The listen address can only be changed while the resource is down; the
+ * resync rate cap at any time (the resync code reads it with READ_ONCE()).
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0, -EINVAL or -EBUSY (@listen given while up); nothing is
@@ -248,11 +251,11 @@ int prbd_res_destroy(struct prbd_resource *res,
  */
 int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 		 const u8 *secret, u32 secret_len,
-		 const struct sockaddr_storage *listen,
+		 const struct sockaddr_storage *listen, const u32 *resync_rate,
 		 struct netlink_ext_ack *extack)
 {
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (!on_no_quorum && !secret && !listen) {
+	if (!on_no_quorum && !secret && !listen && !resync_rate) {
 		NL_SET_ERR_MSG_MOD(extack, "nothing to change");
 		return -EINVAL;
 	}
@@ -272,6 +275,8 @@ int prbd_res_set(struct prbd_resource *res, const u32 *on_no_quorum,
 	}
 	if (listen)
 		res->listen = *listen;
+	if (resync_rate)
+		WRITE_ONCE(res->resync_rate, *resync_rate);
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
 	return 0;
 }
@@ -555,9 +560,9 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 }
 
 /**
- * prbd_res_admin() - membership, leadership, verify and resync commands
+ * prbd_res_admin() - membership and leadership commands
  * @res: the resource
- * @cmd: PRBD_CMD_NODE_ADD ... PRBD_CMD_RESYNC
+ * @cmd: PRBD_CMD_NODE_ADD ... PRBD_CMD_LEADER_TRANSFER
  * @node_id: the node the command is about
  * @new_node_id: replacement node (node-replace), else 0
  * @extack: error message
@@ -597,6 +602,95 @@ int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		return -ENOTCONN;
 	}
 	return prbd_ops->admin(res, cmd, node_id, new_node_id, extack);
+}
+
+/*
+ * Common checks of verify and resync: the resource is up with a backing
+ * device, and [@start, @start + @len) lies in its data area (@len 0: all).
+ * The netlink layer already checked alignment and overflow.
+ */
+static int prbd_res_range_check(struct prbd_resource *res, u64 start,
+				u64 len, struct netlink_ext_ack *extack)
+{
+	u64 size;
+
+	if (res->state != PRBD_RES_STATE_UP) {
+		NL_SET_ERR_MSG_MOD(extack, "resource is down; bring it up first");
+		return -ENOTCONN;
+	}
+	if (!res->backing) {
+		NL_SET_ERR_MSG_MOD(extack, "no backing device is attached");
+		return -ENODEV;
+	}
+	size = res->backing->md.data_size;
+	if (len && (start >= size || len > size - start)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "range ends beyond the end of the device");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/**
+ * prbd_res_verify() - start an online verify
+ * @res: the resource; must be up
+ * @start: first byte of the range (a multiple of 4096)
+ * @len: bytes (a multiple of 4096), 0 for the whole data area
+ * @extack: error message
+ *
+ * Context: prbd_cfg_mutex held.
+ * Return: the verify hook's result, -ENOTCONN when down, -ENODEV without a
+ * backing device, -ERANGE for a range beyond the data area, -EOPNOTSUPP
+ * without a hook.
+ */
+int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
+		    struct netlink_ext_ack *extack)
+{
+	int err;
+
+	lockdep_assert_held(&prbd_cfg_mutex);
+	err = prbd_res_range_check(res, start, len, extack);
+	if (err)
+		return err;
+	if (!prbd_ops || !prbd_ops->verify) {
+		NL_SET_ERR_MSG_MOD(extack, "verify is not supported");
+		return -EOPNOTSUPP;
+	}
+	return prbd_ops->verify(res, start, len, extack);
+}
+
+/**
+ * prbd_res_resync() - make a node resync a range from the leader
+ * @res: the resource; must be up
+ * @node_id: the node to repair: the local node or a peer
+ * @start: first byte of the range (a multiple of 4096)
+ * @len: bytes (a multiple of 4096), 0 for the whole data area
+ * @extack: error message
+ *
+ * Context: prbd_cfg_mutex held.
+ * Return: the resync hook's result, -ENOENT for an unknown node, -ENOTCONN
+ * when down, -ENODEV without a backing device, -ERANGE for a range beyond
+ * the data area, -EOPNOTSUPP without a hook.
+ */
+int prbd_res_resync(struct prbd_resource *res, u32 node_id, u64 start,
+		    u64 len, struct netlink_ext_ack *extack)
+{
+	int err;
+
+	lockdep_assert_held(&prbd_cfg_mutex);
+	if (node_id != res->node_id && !prbd_peer_find(res, node_id)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "node-id is neither the local node nor a peer");
+		return -ENOENT;
+	}
+	err = prbd_res_range_check(res, start, len, extack);
+	if (err)
+		return err;
+	if (!prbd_ops || !prbd_ops->resync) {
+		NL_SET_ERR_MSG_MOD(extack, "resync is not supported");
+		return -EOPNOTSUPP;
+	}
+	return prbd_ops->resync(res, node_id, start, len, extack);
 }
 
 /**

@@ -8,6 +8,7 @@
  *   cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
  *   secret = some-shared-secret          ; optional
  *   on-no-quorum = block                 ; or io-error; default block
+ *   resync-rate = 20M                    ; bytes/s cap as resync target
  *   node-id = 1                          ; optional: the local node
  *
  *   [node 1]
@@ -42,6 +43,7 @@ enum {
 	PRBDCTL_SEEN_SECRET = 1 << 3,
 	PRBDCTL_SEEN_ONQ = 1 << 4,
 	PRBDCTL_SEEN_NODE_ID = 1 << 5,
+	PRBDCTL_SEEN_RATE = 1 << 6,
 };
 
 #define PRBDCTL_NODE_SEEN_ADDR	(1 << 0)
@@ -121,6 +123,12 @@ static int prbdctl_ini_resource(struct prbdctl_ini_ctx *ctx, const char *key,
 		else
 			return prbdctl_ini_fail(ctx, "invalid on-no-quorum '%s'%s", val,
 						" (block or io-error)");
+	} else if (!strcmp(key, "resync-rate")) {
+		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_RATE))
+			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");
+		if (prbdctl_parse_rate(val, &res->resync_rate))
+			return prbdctl_ini_fail(ctx, "invalid resync-rate '%s'%s", val,
+						" (bytes/s with K, M or G, at most 4G; 0 for no cap)");
 	} else if (!strcmp(key, "node-id")) {
 		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_NODE_ID))
 			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");

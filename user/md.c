@@ -24,6 +24,11 @@ _Static_assert(sizeof(struct prbd_disk_acceptor) == PRBD_DISK_REC_SIZE,
 	       "acceptor size");
 _Static_assert(sizeof(struct prbd_disk_log_hdr) == PRBD_DISK_REC_SIZE,
 	       "log header size");
+_Static_assert(sizeof(struct prbd_disk_map_hdr) == PRBD_DISK_REC_SIZE,
+	       "map header size");
+
+#define PRBDCTL_MAP_HDRS	(2 * PRBD_DISK_BLOCK)	/* two map headers */
+#define PRBDCTL_ZERO_CHUNK	(1024 * 1024)
 
 #define PRBDCTL_CRC_LEN	(PRBD_DISK_REC_SIZE - 4)
 #define PRBDCTL_PROBE_LEN	(128 * 1024)
@@ -202,6 +207,117 @@ static uint64_t prbdctl_round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
+/* Slot map entries of a data area: ceil(@data_size / 2^@shift). */
+static uint64_t prbdctl_map_chunks(uint64_t data_size, uint32_t shift)
+{
+	return (data_size >> shift) + !!(data_size & ((1ULL << shift) - 1));
+}
+
+/* Bytes of the slot map area for @n chunks: two headers plus the entries. */
+static uint64_t prbdctl_map_size(uint64_t n)
+{
+	return PRBDCTL_MAP_HDRS + prbdctl_round_up(n * 8, PRBD_DISK_BLOCK);
+}
+
+/* The smallest chunk shift (>= the minimum) that maps @data_size bytes in
+ * at most PRBD_MAP_MAX_CHUNKS chunks; PRBD_MAP_CHUNK_SHIFT_MAX + 1 if none.
+ */
+static uint32_t prbdctl_pick_shift(uint64_t data_size)
+{
+	uint32_t s;
+
+	for (s = PRBD_MAP_CHUNK_SHIFT_MIN; s <= PRBD_MAP_CHUNK_SHIFT_MAX; s++)
+		if (prbdctl_map_chunks(data_size, s) <= PRBD_MAP_MAX_CHUNKS)
+			break;
+	return s;
+}
+
+struct prbdctl_layout {
+	uint64_t map_off, map_size, n_chunks;
+	uint64_t data_off, data_size;
+	uint32_t shift;
+};
+
+/*
+ * Place the slot map right after the log and the data area after the map
+ * (1 MiB aligned), with the map sized for the final data area.  Starts with
+ * the map as small as it can be and moves the data area up until the map
+ * fits; the data area only shrinks, so the chunk count only shrinks and
+ * this ends in a few rounds.
+ *
+ * Return: 0, or an exit code after printing why.
+ */
+static int prbdctl_layout(const char *dev, uint64_t dev_size,
+			  uint64_t log_size, uint32_t want_shift,
+			  struct prbdctl_layout *l)
+{
+	uint64_t need;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	l->map_off = PRBD_LOG_OFFSET + log_size;
+	l->data_off = prbdctl_round_up(l->map_off + prbdctl_map_size(1),
+				       PRBD_DATA_ALIGN);
+	for (i = 0; i < 64; i++) {
+		if (dev_size < l->data_off + PRBD_DATA_MIN_SIZE) {
+			prbdctl_err("%s: %" PRIu64 " bytes is too small: metadata, log and slot map need %" PRIu64
+				    " bytes plus at least 1 MiB of data",
+				    dev, dev_size, l->data_off);
+			return PRBDCTL_EXIT_MD;
+		}
+		l->data_size = (dev_size - l->data_off) / PRBD_DISK_BLOCK *
+			       PRBD_DISK_BLOCK;
+		l->shift = want_shift ? want_shift :
+			   prbdctl_pick_shift(l->data_size);
+		if (l->shift > PRBD_MAP_CHUNK_SHIFT_MAX) {
+			prbdctl_err("%s: %" PRIu64 " bytes of data is too large for the slot map (at most %llu chunks of 64 MiB)",
+				    dev, l->data_size,
+				    (unsigned long long)PRBD_MAP_MAX_CHUNKS);
+			return PRBDCTL_EXIT_MD;
+		}
+		l->n_chunks = prbdctl_map_chunks(l->data_size, l->shift);
+		if (l->n_chunks > PRBD_MAP_MAX_CHUNKS) {
+			prbdctl_err("--chunk-size %llu gives %" PRIu64 " chunks for %" PRIu64
+				    " bytes of data; at most %llu: use --chunk-size %lluK or more (or omit it)",
+				    1ULL << l->shift, l->n_chunks, l->data_size,
+				    (unsigned long long)PRBD_MAP_MAX_CHUNKS,
+				    (1ULL << prbdctl_pick_shift(l->data_size)) >> 10);
+			return PRBDCTL_EXIT_USAGE;
+		}
+		l->map_size = prbdctl_map_size(l->n_chunks);
+		need = prbdctl_round_up(l->map_off + l->map_size,
+					PRBD_DATA_ALIGN);
+		if (need <= l->data_off)
+			return 0;
+		l->data_off = need;
+	}
+	prbdctl_err("%s: cannot lay the slot map out", dev);
+	return PRBDCTL_EXIT_MD;
+}
+
+/* Write @len zero bytes at @off. */
+static int prbdctl_write_zeroes(int fd, uint64_t off, uint64_t len)
+{
+	static uint8_t *zero;
+	size_t n;
+	int err;
+
+	if (!zero) {
+		zero = calloc(1, PRBDCTL_ZERO_CHUNK);
+		if (!zero)
+			return -ENOMEM;
+	}
+	while (len) {
+		n = len < PRBDCTL_ZERO_CHUNK ? len : PRBDCTL_ZERO_CHUNK;
+		err = prbdctl_pwrite_full(fd, zero, n, off);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /**
  * prbdctl_create_md() - format a backing device
  * @o: options
@@ -214,10 +330,13 @@ static uint64_t prbdctl_round_up(uint64_t v, uint64_t a)
  */
 int prbdctl_create_md(const struct prbdctl_md_opts *o)
 {
+	uint8_t map_hdr[PRBD_DISK_BLOCK] __attribute__((aligned(8)));
+	struct prbd_disk_map_hdr *mh = (void *)map_hdr;
 	struct prbd_disk_acceptor *acc;
 	struct prbd_disk_log_hdr *lh;
 	struct prbd_disk_sb *sb;
 	uint64_t log_size, data_off, data_size, meta_len;
+	struct prbdctl_layout l;
 	struct prbdctl_dev d;
 	uint8_t disk_uuid[PRBD_UUID_LEN];
 	char what[160], uuid[37];
@@ -249,14 +368,12 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 		ret = PRBDCTL_EXIT_USAGE;
 		goto out_close;
 	}
-	data_off = prbdctl_round_up(PRBD_LOG_OFFSET + log_size, PRBD_DATA_ALIGN);
-	if (d.size < data_off + PRBD_DATA_MIN_SIZE) {
-		prbdctl_err("%s: %" PRIu64 " bytes is too small: metadata and log need %" PRIu64
-			    " bytes plus at least 1 MiB of data",
-			    o->dev, d.size, data_off);
+	ret = prbdctl_layout(o->dev, d.size, log_size, o->chunk_shift, &l);
+	if (ret)
 		goto out_close;
-	}
-	data_size = (d.size - data_off) / PRBD_DISK_BLOCK * PRBD_DISK_BLOCK;
+	ret = PRBDCTL_EXIT_MD;
+	data_off = l.data_off;
+	data_size = l.data_size;
 
 	meta_len = PRBD_LOG_OFFSET + 2 * PRBD_DISK_BLOCK;
 	if (meta_len < PRBDCTL_PROBE_LEN)
@@ -306,7 +423,20 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 	sb->data_offset = htole64(data_off);
 	sb->data_size = htole64(data_size);
 	sb->created = htole64((uint64_t)time(NULL));
+	sb->feature_incompat = htole64(PRBD_FEATURE_INCOMPAT_SLOTMAP);
+	sb->map_offset = htole64(l.map_off);
+	sb->map_size = htole64(l.map_size);
+	sb->map_chunk_shift = htole32(l.shift);
 	prbdctl_seal(sb);
+
+	memset(map_hdr, 0, sizeof(map_hdr));
+	mh->magic = htole64(PRBD_MAP_MAGIC);
+	mh->seq = htole64(1);
+	memcpy(mh->disk_uuid, disk_uuid, PRBD_UUID_LEN);
+	mh->covers = 0;
+	mh->n_chunks = htole64(l.n_chunks);
+	mh->chunk_shift = htole32(l.shift);
+	prbdctl_seal(mh);
 
 	acc = (void *)(buf + PRBD_ACCEPTOR_OFFSET);
 	acc->magic = htole64(PRBD_ACCEPTOR_MAGIC);
@@ -325,7 +455,8 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 	/*
 	 * 1: zero both superblock copies, so that an interrupted run leaves
 	 * no valid superblock; 2: acceptor slots, log header and zeroes up
-	 * to meta_len; 3: superblock copy A, then copy B.
+	 * to meta_len; 3: slot map header 1 and the entries as zeroes, then
+	 * header 0; 4: superblock copy A, then copy B.
 	 */
 	err = prbdctl_pwrite_full(d.fd, prbdctl_zero_block, PRBD_DISK_BLOCK,
 				  PRBD_SB_A_OFFSET);
@@ -338,6 +469,12 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 		err = prbdctl_pwrite_full(d.fd, buf + PRBD_ACCEPTOR_OFFSET,
 					  meta_len - PRBD_ACCEPTOR_OFFSET,
 					  PRBD_ACCEPTOR_OFFSET);
+	if (!err)
+		err = prbdctl_write_zeroes(d.fd, l.map_off + PRBD_DISK_BLOCK,
+					   l.map_size - PRBD_DISK_BLOCK);
+	if (!err)
+		err = prbdctl_pwrite_full(d.fd, map_hdr, PRBD_DISK_BLOCK,
+					  l.map_off);
 	if (!err && fsync(d.fd))
 		err = -errno;
 	if (!err)
@@ -359,14 +496,18 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 		prbdctl_json_str(stdout, o->dev);
 		printf(",\"cluster_uuid\":\"%s\",\"node_id\":%u,\"block_size\":%u,"
 		       "\"log_offset\":%llu,\"log_size\":%" PRIu64
+		       ",\"map_offset\":%" PRIu64 ",\"map_size\":%" PRIu64
+		       ",\"chunk_size\":%llu,\"chunks\":%" PRIu64
 		       ",\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64 "}\n",
 		       uuid, o->node_id, bs, (unsigned long long)PRBD_LOG_OFFSET,
-		       log_size, data_off, data_size);
+		       log_size, l.map_off, l.map_size, 1ULL << l.shift,
+		       l.n_chunks, data_off, data_size);
 	} else {
 		printf("%s: prbd metadata v%d written: cluster %s node %u, log %" PRIu64
-		       " bytes, data %" PRIu64 " bytes at offset %" PRIu64 "\n",
+		       " bytes, slot map %" PRIu64 " chunks of %llu KiB, data %" PRIu64
+		       " bytes at offset %" PRIu64 "\n",
 		       o->dev, PRBD_DISK_VERSION, uuid, o->node_id, log_size,
-		       data_size, data_off);
+		       l.n_chunks, (1ULL << l.shift) >> 10, data_size, data_off);
 	}
 	ret = PRBDCTL_EXIT_OK;
 out_free:
@@ -376,6 +517,34 @@ out_close:
 	return ret;
 }
 
+/* Userspace mirror of prbd_md_map_check(): the slot map fields, given a
+ * valid log area ending at @log_end; *@map_end is where the map ends.
+ */
+static const char *prbdctl_map_check(const struct prbd_disk_sb *sb,
+				     uint64_t log_end, uint64_t *map_end)
+{
+	uint64_t off = le64toh(sb->map_offset), size = le64toh(sb->map_size);
+	uint32_t shift = le32toh(sb->map_chunk_shift);
+	uint64_t n;
+
+	*map_end = log_end;
+	if (sb->reserved1)
+		return "reserved";
+	if (!(le64toh(sb->feature_incompat) & PRBD_FEATURE_INCOMPAT_SLOTMAP))
+		return off || size || shift ? "map_offset" : NULL;
+	if (off < log_end || off % PRBD_DISK_BLOCK)
+		return "map_offset";
+	if (shift < PRBD_MAP_CHUNK_SHIFT_MIN || shift > PRBD_MAP_CHUNK_SHIFT_MAX)
+		return "map_chunk_shift";
+	n = prbdctl_map_chunks(le64toh(sb->data_size), shift);
+	if (n > PRBD_MAP_MAX_CHUNKS)
+		return "map_chunk_shift";
+	if (size != prbdctl_map_size(n) || off + size < off)
+		return "map_size";
+	*map_end = off + size;
+	return NULL;
+}
+
 /* Userspace mirror of the module's checks (kmod/prbd_md.c). */
 static const char *prbdctl_sb_check(const struct prbd_disk_sb *sb,
 				    uint64_t dev_bytes)
@@ -383,7 +552,9 @@ static const char *prbdctl_sb_check(const struct prbd_disk_sb *sb,
 	uint64_t log_off = le64toh(sb->log_offset), log_size = le64toh(sb->log_size);
 	uint64_t data_off = le64toh(sb->data_offset), data_size = le64toh(sb->data_size);
 	uint32_t bs = le32toh(sb->block_size), id = le32toh(sb->node_id);
-	static const uint8_t zero[356];
+	static const uint8_t zero[sizeof(sb->reserved)];
+	const char *bad;
+	uint64_t map_end;
 
 	if (le64toh(sb->magic) != PRBD_SB_MAGIC)
 		return "magic";
@@ -415,7 +586,10 @@ static const char *prbdctl_sb_check(const struct prbd_disk_sb *sb,
 	if (log_size < PRBD_LOG_MIN_SIZE || log_size % PRBD_DISK_BLOCK ||
 	    log_off + log_size < log_off)
 		return "log_size";
-	if (data_off < log_off + log_size || data_off % PRBD_DISK_BLOCK)
+	bad = prbdctl_map_check(sb, log_off + log_size, &map_end);
+	if (bad)
+		return bad;
+	if (data_off < map_end || data_off % PRBD_DISK_BLOCK)
 		return "data_offset";
 	if (data_size < PRBD_DATA_MIN_SIZE || data_size % bs ||
 	    data_off + data_size < data_off)
@@ -441,14 +615,21 @@ static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
 		else
 			printf("null");
 		printf(",\"magic\":%" PRIu64 ",\"version\":%u,\"seq\":%" PRIu64
+		       ",\"feature_incompat\":%" PRIu64
 		       ",\"cluster_uuid\":\"%s\",\"disk_uuid\":\"%s\",\"node_id\":%u"
 		       ",\"block_size\":%u,\"dev_size\":%" PRIu64 ",\"log_offset\":%" PRIu64
-		       ",\"log_size\":%" PRIu64 ",\"data_offset\":%" PRIu64
+		       ",\"log_size\":%" PRIu64 ",\"map_offset\":%" PRIu64
+		       ",\"map_size\":%" PRIu64 ",\"map_chunk_shift\":%u"
+		       ",\"data_offset\":%" PRIu64
 		       ",\"data_size\":%" PRIu64 ",\"created\":%" PRIu64 "}",
 		       (uint64_t)le64toh(sb->magic), le32toh(sb->version),
-		       (uint64_t)le64toh(sb->seq), cu, du, le32toh(sb->node_id),
+		       (uint64_t)le64toh(sb->seq),
+		       (uint64_t)le64toh(sb->feature_incompat), cu, du,
+		       le32toh(sb->node_id),
 		       le32toh(sb->block_size), (uint64_t)le64toh(sb->dev_size),
 		       (uint64_t)le64toh(sb->log_offset), (uint64_t)le64toh(sb->log_size),
+		       (uint64_t)le64toh(sb->map_offset), (uint64_t)le64toh(sb->map_size),
+		       le32toh(sb->map_chunk_shift),
 		       (uint64_t)le64toh(sb->data_offset), (uint64_t)le64toh(sb->data_size),
 		       (uint64_t)le64toh(sb->created));
 		return;
@@ -459,10 +640,16 @@ static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
 	       le32toh(sb->version), (uint64_t)le64toh(sb->seq),
 	       le32toh(sb->node_id), le32toh(sb->block_size));
 	printf("  cluster_uuid %s  disk_uuid %s\n", cu, du);
-	printf("  dev_size %" PRIu64 "  log %" PRIu64 "+%" PRIu64 "  data %" PRIu64
-	       "+%" PRIu64 "\n", (uint64_t)le64toh(sb->dev_size),
+	printf("  dev_size %" PRIu64 "  log %" PRIu64 "+%" PRIu64 "  map %" PRIu64
+	       "+%" PRIu64 "  data %" PRIu64 "+%" PRIu64 "\n",
+	       (uint64_t)le64toh(sb->dev_size),
 	       (uint64_t)le64toh(sb->log_offset), (uint64_t)le64toh(sb->log_size),
+	       (uint64_t)le64toh(sb->map_offset), (uint64_t)le64toh(sb->map_size),
 	       (uint64_t)le64toh(sb->data_offset), (uint64_t)le64toh(sb->data_size));
+	printf("  feature_incompat 0x%" PRIx64 "%s  map_chunk_shift %u\n",
+	       (uint64_t)le64toh(sb->feature_incompat),
+	       le64toh(sb->feature_incompat) & PRBD_FEATURE_INCOMPAT_SLOTMAP ?
+	       " (slotmap)" : "", le32toh(sb->map_chunk_shift));
 }
 
 static bool prbdctl_all_zero(const void *p, size_t len)
@@ -496,7 +683,34 @@ static const char *prbdctl_acc_check(const struct prbd_disk_acceptor *acc,
 			     acc->members[i].node_id || acc->members[i].flags)
 			return "members";
 	}
-	if (acc->reserved0 || !prbdctl_all_zero(acc->reserved, sizeof(acc->reserved)))
+	if (acc->reserved0 || acc->reserved1 ||
+	    !prbdctl_all_zero(acc->reserved, sizeof(acc->reserved)))
+		return "reserved";
+	if (le32toh(acc->flags) & ~PRBD_DISK_ACC_F_KNOWN)
+		return "flags";
+	return NULL;
+}
+
+/* Userspace mirror of prbd_md_map_hdr_ok(): why slot map header @h is not
+ * used, or NULL.  Never a reason to refuse the attach.
+ */
+static const char *prbdctl_map_hdr_check(const struct prbd_disk_map_hdr *h,
+					 const struct prbd_disk_sb *sb)
+{
+	uint32_t shift = le32toh(sb->map_chunk_shift);
+
+	if (le64toh(h->magic) != PRBD_MAP_MAGIC)
+		return "magic";
+	if (le32toh(h->crc) != prbdctl_crc32c(h, PRBDCTL_CRC_LEN))
+		return "crc";
+	if (memcmp(h->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
+		return "disk_uuid";
+	if (le64toh(h->n_chunks) !=
+	    prbdctl_map_chunks(le64toh(sb->data_size), shift))
+		return "n_chunks";
+	if (le32toh(h->chunk_shift) != shift)
+		return "chunk_shift";
+	if (h->reserved0 || !prbdctl_all_zero(h->reserved, sizeof(h->reserved)))
 		return "reserved";
 	return NULL;
 }
@@ -530,7 +744,7 @@ static bool prbdctl_torn(const char *bad)
 static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 			     bool empty, const char *bad)
 {
-	uint32_t i, nr = le32toh(acc->nr_members);
+	uint32_t i, nr = le32toh(acc->nr_members), flags = le32toh(acc->flags);
 	const char *state = empty ? "empty" : bad ? "invalid" : "valid";
 
 	if (nr > PRBD_DISK_MAX_MEMBERS)
@@ -544,12 +758,21 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 			printf("null");
 		printf(",\"seq\":%" PRIu64 ",\"promised_ballot\":%" PRIu64
 		       ",\"config_epoch\":%" PRIu64 ",\"commit_index\":%" PRIu64
-		       ",\"applied_index\":%" PRIu64 ",\"members\":[",
+		       ",\"applied_index\":%" PRIu64 ",\"flags\":%u"
+		       ",\"inconsistent\":%s,\"full\":%s,\"amnesiac\":%s,\"rs_from\":%" PRIu64
+		       ",\"rs_cursor\":%" PRIu64 ",\"rs_need\":%" PRIu64
+		       ",\"members\":[",
 		       (uint64_t)le64toh(acc->seq),
 		       (uint64_t)le64toh(acc->promised_ballot),
 		       (uint64_t)le64toh(acc->config_epoch),
 		       (uint64_t)le64toh(acc->commit_index),
-		       (uint64_t)le64toh(acc->applied_index));
+		       (uint64_t)le64toh(acc->applied_index), flags,
+		       flags & PRBD_DISK_ACC_F_INCONSISTENT ? "true" : "false",
+		       flags & PRBD_DISK_ACC_F_RS_FULL ? "true" : "false",
+		       flags & PRBD_DISK_ACC_F_AMNESIAC ? "true" : "false",
+		       (uint64_t)le64toh(acc->rs_from),
+		       (uint64_t)le64toh(acc->rs_cursor),
+		       (uint64_t)le64toh(acc->rs_need));
 		for (i = 0; i < nr && !bad; i++)
 			printf("%s{\"node_id\":%u,\"learner\":%s}", i ? "," : "",
 			       le32toh(acc->members[i].node_id),
@@ -578,6 +801,71 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       le32toh(acc->members[i].flags) & PRBD_DISK_MEMBER_LEARNER ?
 		       "(learner)" : "");
 	printf("%s\n", nr ? "" : " -");
+	printf("  resync: inconsistent %s  full %s  rs_from %" PRIu64
+	       "  rs_cursor %" PRIu64 "  rs_need %" PRIu64 "  amnesiac %s\n",
+	       flags & PRBD_DISK_ACC_F_INCONSISTENT ? "yes" : "no",
+	       flags & PRBD_DISK_ACC_F_RS_FULL ? "yes" : "no",
+	       (uint64_t)le64toh(acc->rs_from),
+	       (uint64_t)le64toh(acc->rs_cursor),
+	       (uint64_t)le64toh(acc->rs_need),
+	       flags & PRBD_DISK_ACC_F_AMNESIAC ? "yes" : "no");
+}
+
+/* The slot map of the superblock in use: where, how big, both headers and
+ * the one the module would use.
+ */
+static void prbdctl_show_map(const struct prbd_disk_sb *sb,
+			     const struct prbd_disk_map_hdr h[2],
+			     const char *hbad[2], const bool hempty[2], int huse)
+{
+	uint32_t shift = le32toh(sb->map_chunk_shift);
+	uint64_t n = prbdctl_map_chunks(le64toh(sb->data_size), shift);
+	int i;
+
+	if (prbdctl_json) {
+		printf(",\"slot_map\":{\"offset\":%" PRIu64 ",\"size\":%" PRIu64
+		       ",\"chunk_shift\":%u,\"chunk_size\":%llu,\"chunks\":%" PRIu64
+		       ",\"headers\":[", (uint64_t)le64toh(sb->map_offset),
+		       (uint64_t)le64toh(sb->map_size), shift, 1ULL << shift, n);
+		for (i = 0; i < 2; i++) {
+			printf("%s{\"slot\":%d,\"state\":\"%s\",\"bad_field\":",
+			       i ? "," : "", i, hempty[i] ? "empty" :
+			       hbad[i] ? "invalid" : "valid");
+			if (hbad[i] && !hempty[i])
+				prbdctl_json_str(stdout, hbad[i]);
+			else
+				printf("null");
+			printf(",\"seq\":%" PRIu64 ",\"covers\":%" PRIu64 "}",
+			       (uint64_t)le64toh(h[i].seq),
+			       (uint64_t)le64toh(h[i].covers));
+		}
+		if (huse >= 0)
+			printf("],\"in_use\":%d,\"seq\":%" PRIu64 ",\"covers\":%" PRIu64
+			       "}", huse, (uint64_t)le64toh(h[huse].seq),
+			       (uint64_t)le64toh(h[huse].covers));
+		else
+			printf("],\"in_use\":null,\"seq\":null,\"covers\":null}");
+		return;
+	}
+	printf("slot map: offset %" PRIu64 " size %" PRIu64 " chunk %llu bytes (shift %u) chunks %" PRIu64
+	       "\n", (uint64_t)le64toh(sb->map_offset),
+	       (uint64_t)le64toh(sb->map_size), 1ULL << shift, shift, n);
+	for (i = 0; i < 2; i++) {
+		if (hempty[i])
+			printf("  header %d: empty\n", i);
+		else if (hbad[i])
+			printf("  header %d: not used (field '%s')\n", i, hbad[i]);
+		else
+			printf("  header %d: valid seq %" PRIu64 " covers %" PRIu64 "\n",
+			       i, (uint64_t)le64toh(h[i].seq),
+			       (uint64_t)le64toh(h[i].covers));
+	}
+	if (huse >= 0)
+		printf("  newest header %d: seq %" PRIu64 " covers %" PRIu64 "\n",
+		       huse, (uint64_t)le64toh(h[huse].seq),
+		       (uint64_t)le64toh(h[huse].covers));
+	else
+		printf("  no valid header: every chunk counts as changed\n");
 }
 
 /**
@@ -593,12 +881,15 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 int prbdctl_show_md(const char *dev)
 {
 	struct prbd_disk_acceptor acc[2];
+	struct prbd_disk_map_hdr mh[2];
 	struct prbd_disk_log_hdr lh;
 	struct prbd_disk_sb sb[2];
 	const char *bad[2], *abad[2] = { NULL, NULL }, *lbad = NULL;
+	const char *mbad[2] = { NULL, NULL };
 	const char *what = NULL, *field = NULL;
-	bool aempty[2] = { false, false };
-	int i, use = -1, ause = -1;
+	bool aempty[2] = { false, false }, mempty[2] = { false, false };
+	bool have_map = false;
+	int i, use = -1, ause = -1, muse = -1;
 	struct prbdctl_dev d;
 	int ret, err;
 
@@ -680,6 +971,25 @@ int prbdctl_show_md(const char *dev)
 			what = "log header";
 			field = lbad;
 		}
+		have_map = le64toh(sb[use].feature_incompat) &
+			   PRBD_FEATURE_INCOMPAT_SLOTMAP;
+		for (i = 0; have_map && i < 2; i++) {
+			err = prbdctl_pread_full(d.fd, &mh[i], sizeof(mh[i]),
+						 le64toh(sb[use].map_offset) +
+						 i * PRBD_DISK_BLOCK);
+			if (err) {
+				prbdctl_err("%s: read error: %s", dev,
+					    strerror(-err));
+				close(d.fd);
+				return PRBDCTL_EXIT_MD;
+			}
+			mempty[i] = prbdctl_all_zero(&mh[i], sizeof(mh[i]));
+			mbad[i] = prbdctl_map_hdr_check(&mh[i], &sb[use]);
+			/* prbd_md_read_map_hdr(): the higher seq, else header 0 */
+			if (!mbad[i] && (muse < 0 ||
+					 le64toh(mh[i].seq) > le64toh(mh[muse].seq)))
+				muse = i;
+		}
 	}
 	close(d.fd);
 
@@ -710,6 +1020,12 @@ int prbdctl_show_md(const char *dev)
 		} else {
 			printf("log header: valid\n");
 		}
+		if (have_map)
+			prbdctl_show_map(&sb[use], mh, mbad, mempty, muse);
+		else if (prbdctl_json)
+			printf(",\"slot_map\":null");
+		else
+			printf("slot map: none (every chunk counts as changed)\n");
 	}
 	if (prbdctl_json) {
 		printf(",\"attach\":{\"accept\":%s", what ? "false" : "true");

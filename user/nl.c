@@ -33,6 +33,8 @@ struct prbdctl_nl {
 	int fn_err;
 	long events;		/* events printed so far */
 	long max_events;	/* < 0: no limit */
+	bool joined;		/* member of the events group */
+	int stop;		/* > 0: the wait callback asked to stop */
 };
 
 /* What the callbacks accept from the kernel (lengths checked by libnl). */
@@ -60,6 +62,11 @@ static struct nla_policy prbdctl_attr_policy[PRBD_ATTR_MAX + 1] = {
 	[PRBD_ATTR_LISTEN_ADDR4] = { .type = NLA_U32 },
 	[PRBD_ATTR_LISTEN_ADDR6] = { .minlen = 16 },
 	[PRBD_ATTR_LISTEN_PORT] = { .type = NLA_U16 },
+	[PRBD_ATTR_QUORUM] = { .type = NLA_U32 },
+	[PRBD_ATTR_RESYNC_RATE] = { .type = NLA_U32 },
+	[PRBD_ATTR_RANGE_START] = { .type = NLA_U64 },
+	[PRBD_ATTR_RANGE_LEN] = { .type = NLA_U64 },
+	[PRBD_ATTR_VERIFY] = { .type = NLA_NESTED },
 };
 
 static int prbdctl_nl_valid_cb(struct nl_msg *msg, void *arg)
@@ -83,6 +90,10 @@ static int prbdctl_nl_valid_cb(struct nl_msg *msg, void *arg)
 	}
 	if (nl->fn) {
 		err = nl->fn(&r, nl->arg);
+		if (err > 0) {
+			nl->stop = err;
+			return NL_STOP;
+		}
 		if (err && !nl->fn_err)
 			nl->fn_err = err;
 	}
@@ -306,26 +317,17 @@ static int prbdctl_nl_event_cb(struct nl_msg *msg, void *arg)
 }
 
 /**
- * prbdctl_nl_events() - print notifications of the events group
- * @nl: handle (its socket joins the group)
- * @count: stop after this many events, < 0 for no limit
- * @timeout_ms: stop after this long, < 0 for no limit
- * @fn: called per event
- * @arg: passed to @fn
+ * prbdctl_nl_join_events() - make @nl's socket a member of the events group
+ * @nl: handle; notifications queue on its socket from now on
  *
- * Stops on SIGINT/SIGTERM too.
- *
- * Return: 0 or a negative errno.
+ * Return: 0 or a negative errno (message in prbdctl_nl_errmsg()).
  */
-int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
-		      prbdctl_nl_reply_fn fn, void *arg)
+int prbdctl_nl_join_events(struct prbdctl_nl *nl)
 {
-	struct sigaction sa = { .sa_handler = prbdctl_on_signal };
-	struct timespec start, now;
-	struct pollfd pfd;
-	struct nl_cb *cb;
-	int grp, err, wait;
+	int grp, err;
 
+	if (nl->joined)
+		return 0;
 	grp = genl_ctrl_resolve_grp(nl->sk, PRBD_FAMILY_NAME, PRBD_MCGRP_EVENTS);
 	if (grp < 0) {
 		snprintf(nl->errmsg, sizeof(nl->errmsg),
@@ -339,6 +341,29 @@ int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
 			 nl_geterror(err));
 		return -EPERM;
 	}
+	nl->joined = true;
+	return 0;
+}
+
+/*
+ * The event loop: until @count events (< 0: no limit), @timeout_ms in all
+ * (< 0: none), @idle_ms without an event (< 0: none; then -ETIMEDOUT), a
+ * callback returning > 0 (nl->stop), or SIGINT/SIGTERM (-EINTR when
+ * @idle_ms >= 0).
+ */
+static int prbdctl_nl_loop(struct prbdctl_nl *nl, long count, int timeout_ms,
+			   int idle_ms, prbdctl_nl_reply_fn fn, void *arg)
+{
+	struct sigaction sa = { .sa_handler = prbdctl_on_signal };
+	struct timespec start, now, last;
+	struct pollfd pfd;
+	struct nl_cb *cb;
+	long before;
+	int err, wait, idle;
+
+	err = prbdctl_nl_join_events(nl);
+	if (err)
+		return err;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -350,23 +375,37 @@ int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
 	nl->fn_err = 0;
 	nl->events = 0;
 	nl->max_events = count;
+	nl->stop = 0;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, prbdctl_nl_event_cb, nl);
 	/* notifications have sequence number 0 */
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, prbdctl_nl_no_seq_check,
 		  NULL);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	last = start;
 	pfd.fd = nl_socket_get_fd(nl->sk);
 	pfd.events = POLLIN;
-	while (!prbdctl_stop && (count < 0 || nl->events < count)) {
+	err = 0;
+	while (!prbdctl_stop && !nl->stop && (count < 0 || nl->events < count)) {
 		wait = -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (timeout_ms >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
 			wait = timeout_ms -
 			       (int)((now.tv_sec - start.tv_sec) * 1000 +
 				     (now.tv_nsec - start.tv_nsec) / 1000000);
 			if (wait <= 0)
 				break;
+		}
+		if (idle_ms >= 0) {
+			idle = idle_ms -
+			       (int)((now.tv_sec - last.tv_sec) * 1000 +
+				     (now.tv_nsec - last.tv_nsec) / 1000000);
+			if (idle <= 0) {
+				err = -ETIMEDOUT;
+				break;
+			}
+			if (wait < 0 || idle < wait)
+				wait = idle;
 		}
 		err = poll(&pfd, 1, wait);
 		if (err < 0 && errno == EINTR)
@@ -377,7 +416,10 @@ int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
 		}
 		if (!err)
 			continue;
+		before = nl->events;
 		err = nl_recvmsgs(nl->sk, cb);
+		if (nl->events != before)
+			clock_gettime(CLOCK_MONOTONIC, &last);
 		if (err == -NLE_NOMEM) {
 			/* ENOBUFS: the socket overran, events were dropped */
 			if (prbdctl_json)
@@ -398,5 +440,46 @@ int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
 	}
 	nl_cb_put(cb);
 	fflush(stdout);
+	if (!err && prbdctl_stop && idle_ms >= 0)
+		err = -EINTR;
 	return err < 0 ? err : 0;
+}
+
+/**
+ * prbdctl_nl_events() - print notifications of the events group
+ * @nl: handle (its socket joins the group)
+ * @count: stop after this many events, < 0 for no limit
+ * @timeout_ms: stop after this long, < 0 for no limit
+ * @fn: called per event
+ * @arg: passed to @fn
+ *
+ * Stops on SIGINT/SIGTERM too.
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
+		      prbdctl_nl_reply_fn fn, void *arg)
+{
+	return prbdctl_nl_loop(nl, count, timeout_ms, -1, fn, arg);
+}
+
+/**
+ * prbdctl_nl_wait_events() - feed notifications to @fn until it is done
+ * @nl: handle; join the group with prbdctl_nl_join_events() before sending
+ *	the request whose events you wait for
+ * @idle_ms: give up after this long without any notification
+ * @fn: called per notification; returns 0 to go on, > 0 to stop
+ * @arg: passed to @fn
+ *
+ * Return: 0 once @fn asked to stop, -ETIMEDOUT, -EINTR (SIGINT/SIGTERM),
+ * @fn's first negative return, or another negative errno.
+ */
+int prbdctl_nl_wait_events(struct prbdctl_nl *nl, int idle_ms,
+			   prbdctl_nl_reply_fn fn, void *arg)
+{
+	int err = prbdctl_nl_loop(nl, -1, -1, idle_ms, fn, arg);
+
+	if (err)
+		return err;
+	return nl->fn_err < 0 ? nl->fn_err : 0;
 }

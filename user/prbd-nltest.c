@@ -217,6 +217,56 @@ static struct nl_msg *m_str(struct nl_msg *msg, int type, const char *s)
 	return m_raw(msg, type, strlen(s) + 1, s);
 }
 
+static struct nl_msg *m_u64(struct nl_msg *msg, int type, uint64_t v)
+{
+	if (msg && nla_put_u64(msg, type, v)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* verify or resync of @res: node-id unless 0, range-start and range-len
+ * unless T_NONE
+ */
+#define T_NONE	UINT64_MAX
+
+static struct nl_msg *m_range(uint8_t cmd, const char *res, uint32_t node_id,
+			      uint64_t start, uint64_t len)
+{
+	struct nl_msg *msg = m_res(cmd, res);
+
+	if (node_id)
+		msg = m_u32(msg, PRBD_ATTR_NODE_ID, node_id);
+	if (start != T_NONE)
+		msg = m_u64(msg, PRBD_ATTR_RANGE_START, start);
+	if (len != T_NONE)
+		msg = m_u64(msg, PRBD_ATTR_RANGE_LEN, len);
+	return msg;
+}
+
+static int t_rate_cb(const struct prbdctl_reply *r, void *arg)
+{
+	int64_t *rate = arg;
+
+	*rate = r->tb[PRBD_ATTR_RESYNC_RATE] ?
+		(int64_t)nla_get_u32(r->tb[PRBD_ATTR_RESYNC_RATE]) : -1;
+	return 0;
+}
+
+/* res-get @res reports resync-rate @want */
+static void t_check_rate(const char *desc, const char *res, int64_t want)
+{
+	int64_t rate = -2;
+	int err;
+
+	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_RES_GET, res), t_rate_cb,
+			     &rate);
+	t_result(!err && rate == want, desc,
+		 err ? prbdctl_nl_errmsg(nl) :
+		 "res-get reports another resync-rate");
+}
+
 /* res-new with everything valid except what the caller adds/omits */
 enum {
 	NO_NAME = 1 << 0,
@@ -596,6 +646,109 @@ static void t_netlink(void)
 		 m_set_listen(T_RES, true, false, 0), -ERANGE, NULL);
 	t_check_listen("  still [fd00::1]:7791", T_RES, false, true, 7791);
 
+	/* the resync rate cap (res-new and res-set) */
+	t_expect("res-new resync-rate 4194305 (> 4 GiB/s)",
+		 m_u32(m_res_new("x", 999, 0), PRBD_ATTR_RESYNC_RATE, 4194305),
+		 -ERANGE, "integer out of range");
+	t_expect("res-new resync-rate as u64 (wrong length)",
+		 m_u64(m_res_new("x", 999, 0), PRBD_ATTR_RESYNC_RATE, 1),
+		 -EINVAL, "invalid attribute length");
+	t_expect("res-set resync-rate 0xffffffff",
+		 m_u32(m_res(PRBD_CMD_RES_SET, T_RES), PRBD_ATTR_RESYNC_RATE,
+		       0xffffffff), -ERANGE, "integer out of range");
+	t_expect("res-set resync-rate as u16 (wrong length)",
+		 m_raw(m_res(PRBD_CMD_RES_SET, T_RES), PRBD_ATTR_RESYNC_RATE, 2,
+		       "\x01\x00"), -EINVAL, "invalid attribute length");
+	t_check_rate("res-get: resync-rate 0 (no cap) by default", T_RES, 0);
+	t_expect("res-set resync-rate 4194304 (the maximum)",
+		 m_u32(m_res(PRBD_CMD_RES_SET, T_RES), PRBD_ATTR_RESYNC_RATE,
+		       4194304), 0, NULL);
+	t_check_rate("res-get reports resync-rate 4194304", T_RES, 4194304);
+	t_expect("res-set resync-rate 20480",
+		 m_u32(m_res(PRBD_CMD_RES_SET, T_RES), PRBD_ATTR_RESYNC_RATE,
+		       20480), 0, NULL);
+	t_check_rate("res-get reports resync-rate 20480", T_RES, 20480);
+	t_expect("res-new nltest-rate with resync-rate 512",
+		 m_u32(m_res_new("nltest-rate", 998, 0), PRBD_ATTR_RESYNC_RATE,
+		       512), 0, NULL);
+	t_check_rate("res-get reports resync-rate 512", "nltest-rate", 512);
+	t_expect("res-del nltest-rate", m_res(PRBD_CMD_RES_DEL, "nltest-rate"),
+		 0, NULL);
+
+	/* verify: validation before the resource's state */
+	t_expect("verify without name", m_cmd(PRBD_CMD_VERIFY), -EINVAL,
+		 "missing attribute");
+	t_expect("verify of an unknown resource",
+		 m_range(PRBD_CMD_VERIFY, "nltest-none", 0, T_NONE, T_NONE),
+		 -ENOENT, "no resource of that name");
+	t_expect("verify with node-id (not taken by verify)",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 2, T_NONE, T_NONE), -EINVAL,
+		 "Unsupported attribute");
+	t_expect("verify range-start without range-len",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, 0, T_NONE), -EINVAL,
+		 "range-start and range-len go together");
+	t_expect("verify range-len without range-start",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, T_NONE, 4096), -EINVAL,
+		 "range-start and range-len go together");
+	t_expect("verify range-start as u32 (wrong length)",
+		 m_u64(m_u32(m_res(PRBD_CMD_VERIFY, T_RES),
+			     PRBD_ATTR_RANGE_START, 0), PRBD_ATTR_RANGE_LEN,
+		       4096), -EINVAL, "invalid attribute length");
+	t_expect("verify range-start not 4 KiB aligned",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, 512, 4096), -EINVAL,
+		 "range-start must be a multiple of 4096");
+	t_expect("verify range-len not 4 KiB aligned",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, 0, 6144), -EINVAL,
+		 "range-len must be a multiple of 4096");
+	t_expect("verify range-len 0",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, 4096, 0), -EINVAL,
+		 "range-len must not be 0");
+	t_expect("verify range overflowing",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, UINT64_MAX - 4095, 8192),
+		 -EINVAL, "overflows");
+	t_expect("verify of a resource that is down",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, T_NONE, T_NONE), -ENOTCONN,
+		 "resource is down");
+	t_expect("verify with a range of a resource that is down",
+		 m_range(PRBD_CMD_VERIFY, T_RES, 0, 0, 1 << 20), -ENOTCONN,
+		 "resource is down");
+
+	/* resync */
+	t_expect("resync without node-id",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 0, T_NONE, T_NONE), -EINVAL,
+		 "missing attribute");
+	t_expect("resync node-id 0",
+		 m_u32(m_res(PRBD_CMD_RESYNC, T_RES), PRBD_ATTR_NODE_ID, 0),
+		 -ERANGE, "integer out of range");
+	t_expect("resync node-id as u64 (wrong length)",
+		 m_u64(m_res(PRBD_CMD_RESYNC, T_RES), PRBD_ATTR_NODE_ID, 2),
+		 -EINVAL, "invalid attribute length");
+	t_expect("resync of an unknown node",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 9, T_NONE, T_NONE), -ENOENT,
+		 "neither the local node nor a peer");
+	t_expect("resync with force (not taken)",
+		 m_raw(m_range(PRBD_CMD_RESYNC, T_RES, 2, T_NONE, T_NONE),
+		       PRBD_ATTR_FORCE, 0, NULL), -EINVAL,
+		 "Unsupported attribute");
+	t_expect("resync range-len without range-start",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 2, T_NONE, 4096), -EINVAL,
+		 "range-start and range-len go together");
+	t_expect("resync range-start not 4 KiB aligned",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 2, 4095, 4096), -EINVAL,
+		 "range-start must be a multiple of 4096");
+	t_expect("resync range-len 0",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 2, 0, 0), -EINVAL,
+		 "range-len must not be 0");
+	t_expect("resync range overflowing",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 2, UINT64_MAX & ~4095ULL, 4096),
+		 -EINVAL, "overflows");
+	t_expect("resync of peer 2, resource down",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 2, T_NONE, T_NONE), -ENOTCONN,
+		 "resource is down");
+	t_expect("resync of the local node, resource down",
+		 m_range(PRBD_CMD_RESYNC, T_RES, 1, 0, 65536), -ENOTCONN,
+		 "resource is down");
+
 	/* peers */
 	t_expect("peer-add without peer", m_res(PRBD_CMD_PEER_ADD, T_RES),
 		 -EINVAL, "missing attribute");
@@ -855,7 +1008,7 @@ static void t_md(const char *dev)
 	t_md_case(dev, "sb version 2", -EINVAL, "superblock field 'version'");
 	T_SB_BOTH(sb->sb_size = htole32(1024));
 	t_md_case(dev, "sb sb_size 1024", -EINVAL, "superblock field 'sb_size'");
-	T_SB_BOTH(sb->feature_incompat = htole64(1));
+	T_SB_BOTH(sb->feature_incompat = htole64(2));
 	t_md_case(dev, "sb unknown incompat feature", -EINVAL,
 		  "superblock field 'feature_incompat'");
 	T_SB_BOTH(sb->feature_ro_compat = htole64(1ULL << 63));
@@ -889,9 +1042,44 @@ static void t_md(const char *dev)
 	T_SB_BOTH(sb->data_offset = sb->log_offset);
 	t_md_case(dev, "sb data_offset inside the log", -EINVAL,
 		  "superblock field 'data_offset'");
-	T_SB_BOTH(sb->data_size = 0);
-	t_md_case(dev, "sb data_size 0", -EINVAL,
+	/* data_size - 1 keeps the chunk count, so the map still fits it */
+	T_SB_BOTH(sb->data_size = htole64(le64toh(sb->data_size) - 1));
+	t_md_case(dev, "sb data_size not a multiple of block_size", -EINVAL,
 		  "superblock field 'data_size'");
+	T_SB_BOTH(sb->data_size = 0);
+	t_md_case(dev, "sb data_size 0: the map does not match it", -EINVAL,
+		  "superblock field 'map_size'");
+
+	/* the slot map fields */
+	T_SB_BOTH(sb->reserved1 = htole32(1));
+	t_md_case(dev, "sb reserved1 not zero", -EINVAL,
+		  "superblock field 'reserved'");
+	T_SB_BOTH(sb->feature_incompat = 0);
+	t_md_case(dev, "sb map fields set without the slotmap feature",
+		  -EINVAL, "superblock field 'map_offset'");
+	T_SB_BOTH(sb->map_offset = sb->log_offset);
+	t_md_case(dev, "sb map_offset inside the log", -EINVAL,
+		  "superblock field 'map_offset'");
+	T_SB_BOTH(sb->map_offset = htole64(le64toh(sb->map_offset) + 512));
+	t_md_case(dev, "sb map_offset not 4 KiB aligned", -EINVAL,
+		  "superblock field 'map_offset'");
+	T_SB_BOTH(sb->map_chunk_shift = htole32(PRBD_MAP_CHUNK_SHIFT_MIN - 1));
+	t_md_case(dev, "sb map_chunk_shift 15", -EINVAL,
+		  "superblock field 'map_chunk_shift'");
+	T_SB_BOTH(sb->map_chunk_shift = htole32(PRBD_MAP_CHUNK_SHIFT_MAX + 1));
+	t_md_case(dev, "sb map_chunk_shift 27", -EINVAL,
+		  "superblock field 'map_chunk_shift'");
+	T_SB_BOTH(sb->map_size = htole64(le64toh(sb->map_size) + 4096));
+	t_md_case(dev, "sb map_size one block too large", -EINVAL,
+		  "superblock field 'map_size'");
+	T_SB_BOTH(sb->data_offset = htole64(le64toh(sb->map_offset) +
+					    le64toh(sb->map_size) - 4096));
+	t_md_case(dev, "sb data_offset inside the slot map", -EINVAL,
+		  "superblock field 'data_offset'");
+	T_SB_BOTH(sb->feature_incompat = 0; sb->map_offset = 0;
+		  sb->map_size = 0; sb->map_chunk_shift = 0);
+	t_md_case(dev, "sb without a slot map (feature and fields zero): attached",
+		  0, NULL);
 	T_SB_BOTH(sb->dev_size = htole64(devsize + 4096);
 		  sb->data_size = htole64(le64toh(sb->data_size) + 4096));
 	t_md_case(dev, "sb dev_size larger than the device", -EINVAL,
@@ -942,6 +1130,14 @@ static void t_md(const char *dev)
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor reserved not zero", -EINVAL,
 		  "acceptor state field 'reserved'");
+	t_acc(0)->reserved1 = htole32(1);
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor reserved1 not zero", -EINVAL,
+		  "acceptor state field 'reserved'");
+	t_acc(0)->flags = htole32(0x4);
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor flags with an unknown bit", -EINVAL,
+		  "acceptor state field 'flags'");
 	t_acc(0)->magic = 0;
 	t_md_case(dev, "acceptor: no slot with a magic", -EINVAL,
 		  "acceptor state field 'magic'");
@@ -980,12 +1176,33 @@ static void t_md(const char *dev)
 	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_UP, T_MD_RES), NULL, NULL);
 	t_result(!err, "up for the listen test", prbdctl_nl_errmsg(nl));
 	if (!err) {
+		uint64_t ds = 0;
+		int i;
+
+		/* the data size of the superblock in use */
+		for (i = 0; i < 2; i++)
+			if (le64toh(t_sb(i)->data_size) > ds)
+				ds = le64toh(t_sb(i)->data_size);
 		t_settle();
 		t_expect("res-set listen while up",
 			 m_set_listen(T_MD_RES, true, false, 7790), -EBUSY,
 			 "resource is up");
 		t_check_listen("  listen address unchanged (none)", T_MD_RES,
 			       false, false, -1);
+		t_expect("verify of a range beyond the device",
+			 m_range(PRBD_CMD_VERIFY, T_MD_RES, 0, ds & ~4095ULL,
+				 8192), -ERANGE, "beyond the end of the device");
+		t_expect("verify of a range starting at the device's end",
+			 m_range(PRBD_CMD_VERIFY, T_MD_RES, 0,
+				 (ds + 4095) & ~4095ULL, 4096), -ERANGE,
+			 "beyond the end of the device");
+		t_expect("resync of a range beyond the device",
+			 m_range(PRBD_CMD_RESYNC, T_MD_RES, 1, 0,
+				 (ds + 8191) & ~4095ULL), -ERANGE,
+			 "beyond the end of the device");
+		t_expect("resync of an unknown node while up",
+			 m_range(PRBD_CMD_RESYNC, T_MD_RES, 5, T_NONE, T_NONE),
+			 -ENOENT, "neither the local node nor a peer");
 		err = prbdctl_nl_run(nl, m_res(PRBD_CMD_DOWN, T_MD_RES), NULL,
 				     NULL);
 		t_result(!err, "cleanup: down", prbdctl_nl_errmsg(nl));

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
@@ -39,6 +40,10 @@ enum {
 	OPT_COUNT = 1 << 13,
 	OPT_TIMEOUT = 1 << 14,
 	OPT_LISTEN = 1 << 15,
+	OPT_RANGE = 1 << 16,
+	OPT_PEER = 1 << 17,
+	OPT_RESYNC_RATE = 1 << 18,
+	OPT_CHUNK_SIZE = 1 << 19,
 };
 
 #define OPT_GLOBAL	(OPT_JSON)
@@ -58,9 +63,13 @@ struct prbdctl_opts {
 	long count;
 	int timeout_ms;
 	struct sockaddr_storage listen;
+	uint64_t range_start, range_len;	/* len 0: no --range */
+	uint32_t peer;
+	uint32_t resync_rate;		/* KiB/s */
+	uint32_t chunk_shift;
 };
 
-/* The first 16 entries are in OPT_* bit order (see prbdctl_opt_name()). */
+/* The first 20 entries are in OPT_* bit order (see prbdctl_opt_name()). */
 static const struct option prbdctl_long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "config", required_argument, NULL, 'c' },
@@ -78,6 +87,10 @@ static const struct option prbdctl_long_opts[] = {
 	{ "count", required_argument, NULL, 'C' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "listen", required_argument, NULL, 'a' },
+	{ "range", required_argument, NULL, 'r' },
+	{ "peer", required_argument, NULL, 'p' },
+	{ "resync-rate", required_argument, NULL, 'R' },
+	{ "chunk-size", required_argument, NULL, 'k' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -221,7 +234,8 @@ static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 			   uint32_t minor, uint32_t node_id,
 			   const uint8_t *uuid, const uint8_t *secret,
 			   size_t secret_len, uint32_t onq,
-			   const struct sockaddr_storage *listen)
+			   const struct sockaddr_storage *listen,
+			   uint32_t resync_rate)
 {
 	struct nl_msg *msg = prbdctl_res_msg(nl, PRBD_CMD_RES_NEW, res);
 	int err;
@@ -233,6 +247,7 @@ static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 	    nla_put(msg, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN, uuid) ||
 	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
 	    nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, onq) ||
+	    nla_put_u32(msg, PRBD_ATTR_RESYNC_RATE, resync_rate) ||
 	    prbdctl_put_listen(msg, listen)) {
 		nlmsg_free(msg);
 		return PRBDCTL_EXIT_KERNEL;
@@ -305,6 +320,7 @@ static int cmd_create_md(const struct prbdctl_cmd *c, int argc, char **argv,
 	struct prbdctl_md_opts mo = {
 		.log_size = o->log_size,
 		.block_size = o->block_size,
+		.chunk_shift = o->chunk_shift,
 		.force = o->set & OPT_FORCE,
 	};
 	struct prbdctl_res res;
@@ -355,7 +371,7 @@ static int cmd_check_config(const struct prbdctl_cmd *c, int argc, char **argv,
 			    struct prbdctl_opts *o)
 {
 	struct prbdctl_res res;
-	char uuid[37], addr[80];
+	char uuid[37], addr[80], rate[32];
 	unsigned int i;
 	int ret;
 
@@ -371,15 +387,18 @@ static int cmd_check_config(const struct prbdctl_cmd *c, int argc, char **argv,
 		printf("{\"file\":");
 		prbdctl_json_str(stdout, res.path);
 		printf(",\"name\":\"%s\",\"minor\":%u,\"cluster_uuid\":\"%s\","
-		       "\"on_no_quorum\":\"%s\",\"secret\":%s,\"local_node_id\":%u,\"nodes\":[",
+		       "\"on_no_quorum\":\"%s\",\"resync_rate_cap\":%u,\"secret\":%s,"
+		       "\"local_node_id\":%u,\"nodes\":[",
 		       res.name, res.minor, uuid,
-		       res.on_no_quorum ? "io-error" : "block",
+		       res.on_no_quorum ? "io-error" : "block", res.resync_rate,
 		       res.secret_len ? "true" : "false", res.local->node_id);
 	} else {
+		prbdctl_fmt_rate_kib(res.resync_rate, rate, sizeof(rate));
 		printf("%s: resource %s minor %u cluster %s on-no-quorum %s%s\n",
 		       res.path, res.name, res.minor, uuid,
 		       res.on_no_quorum ? "io-error" : "block",
 		       res.secret_len ? " (secret set)" : "");
+		printf("  resync-rate %s\n", rate);
 	}
 	for (i = 0; i < res.nr_nodes; i++) {
 		struct prbdctl_node *n = &res.nodes[i];
@@ -433,7 +452,8 @@ static int cmd_up(const struct prbdctl_cmd *c, int argc, char **argv,
 
 	ret = prbdctl_res_new(nl, res.name, res.minor, res.local->node_id,
 			      res.cluster_uuid, res.secret, res.secret_len,
-			      res.on_no_quorum, &res.local->addr);
+			      res.on_no_quorum, &res.local->addr,
+			      res.resync_rate);
 	if (ret)
 		goto out_close;
 	ret = prbdctl_attach(nl, res.name, res.local->disk);
@@ -519,7 +539,8 @@ static int cmd_new_resource(const struct prbdctl_cmd *c, int argc,
 	ret = prbdctl_res_new(nl, argv[0], o->minor, o->node_id,
 			      o->cluster_uuid, secret, secret_len,
 			      o->on_no_quorum,
-			      o->set & OPT_LISTEN ? &o->listen : NULL);
+			      o->set & OPT_LISTEN ? &o->listen : NULL,
+			      o->resync_rate);
 	prbdctl_nl_close(nl);
 	return ret;
 }
@@ -538,8 +559,9 @@ static int cmd_set(const struct prbdctl_cmd *c, int argc, char **argv,
 	ret = prbdctl_check_res_name(argv[0]);
 	if (ret)
 		return ret;
-	if (!(o->set & (OPT_ON_NO_QUORUM | OPT_SECRET_FILE | OPT_LISTEN))) {
-		prbdctl_err("set needs --on-no-quorum, --secret-file and/or --listen");
+	if (!(o->set & (OPT_ON_NO_QUORUM | OPT_SECRET_FILE | OPT_LISTEN |
+			OPT_RESYNC_RATE))) {
+		prbdctl_err("set needs --on-no-quorum, --secret-file, --listen and/or --resync-rate");
 		return PRBDCTL_EXIT_USAGE;
 	}
 	if (o->secret_file) {
@@ -555,6 +577,8 @@ static int cmd_set(const struct prbdctl_cmd *c, int argc, char **argv,
 	    ((o->set & OPT_ON_NO_QUORUM) &&
 	     nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, o->on_no_quorum)) ||
 	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
+	    ((o->set & OPT_RESYNC_RATE) &&
+	     nla_put_u32(msg, PRBD_ATTR_RESYNC_RATE, o->resync_rate)) ||
 	    prbdctl_put_listen(msg, o->set & OPT_LISTEN ? &o->listen : NULL)) {
 		nlmsg_free(msg);
 		ret = PRBDCTL_EXIT_KERNEL;
@@ -651,6 +675,160 @@ static int cmd_peer_add(const struct prbdctl_cmd *c, int argc, char **argv,
 	return ret;
 }
 
+/* PRBD_ATTR_RANGE_START/LEN of --range, if given. */
+static int prbdctl_put_range(struct nl_msg *msg, const struct prbdctl_opts *o)
+{
+	if (!(o->set & OPT_RANGE))
+		return 0;
+	return nla_put_u64(msg, PRBD_ATTR_RANGE_START, o->range_start) ||
+	       nla_put_u64(msg, PRBD_ATTR_RANGE_LEN, o->range_len);
+}
+
+struct prbdctl_verify_state {
+	const char *res;
+	bool started;
+	int result;		/* exit code once finished or aborted */
+};
+
+#define PRBDCTL_VERIFY_IDLE_MS	(120 * 1000)
+
+static int prbdctl_verify_cb(const struct prbdctl_reply *r, void *arg)
+{
+	struct prbdctl_verify_state *st = arg;
+	struct prbdctl_verify_ev ev;
+
+	if (r->cmd != PRBD_CMD_VERIFY_NTF || !r->tb[PRBD_ATTR_NAME] ||
+	    strcmp(nla_get_string(r->tb[PRBD_ATTR_NAME]), st->res) ||
+	    !prbdctl_get_verify_ev(r, &ev))
+		return 0;
+	if (prbdctl_json)
+		prbdctl_print_event(r, NULL);
+	switch (ev.event) {
+	case PRBD_VERIFY_EVENT_START:
+		st->started = true;
+		return 0;
+	case PRBD_VERIFY_EVENT_DIVERGENT:
+		if (!prbdctl_json)
+			printf("divergent: node %u bytes %" PRIu64 "+%" PRIu64 "\n",
+			       ev.peer_node_id, ev.start, ev.len);
+		fflush(stdout);
+		return 0;
+	case PRBD_VERIFY_EVENT_FINISH:
+		if (!prbdctl_json)
+			printf("verify: checked %" PRIu64 " bytes, %" PRIu64
+			       " bytes divergent\n", ev.checked, ev.divergent);
+		st->result = ev.divergent ? 2 : PRBDCTL_EXIT_OK;
+		return 1;
+	case PRBD_VERIFY_EVENT_ABORT:
+		fflush(stdout);
+		prbdctl_err("verify %s: aborted (leadership or connection lost) after checking %"
+			    PRIu64 " bytes, %" PRIu64 " bytes divergent so far",
+			    st->res, ev.checked, ev.divergent);
+		st->result = PRBDCTL_EXIT_USAGE;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * verify RES [--range START:LEN]: join the events group first (so no event
+ * of the run can be missed), send verify, then follow the run's verify-ntf
+ * until it finishes or aborts.  Exit 0: nothing diverges, 2: something
+ * does, 1: aborted, timed out or refused.
+ */
+static int cmd_verify(const struct prbdctl_cmd *c, int argc, char **argv,
+		      struct prbdctl_opts *o)
+{
+	struct prbdctl_verify_state st = { .res = argv[0], .result = 1 };
+	struct prbdctl_nl *ev = NULL, *nl = NULL;
+	struct nl_msg *msg;
+	int ret, err;
+
+	(void)c;
+	(void)argc;
+	ret = prbdctl_check_res_name(argv[0]);
+	if (ret)
+		return ret;
+	/* every failure of verify exits 1 (2 means "divergent") */
+	ret = 1;
+	ev = prbdctl_connect(&err);
+	if (!ev)
+		return ret;
+	err = prbdctl_nl_join_events(ev);
+	if (err) {
+		prbdctl_nl_fail(ev, "verify", argv[0], err);
+		goto out_close;
+	}
+	nl = prbdctl_connect(&err);
+	if (!nl)
+		goto out_close;
+	msg = prbdctl_res_msg(nl, PRBD_CMD_VERIFY, argv[0]);
+	if (!msg || prbdctl_put_range(msg, o)) {
+		nlmsg_free(msg);
+		goto out_close;
+	}
+	err = prbdctl_nl_run(nl, msg, NULL, NULL);
+	if (err) {
+		prbdctl_nl_fail(nl, "verify", argv[0], err);
+		goto out_close;
+	}
+	err = prbdctl_nl_wait_events(ev, PRBDCTL_VERIFY_IDLE_MS,
+				     prbdctl_verify_cb, &st);
+	if (err == -ETIMEDOUT)
+		prbdctl_err("verify %s: no verify event for %d s; giving up (the run may go on: see prbdctl status)",
+			    argv[0], PRBDCTL_VERIFY_IDLE_MS / 1000);
+	else if (err == -EINTR)
+		prbdctl_err("verify %s: interrupted (the run goes on: see prbdctl status)",
+			    argv[0]);
+	else if (err)
+		prbdctl_nl_fail(ev, "verify", argv[0], err);
+	if (!err)
+		ret = st.result;
+out_close:
+	prbdctl_nl_close(nl);
+	prbdctl_nl_close(ev);
+	return ret;
+}
+
+/* resync RES --peer N [--range START:LEN] */
+static int cmd_resync(const struct prbdctl_cmd *c, int argc, char **argv,
+		      struct prbdctl_opts *o)
+{
+	struct prbdctl_nl *nl;
+	struct nl_msg *msg;
+	int ret, err;
+
+	(void)c;
+	(void)argc;
+	ret = prbdctl_check_res_name(argv[0]);
+	if (ret)
+		return ret;
+	if (!(o->set & OPT_PEER)) {
+		prbdctl_err("resync needs --peer N: the node to resync (this node or a peer)");
+		return PRBDCTL_EXIT_USAGE;
+	}
+	nl = prbdctl_connect(&ret);
+	if (!nl)
+		return ret;
+	msg = prbdctl_res_msg(nl, PRBD_CMD_RESYNC, argv[0]);
+	if (!msg || nla_put_u32(msg, PRBD_ATTR_NODE_ID, o->peer) ||
+	    prbdctl_put_range(msg, o)) {
+		nlmsg_free(msg);
+		prbdctl_nl_close(nl);
+		return PRBDCTL_EXIT_KERNEL;
+	}
+	err = prbdctl_nl_run(nl, msg, NULL, NULL);
+	if (err) {
+		ret = prbdctl_nl_fail(nl, "resync", argv[0], err);
+	} else {
+		printf("resync of node %u requested\n", o->peer);
+		ret = 0;
+	}
+	prbdctl_nl_close(nl);
+	return ret;
+}
+
 static int cmd_status(const struct prbdctl_cmd *c, int argc, char **argv,
 		      struct prbdctl_opts *o)
 {
@@ -714,9 +892,10 @@ static int cmd_events(const struct prbdctl_cmd *c, int argc, char **argv,
 static const struct prbdctl_cmd prbdctl_cmds[] = {
 	{ "create-md", cmd_create_md, 0, 1,
 	  OPT_CONFIG | OPT_NODE | OPT_FORCE | OPT_LOG_SIZE | OPT_BLOCK_SIZE |
-	  OPT_DISK | OPT_CLUSTER_UUID | OPT_NODE_ID,
+	  OPT_DISK | OPT_CLUSTER_UUID | OPT_NODE_ID | OPT_CHUNK_SIZE,
 	  "create-md RES | create-md --disk DEV --cluster-uuid UUID --node-id N\n"
-	  "\t\t[--log-size SIZE] [--block-size BYTES] [--force]", 0 },
+	  "\t\t[--log-size SIZE] [--block-size BYTES] [--chunk-size SIZE] [--force]",
+	  0 },
 	{ "show-md", cmd_show_md, 1, 1, 0, "show-md DEV", 0 },
 	{ "check-config", cmd_check_config, 1, 1, OPT_CONFIG | OPT_NODE,
 	  "check-config RES", 0 },
@@ -724,15 +903,16 @@ static const struct prbdctl_cmd prbdctl_cmds[] = {
 	{ "down", cmd_down, 1, 1, 0, "down RES", 0 },
 	{ "new-resource", cmd_new_resource, 1, 1,
 	  OPT_MINOR | OPT_NODE_ID | OPT_CLUSTER_UUID | OPT_SECRET_FILE |
-	  OPT_ON_NO_QUORUM | OPT_LISTEN,
+	  OPT_ON_NO_QUORUM | OPT_LISTEN | OPT_RESYNC_RATE,
 	  "new-resource RES --minor M --node-id N --cluster-uuid UUID\n"
 	  "\t\t[--secret-file FILE] [--on-no-quorum block|io-error]\n"
-	  "\t\t[--listen ADDRESS[:PORT]]", 0 },
+	  "\t\t[--listen ADDRESS[:PORT]] [--resync-rate RATE]", 0 },
 	{ "del-resource", cmd_generic, 1, 1, 0, "del-resource RES",
 	  PRBD_CMD_RES_DEL },
-	{ "set", cmd_set, 1, 1, OPT_SECRET_FILE | OPT_ON_NO_QUORUM | OPT_LISTEN,
+	{ "set", cmd_set, 1, 1,
+	  OPT_SECRET_FILE | OPT_ON_NO_QUORUM | OPT_LISTEN | OPT_RESYNC_RATE,
 	  "set RES [--on-no-quorum block|io-error] [--secret-file FILE]\n"
-	  "\t\t[--listen ADDRESS[:PORT]]", 0 },
+	  "\t\t[--listen ADDRESS[:PORT]] [--resync-rate RATE]", 0 },
 	{ "attach", cmd_attach, 2, 2, 0, "attach RES DEV", 0 },
 	{ "detach", cmd_generic, 1, 1, OPT_FORCE, "detach RES [--force]",
 	  PRBD_CMD_DETACH },
@@ -756,10 +936,10 @@ static const struct prbdctl_cmd prbdctl_cmds[] = {
 	  PRBD_CMD_LEARNER_ADD },
 	{ "leader-transfer", cmd_generic, 2, 2, 0,
 	  "leader-transfer RES NODE_ID", PRBD_CMD_LEADER_TRANSFER },
-	{ "verify", cmd_generic, 2, 2, 0, "verify RES NODE_ID",
-	  PRBD_CMD_VERIFY },
-	{ "resync", cmd_generic, 2, 2, 0, "resync RES NODE_ID",
-	  PRBD_CMD_RESYNC },
+	{ "verify", cmd_verify, 1, 1, OPT_RANGE, "verify RES [--range START:LEN]",
+	  0 },
+	{ "resync", cmd_resync, 1, 1, OPT_PEER | OPT_RANGE,
+	  "resync RES --peer N [--range START:LEN]", 0 },
 	{ "status", cmd_status, 0, 1, 0, "status [RES]", 0 },
 	{ "events", cmd_events, 0, 0, OPT_COUNT | OPT_TIMEOUT,
 	  "events [--count N] [--timeout SECONDS]", 0 },
@@ -794,6 +974,9 @@ static int prbdctl_parse_opts(int argc, char **argv, struct prbdctl_opts *o)
 {
 	uint32_t v;
 	int c, idx;
+
+	const char *why;
+	uint64_t v64;
 
 	while ((c = getopt_long(argc, argv, "jc:n:fh", prbdctl_long_opts,
 				&idx)) != -1) {
@@ -904,6 +1087,42 @@ static int prbdctl_parse_opts(int argc, char **argv, struct prbdctl_opts *o)
 					    optarg);
 				return PRBDCTL_EXIT_USAGE;
 			}
+			break;
+		case 'r':
+			o->set |= OPT_RANGE;
+			why = prbdctl_parse_range(optarg, &o->range_start,
+						  &o->range_len);
+			if (why) {
+				prbdctl_err("invalid --range '%s': %s", optarg,
+					    why);
+				return PRBDCTL_EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			o->set |= OPT_PEER;
+			if (prbdctl_parse_u32(optarg, 1, PRBD_NODE_ID_MAX, &o->peer)) {
+				prbdctl_err("invalid --peer '%s': must be a node id 1..%d",
+					    optarg, PRBD_NODE_ID_MAX);
+				return PRBDCTL_EXIT_USAGE;
+			}
+			break;
+		case 'R':
+			o->set |= OPT_RESYNC_RATE;
+			if (prbdctl_parse_rate(optarg, &o->resync_rate)) {
+				prbdctl_err("invalid --resync-rate '%s': bytes/s with K, M or G (e.g. 20M), at most 4G; 0 for no cap",
+					    optarg);
+				return PRBDCTL_EXIT_USAGE;
+			}
+			break;
+		case 'k':
+			o->set |= OPT_CHUNK_SIZE;
+			if (prbdctl_parse_size(optarg, &v64) || v64 < 65536 ||
+			    v64 > (64 << 20) || (v64 & (v64 - 1))) {
+				prbdctl_err("invalid --chunk-size '%s': a power of two from 64K to 64M",
+					    optarg);
+				return PRBDCTL_EXIT_USAGE;
+			}
+			o->chunk_shift = __builtin_ctzll(v64);
 			break;
 		case 'h':
 			prbdctl_usage(stdout);

@@ -39,6 +39,11 @@ int prbdctl_errno_exit(int err);
 /* util.c */
 int prbdctl_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int prbdctl_parse_size(const char *s, uint64_t *out);
+int prbdctl_parse_rate(const char *s, uint32_t *kib);
+const char *prbdctl_parse_range(const char *s, uint64_t *start,
+				uint64_t *len);
+void prbdctl_fmt_bytes(uint64_t v, char *buf, size_t len);
+void prbdctl_fmt_rate_kib(uint32_t kib, char *buf, size_t len);
 int prbdctl_parse_uuid(const char *s, uint8_t uuid[PRBD_UUID_LEN]);
 void prbdctl_format_uuid(const uint8_t uuid[PRBD_UUID_LEN], char out[37]);
 int prbdctl_parse_addr(const char *s, struct sockaddr_storage *ss);
@@ -68,6 +73,7 @@ struct prbdctl_res {
 	uint8_t secret[PRBD_SECRET_MAX_LEN];
 	size_t secret_len;
 	uint32_t on_no_quorum;
+	uint32_t resync_rate;		/* KiB/s, 0: no cap */
 	uint32_t node_id;		/* from the file, 0 if not given */
 	unsigned int nr_nodes;
 	struct prbdctl_node nodes[PRBD_NODE_ID_MAX];
@@ -85,6 +91,7 @@ struct prbdctl_md_opts {
 	uint32_t node_id;
 	uint64_t log_size;
 	uint32_t block_size;		/* 0: the device's logical block size */
+	uint32_t chunk_shift;		/* slot map chunk, 0: automatic */
 	bool force;
 };
 
@@ -116,11 +123,24 @@ int prbdctl_nl_run(struct prbdctl_nl *nl, struct nl_msg *msg,
 const char *prbdctl_nl_errmsg(struct prbdctl_nl *nl);
 int prbdctl_nl_events(struct prbdctl_nl *nl, long count, int timeout_ms,
 		      prbdctl_nl_reply_fn fn, void *arg);
+int prbdctl_nl_join_events(struct prbdctl_nl *nl);
+int prbdctl_nl_wait_events(struct prbdctl_nl *nl, int idle_ms,
+			   prbdctl_nl_reply_fn fn, void *arg);
 
 /* status.c */
 int prbdctl_print_res(const struct prbdctl_reply *r, void *arg);
 void prbdctl_status_begin(void);
 void prbdctl_status_end(void);
 int prbdctl_print_event(const struct prbdctl_reply *r, void *arg);
+
+/* One verify-ntf (status.c decodes it for prbdctl verify). */
+struct prbdctl_verify_ev {
+	uint32_t event;			/* enum prbd_verify_event */
+	uint32_t peer_node_id;
+	uint64_t start, len, checked, divergent;
+};
+
+bool prbdctl_get_verify_ev(const struct prbdctl_reply *r,
+			   struct prbdctl_verify_ev *ev);
 
 #endif /* PRBDCTL_H */

@@ -107,6 +107,89 @@ int prbdctl_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * A resync rate: bytes/s with an optional K/M/G suffix ("20M", "500K",
+ * "0" for no cap), converted to KiB/s (rounded up), at most 4 GiB/s.
+ */
+int prbdctl_parse_rate(const char *s, uint32_t *kib)
+{
+	uint64_t v;
+	int err = prbdctl_parse_size(s, &v);
+
+	if (err)
+		return err;
+	v = (v + 1023) / 1024;
+	if (v > 4ULL << 20)
+		return -ERANGE;
+	*kib = v;
+	return 0;
+}
+
+/*
+ * "START:LEN", both sizes with optional K/M/G/T suffixes, multiples of
+ * 4096, LEN > 0, START + LEN not overflowing.
+ *
+ * Return: NULL, or what is wrong with it.
+ */
+const char *prbdctl_parse_range(const char *s, uint64_t *start, uint64_t *len)
+{
+	const char *colon = strchr(s, ':');
+	char buf[64];
+	size_t n;
+
+	if (!colon || strchr(colon + 1, ':'))
+		return "use START:LEN, e.g. 0:1G";
+	n = colon - s;
+	if (!n || n >= sizeof(buf))
+		return "START is missing or too long";
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (prbdctl_parse_size(buf, start))
+		return "START is not a size (bytes, or with K, M, G, T)";
+	if (prbdctl_parse_size(colon + 1, len))
+		return "LEN is not a size (bytes, or with K, M, G, T)";
+	if (*start % 4096)
+		return "START must be a multiple of 4096 bytes";
+	if (!*len)
+		return "LEN must not be 0 (omit --range for the whole device)";
+	if (*len % 4096)
+		return "LEN must be a multiple of 4096 bytes";
+	if (*start + *len < *start)
+		return "START + LEN overflows";
+	return NULL;
+}
+
+/* "512 B", "12.3 MiB", "1.0 GiB" */
+void prbdctl_fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char * const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = v;
+	int i = -1;
+
+	if (v < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", v);
+		return;
+	}
+	while (d >= 1024 && i < 4) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f %s", d, unit[i]);
+}
+
+/* A rate cap in KiB/s: "none", "20.0 MiB/s" */
+void prbdctl_fmt_rate_kib(uint32_t kib, char *buf, size_t len)
+{
+	char b[32];
+
+	if (!kib) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	prbdctl_fmt_bytes((uint64_t)kib * 1024, b, sizeof(b));
+	snprintf(buf, len, "%s/s", b);
+}
+
 static int prbdctl_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -60,6 +60,7 @@ enum prbd_disk_state {
 	PRBD_DISK_STATE_ATTACHED,
 	PRBD_DISK_STATE_FAILED,
 	PRBD_DISK_STATE_OUTDATED,
+	PRBD_DISK_STATE_INCONSISTENT,	/* resync target: data not usable yet */
 
 	/* private: */
 	__PRBD_DISK_STATE_MAX,
@@ -95,6 +96,43 @@ enum prbd_on_no_quorum {
 	/* private: */
 	__PRBD_ON_NO_QUORUM_MAX,
 	PRBD_ON_NO_QUORUM_MAX = (__PRBD_ON_NO_QUORUM_MAX - 1)
+};
+
+/* What this node knows of a peer's replica (the leader knows most). */
+enum prbd_peer_sync {
+	PRBD_PEER_SYNC_UNKNOWN,		/* not reported (we do not lead) */
+	PRBD_PEER_SYNC_UP_TO_DATE,	/* applied what we committed */
+	PRBD_PEER_SYNC_CATCHING_UP,	/* behind, learning from the log */
+	PRBD_PEER_SYNC_RESYNCING,	/* bulk resync running, not voting */
+	PRBD_PEER_SYNC_NEEDS_RESYNC,	/* behind the log, no resync yet */
+
+	/* private: */
+	__PRBD_PEER_SYNC_MAX,
+	PRBD_PEER_SYNC_MAX = (__PRBD_PEER_SYNC_MAX - 1)
+};
+
+/* What a resync notification reports. */
+enum prbd_resync_event {
+	PRBD_RESYNC_EVENT_START,
+	PRBD_RESYNC_EVENT_PROGRESS,
+	PRBD_RESYNC_EVENT_FINISH,
+	PRBD_RESYNC_EVENT_ABORT,	/* stopped; it restarts or resumes */
+
+	/* private: */
+	__PRBD_RESYNC_EVENT_MAX,
+	PRBD_RESYNC_EVENT_MAX = (__PRBD_RESYNC_EVENT_MAX - 1)
+};
+
+/* What a verify notification reports. */
+enum prbd_verify_event {
+	PRBD_VERIFY_EVENT_START,
+	PRBD_VERIFY_EVENT_DIVERGENT,	/* one range differs on one peer */
+	PRBD_VERIFY_EVENT_FINISH,
+	PRBD_VERIFY_EVENT_ABORT,	/* leadership or connection lost */
+
+	/* private: */
+	__PRBD_VERIFY_EVENT_MAX,
+	PRBD_VERIFY_EVENT_MAX = (__PRBD_VERIFY_EVENT_MAX - 1)
 };
 
 /* What a resource notification reports. */
@@ -138,6 +176,10 @@ enum prbd_attr {
 	PRBD_ATTR_LISTEN_ADDR6,		/* binary, 16 bytes */
 	PRBD_ATTR_LISTEN_PORT,		/* u16, host order, >= 1 */
 	PRBD_ATTR_QUORUM,		/* u32, 1: a leader is reachable */
+	PRBD_ATTR_RESYNC_RATE,		/* u32, KiB/s resync cap, 0: none */
+	PRBD_ATTR_RANGE_START,		/* u64, bytes, block aligned */
+	PRBD_ATTR_RANGE_LEN,		/* u64, bytes, block aligned, >= 1 */
+	PRBD_ATTR_VERIFY,		/* nest, prbd_verify_attr */
 
 	__PRBD_ATTR_MAX,
 	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)
@@ -153,6 +195,10 @@ enum prbd_peer_attr {
 	PRBD_PEER_ATTR_CONN_STATE,	/* u32, enum prbd_conn_state */
 	PRBD_PEER_ATTR_MEMBER_ROLE,	/* u32, enum prbd_member_role */
 	PRBD_PEER_ATTR_MATCH_INDEX,	/* u64 */
+	PRBD_PEER_ATTR_SYNC,		/* u32, enum prbd_peer_sync */
+	PRBD_PEER_ATTR_RESYNC_DONE,	/* u64, bytes copied to it */
+	PRBD_PEER_ATTR_RESYNC_TOTAL,	/* u64, bytes to copy in all */
+	PRBD_PEER_ATTR_RESYNC_RATE,	/* u64, bytes/s recently */
 
 	__PRBD_PEER_ATTR_MAX,
 	PRBD_PEER_ATTR_MAX = (__PRBD_PEER_ATTR_MAX - 1)
@@ -175,9 +221,28 @@ enum prbd_resync_attr {
 	PRBD_RESYNC_ATTR_PEER_NODE_ID,	/* u32 */
 	PRBD_RESYNC_ATTR_DONE,		/* u64, bytes */
 	PRBD_RESYNC_ATTR_TOTAL,		/* u64, bytes */
+	PRBD_RESYNC_ATTR_EVENT,		/* u32, enum prbd_resync_event */
+	PRBD_RESYNC_ATTR_RATE,		/* u64, bytes/s recently */
 
 	__PRBD_RESYNC_ATTR_MAX,
 	PRBD_RESYNC_ATTR_MAX = (__PRBD_RESYNC_ATTR_MAX - 1)
+};
+
+/* A verify run (status) or one of its events (notification). */
+enum prbd_verify_attr {
+	PRBD_VERIFY_ATTR_PAD = 1,
+	PRBD_VERIFY_ATTR_EVENT,		/* u32, enum prbd_verify_event */
+	PRBD_VERIFY_ATTR_PEER_NODE_ID,	/* u32, DIVERGENT: the peer */
+	PRBD_VERIFY_ATTR_START,		/* u64, bytes: range of the run or
+					 * of the divergent range
+					 */
+	PRBD_VERIFY_ATTR_LEN,		/* u64, bytes */
+	PRBD_VERIFY_ATTR_CHECKED,	/* u64, bytes compared so far */
+	PRBD_VERIFY_ATTR_DIVERGENT,	/* u64, bytes found divergent so far */
+	PRBD_VERIFY_ATTR_RUNNING,	/* u32, status: 1 while running */
+
+	__PRBD_VERIFY_ATTR_MAX,
+	PRBD_VERIFY_ATTR_MAX = (__PRBD_VERIFY_ATTR_MAX - 1)
 };
 
 enum prbd_cmd {
@@ -203,6 +268,7 @@ enum prbd_cmd {
 	PRBD_CMD_RES_NTF = 32,
 	PRBD_CMD_PEER_NTF,
 	PRBD_CMD_RESYNC_NTF,
+	PRBD_CMD_VERIFY_NTF,
 
 	__PRBD_CMD_MAX,
 	PRBD_CMD_MAX = (__PRBD_CMD_MAX - 1)

@@ -17,6 +17,9 @@
  *   0x00003000  4 KiB   acceptor state slot 1 (struct prbd_disk_acceptor)
  *   log_offset  4 KiB   log header            (struct prbd_disk_log_hdr)
  *   +0x1000     ...     log records           (struct prbd_disk_log_rec + data)
+ *   map_offset  4 KiB   slot map header 0     (struct prbd_disk_map_hdr)
+ *   +0x1000     4 KiB   slot map header 1
+ *   +0x2000     ...     slot map entries      (__le64 per chunk)
  *   data_offset         data area exposed as /dev/prbd<minor>, data_size bytes
  *
  * Only the first 512 bytes of each 4 KiB metadata block are used; the rest
@@ -51,12 +54,26 @@
 #define PRBD_LOG_MAGIC			0x31474c5f44425250ULL	/* "PRBD_LG1" */
 #define PRBD_LOG_REC_MAGIC		0x31524c5f44425250ULL	/* "PRBD_LR1" */
 
-/* Feature flags.  Version 1 defines none; unknown incompat or ro_compat
- * bits make the module refuse the device.
+#define PRBD_MAP_MAGIC			0x314d535f44425250ULL	/* "PRBD_SM1" */
+
+/* Feature flags; unknown incompat or ro_compat bits make the module refuse
+ * the device.
+ *
+ * PRBD_FEATURE_INCOMPAT_SLOTMAP: the superblock's map_* fields locate a slot
+ * map: for every chunk of the data area (2^map_chunk_shift bytes), the
+ * highest slot whose write touched it.  A module that did not keep it up to
+ * date would make resyncs miss changes, hence incompat.  Without it the
+ * module resyncs every chunk.
  */
+#define PRBD_FEATURE_INCOMPAT_SLOTMAP	0x1ULL
+
 #define PRBD_FEATURE_COMPAT_SUPP	0ULL
 #define PRBD_FEATURE_RO_COMPAT_SUPP	0ULL
-#define PRBD_FEATURE_INCOMPAT_SUPP	0ULL
+#define PRBD_FEATURE_INCOMPAT_SUPP	PRBD_FEATURE_INCOMPAT_SLOTMAP
+
+#define PRBD_MAP_CHUNK_SHIFT_MIN	16	/* 64 KiB */
+#define PRBD_MAP_CHUNK_SHIFT_MAX	26	/* 64 MiB */
+#define PRBD_MAP_MAX_CHUNKS		0x100000ULL	/* 2^20: 8 MiB of entries */
 
 /**
  * struct prbd_disk_sb - superblock, stored twice (copy A and copy B)
@@ -79,6 +96,14 @@
  * @data_offset: start of the data area, 4 KiB aligned, >= log end
  * @data_size: size of the data area, multiple of @block_size
  * @created: format time, seconds since the epoch (informational)
+ * @map_offset: start of the slot map area, 4 KiB aligned, >= log end
+ *		(%PRBD_FEATURE_INCOMPAT_SLOTMAP; else zero)
+ * @map_size: bytes of the slot map area: 8 KiB of headers plus the
+ *	      entries rounded up to 4 KiB; map_offset + map_size <= data_offset
+ * @map_chunk_shift: log2 of the chunk size, PRBD_MAP_CHUNK_SHIFT_MIN..MAX;
+ *		     the data area has ceil(data_size / chunk) <=
+ *		     PRBD_MAP_MAX_CHUNKS chunks
+ * @reserved1: zero
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  */
@@ -102,7 +127,11 @@ struct prbd_disk_sb {
 	__le64 data_offset;		/* 0x080 */
 	__le64 data_size;		/* 0x088 */
 	__le64 created;			/* 0x090 */
-	__u8   reserved[356];		/* 0x098 */
+	__le64 map_offset;		/* 0x098 */
+	__le64 map_size;		/* 0x0a0 */
+	__le32 map_chunk_shift;		/* 0x0a8 */
+	__le32 reserved1;		/* 0x0ac */
+	__u8   reserved[332];		/* 0x0b0 */
 	__le32 crc;			/* 0x1fc */
 };
 
@@ -134,6 +163,21 @@ struct prbd_disk_member {
  * @nr_members: used entries of @members
  * @reserved0: zero
  * @members: the configuration
+ * @flags: %PRBD_DISK_ACC_F_INCONSISTENT: a resync into this node's data
+ *	   area is under way; the data is not usable and the node does not
+ *	   vote until it completes.  %PRBD_DISK_ACC_F_RS_FULL: that resync
+ *	   copies every chunk (new or wiped disk).
+ *	   %PRBD_DISK_ACC_F_AMNESIAC: the metadata was new when the node
+ *	   started (a wiped disk forgot what it promised and accepted); its
+ *	   promises count only as the Paxos core allows until it has seen a
+ *	   leader's proposals chosen (prbd_px_set_nopromise()).  create-md
+ *	   leaves it clear: the module sets it at the first start of new
+ *	   metadata.
+ * @reserved1: zero
+ * @rs_from: the applied index the data area held when the resync began:
+ *	     every chunk written by a later slot is copied
+ * @rs_cursor: chunks below this index are copied
+ * @rs_need: the data area is whole once every slot <= this is applied
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  */
@@ -148,7 +192,48 @@ struct prbd_disk_acceptor {
 	__le32 nr_members;		/* 0x040 */
 	__le32 reserved0;		/* 0x044 */
 	struct prbd_disk_member members[PRBD_DISK_MAX_MEMBERS]; /* 0x048 */
-	__u8   reserved[180];		/* 0x148 */
+	__le32 flags;			/* 0x148 */
+	__le32 reserved1;		/* 0x14c */
+	__le64 rs_from;			/* 0x150 */
+	__le64 rs_cursor;		/* 0x158 */
+	__le64 rs_need;			/* 0x160 */
+	__u8   reserved[148];		/* 0x168 */
+	__le32 crc;			/* 0x1fc */
+};
+
+#define PRBD_DISK_ACC_F_INCONSISTENT	0x1
+#define PRBD_DISK_ACC_F_RS_FULL		0x2
+#define PRBD_DISK_ACC_F_AMNESIAC	0x4
+#define PRBD_DISK_ACC_F_KNOWN		0x7
+
+/**
+ * struct prbd_disk_map_hdr - header of the slot map, stored twice
+ * @magic: %PRBD_MAP_MAGIC
+ * @seq: incremented on every update; the newer intact header wins.
+ *	 Updates go to the header not holding the newest copy.
+ * @disk_uuid: copy of the superblock's disk_uuid
+ * @covers: every slot <= this applied here is recorded in the entries
+ * @n_chunks: entries, ceil(data_size >> map_chunk_shift)
+ * @chunk_shift: copy of the superblock's map_chunk_shift
+ * @reserved0: zero
+ * @reserved: zero
+ * @crc: CRC-32C of bytes 0..507
+ *
+ * The entries (at map_offset + 8 KiB, __le64 each) only ever grow, so a
+ * torn entry write leaves each one old or new, both safe: the module
+ * writes the changed entry blocks, flushes, then writes a header with the
+ * slot they cover (FUA).  create-md writes zero entries and header 0 with
+ * seq 1, covers 0.  No intact header: every chunk counts as changed.
+ */
+struct prbd_disk_map_hdr {
+	__le64 magic;			/* 0x000 */
+	__le64 seq;			/* 0x008 */
+	__u8   disk_uuid[16];		/* 0x010 */
+	__le64 covers;			/* 0x020 */
+	__le64 n_chunks;		/* 0x028 */
+	__le32 chunk_shift;		/* 0x030 */
+	__le32 reserved0;		/* 0x034 */
+	__u8   reserved[452];		/* 0x038 */
 	__le32 crc;			/* 0x1fc */
 };
 

@@ -87,6 +87,42 @@ for a in 10.0.0.1:7790 10.0.0.1 '[fd00::1]:7791'; do
 	if [ "$got" != 1 ]; then pass_ "--listen $a parses (exit $got)"; else fail_ "--listen $a refused"; fi
 done
 rc 1 "events --count 0" $P events --count 0
+# verify / resync argument errors: exit 1, nothing sent (no module needed)
+rc 1 "verify --range without a colon" $P verify r0 --range 4096
+err "invalid --range '4096': use START:LEN" "  says how"
+rc 1 "verify --range junk" $P verify r0 --range 0:lots
+err "LEN is not a size" "  names LEN"
+rc 1 "verify --range unaligned start" $P verify r0 --range 512:4K
+err "START must be a multiple of 4096" "  says so"
+rc 1 "verify --range unaligned length" $P verify r0 --range 0:4097
+err "LEN must be a multiple of 4096" "  says so"
+rc 1 "verify --range of length 0" $P verify r0 --range 4K:0
+err "LEN must not be 0" "  says so"
+rc 1 "verify --range overflowing" $P verify r0 --range 18446744073709547520:8K
+err "overflows" "  says so"
+rc 1 "verify with a node argument" $P verify r0 2
+rc 1 "verify --peer does not apply" $P verify r0 --peer 2
+rc 1 "resync without --peer" $P resync r0
+err "resync needs --peer N" "  says so"
+rc 1 "resync --peer 0" $P resync r0 --peer 0
+rc 1 "resync --peer 32" $P resync r0 --peer 32
+rc 1 "resync --peer x" $P resync r0 --peer x
+rc 1 "resync --range junk" $P resync r0 --peer 2 --range 1M:2X
+rc 1 "set --resync-rate junk" $P set r0 --resync-rate fast
+err "invalid --resync-rate 'fast'" "  names the value"
+rc 1 "set --resync-rate above 4G" $P set r0 --resync-rate 5G
+rc 1 "--resync-rate does not apply to status" $P status --resync-rate 1M
+for a in "verify r0" "verify r0 --range 0:1G" "resync r0 --peer 2 --range 4K:64K" \
+	 "set r0 --resync-rate 20M" "set r0 --resync-rate 0"; do
+	$P $a >"$T/out" 2>"$T/err"
+	got=$?
+	# parsed: fails later (no module: 7, verify: 1 with "not found") unless loaded
+	if [ "$got" != 1 ] || grep -q "family 'prbd' not found" "$T/err"; then
+		pass_ "$a parses (exit $got)"
+	else
+		fail_ "$a refused"
+	fi
+done
 if $P status >/dev/null 2>&1 || [ $? != 7 ]; then
 	pass_ "status without the module # SKIP the prbd family exists here"
 else
@@ -104,6 +140,7 @@ minor = 3
 cluster-uuid = $UUID
 secret = shared secret  ; comment
 on-no-quorum = io-error
+resync-rate = 20M
 
 [node 1]
 address = 127.0.0.1:7790
@@ -124,8 +161,10 @@ out "node 1 127.0.0.1:7790 disk $T/img voter (local)" "  local node found by add
 out "node 2 10.77.0.2:7790 disk /dev/vda voter" "  default port 7790"
 out "node 3 \[fd00::3\]:7791 disk - learner" "  IPv6 and learner"
 out "on-no-quorum io-error (secret set)" "  resource settings"
+out "resync-rate 20.0 MiB/s" "  resync-rate 20M"
 rc 0 "check-config --json" $P --json -c "$T/r0.res" check-config r0
 json "  is valid JSON"
+out '"resync_rate_cap":20480' "  resync-rate 20M is 20480 KiB/s"
 rc 0 "--node 2 picks node 2" $P -c "$T/r0.res" -n 2 check-config r0
 out "node 2 .* (local)" "  node 2 is local"
 rc 2 "--node 9: no such section" $P -c "$T/r0.res" -n 9 check-config r0
@@ -162,6 +201,15 @@ bad '/^name = r0/d' "no name" "has no name"
 bad '/^minor = 3/d' "no minor" "needs minor and cluster-uuid"
 bad '/^address = 10.77.0.2$/d' "node without address" "\[node 2\] has no address"
 bad '1i stray = 1' "key outside a section" "outside of a section"
+bad 's/^resync-rate = 20M/resync-rate = fast/' "bad resync-rate" "bad.res:8: invalid resync-rate 'fast'"
+bad 's/^resync-rate = 20M/resync-rate = 5G/' "resync-rate above 4G" "bad.res:8: invalid resync-rate '5G'"
+bad '/^resync-rate = 20M/a resync-rate = 1M' "duplicate resync-rate" "bad.res:9: duplicate key 'resync-rate'"
+good | sed 's/^resync-rate = 20M/resync-rate = 0/' >"$T/rate.res"
+rc 0 "resync-rate 0: no cap" $P -c "$T/rate.res" check-config r0
+out "resync-rate none" "  shown as none"
+good | sed 's/^resync-rate = 20M/resync-rate = 1500/' >"$T/rate.res"
+rc 0 "resync-rate 1500 bytes/s" $P --json -c "$T/rate.res" check-config r0
+out '"resync_rate_cap":2' "  rounds up to 2 KiB/s"
 good | sed 's/^address = 127.0.0.1:7790/address = 192.0.2.1/' >"$T/nolocal.res"
 rc 2 "no node with a local address" $P -c "$T/nolocal.res" check-config r0
 err "no node has a local address" "  asks for --node or node-id"
@@ -216,6 +264,68 @@ printf '\0\0\0\0' | dd of="$T/small" conv=notrunc 2>/dev/null
 rc 5 "create-md refuses a partition table" $P create-md --disk "$T/small" --cluster-uuid $UUID --node-id 1
 rc 8 "show-md of a device without metadata" $P show-md "$T/ext4"
 
+# ---- the slot map layout ------------------------------------------------
+# layout IMG: check the superblock's layout rules with python, print
+# "chunk N chunks N" of the JSON show-md
+layout() {
+	$P --json show-md "$1" >"$T/out" 2>"$T/err" || { echo "show-md failed"; return; }
+	$PY - "$T/out" <<'EOF3'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sb, m = d["A"], d["slot_map"]
+chunk = 1 << sb["map_chunk_shift"]
+n = -(-sb["data_size"] // chunk)
+want_size = 8192 + -(-n * 8 // 4096) * 4096
+want_data = -(-(sb["map_offset"] + sb["map_size"]) // (1 << 20)) << 20
+errs = []
+if sb["feature_incompat"] != 1: errs.append("feature_incompat %d" % sb["feature_incompat"])
+if sb["map_offset"] != sb["log_offset"] + sb["log_size"]: errs.append("map_offset")
+if sb["map_size"] != want_size: errs.append("map_size %d != %d" % (sb["map_size"], want_size))
+if sb["data_offset"] != want_data: errs.append("data_offset %d != %d" % (sb["data_offset"], want_data))
+if m["chunks"] != n or m["chunk_size"] != chunk: errs.append("slot_map")
+if n > 1 << 20: errs.append("too many chunks")
+if sb["map_chunk_shift"] > 16 and -(-sb["data_size"] >> (sb["map_chunk_shift"] - 1)) <= 1 << 20:
+    errs.append("chunk larger than needed")
+if m["in_use"] != 0 or m["seq"] != 1 or m["covers"] != 0: errs.append("header 0")
+if m["headers"][1]["state"] != "empty": errs.append("header 1")
+print(" ".join(errs) if errs else "chunk %d chunks %d" % (chunk, n))
+EOF3
+}
+truncate -s 1G "$T/g1"
+rc 0 "create-md of a 1 GiB image" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1
+out "slot map 16112 chunks of 64 KiB" "  64 KiB chunks, 16112 chunks"
+got=$(layout "$T/g1")
+[ "$got" = "chunk 65536 chunks 16112" ] && pass_ "  layout rules hold ($got)" || fail_ "  layout: $got"
+rc 0 "show-md of the 1 GiB image" $P show-md "$T/g1"
+out "slot map: offset 16793600 size 139264 chunk 65536 bytes (shift 16) chunks 16112" "  slot map line"
+out "newest header 0: seq 1 covers 0" "  header 0 in use, seq 1, covers 0"
+out "resync: inconsistent no  full no  rs_from 0  rs_cursor 0  rs_need 0" "  acceptor resync fields"
+rc 0 "create-md --chunk-size 1M" $P --json create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 1M
+json "  --json output is valid JSON"
+out '"chunk_size":1048576,"chunks":1007' "  1 MiB chunks, 1007 chunks"
+got=$(layout "$T/g1" | sed 's/chunk larger than needed//; s/^ *$/ok/')
+case $got in chunk*|ok) pass_ "  layout rules hold with --chunk-size" ;; *) fail_ "  layout: $got" ;; esac
+rc 1 "--chunk-size 100K (not a power of two)" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 100K
+err "a power of two from 64K to 64M" "  says so"
+rc 1 "--chunk-size 32K (too small)" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 32K
+rc 1 "--chunk-size 128M (too large)" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 128M
+rc 1 "--chunk-size junk" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size big
+rc 1 "--chunk-size does not apply to show-md" $P show-md "$T/g1" --chunk-size 1M
+rm -f "$T/g1"
+if truncate -s 200G "$T/huge" 2>/dev/null; then
+	rc 0 "create-md of a sparse 200 GiB image" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1
+	out "chunks of 256 KiB" "  256 KiB chunks (the smallest with at most 2^20 chunks)"
+	got=$(layout "$T/huge")
+	[ "$got" = "chunk 262144 chunks 819108" ] && pass_ "  layout rules hold ($got)" || fail_ "  layout: $got"
+	rc 1 "--chunk-size 64K on 200 GiB: too many chunks" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1 --force --chunk-size 64K
+	err "gives 3276528 chunks for .* at most 1048576: use --chunk-size 256K or more" "  says so and suggests 256K"
+	rc 0 "show-md after the refused create-md: still the 256 KiB layout" $P show-md "$T/huge"
+	out "chunk 262144 bytes" "  unchanged"
+	rm -f "$T/huge"
+else
+	pass_ "sparse 200 GiB image # SKIP the file system here cannot hold it"
+fi
+
 # corrupt FIELD PYTHON-EXPR [COPIES] [NOFIX]: edit the superblock (struct
 # fields by offset) in COPIES (default both), fix the crc unless NOFIX,
 # expect show-md to name FIELD.
@@ -240,7 +350,9 @@ OFF = {"magic": (0x0, "<Q"), "version": (0x8, "<I"), "sb_size": (0xc, "<I"),
        "dev_size": (0x58, "<Q"), "acceptor_offset": (0x60, "<Q"),
        "acceptor_size": (0x68, "<Q"), "log_offset": (0x70, "<Q"),
        "log_size": (0x78, "<Q"), "data_offset": (0x80, "<Q"),
-       "data_size": (0x88, "<Q"), "created": (0x90, "<Q"), "crc": (0x1fc, "<I")}
+       "data_size": (0x88, "<Q"), "created": (0x90, "<Q"), "map_offset": (0x98, "<Q"),
+       "map_size": (0xa0, "<Q"), "map_chunk_shift": (0xa8, "<I"), "reserved1": (0xac, "<I"),
+       "crc": (0x1fc, "<I")}
 with open(path, "r+b") as f:
     for c in copies:
         base = int(c) * 4096
@@ -263,7 +375,8 @@ corrupt magic 'put("magic", 1)' 01 nofix
 corrupt crc 'put("crc", get("crc") ^ 1)' 01 nofix
 corrupt version 'put("version", 2)'
 corrupt sb_size 'put("sb_size", 4096)'
-corrupt feature_incompat 'put("feature_incompat", 1)'
+corrupt feature_incompat 'put("feature_incompat", 2)'
+corrupt feature_incompat 'put("feature_incompat", 3)'
 corrupt feature_ro_compat 'put("feature_ro_compat", 1 << 40)'
 corrupt reserved 'sb[0x100] = 1'
 corrupt node_id 'put("node_id", 0)'
@@ -277,10 +390,22 @@ corrupt log_offset 'put("log_offset", 0x3000)'
 corrupt log_offset 'put("log_offset", 0x4001)'
 corrupt log_size 'put("log_size", 4096)'
 corrupt data_offset 'put("data_offset", get("log_offset"))'
-corrupt data_size 'put("data_size", 0)'
+# the slot map is checked before data_size: a data area it was not sized
+# for is named as map_size
+corrupt map_size 'put("data_size", 0)'
 corrupt data_size 'put("data_size", get("data_size") + 1)'
 corrupt dev_size 'put("dev_size", get("dev_size") + 4096); put("data_size", get("data_size") + 4096)'
 corrupt dev_size 'put("dev_size", get("data_offset"))'
+corrupt reserved 'put("reserved1", 1)'
+corrupt map_offset 'put("feature_incompat", 0)'
+corrupt map_offset 'put("map_offset", get("log_offset"))'
+corrupt map_offset 'put("map_offset", get("map_offset") + 512)'
+corrupt map_chunk_shift 'put("map_chunk_shift", 15)'
+corrupt map_chunk_shift 'put("map_chunk_shift", 27)'
+corrupt map_size 'put("map_size", get("map_size") + 4096)'
+corrupt map_size 'put("map_size", 8192)'
+corrupt data_offset 'put("data_offset", get("map_offset") + 4096)'
+corrupt data_offset 'put("data_offset", get("map_offset") + get("map_size") - 4096)'
 
 # rec WANT BASE EXPR [NOFIX]: edit the 512-byte record at BASE (acceptor
 # slot or log header; rec is a bytearray, u32/u64 set little-endian
@@ -316,7 +441,9 @@ rec "acceptor state field 'nr_members'" 0x2000 'u32(0x40, 33)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x40, 1); u32(0x48, 40)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x50, 3)'
 rec "acceptor state field 'disk_uuid'" 0x2000 'rec[0x10] ^= 1'
-rec "acceptor state field 'reserved'" 0x2000 'rec[0x150] = 1'
+rec "acceptor state field 'reserved'" 0x2000 'rec[0x170] = 1'
+rec "acceptor state field 'reserved'" 0x2000 'u32(0x14c, 1)'
+rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 8)'
 rec "acceptor state field 'magic'" 0x2000 'u64(0, 0)' nofix
 rec "acceptor state field 'crc'" 0x2000 'rec[0x20] ^= 1' nofix
 rec "log header field 'magic'" 0x4000 'u64(0, 7)'
@@ -326,6 +453,76 @@ rec "log header field 'rec_align'" 0x4000 'u32(0x18, 512)'
 rec "log header field 'rec_offset'" 0x4000 'u64(0x20, 0)'
 rec "log header field 'rec_size'" 0x4000 'u64(0x28, 1)'
 rec "log header field 'reserved'" 0x4000 'rec[0x100] = 1'
+
+# maphdr SLOT EXPR WANT-OUT [NOFIX]: edit slot map header SLOT (0 or 1;
+# rec, u32, u64 as for rec()), fix its crc unless NOFIX; a map header never
+# refuses the attach: show-md exits 0 and prints WANT-OUT.
+MAP_OFF=$((0x4000 + 16 * 1024 * 1024))
+maphdr() {
+	local slot=$1 expr=$2 want=$3 nofix=${4:-}
+	cp "$T/pristine" "$T/img"
+	$PY - "$T/img" "$MAP_OFF" "$slot" "$expr" "$nofix" <<'EOF4'
+import struct, sys
+path, base, slot, expr, nofix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+with open(path, "r+b") as f:
+    f.seek(base)
+    hdr0 = bytes(f.read(512))
+    f.seek(base + slot * 4096)
+    rec = bytearray(f.read(512))
+    u32 = lambda off, v: struct.pack_into("<I", rec, off, v)
+    u64 = lambda off, v: struct.pack_into("<Q", rec, off, v)
+    exec(expr, {"rec": rec, "u32": u32, "u64": u64, "hdr0": hdr0})
+    if not nofix:
+        struct.pack_into("<I", rec, 0x1fc, crc32c(bytes(rec[:0x1fc])))
+    f.seek(base + slot * 4096)
+    f.write(rec)
+EOF4
+	rc 0 "show-md: map header $slot: $expr" $P show-md "$T/img"
+	out "$want" "  $want"
+}
+maphdr 0 'rec[0x20] ^= 1' "no valid header: every chunk counts as changed" nofix
+maphdr 0 'u64(0, 5)' "header 0: not used (field 'magic')"
+maphdr 0 'rec[0x10] ^= 1' "header 0: not used (field 'disk_uuid')"
+maphdr 0 'u64(0x28, 1)' "header 0: not used (field 'n_chunks')"
+maphdr 0 'u32(0x30, 17)' "header 0: not used (field 'chunk_shift')"
+maphdr 0 'u32(0x34, 1)' "header 0: not used (field 'reserved')"
+maphdr 0 'rec[0x100] = 1' "header 0: not used (field 'reserved')"
+maphdr 1 'rec[:] = hdr0; u64(8, 2); u64(0x20, 7)' "newest header 1: seq 2 covers 7"
+maphdr 1 'rec[:] = hdr0; u64(8, 2); u64(0x20, 7); rec[0x30] = 9' "newest header 0: seq 1 covers 0"
+maphdr 1 'rec[:] = hdr0; u64(0x20, 7)' "newest header 0: seq 1 covers 0"
+# a format without the slot map (feature bit and map fields zero) is valid
+cp "$T/pristine" "$T/img"
+$PY - "$T/img" <<'EOF5'
+import struct, sys
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+with open(sys.argv[1], "r+b") as f:
+    for base in (0, 4096):
+        f.seek(base)
+        sb = bytearray(f.read(512))
+        struct.pack_into("<Q", sb, 0x20, 0)
+        sb[0x98:0xb0] = bytes(0x18)
+        struct.pack_into("<I", sb, 0x1fc, crc32c(bytes(sb[:0x1fc])))
+        f.seek(base)
+        f.write(sb)
+EOF5
+rc 0 "show-md: no slot map feature, map fields zero" $P show-md "$T/img"
+out "slot map: none (every chunk counts as changed)" "  no slot map"
+rc 0 "  --json" $P --json show-md "$T/img"
+json "  is valid JSON"
+out '"slot_map":null' "  slot_map null"
 
 # flip FILE OFFSET: invert one byte (writing a constant could leave it as it was)
 flip() {

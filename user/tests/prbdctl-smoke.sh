@@ -74,6 +74,7 @@ minor = 7
 cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
 secret = smoke-secret
 on-no-quorum = io-error
+resync-rate = 20M
 
 [node 1]
 address = $LOCAL_IP:7790
@@ -128,6 +129,27 @@ has "  peer 2" 'peer 2 10.77.0.202:7790'
 has "  learner 3" 'peer 3 \[fd00::3\]:7790 .* learner'
 ok "--json status" $P --json status
 has "  JSON fields" '"name":"r0","minor":7,"node_id":1'
+has "  resync and verify keys before the peers" '"resync_rate_cap":20480,"resync_source":[0-9]*,"resync_done":[0-9]*,"resync_total":[0-9]*,"resync_rate":[0-9]*,"verify_running":[01],.*"verify_checked":[0-9]*,"verify_divergent":[0-9]*,"peers":\['
+has "  per-peer sync state" '"node_id":2,.*"sync":"[a-z-]*","rs_done":[0-9]*,"rs_total":[0-9]*,"rs_rate":[0-9]*'
+ok "status shows the resync rate cap" $P status r0
+has "  ..." 'resync-rate 20.0 MiB/s'
+has "  per-peer sync column" 'peer 2 10.77.0.202:7790 .* sync '
+ok "set --resync-rate 512K" $P set r0 --resync-rate 512K
+ok "status after set" $P --json status r0
+has "  resync_rate_cap 512" '"resync_rate_cap":512,'
+ok "set --resync-rate 0" $P set r0 --resync-rate 0
+ok "status after set" $P status r0
+has "  resync-rate none" 'resync-rate none'
+rc 1 "verify --range unaligned: nothing sent" $P verify r0 --range 1:4096
+rc 1 "verify of a range beyond the device" $P verify r0 --range 0:1T
+err_has "  extack printed" "beyond the end of the device"
+rc 1 "verify of an unknown resource" $P verify r9
+err_has "  extack printed" "no resource of that name"
+rc 1 "resync without --peer" $P resync r0
+rc 4 "resync of an unknown node" $P resync r0 --peer 9
+err_has "  extack printed" "neither the local node nor a peer"
+rc 3 "resync of a range beyond the device" $P resync r0 --peer 2 --range 1T:4K
+err_has "  extack printed" "beyond the end of the device"
 rc 5 "up again: the resource exists" $P $C up r0
 ok "  still up and attached" $P status r0
 has "  ..." 'state up disk attached'
