@@ -29,6 +29,17 @@
 #include "prbd_compat.h"
 
 struct prbd_resource;
+struct prbd_acceptor_state;
+struct prbd_tr_rx;
+struct netlink_ext_ack;
+
+/* frame types of the replication (prbd_repl.c) and resync (prbd_resync.c) */
+enum {
+	PRBD_MSG_DATA = 64,	/* PRBD_WIRE_T_USER */
+	PRBD_MSG_PAXOS,
+	PRBD_MSG_XFER,
+	PRBD_MSG_RS,
+};
 
 #define PRBD_DP_TICK_MS		10
 #define PRBD_DP_HB_MS		50
@@ -144,9 +155,101 @@ struct prbd_repl_peer {
 	u32 sent_pos;
 	u64 sent[PRBD_REPL_SENT_RING];	/* payload ids sent on this connection */
 	u64 learn_from;			/* LEARN_REQ for the history, 0: none */
+	unsigned long rs_seen;		/* jiffies of its last resync request */
 };
 
 struct prbd_tr;
+
+/* resync and verify I/O on the data area (prbd_resync.c) */
+enum {
+	PRBD_RSIO_READ,		/* source: a piece to send */
+	PRBD_RSIO_CRC,		/* a peer's verify: crcs of a piece */
+	PRBD_RSIO_WRITE,	/* target: a received piece */
+	PRBD_RSIO_VLOCAL,	/* our verify: our own crcs */
+};
+
+struct prbd_rs_io {
+	struct list_head list;		/* queue, then dp->rs_ios */
+	struct llist_node done_node;
+	struct prbd_dp *dp;
+	u8 kind;
+	int err;
+	u32 peer;
+	u32 gen;
+	u64 off;			/* bytes in the data area */
+	u32 len;
+	u64 slot;			/* the data is the state after it */
+	u64 mapval;			/* highest map entry of the piece */
+	struct bio_vec *bvec;		/* when sent */
+	unsigned int nr;
+	struct page *pages[];
+};
+
+enum {
+	PRBD_RST_IDLE,
+	PRBD_RST_PERSIST,	/* waiting for the durable begin record */
+	PRBD_RST_RUN,		/* copying */
+	PRBD_RST_DONE,		/* copied: waiting to apply rs_need */
+	PRBD_RST_CLEAR,		/* waiting for the cleared flag on disk */
+};
+
+#define PRBD_RS_WINDOW		8	/* pieces requested at once */
+
+/* The resync into this node (drive work only). */
+struct prbd_rs_target {
+	u8 state;
+	bool range;		/* a repair of [cursor, end): no install */
+	bool full;		/* every chunk */
+	bool begun;		/* BEGIN answered (or not needed) */
+	bool counted;		/* total computed */
+	u8 source;
+	u32 gen;
+	u64 cursor;		/* bytes below are written */
+	u64 next;		/* next byte to ask for */
+	u64 end;
+	u64 need;		/* highest slot a piece was read at */
+	u64 done, total;	/* bytes */
+	u64 map_have;		/* chunks of the bitmap received */
+	unsigned long *bm;	/* chunks to copy */
+	u32 n_out, n_writes, stale;
+	u64 out[2 * PRBD_RS_WINDOW];	/* asked for or not written yet */
+	unsigned long sent_at, retry_at, started;
+	u64 tokens;		/* rate cap */
+	unsigned long tok_at;
+	u64 rate, rate_bytes;
+	unsigned long rate_at;
+};
+
+#define PRBD_VERIFY_PIECES	4
+
+struct prbd_vpiece {
+	bool used, local_busy, local_done;
+	u32 tries;
+	u64 off;
+	u32 len;
+	u16 got;		/* peers that answered */
+	struct prbd_rs_io *local;
+	unsigned long sent_at;
+	u64 slot[PRBD_PX_MAX_NODES];
+	__le32 crc[PRBD_PX_MAX_NODES][64];
+};
+
+struct prbd_verify_req {
+	bool pending;
+	u64 start, len;
+	u32 peers;
+};
+
+/* An online verify run from this node (drive work only). */
+struct prbd_verify {
+	bool running, skipped;
+	u32 gen;
+	u32 peers;		/* bit per peer compared with */
+	u64 start, next, end;
+	u64 checked, divergent;
+	unsigned long note_at;
+	struct prbd_vpiece piece[PRBD_VERIFY_PIECES];
+};
 
 /* An apply in flight: one descriptor's data written to the data area. */
 struct prbd_apply {
@@ -247,10 +350,39 @@ struct prbd_dp {
 	bool quorum;			/* a leader known (or only briefly not) */
 	unsigned long leaderless_at;	/* jiffies since no leader is known */
 	bool needs_resync;		/* the core's, as last seen */
+	bool amnesiac;			/* new metadata: prbd_px_set_nopromise() */
 	bool auto_primary;		/* primary because opened read-write */
 	u8 xfer_refused_by;		/* a leader that refused to hand over */
 	unsigned long xfer_refused_at;	/* jiffies of that refusal */
 	unsigned long reclaim_at;	/* jiffies a primary found another leader */
+
+	/* slot map (prbd_resync.c) */
+	spinlock_t map_lock;		/* protects map, map_dirty */
+	u64 *map;			/* per chunk: highest slot that wrote it */
+	unsigned long *map_dirty;	/* per page of map: not on disk yet */
+	u32 map_shift;
+	u64 map_chunks, map_pages;
+	u64 map_covers;			/* the map header on disk says */
+
+	/* resync and verify (prbd_resync.c) */
+	spinlock_t rs_lock;		/* protects rs_rx, rs_queue, ver_req */
+	struct list_head rs_rx;		/* received, for the drive work */
+	struct list_head rs_queue;	/* reads asked by peers, new */
+	struct list_head rs_serve;	/* reads asked by peers (drive work) */
+	atomic_t rs_nserve;		/* ... queued or in flight */
+	struct list_head rs_wait;	/* received pieces to write */
+	struct list_head rs_ios;	/* on the data area now */
+	struct llist_head rs_done;
+	void *rs_wbuf;			/* an outgoing CRC message */
+	struct prbd_rs_target rst;
+	struct prbd_verify ver;
+	struct prbd_verify_req ver_req;
+	bool rs_inconsistent;		/* data not whole: no vote, no reads */
+	bool rs_full;
+	u32 rs_flags_want;		/* PRBD_DISK_ACC_F_*, to be written */
+	u32 rs_flags_disk;		/* as last written */
+	u64 rs_from, rs_cursor, rs_need;	/* see prbd_disk_acceptor */
+	u64 rs_cursor_disk;		/* as last written */
 };
 
 /* prbd_req.c */
@@ -306,7 +438,29 @@ void prbd_hist_destroy(struct prbd_dp *dp);
 bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
 void prbd_hist_serve(struct prbd_dp *dp);
 
+/* prbd_resync.c */
+void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot);
+void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e);
+int prbd_map_load(struct prbd_dp *dp);
+void prbd_map_free(struct prbd_dp *dp);
+int prbd_map_flush(struct prbd_dp *dp, u64 covers);
+bool prbd_rs_overlaps(struct prbd_dp *dp, u64 sector, u32 len);
+int prbd_rs_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+void prbd_rs_drive(struct prbd_dp *dp);
+enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
+				      const struct prbd_px_status *st,
+				      u32 node);
+int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
+		   struct netlink_ext_ack *extack);
+int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
+		   struct netlink_ext_ack *extack);
+int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
+void prbd_rs_destroy(struct prbd_dp *dp);
+bool prbd_rs_busy(struct prbd_dp *dp);
+
 /* prbd_glue.c */
+bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
+void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
 extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);

@@ -191,6 +191,11 @@ int prbd_dp_open_rw(struct prbd_dp *dp)
 	spin_unlock(&dp->px_lock);
 	if (primary)
 		return 0;
+	if (READ_ONCE(dp->rs_inconsistent)) {
+		pr_warn("%s: cannot open read-write: disk inconsistent (resync running)\n",
+			dp->res->name);
+		return -EAGAIN;
+	}
 	err = prbd_dp_wait_leader(dp, true);
 	if (err)
 		return err;
@@ -281,17 +286,25 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 	u64 lead;
 
 	prbd_px_status(dp->px, &st);
+	if (dp->amnesiac && !st.nopromise) {
+		/* its next acceptor-state write drops the flag */
+		WRITE_ONCE(dp->amnesiac, false);
+		pr_info("%s: this node's promises count again (it saw a leader's proposals chosen)\n",
+			dp->res->name);
+	}
 	lead = rd->role == PRBD_PX_LEADER ? st.ballot : 0;
 	if (dp->lead_ballot && lead != dp->lead_ballot)
 		prbd_leadership_ended(dp, st.next_slot);
 	dp->lead_ballot = lead;
 	/*
-	 * Quorum: a leader is known (ourselves included).  An election or a
-	 * leadership transfer leaves the group without one for a moment;
+	 * Quorum: a leader is known (ourselves included, if enough voting
+	 * members are heard to commit: resyncing ones do not count).  An
+	 * election or a leadership transfer leaves the group without one for
+	 * a moment;
 	 * quorum counts as lost only once that lasts three election
 	 * timeouts, so on-no-quorum io-error does not fail I/O during them.
 	 */
-	led = rd->role == PRBD_PX_LEADER ||
+	led = (rd->role == PRBD_PX_LEADER && st.can_commit) ||
 	      (rd->role == PRBD_PX_FOLLOWER && rd->leader);
 	if (led)
 		dp->leaderless_at = 0;
@@ -311,10 +324,13 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 				dp->res->name);
 	}
 	/* what status shows per peer: applied as the peer reported (leader) */
-	list_for_each_entry(peer, &dp->res->peers, list)
-		if (peer->node_id < PRBD_PX_MAX_NODES)
-			WRITE_ONCE(peer->match_index,
-				   st.peer_applied[peer->node_id]);
+	list_for_each_entry(peer, &dp->res->peers, list) {
+		if (peer->node_id >= PRBD_PX_MAX_NODES)
+			continue;
+		WRITE_ONCE(peer->match_index, st.peer_applied[peer->node_id]);
+		WRITE_ONCE(peer->sync, prbd_rs_peer_sync(dp, &st,
+							 peer->node_id));
+	}
 	if (dp->primary && led && rd->role != PRBD_PX_LEADER) {
 		if (!dp->reclaim_at)
 			dp->reclaim_at = jiffies ? jiffies : 1;
@@ -333,8 +349,9 @@ static void prbd_track_leadership(struct prbd_dp *dp,
  */
 static bool prbd_io_must_fail(struct prbd_dp *dp)
 {
-	if (dp->role == PRBD_PX_LEADER)
-		return false;
+	if (dp->role == PRBD_PX_LEADER)	/* without voters to commit? */
+		return !dp->quorum &&
+		       dp->res->on_no_quorum == PRBD_ON_NO_QUORUM_IO_ERROR;
 	if (!dp->quorum)
 		return dp->res->on_no_quorum == PRBD_ON_NO_QUORUM_IO_ERROR;
 	if (!dp->leader || dp->leader == dp->res->node_id)
@@ -467,6 +484,8 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 		if (!prbd_log_reserve(dp, d.op == PRBD_LOG_OP_WRITE ?
 				      blk_rq_bytes(cmd->rq) : 0, &need)) {
 			dp->log_starved = true;
+			/* records kept for a lagging member must go too */
+			prbd_px_log_full(dp->px);
 			return;
 		}
 		d.id = cmd->id;
@@ -539,6 +558,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	}
 	dp->needs_resync = rd.needs_resync;
 	spin_unlock(&dp->res->lock);
+
 	if (rd.role_changed)
 		dp->res_changed = true;
 }
@@ -554,7 +574,15 @@ static void prbd_apply_endio(struct bio *bio)
 	prbd_dp_kick(a->dp);
 }
 
-static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
+/**
+ * prbd_apply_busy() - is an apply overlapping these sectors in flight?
+ * @dp: the data path
+ * @sector: of the prbd device
+ * @len: bytes
+ *
+ * Context: drive work.
+ */
+bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
 {
 	struct prbd_apply *a;
 
@@ -563,6 +591,13 @@ static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
 		    a->sector < sector + (len >> SECTOR_SHIFT))
 			return true;
 	return false;
+}
+
+/* An apply waits for older applies and resync I/O on the same sectors. */
+static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
+{
+	return prbd_apply_busy(dp, sector, len) ||
+	       prbd_rs_overlaps(dp, sector, len);
 }
 
 static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
@@ -642,6 +677,8 @@ static void prbd_start_applies(struct prbd_dp *dp)
 			}
 		}
 		prbd_hist_add(dp, &e);
+		/* before any later resync read or write of these chunks */
+		prbd_map_note_entry(dp, &e);
 		for (j = 0; j < n; j++) {
 			a = as[j];
 			memset(a, 0, sizeof(*a));
@@ -703,7 +740,8 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 		if (list_empty(&dp->applies) ||
 		    list_first_entry(&dp->applies, struct prbd_apply,
 				     list)->slot != a->slot) {
-			applied = a->slot;
+			/* slots below an installed one may still finish */
+			applied = max(applied, a->slot);
 			trace_prbd_slot_applied(prbd_dp_minor(dp), a->slot,
 						a->err);
 		}
@@ -748,6 +786,13 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 {
 	u64 used;
 
+	if (READ_ONCE(dp->rs_flags_want) != READ_ONCE(dp->rs_flags_disk))
+		return true;
+	if (READ_ONCE(dp->rs_inconsistent) &&
+	    READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk &&
+	    time_after(jiffies, dp->ckpt_at + msecs_to_jiffies(PRBD_CKPT_MS)))
+		return true;
+
 	if (READ_ONCE(dp->log_starved) &&
 	    prbd_log_releasable(dp, prbd_release_bound(dp)))
 		return true;
@@ -781,6 +826,7 @@ static void prbd_drive_work(struct work_struct *work)
 	}
 	prbd_hist_serve(dp);
 	prbd_start_applies(dp);
+	prbd_rs_drive(dp);
 	prbd_reap_applies(dp);
 	prbd_serve_reads(dp);
 	spin_lock(&dp->res->lock);
@@ -813,7 +859,7 @@ static void prbd_tick_work(struct work_struct *work)
 
 static void prbd_hs_to_state(struct prbd_dp *dp,
 			     const struct prbd_px_hardstate *hs, u64 applied,
-			     struct prbd_acceptor_state *st)
+			     u32 flags, struct prbd_acceptor_state *st)
 {
 	u32 id;
 
@@ -822,6 +868,13 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
 	st->config_epoch = hs->cfg_slot;
 	st->commit_index = hs->commit;
 	st->applied_index = applied;
+	st->flags = flags | (READ_ONCE(dp->amnesiac) ?
+			     PRBD_DISK_ACC_F_AMNESIAC : 0);
+	if (flags & PRBD_DISK_ACC_F_INCONSISTENT) {
+		st->rs_from = dp->rs_from;
+		st->rs_cursor = READ_ONCE(dp->rs_cursor);
+		st->rs_need = READ_ONCE(dp->rs_need);
+	}
 	for (id = 1; id < PRBD_PX_MAX_NODES; id++) {
 		if (!((hs->voters | hs->learners) & BIT(id)))
 			continue;
@@ -832,18 +885,26 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
 	}
 }
 
+/*
+ * Write the acceptor state.  Only a checkpoint changes the resync flags
+ * (@flags; others pass dp->rs_flags_disk): it flushes the data area and the
+ * slot map first.  The resync cursor may go with any write: the pieces below
+ * it are completed writes, which the record's preflush makes durable.
+ */
 static int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
-			 u64 applied)
+			 u64 applied, u32 flags)
 {
 	struct prbd_acceptor_state st;
 	int err;
 
-	prbd_hs_to_state(dp, hs, applied, &st);
+	prbd_hs_to_state(dp, hs, applied, flags, &st);
 	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
 	if (err)
 		return err;
 	dp->hs_disk = *hs;
 	dp->applied_disk = applied;
+	WRITE_ONCE(dp->rs_flags_disk, flags);
+	dp->rs_cursor_disk = st.rs_cursor;
 	return 0;
 }
 
@@ -863,12 +924,18 @@ static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
 static void prbd_checkpoint(struct prbd_dp *dp)
 {
 	u64 applied = READ_ONCE(dp->applied), keep, freed;
+	u32 flags = READ_ONCE(dp->rs_flags_want);
 	int err;
 
-	if (applied > dp->applied_disk) {
-		err = blkdev_issue_flush(dp->bdev);
+	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
+	    ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
+	     READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk)) {
+		/* the map covers what is applied before the record says so */
+		err = prbd_map_flush(dp, applied);
 		if (!err)
-			err = prbd_write_hs(dp, &dp->hs_disk, applied);
+			err = blkdev_issue_flush(dp->bdev);
+		if (!err)
+			err = prbd_write_hs(dp, &dp->hs_disk, applied, flags);
 		if (err) {
 			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
 			       err);
@@ -922,17 +989,23 @@ static void prbd_persist_work(struct work_struct *work)
 			 * memory for a small allocation: wait.  Then try
 			 * again (records already written are skipped).
 			 */
-			if (err == -ENOSPC)
+			if (err == -ENOSPC) {
+				/* a lagging member may hold the log: not for long */
+				spin_lock(&dp->px_lock);
+				prbd_px_log_full(dp->px);
+				spin_unlock(&dp->px_lock);
 				prbd_checkpoint(dp);
-			else
+			} else {
 				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 						    dp->res->name);
+			}
 			msleep(20);
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
 		}
 		if (!err && prbd_batch_needs_hs(dp, b))
-			err = prbd_write_hs(dp, &b->hs, dp->applied_disk);
+			err = prbd_write_hs(dp, &b->hs, dp->applied_disk,
+					    dp->rs_flags_disk);
 		trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
 		if (err) {
 			/* not durable: never report it; I/O on it stalls */
@@ -964,6 +1037,8 @@ static void prbd_dp_free(struct prbd_dp *dp)
 		destroy_workqueue(dp->wq);
 	prbd_log_unload(dp);
 	prbd_hist_destroy(dp);
+	prbd_rs_destroy(dp);
+	prbd_map_free(dp);
 	kvfree(dp->hmsg);
 	kvfree(dp->batch);
 	kvfree(dp->px);
@@ -1062,21 +1137,44 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	}
 	dp->hs_disk = hs;
 	dp->applied_disk = st.applied_index;
+	err = prbd_rs_init(dp, &st);
+	if (err)
+		goto out_free;
+	err = prbd_map_load(dp);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot read the slot map");
+		goto out_free;
+	}
 	err = prbd_log_load(dp, &hs);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot read or replay the log area");
 		goto out_free;
 	}
 	if (dp->applied > dp->applied_disk) {
-		err = prbd_write_hs(dp, &hs, dp->applied);
+		err = prbd_write_hs(dp, &hs, dp->applied, dp->rs_flags_disk);
 		if (err) {
 			NL_SET_ERR_MSG_MOD(extack, "cannot write the acceptor state");
 			goto out_free;
 		}
 	}
+	if (dp->rs_inconsistent)
+		prbd_px_set_novote(dp->px, true);	/* until the resync ends */
+	/*
+	 * A disk never used (fresh create-md) may be a wiped one that forgot
+	 * what it promised and accepted: it promises nothing to a candidate
+	 * that knows of chosen slots until it installed a resync or followed
+	 * a leader for a while (prbd_px_set_nopromise()).
+	 */
+	dp->amnesiac = (st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
+		       (!st.applied_index && !st.commit_index &&
+			!st.promised_ballot);
+	if (dp->amnesiac)
+		prbd_px_set_nopromise(dp->px, true);
 	spin_lock(&res->lock);
 	res->applied_index = dp->applied;
 	res->commit_index = max(hs.commit, dp->applied);
+	if (dp->rs_inconsistent)
+		res->disk_state = PRBD_DISK_STATE_INCONSISTENT;
 	spin_unlock(&res->lock);
 
 	err = -ENOMEM;
@@ -1135,10 +1233,11 @@ static void prbd_dp_down(struct prbd_resource *res)
 	 * area: their completions touch dp and kick the drive work, which
 	 * reaps them.  Wait for the last one.
 	 */
-	while (!list_empty(&dp->applies) || !llist_empty(&dp->applies_done)) {
+	while (!list_empty(&dp->applies) || !llist_empty(&dp->applies_done) ||
+	       prbd_rs_busy(dp)) {
 		prbd_dp_kick(dp);
 		flush_workqueue(dp->wq);
-		if (!list_empty(&dp->applies))
+		if (!list_empty(&dp->applies) || prbd_rs_busy(dp))
 			msleep(20);
 	}
 	flush_workqueue(dp->pwq);
@@ -1172,6 +1271,10 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 		return 0;
 	}
 	/* primary: this node must lead the group */
+	if (READ_ONCE(dp->rs_inconsistent)) {
+		NL_SET_ERR_MSG_MOD(extack, "disk is inconsistent: a resync into it runs");
+		return -EAGAIN;
+	}
 	err = prbd_dp_wait_leader(dp, true);
 	if (!err) {
 		spin_lock(&dp->px_lock);
@@ -1186,8 +1289,59 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 	return err;
 }
 
+/**
+ * prbd_rs_installed() - the core installed @slot: the data path follows
+ * @dp: the data path
+ * @slot: the slot a resync source had applied
+ *
+ * Context: drive work.  Every slot up to @slot counts as applied: the
+ * resync copies what they wrote.
+ */
+void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_px_status st;
+
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	if (st.applied <= dp->applied)
+		return;	/* nothing installed: we were ahead already */
+	dp->applied = st.applied;
+	dp->apply_next = max(dp->apply_next, st.applied + 1);
+	dp->apply_hi = max(dp->apply_hi, st.applied);
+	spin_lock(&dp->res->lock);
+	dp->res->applied_index = dp->applied;
+	spin_unlock(&dp->res->lock);
+}
+
+static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
+			  struct netlink_ext_ack *extack)
+{
+	struct prbd_dp *dp = res->priv;
+
+	if (!dp) {
+		NL_SET_ERR_MSG_MOD(extack, "resource is down");
+		return -ENOTCONN;
+	}
+	return prbd_rs_verify(dp, start, len, extack);
+}
+
+static int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,
+			  u64 len, struct netlink_ext_ack *extack)
+{
+	struct prbd_dp *dp = res->priv;
+
+	if (!dp) {
+		NL_SET_ERR_MSG_MOD(extack, "resource is down");
+		return -ENOTCONN;
+	}
+	return prbd_rs_repair(dp, peer, start, len, extack);
+}
+
 const struct prbd_res_ops prbd_dp_ops = {
 	.up = prbd_dp_up,
 	.down = prbd_dp_down,
 	.set_role = prbd_dp_set_role,
+	.verify = prbd_dp_verify,
+	.resync = prbd_dp_resync,
 };

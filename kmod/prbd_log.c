@@ -96,8 +96,8 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 	if (log->used + waste + size > log->ring_size) {
 		spin_unlock(&log->lock);
 		kfree(ext);
-		pr_err("log ring full (%llu of %llu bytes used)\n", log->used,
-		       log->ring_size);
+		pr_warn_ratelimited("%s: log ring full (%llu of %llu bytes used)\n",
+				    dp->res->name, log->used, log->ring_size);
 		return -ENOSPC;
 	}
 	ext->slot = slot;
@@ -569,6 +569,7 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 
 	if (e->kind != PRBD_PX_K_DATA)
 		return 0;
+	prbd_map_note_entry(dp, e);
 	for (j = 0; j < e->n_desc; j++) {
 		if (e->desc[j].op != PRBD_LOG_OP_WRITE) {
 			err = prbd_log_trim_sync(dp, &e->desc[j]);

@@ -16,6 +16,7 @@
  *                  little-endian; no payload.
  *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
  *                  sent by a node asked to become primary.
+ *  PRBD_MSG_RS     resync and verify (prbd_resync.c).
  * One connection delivers in order, so a DATA frame always arrives before
  * the message that needs it.
  *
@@ -39,11 +40,7 @@
 #include "prbd_transport.h"
 #include "prbd_wire.h"
 
-enum {
-	PRBD_MSG_DATA = PRBD_WIRE_T_USER,
-	PRBD_MSG_PAXOS,
-	PRBD_MSG_XFER,
-};
+static_assert((int)PRBD_MSG_DATA == (int)PRBD_WIRE_T_USER);
 
 struct prbd_wire_data {
 	__le64 id;
@@ -639,6 +636,9 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 	case PRBD_MSG_XFER:
 		if (rx->hdr_len == sizeof(struct prbd_wire_xfer))
 			err = prbd_repl_recv_xfer(dp, rx);
+		break;
+	case PRBD_MSG_RS:
+		err = prbd_rs_recv(dp, rx);
 		break;
 	}
 	if (err)

@@ -279,6 +279,11 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		}
 		return prbd_dp_queue_write(dp, cmd);
 	case REQ_OP_READ:
+		if (READ_ONCE(dp->rs_inconsistent)) {
+			/* a resync is writing the data area: nothing to read */
+			prbd_io_end(cmd, BLK_STS_IOERR);
+			return BLK_STS_OK;
+		}
 		if (!prbd_dp_queue_read(dp, cmd))
 			return BLK_STS_OK;
 		/* no sleeping allocation here: blk-mq retries the request */

@@ -272,8 +272,9 @@ TRACE_EVENT(prbd_leader_change,
 );
 
 /*
- * prbd_resync_progress - bulk resync from or to a peer (not fired yet: the
- * resync machinery comes with issue 6)
+ * prbd_resync_progress - a resync into this node started, progressed
+ * (about once a second), ended or was interrupted
+ * @peer: the node it copies from (0: none yet)
  * @done: bytes copied so far
  * @total: bytes to copy
  */

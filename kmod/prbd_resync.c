@@ -1,0 +1,1810 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: the slot map, bulk resync and online verify.
+ *
+ * Slot map.  For every chunk of the data area (2^map_chunk_shift bytes)
+ * each node records the highest slot whose write, discard or zeroing
+ * touched it, when it starts applying that slot (prbd_map_note()) and when
+ * it replays its log.  The entries only grow.  A checkpoint writes the
+ * changed entry blocks, flushes, and writes a map header saying which
+ * applied slot the entries cover, before the acceptor state records that
+ * slot as applied; so after a crash the entries cover every slot up to the
+ * durable applied index, and the log replay notes the rest.  Without an
+ * intact header every entry is raised to the applied index (everything
+ * counts as changed).  The map needs no state per peer: a node that
+ * applied every slot up to X is missing exactly the chunks whose entry is
+ * above X on an up-to-date node, however long it was away.
+ *
+ * Resync (this node the target T, the leader the source S).  When the core
+ * says this node fell behind the retained log (needs_resync), or a resync
+ * was under way when it stopped, or a range repair is asked for:
+ *  1. T records durably that its data area is inconsistent, from which
+ *     applied index X it copies and (later) how far it got.  From now on it
+ *     does not vote (prbd_px_set_novote()), refuses to become primary and
+ *     fails reads.
+ *  2. BEGIN: S answers with its applied index A and configuration.  T
+ *     installs A in its core (prbd_px_install()): it accepts, learns and
+ *     applies every slot after A like any follower from now on.
+ *  3. MAP: T fetches the bitmap of chunks whose entry on S is above X (all
+ *     of them for a new or wiped disk: X = 0).
+ *  4. REQ/DATA: T asks for those chunks in pieces of up to 256 KiB, a few
+ *     at a time and at most at the resync rate.  S reads a piece when no
+ *     apply overlapping it is in flight and holds later overlapping applies
+ *     back until the read is done, so the piece is exactly the state after
+ *     slot s = its last started slot, which it sends along.  T writes the
+ *     piece only if no slot above s touched the chunk on T (its own map
+ *     entry; otherwise it asks again), again serialised against its own
+ *     applies.  Slots up to s that T applies after the write only rewrite
+ *     what the piece already holds, so once T has applied s the piece is
+ *     current: a resync write never overwrites a newer application write.
+ *  5. When every piece is written and T has applied the highest s it got,
+ *     a checkpoint flushes the data area and clears the inconsistent flag;
+ *     T votes again.
+ * A crash of T resumes from the recorded cursor (pieces below it are
+ * durable); a lost source (leader change, disconnect, 10 s without answer)
+ * restarts the exchange with the new leader at the first piece not
+ * written.  T never clears the flag before every chunk is copied.
+ *
+ * Verify.  The node running it asks every connected peer for crc32c per
+ * 4 KiB of each 256 KiB piece, read the same serialised way (state after
+ * its slot s), and reads the piece itself (state after s').  They are
+ * comparable when s <= s' and no slot above s touched the piece here
+ * (map entries); otherwise the piece is asked again.  Divergent blocks are
+ * reported, never repaired: `prbdctl resync --range` repairs them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "prbd_int.h"
+#include "prbd_dp.h"
+#include "prbd_trace.h"
+#include "prbd_transport.h"
+#include "prbd_wire.h"
+
+#define PRBD_MAP_PER_PAGE	(PAGE_SIZE / sizeof(u64))
+#define PRBD_RS_PIECE		(256u << 10)	/* bytes per request */
+#define PRBD_RS_BLOCK		4096u		/* verify granularity */
+#define PRBD_RS_CRCS		(PRBD_RS_PIECE / PRBD_RS_BLOCK)
+#define PRBD_RS_MAP_BITS	65536u		/* chunks per MAP reply */
+#define PRBD_RS_TIMEOUT		(10 * HZ)
+#define PRBD_VERIFY_RETRIES	20
+#define PRBD_RS_SERVE_MAX	64		/* reads queued for peers */
+
+/* struct prbd_wire_rs.op */
+enum {
+	PRBD_RS_BEGIN = 1,	/* T -> S: I resync from you */
+	PRBD_RS_BEGIN_R,	/* S -> T: install slot, configuration */
+	PRBD_RS_MAP_REQ,	/* T -> S: bitmap of chunks [off, off + len) */
+	PRBD_RS_MAP,		/* S -> T: payload = bitmap, LSB first */
+	PRBD_RS_REQ,		/* T -> S: bytes [off, off + len) */
+	PRBD_RS_DATA,		/* S -> T: payload = the bytes, as of slot */
+	PRBD_RS_CRC_REQ,	/* verifier -> peer: crcs of [off, off + len) */
+	PRBD_RS_CRC,		/* peer -> verifier: crc[] per 4 KiB */
+	PRBD_RS_REPAIR,		/* any -> T: resync [off, off + len) */
+	PRBD_RS_OP_MAX = PRBD_RS_REPAIR,
+};
+
+/* struct prbd_wire_rs.status of replies */
+enum {
+	PRBD_RS_OK = 0,
+	PRBD_RS_E_NOT_LEADER,	/* BEGIN: ask the leader */
+	PRBD_RS_E_INCONSISTENT,	/* the asked node's data is not whole */
+	PRBD_RS_E_GEOMETRY,	/* data size or chunk size differ */
+	PRBD_RS_E_NOMEM,
+	PRBD_RS_E_MAX = PRBD_RS_E_NOMEM,
+};
+
+#define PRBD_RS_F_FULL		0x01	/* every chunk (BEGIN, MAP_REQ) */
+#define PRBD_RS_F_KNOWN		PRBD_RS_F_FULL
+
+/*
+ * struct prbd_wire_rs - header of every resync and verify message
+ * (frame type PRBD_MSG_RS); little-endian.  Replies echo gen, off, len.
+ */
+struct prbd_wire_rs {
+	__u8 op;
+	__u8 flags;
+	__le16 status;
+	__le32 gen;		/* the asker's run */
+	__le64 off;		/* bytes; MAP: first chunk */
+	__le32 len;		/* bytes; MAP: chunks */
+	__le32 chunk_shift;	/* BEGIN, BEGIN_R: the sender's map geometry */
+	__le64 data_size;	/* BEGIN, BEGIN_R */
+	__le64 from;		/* BEGIN, MAP_REQ: copy chunks written after */
+	__le64 slot;		/* BEGIN_R: install slot; DATA, CRC: as of */
+	__le64 mapval;		/* DATA: S's entry; BEGIN_R: config slot */
+	__le64 done, total;	/* REQ: the target's progress, bytes */
+	__le64 rate;		/* REQ: bytes/s */
+	__le16 voters, learners;	/* BEGIN_R */
+	__le32 n_crc;		/* CRC: entries in crc[] */
+	__le32 crc[];		/* CRC */
+};
+
+static_assert(sizeof(struct prbd_wire_rs) + PRBD_RS_CRCS * 4 <=
+	      PRBD_WIRE_MAX_HDR);
+
+/* A received resync or verify message, for the drive work. */
+struct prbd_rs_rx {
+	struct list_head list;
+	u32 from;
+	struct prbd_rs_io *io;		/* DATA: the piece */
+	u8 *bits;			/* MAP: the bitmap */
+	struct prbd_wire_rs w;		/* crc[] follows (CRC) */
+};
+
+/* --- slot map ------------------------------------------------------------ */
+
+static u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)
+{
+	return byte >> dp->map_shift;
+}
+
+/**
+ * prbd_map_note() - record that @slot writes bytes [@off, @off + @len)
+ * @dp: the data path
+ * @off: byte offset in the data area
+ * @len: bytes
+ * @slot: the slot (or, for resync data, the source's entry)
+ */
+void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot)
+{
+	u64 c, last;
+
+	if (!dp->map || !len)
+		return;
+	c = prbd_map_chunk(dp, off);
+	last = min(prbd_map_chunk(dp, off + len - 1), dp->map_chunks - 1);
+	spin_lock(&dp->map_lock);
+	for (; c <= last; c++) {
+		if (dp->map[c] >= slot)
+			continue;
+		dp->map[c] = slot;
+		__set_bit(c / PRBD_MAP_PER_PAGE, dp->map_dirty);
+	}
+	spin_unlock(&dp->map_lock);
+}
+
+/* The highest entry of the chunks of bytes [@off, @off + @len). */
+static u64 prbd_map_max(struct prbd_dp *dp, u64 off, u64 len)
+{
+	u64 c, last, v = 0;
+
+	if (!dp->map)
+		return U64_MAX;
+	c = prbd_map_chunk(dp, off);
+	last = min(prbd_map_chunk(dp, off + len - 1), dp->map_chunks - 1);
+	spin_lock(&dp->map_lock);
+	for (; c <= last; c++)
+		v = max(v, dp->map[c]);
+	spin_unlock(&dp->map_lock);
+	return v;
+}
+
+void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e)
+{
+	u32 j;
+
+	if (e->kind != PRBD_PX_K_DATA)
+		return;
+	for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
+		prbd_map_note(dp, e->desc[j].sector << SECTOR_SHIFT,
+			      e->desc[j].len, e->slot);
+}
+
+static u64 prbd_map_entries_off(struct prbd_dp *dp)
+{
+	return dp->res->backing->md.map_offset + 2 * PRBD_DISK_BLOCK;
+}
+
+/**
+ * prbd_map_load() - read the slot map (before the log replay)
+ * @dp: the data path, applied_disk set
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbd_map_load(struct prbd_dp *dp)
+{
+	struct prbd_md *md = &dp->res->backing->md;
+	u64 covers = 0, i, n;
+	struct page *page;
+	u64 *src;
+	int err;
+
+	spin_lock_init(&dp->map_lock);
+	dp->map_shift = md->map_offset ? md->map_chunk_shift :
+			PRBD_MAP_CHUNK_SHIFT_MIN;
+	while (prbd_md_map_chunks(dp->data_size, dp->map_shift) >
+	       PRBD_MAP_MAX_CHUNKS)
+		dp->map_shift++;
+	n = prbd_md_map_chunks(dp->data_size, dp->map_shift);
+	dp->map_chunks = n;
+	dp->map_pages = DIV_ROUND_UP(n, PRBD_MAP_PER_PAGE);
+	dp->map = kvcalloc(dp->map_pages * PRBD_MAP_PER_PAGE, sizeof(u64),
+			   GFP_KERNEL);
+	dp->map_dirty = bitmap_zalloc(dp->map_pages, GFP_KERNEL);
+	if (!dp->map || !dp->map_dirty)
+		return -ENOMEM;
+	if (!md->map_offset) {
+		/* no map on disk: whatever we hold may have changed */
+		for (i = 0; i < n; i++)
+			dp->map[i] = dp->applied_disk;
+		return 0;
+	}
+	err = prbd_md_read_map_hdr(dp->bdev, md, &covers);
+	if (err && err != -ENOENT)
+		return err;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	for (i = 0; i < dp->map_pages; i++) {
+		struct bio *bio;
+
+		bio = prbd_pages_bio(dp, NULL, &page, PAGE_SIZE,
+				     (prbd_map_entries_off(dp) >> SECTOR_SHIFT) +
+				     i * (PAGE_SIZE >> SECTOR_SHIFT),
+				     REQ_OP_READ | REQ_SYNC);
+		err = submit_bio_wait(bio);
+		bio_put(bio);
+		if (err)
+			break;
+		src = page_address(page);
+		for (n = 0; n < PRBD_MAP_PER_PAGE; n++)
+			dp->map[i * PRBD_MAP_PER_PAGE + n] =
+				le64_to_cpu((__force __le64)src[n]);
+	}
+	__free_page(page);
+	if (err)
+		return err;
+	if (!md->map_seq || covers < dp->applied_disk) {
+		pr_warn("%s: slot map not intact: every chunk counts as changed\n",
+			dp->res->name);
+		for (i = 0; i < dp->map_chunks; i++)
+			dp->map[i] = max(dp->map[i], dp->applied_disk);
+		bitmap_fill(dp->map_dirty, dp->map_pages);
+	}
+	return 0;
+}
+
+void prbd_map_free(struct prbd_dp *dp)
+{
+	kvfree(dp->map);
+	dp->map = NULL;
+	bitmap_free(dp->map_dirty);
+	dp->map_dirty = NULL;
+}
+
+/**
+ * prbd_map_flush() - make the map entries cover @covers durably
+ * @dp: the data path
+ * @covers: every slot <= this has been noted (applied)
+ *
+ * Context: persist work (serialised with every metadata write).
+ * Return: 0 or an I/O error.
+ */
+int prbd_map_flush(struct prbd_dp *dp, u64 covers)
+{
+	struct prbd_md *md = &dp->res->backing->md;
+	struct page *page;
+	__le64 *dst;
+	u64 i, k;
+	int err = 0;
+
+	if (!dp->map || !md->map_offset)
+		return 0;
+	page = alloc_page(GFP_NOIO);
+	if (!page)
+		return -ENOMEM;
+	for (i = 0; i < dp->map_pages; i++) {
+		struct bio *bio;
+
+		spin_lock(&dp->map_lock);
+		if (!__test_and_clear_bit(i, dp->map_dirty)) {
+			spin_unlock(&dp->map_lock);
+			continue;
+		}
+		dst = page_address(page);
+		for (k = 0; k < PRBD_MAP_PER_PAGE; k++)
+			dst[k] = cpu_to_le64(dp->map[i * PRBD_MAP_PER_PAGE + k]);
+		spin_unlock(&dp->map_lock);
+		bio = prbd_pages_bio(dp, NULL, &page, PAGE_SIZE,
+				     (prbd_map_entries_off(dp) >> SECTOR_SHIFT) +
+				     i * (PAGE_SIZE >> SECTOR_SHIFT),
+				     REQ_OP_WRITE | REQ_SYNC);
+		err = submit_bio_wait(bio);
+		bio_put(bio);
+		if (err) {
+			spin_lock(&dp->map_lock);
+			__set_bit(i, dp->map_dirty);
+			spin_unlock(&dp->map_lock);
+			goto out_free;
+		}
+	}
+	if (covers == dp->map_covers)
+		goto out_free;
+	err = blkdev_issue_flush(dp->bdev);
+	if (!err)
+		err = prbd_md_write_map_hdr(dp->bdev, md, covers);
+	if (!err)
+		dp->map_covers = covers;
+out_free:
+	__free_page(page);
+	return err;
+}
+
+/* --- data-area I/O serialised against applies ---------------------------- */
+
+/* Is a resync or verify I/O overlapping these bytes in flight? */
+bool prbd_rs_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
+{
+	struct prbd_rs_io *io;
+
+	list_for_each_entry(io, &dp->rs_ios, list)
+		if (sector < (io->off >> SECTOR_SHIFT) +
+			     (io->len >> SECTOR_SHIFT) &&
+		    io->off >> SECTOR_SHIFT < sector + (len >> SECTOR_SHIFT))
+			return true;
+	return false;
+}
+
+static void prbd_rs_io_free(struct prbd_rs_io *io)
+{
+	unsigned int i;
+
+	for (i = 0; i < io->nr; i++)
+		if (io->pages[i])
+			__free_page(io->pages[i]);
+	kfree(io->bvec);
+	kfree(io);
+}
+
+static struct prbd_rs_io *prbd_rs_io_alloc(struct prbd_dp *dp, u8 kind,
+					   u64 off, u32 len)
+{
+	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct prbd_rs_io *io;
+
+	io = kzalloc(struct_size(io, pages, nr), GFP_NOIO);
+	if (!io)
+		return NULL;
+	INIT_LIST_HEAD(&io->list);
+	io->dp = dp;
+	io->kind = kind;
+	io->off = off;
+	io->len = len;
+	for (i = 0; i < nr; i++) {
+		io->pages[i] = alloc_page(GFP_NOIO | __GFP_ZERO);
+		if (!io->pages[i]) {
+			io->nr = i;
+			prbd_rs_io_free(io);
+			return NULL;
+		}
+	}
+	io->nr = nr;
+	return io;
+}
+
+static void prbd_rs_endio(struct bio *bio)
+{
+	struct prbd_rs_io *io = bio->bi_private;
+
+	if (bio->bi_status)
+		io->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	llist_add(&io->done_node, &io->dp->rs_done);
+	prbd_dp_kick(io->dp);
+}
+
+/*
+ * Start @io if nothing overlapping is in flight (drive work).  It then
+ * holds back later overlapping applies until it completes.  Its slot is the
+ * last slot started: the data it reads is the state after that slot.
+ */
+static bool prbd_rs_io_try(struct prbd_dp *dp, struct prbd_rs_io *io)
+{
+	u64 sector = io->off >> SECTOR_SHIFT;
+	struct bio *bio;
+
+	if (prbd_apply_busy(dp, sector, io->len) ||
+	    prbd_rs_overlaps(dp, sector, io->len))
+		return false;
+	if (io->kind != PRBD_RSIO_WRITE) {
+		io->slot = dp->apply_next - 1;
+		io->mapval = prbd_map_max(dp, io->off, io->len);
+	}
+	bio = prbd_pages_bio(dp, NULL, io->pages, io->len,
+			     dp->data_sect + sector,
+			     io->kind == PRBD_RSIO_WRITE ? REQ_OP_WRITE :
+			     REQ_OP_READ);
+	bio->bi_end_io = prbd_rs_endio;
+	bio->bi_private = io;
+	list_add_tail(&io->list, &dp->rs_ios);
+	submit_bio(bio);
+	return true;
+}
+
+/* --- messages ------------------------------------------------------------- */
+
+static void prbd_rs_pages_sent(void *arg, int err)
+{
+	prbd_rs_io_free(arg);
+}
+
+/* Send a resync message; @io's pages (if any) are the payload and freed. */
+static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
+			u32 hdr_len, struct prbd_rs_io *io)
+{
+	struct bio_vec *bv = NULL;
+	unsigned int i;
+	int err;
+
+	if (!dp->tr || !node || node >= PRBD_PX_MAX_NODES ||
+	    !dp->rpeer[node].up) {
+		if (io)
+			prbd_rs_io_free(io);
+		return -ENOTCONN;
+	}
+	if (io) {
+		bv = kcalloc(io->nr, sizeof(*bv), GFP_NOIO);
+		if (!bv) {
+			prbd_rs_io_free(io);
+			return -ENOMEM;
+		}
+		for (i = 0; i < io->nr; i++)
+			bvec_set_page(&bv[i], io->pages[i],
+				      min_t(u32, PAGE_SIZE,
+					    io->len - i * PAGE_SIZE), 0);
+		io->bvec = bv;
+	}
+	err = prbd_tr_send(dp->tr, node, PRBD_MSG_RS, w, hdr_len, bv,
+			   io ? io->nr : 0, io ? io->len : 0,
+			   io ? prbd_rs_pages_sent : NULL, io);
+	if (err && io)
+		prbd_rs_io_free(io);
+	return err;
+}
+
+static void prbd_rs_reply(struct prbd_dp *dp, u32 node,
+			  const struct prbd_wire_rs *req, u8 op, u16 status)
+{
+	struct prbd_wire_rs r = {};
+
+	r.op = op;
+	r.status = cpu_to_le16(status);
+	r.gen = req->gen;
+	r.off = req->off;
+	r.len = req->len;
+	prbd_rs_send(dp, node, &r, sizeof(r), NULL);
+}
+
+/* --- source side ------------------------------------------------------ */
+
+static bool prbd_rs_whole(struct prbd_dp *dp)
+{
+	return !READ_ONCE(dp->rs_inconsistent) && !READ_ONCE(dp->needs_resync);
+}
+
+static void prbd_rs_on_begin(struct prbd_dp *dp, u32 from,
+			     const struct prbd_wire_rs *w)
+{
+	struct prbd_wire_rs r = {};
+	struct prbd_px_status st;
+	bool lead;
+
+	spin_lock(&dp->px_lock);
+	lead = dp->role == PRBD_PX_LEADER;
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	if (!lead) {
+		prbd_rs_reply(dp, from, w, PRBD_RS_BEGIN_R, PRBD_RS_E_NOT_LEADER);
+		return;
+	}
+	if (!prbd_rs_whole(dp)) {
+		prbd_rs_reply(dp, from, w, PRBD_RS_BEGIN_R,
+			      PRBD_RS_E_INCONSISTENT);
+		return;
+	}
+	r.op = PRBD_RS_BEGIN_R;
+	r.gen = w->gen;
+	r.chunk_shift = cpu_to_le32(dp->map_shift);
+	r.data_size = cpu_to_le64(dp->data_size);
+	r.slot = cpu_to_le64(READ_ONCE(dp->applied));
+	r.mapval = cpu_to_le64(st.cfg_slot);
+	r.voters = cpu_to_le16(st.voters);
+	r.learners = cpu_to_le16(st.learners);
+	pr_info_ratelimited("%s: node %u starts a resync from this node (install at slot %llu)\n",
+			    dp->res->name, from, le64_to_cpu(r.slot));
+	prbd_rs_send(dp, from, &r, sizeof(r), NULL);
+}
+
+static void prbd_rs_on_map_req(struct prbd_dp *dp, u32 from,
+			       const struct prbd_wire_rs *w)
+{
+	u64 first = le64_to_cpu(w->off), n = le32_to_cpu(w->len);
+	u64 since = le64_to_cpu(w->from), i;
+	bool full = w->flags & PRBD_RS_F_FULL;
+	struct prbd_wire_rs r = {};
+	struct prbd_rs_io *io;
+	unsigned long *bm;
+
+	if (le32_to_cpu(w->chunk_shift) != dp->map_shift ||
+	    le64_to_cpu(w->data_size) != dp->data_size ||
+	    first >= dp->map_chunks || !n || n > PRBD_RS_MAP_BITS ||
+	    n > dp->map_chunks - first) {
+		prbd_rs_reply(dp, from, w, PRBD_RS_MAP, PRBD_RS_E_GEOMETRY);
+		return;
+	}
+	io = prbd_rs_io_alloc(dp, PRBD_RSIO_READ, 0, DIV_ROUND_UP(n, 8));
+	if (!io) {
+		prbd_rs_reply(dp, from, w, PRBD_RS_MAP, PRBD_RS_E_NOMEM);
+		return;
+	}
+	/* the bitmap in the io's pages (contiguous bits per page) */
+	spin_lock(&dp->map_lock);
+	for (i = 0; i < n; i++) {
+		if (!full && dp->map[first + i] <= since)
+			continue;
+		bm = page_address(io->pages[(i / 8) / PAGE_SIZE]);
+		((u8 *)bm)[(i / 8) % PAGE_SIZE] |= 1u << (i % 8);
+	}
+	spin_unlock(&dp->map_lock);
+	r.op = PRBD_RS_MAP;
+	r.gen = w->gen;
+	r.off = w->off;
+	r.len = w->len;
+	prbd_rs_send(dp, from, &r, sizeof(r), io);
+}
+
+/* REQ and CRC_REQ: queued for the drive work, which reads serialised. */
+static void prbd_rs_on_read_req(struct prbd_dp *dp, u32 from,
+				const struct prbd_wire_rs *w)
+{
+	u64 off = le64_to_cpu(w->off);
+	u32 len = le32_to_cpu(w->len);
+	bool crc = w->op == PRBD_RS_CRC_REQ;
+	struct prbd_rs_io *io;
+	struct prbd_peer *peer;
+
+	if (!len || len > PRBD_RS_PIECE || !IS_ALIGNED(off, PRBD_RS_BLOCK) ||
+	    !IS_ALIGNED(len, SECTOR_SIZE) || off >= dp->data_size ||
+	    len > dp->data_size - off) {
+		prbd_rs_reply(dp, from, w, crc ? PRBD_RS_CRC : PRBD_RS_DATA,
+			      PRBD_RS_E_GEOMETRY);
+		return;
+	}
+	if (!prbd_rs_whole(dp)) {
+		prbd_rs_reply(dp, from, w, crc ? PRBD_RS_CRC : PRBD_RS_DATA,
+			      PRBD_RS_E_INCONSISTENT);
+		return;
+	}
+	if (!crc) {
+		/* what status shows for this peer */
+		list_for_each_entry(peer, &dp->res->peers, list) {
+			if (peer->node_id != from)
+				continue;
+			WRITE_ONCE(peer->rs_done, le64_to_cpu(w->done));
+			WRITE_ONCE(peer->rs_total, le64_to_cpu(w->total));
+			WRITE_ONCE(peer->rs_rate, le64_to_cpu(w->rate));
+		}
+		WRITE_ONCE(dp->rpeer[from].rs_seen, jiffies);
+	}
+	/* a peer asks for a few pieces at a time: more is a bug or abuse */
+	io = atomic_inc_return(&dp->rs_nserve) > PRBD_RS_SERVE_MAX ? NULL :
+	     prbd_rs_io_alloc(dp, crc ? PRBD_RSIO_CRC : PRBD_RSIO_READ, off,
+			      len);
+	if (!io) {
+		atomic_dec(&dp->rs_nserve);
+		prbd_rs_reply(dp, from, w, crc ? PRBD_RS_CRC : PRBD_RS_DATA,
+			      PRBD_RS_E_NOMEM);
+		return;
+	}
+	io->peer = from;
+	io->gen = le32_to_cpu(w->gen);
+	spin_lock(&dp->rs_lock);
+	list_add_tail(&io->list, &dp->rs_queue);
+	spin_unlock(&dp->rs_lock);
+	prbd_dp_kick(dp);
+}
+
+static void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n)
+{
+	u32 i, b, per = PAGE_SIZE / PRBD_RS_BLOCK;
+	void *p;
+
+	*n = DIV_ROUND_UP(io->len, PRBD_RS_BLOCK);
+	for (i = 0; i < *n; i++) {
+		b = min_t(u32, PRBD_RS_BLOCK, io->len - i * PRBD_RS_BLOCK);
+		p = kmap_local_page(io->pages[i / per]);
+		out[i] = cpu_to_le32(~crc32c(~0U, p + (i % per) * PRBD_RS_BLOCK,
+					     b));
+		kunmap_local(p);
+	}
+}
+
+/* A served read completed: send DATA or CRC. */
+static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
+{
+	struct prbd_wire_rs *r = dp->rs_wbuf;
+	u32 n = 0;
+
+	atomic_dec(&dp->rs_nserve);
+	memset(r, 0, sizeof(*r));
+	r->gen = cpu_to_le32(io->gen);
+	r->off = cpu_to_le64(io->off);
+	r->len = cpu_to_le32(io->len);
+	r->slot = cpu_to_le64(io->slot);
+	r->mapval = cpu_to_le64(io->mapval);
+	if (io->err)
+		r->status = cpu_to_le16(PRBD_RS_E_INCONSISTENT);
+	if (io->kind == PRBD_RSIO_CRC) {
+		r->op = PRBD_RS_CRC;
+		if (!io->err)
+			prbd_rs_crcs(io, r->crc, &n);
+		r->n_crc = cpu_to_le32(n);
+		prbd_rs_send(dp, io->peer, r, sizeof(*r) + n * sizeof(r->crc[0]),
+			     NULL);
+		prbd_rs_io_free(io);
+		return;
+	}
+	r->op = PRBD_RS_DATA;
+	prbd_rs_send(dp, io->peer, r, sizeof(*r), io->err ? NULL : io);
+	if (io->err)
+		prbd_rs_io_free(io);
+}
+
+/* --- target side ----------------------------------------------------------- */
+
+static void prbd_rs_notify(struct prbd_dp *dp, enum prbd_resync_event ev)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	spin_lock(&dp->res->lock);
+	dp->res->rs.running = ev != PRBD_RESYNC_EVENT_FINISH &&
+			      t->state != PRBD_RST_IDLE;
+	dp->res->rs.source = t->source;
+	dp->res->rs.done = t->done;
+	dp->res->rs.total = t->total;
+	dp->res->rs.rate = t->rate;
+	spin_unlock(&dp->res->lock);
+	trace_prbd_resync_progress(prbd_dp_minor(dp), t->source, t->done,
+				   t->total);
+	prbd_nl_notify_resync(dp->res, t->source, ev, t->done, t->total,
+			      t->rate);
+}
+
+/* Lowest offset not written yet: what may be recorded as the cursor. */
+static u64 prbd_rs_safe_cursor(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	u64 c = t->next;
+	u32 i;
+
+	for (i = 0; i < t->n_out; i++)
+		c = min(c, t->out[i]);
+	return c;
+}
+
+/* Forget the outstanding exchange (a new one starts with a new gen). */
+static void prbd_rs_reset(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	t->cursor = min(t->cursor, prbd_rs_safe_cursor(dp));
+	t->gen++;
+	t->n_out = 0;
+	t->next = t->cursor;
+	t->source = 0;
+	t->begun = false;
+	t->map_have = 0;
+}
+
+/**
+ * prbd_rs_start() - begin (or resume) a resync into this node
+ * @dp: the data path
+ * @range: a repair of [@off, @off + @len) only: no install, no vote change
+ * @off: bytes
+ * @len: bytes
+ *
+ * Context: drive work.
+ */
+static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	if (t->state != PRBD_RST_IDLE)
+		return;
+	kfree(t->bm);
+	t->bm = NULL;
+	t->range = range;
+	t->done = 0;
+	t->total = 0;
+	t->need = dp->rs_need;
+	t->started = jiffies;
+	t->rate = 0;
+	t->rate_at = jiffies;
+	t->rate_bytes = 0;
+	t->tok_at = jiffies;
+	t->tokens = 0;
+	t->counted = false;
+	t->n_out = 0;
+	if (range) {
+		t->cursor = off;
+		t->end = off + len;
+		t->total = len;
+		t->full = true;
+		t->state = PRBD_RST_RUN;
+	} else if (dp->rs_inconsistent) {
+		/* resume what the metadata says (or the durable begin) */
+		t->cursor = dp->rs_cursor << dp->map_shift;
+		t->end = dp->data_size;
+		t->full = dp->rs_full;
+		t->state = PRBD_RST_RUN;
+	} else {
+		dp->rs_from = dp->applied;
+		dp->rs_full = !dp->applied;
+		dp->rs_cursor = 0;
+		dp->rs_need = 0;
+		t->need = 0;
+		t->cursor = 0;
+		t->end = dp->data_size;
+		t->full = dp->rs_full;
+		/* durable before anything is installed or copied */
+		t->state = PRBD_RST_PERSIST;
+		WRITE_ONCE(dp->rs_inconsistent, true);
+		WRITE_ONCE(dp->rs_flags_want, PRBD_DISK_ACC_F_INCONSISTENT |
+			   (dp->rs_full ? PRBD_DISK_ACC_F_RS_FULL : 0));
+		queue_work(dp->pwq, &dp->persist_work);
+	}
+	if (!range) {
+		spin_lock(&dp->px_lock);
+		prbd_px_set_novote(dp->px, true);
+		spin_unlock(&dp->px_lock);
+		spin_lock(&dp->res->lock);
+		dp->res->disk_state = PRBD_DISK_STATE_INCONSISTENT;
+		spin_unlock(&dp->res->lock);
+		dp->res_changed = true;
+	}
+	t->next = t->cursor;
+	prbd_rs_reset(dp);
+	if (range)
+		pr_info("%s: range repair of bytes %llu+%llu from the leader\n",
+			dp->res->name, off, len);
+	else
+		pr_info("%s: resync: %s from byte %llu (chunks written after slot %llu%s)\n",
+			dp->res->name,
+			t->state == PRBD_RST_PERSIST ? "starting" : "resuming",
+			t->cursor, dp->rs_from, t->full ? ", all of them" : "");
+	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_START);
+}
+
+static void prbd_rs_abort(struct prbd_dp *dp, const char *why)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	if (t->state != PRBD_RST_RUN || !t->source)
+		return;
+	pr_warn("%s: resync from node %u interrupted (%s); it continues from byte %llu\n",
+		dp->res->name, t->source, why, t->cursor);
+	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_ABORT);
+	prbd_rs_reset(dp);
+	t->retry_at = jiffies + HZ / 2;
+}
+
+static u64 prbd_rs_bm_bits(struct prbd_dp *dp)
+{
+	return dp->map_chunks;
+}
+
+static bool prbd_rs_chunk_wanted(struct prbd_dp *dp, u64 chunk)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	return t->full || (t->bm && test_bit(chunk, t->bm));
+}
+
+/* Bytes still to copy from @from on (for total and ETA). */
+static u64 prbd_rs_left(struct prbd_dp *dp, u64 from)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	u64 c, bytes = 0, cs = 1ULL << dp->map_shift;
+
+	if (t->full)
+		return t->end > from ? t->end - from : 0;
+	for (c = prbd_map_chunk(dp, from); c < dp->map_chunks; c++)
+		if (test_bit(c, t->bm))
+			bytes += min(cs, dp->data_size - (c << dp->map_shift));
+	return bytes;
+}
+
+static void prbd_rs_send_req(struct prbd_dp *dp, u8 op, u64 off, u32 len)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	struct prbd_wire_rs w = {};
+
+	w.op = op;
+	w.flags = t->full ? PRBD_RS_F_FULL : 0;
+	w.gen = cpu_to_le32(t->gen);
+	w.off = cpu_to_le64(off);
+	w.len = cpu_to_le32(len);
+	w.chunk_shift = cpu_to_le32(dp->map_shift);
+	w.data_size = cpu_to_le64(dp->data_size);
+	w.from = cpu_to_le64(dp->rs_from);
+	w.done = cpu_to_le64(t->done);
+	w.total = cpu_to_le64(t->total);
+	w.rate = cpu_to_le64(t->rate);
+	if (!prbd_rs_send(dp, t->source, &w, sizeof(w), NULL))
+		t->sent_at = jiffies;
+}
+
+static bool prbd_rs_rate_ok(struct prbd_dp *dp, u32 len)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	u64 cap = (u64)READ_ONCE(dp->res->resync_rate) << 10;
+	unsigned long now = jiffies;
+
+	if (!cap)
+		return true;
+	t->tokens = min_t(u64, t->tokens +
+			  cap * jiffies_to_msecs(now - t->tok_at) / 1000,
+			  max_t(u64, cap / 10, PRBD_RS_PIECE));
+	t->tok_at = now;
+	if (t->tokens < len)
+		return false;
+	t->tokens -= len;
+	return true;
+}
+
+static void prbd_rs_finish(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	unsigned long secs = max(1UL, (jiffies - t->started) / HZ);
+
+	pr_info("%s: %s from node %u done: %llu bytes in %lu s (%llu KiB/s)\n",
+		dp->res->name, t->range ? "range repair" : "resync",
+		t->source, t->done, secs, t->done / secs >> 10);
+	t->state = PRBD_RST_IDLE;
+	kfree(t->bm);
+	t->bm = NULL;
+	if (!t->range) {
+		spin_lock(&dp->px_lock);
+		prbd_px_set_novote(dp->px, false);
+		spin_unlock(&dp->px_lock);
+		spin_lock(&dp->res->lock);
+		if (dp->res->disk_state == PRBD_DISK_STATE_INCONSISTENT)
+			dp->res->disk_state = PRBD_DISK_STATE_ATTACHED;
+		spin_unlock(&dp->res->lock);
+		dp->res_changed = true;
+	}
+	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_FINISH);
+}
+
+/* The target's state machine (drive work). */
+static void prbd_rs_target(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	u64 c, cs = 1ULL << dp->map_shift;
+	struct prbd_wire_rs w = {};
+	u8 leader;
+	u32 len;
+
+	if (t->state == PRBD_RST_PERSIST &&
+	    (READ_ONCE(dp->rs_flags_disk) & PRBD_DISK_ACC_F_INCONSISTENT))
+		t->state = PRBD_RST_RUN;
+	if (t->state == PRBD_RST_IDLE || t->state == PRBD_RST_PERSIST)
+		return;
+	if (t->state == PRBD_RST_DONE) {
+		/* copied: wait for the slots the pieces were read at */
+		if (dp->applied < t->need)
+			return;
+		if (t->range) {
+			prbd_rs_finish(dp);
+			return;
+		}
+		/* the checkpoint flushes and clears the flag */
+		t->state = PRBD_RST_CLEAR;
+		WRITE_ONCE(dp->rs_flags_want, 0);
+		queue_work(dp->pwq, &dp->persist_work);
+		return;
+	}
+	if (t->state == PRBD_RST_CLEAR) {
+		if (!(READ_ONCE(dp->rs_flags_disk) &
+		      PRBD_DISK_ACC_F_INCONSISTENT)) {
+			WRITE_ONCE(dp->rs_inconsistent, false);
+			prbd_rs_finish(dp);
+		}
+		return;
+	}
+	spin_lock(&dp->px_lock);
+	leader = dp->leader;
+	spin_unlock(&dp->px_lock);
+	if (t->source && (t->source != leader || !dp->rpeer[t->source].up))
+		prbd_rs_abort(dp, "the leader changed or went away");
+	if (t->source && t->n_out && time_after(jiffies, t->sent_at +
+						 PRBD_RS_TIMEOUT))
+		prbd_rs_abort(dp, "no answer for 10 s");
+	if (!t->source) {
+		/* a fresh start installs: nothing older may be applying */
+		if (time_before(jiffies, t->retry_at) ||
+		    (!t->range && !list_empty(&dp->applies)))
+			return;
+		if (t->range && leader == dp->res->node_id) {
+			pr_warn("%s: range repair given up: this node leads now\n",
+				dp->res->name);
+			t->state = PRBD_RST_IDLE;
+			prbd_rs_notify(dp, PRBD_RESYNC_EVENT_ABORT);
+			return;
+		}
+		if (!leader || leader == dp->res->node_id ||
+		    leader >= PRBD_PX_MAX_NODES || !dp->rpeer[leader].up)
+			return;
+		t->source = leader;
+		t->begun = false;
+		if (t->range) {
+			t->begun = true;
+		} else {
+			w.op = PRBD_RS_BEGIN;
+			w.gen = cpu_to_le32(t->gen);
+			w.chunk_shift = cpu_to_le32(dp->map_shift);
+			w.data_size = cpu_to_le64(dp->data_size);
+			w.from = cpu_to_le64(dp->rs_from);
+			if (prbd_rs_send(dp, t->source, &w, sizeof(w), NULL)) {
+				t->source = 0;
+				return;
+			}
+			t->sent_at = jiffies;
+			t->n_out = 1;	/* the BEGIN: times out like a request */
+			return;
+		}
+	}
+	if (!t->begun)
+		return;
+	/* the bitmap of chunks to copy, whole, before copying */
+	if (!t->full && t->map_have < prbd_rs_bm_bits(dp)) {
+		if (t->n_out)
+			return;
+		len = min_t(u64, PRBD_RS_MAP_BITS,
+			    prbd_rs_bm_bits(dp) - t->map_have);
+		prbd_rs_send_req(dp, PRBD_RS_MAP_REQ, t->map_have, len);
+		t->n_out = 1;
+		return;
+	}
+	if (!t->counted) {
+		t->counted = true;
+		t->total = t->done + prbd_rs_left(dp, t->next);
+		prbd_rs_notify(dp, PRBD_RESYNC_EVENT_PROGRESS);
+	}
+	while (t->n_out < PRBD_RS_WINDOW && t->next < t->end) {
+		c = prbd_map_chunk(dp, t->next);
+		if (!t->range && !prbd_rs_chunk_wanted(dp, c)) {
+			t->next = min((c + 1) * cs, t->end);
+			continue;
+		}
+		/* up to a piece, over consecutive chunks to copy */
+		len = min_t(u64, PRBD_RS_PIECE, t->end - t->next);
+		while (!t->range && (c + 1) * cs < t->next + len &&
+		       !prbd_rs_chunk_wanted(dp, c + 1))
+			len = (c + 1) * cs - t->next;
+		if (!prbd_rs_rate_ok(dp, len))
+			break;
+		prbd_rs_send_req(dp, PRBD_RS_REQ, t->next, len);
+		t->out[t->n_out++] = t->next;
+		t->next += len;
+	}
+	t->cursor = prbd_rs_safe_cursor(dp);
+	if (time_after(jiffies, t->rate_at + HZ)) {
+		t->rate = t->rate_bytes * HZ / max(1UL, jiffies - t->rate_at);
+		t->rate_bytes = 0;
+		t->rate_at = jiffies;
+		prbd_rs_notify(dp, PRBD_RESYNC_EVENT_PROGRESS);
+	}
+	if (!t->range)
+		WRITE_ONCE(dp->rs_cursor, t->cursor >> dp->map_shift);
+	if (!t->n_out && !t->n_writes && t->next >= t->end) {
+		t->cursor = t->end;
+		t->state = PRBD_RST_DONE;
+		if (!t->range)
+			WRITE_ONCE(dp->rs_cursor, dp->map_chunks);
+		prbd_rs_target(dp);
+	}
+}
+
+static bool prbd_rs_out_has(struct prbd_rs_target *t, u64 off)
+{
+	u32 i;
+
+	for (i = 0; i < t->n_out; i++)
+		if (t->out[i] == off)
+			return true;
+	return false;
+}
+
+static bool prbd_rs_out_del(struct prbd_rs_target *t, u64 off)
+{
+	u32 i;
+
+	for (i = 0; i < t->n_out; i++) {
+		if (t->out[i] != off)
+			continue;
+		t->out[i] = t->out[--t->n_out];
+		return true;
+	}
+	return false;
+}
+
+/* A reply to the target (drive work). */
+static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	const struct prbd_wire_rs *w = &rx->w;
+	u16 status = le16_to_cpu(w->status);
+	u64 off = le64_to_cpu(w->off), i, n;
+	u32 len = le32_to_cpu(w->len);
+	struct prbd_rs_io *io;
+
+	if (t->state != PRBD_RST_RUN || rx->from != t->source ||
+	    le32_to_cpu(w->gen) != t->gen)
+		return;	/* from an exchange given up */
+	if (status) {
+		prbd_rs_abort(dp, status == PRBD_RS_E_NOT_LEADER ?
+			      "the source no longer leads" :
+			      status == PRBD_RS_E_GEOMETRY ?
+			      "the data areas differ in size or chunk size" :
+			      "the source cannot serve it now");
+		return;
+	}
+	switch (w->op) {
+	case PRBD_RS_BEGIN_R:
+		t->n_out = 0;
+		if (le32_to_cpu(w->chunk_shift) != dp->map_shift ||
+		    le64_to_cpu(w->data_size) != dp->data_size) {
+			if (le64_to_cpu(w->data_size) != dp->data_size) {
+				pr_err_ratelimited("%s: node %u's data area is %llu bytes, ours %llu: no resync (create-md with the same sizes)\n",
+						   dp->res->name, rx->from,
+						   le64_to_cpu(w->data_size),
+						   dp->data_size);
+				prbd_rs_reset(dp);
+				t->retry_at = jiffies + 10 * HZ;
+				return;
+			}
+			t->full = true;	/* no common map: copy everything */
+		}
+		spin_lock(&dp->px_lock);
+		prbd_px_install(dp->px, le64_to_cpu(w->slot),
+				le64_to_cpu(w->mapval), le16_to_cpu(w->voters),
+				le16_to_cpu(w->learners));
+		spin_unlock(&dp->px_lock);
+		prbd_rs_installed(dp, le64_to_cpu(w->slot));
+		t->need = max(t->need, le64_to_cpu(w->slot));
+		t->begun = true;
+		pr_info("%s: resync from node %u: installed slot %llu\n",
+			dp->res->name, rx->from, le64_to_cpu(w->slot));
+		prbd_rs_notify(dp, PRBD_RESYNC_EVENT_PROGRESS);
+		break;
+	case PRBD_RS_MAP:
+		n = len;
+		if (off != t->map_have || !rx->bits) {
+			prbd_rs_abort(dp, "bad bitmap");
+			return;
+		}
+		if (!t->bm) {
+			t->bm = bitmap_zalloc(prbd_rs_bm_bits(dp), GFP_NOIO);
+			if (!t->bm) {
+				prbd_rs_abort(dp, "no memory for the bitmap");
+				return;
+			}
+		}
+		for (i = 0; i < n && off + i < prbd_rs_bm_bits(dp); i++)
+			if (rx->bits[i / 8] & (1u << (i % 8)))
+				__set_bit(off + i, t->bm);
+		t->map_have += n;
+		t->n_out = 0;
+		break;
+	case PRBD_RS_DATA:
+		/* it stays outstanding until written (the cursor waits) */
+		if (!rx->io || !prbd_rs_out_has(t, off) ||
+		    rx->io->len != len)
+			return;
+		io = rx->io;
+		rx->io = NULL;
+		io->slot = le64_to_cpu(w->slot);
+		io->mapval = le64_to_cpu(w->mapval);
+		io->kind = PRBD_RSIO_WRITE;
+		io->gen = t->gen;
+		list_add_tail(&io->list, &dp->rs_wait);
+		t->n_writes++;
+		t->sent_at = jiffies;
+		break;
+	}
+}
+
+/* Start the target's writes that may go now (drive work). */
+static void prbd_rs_start_writes(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	struct prbd_rs_io *io, *tmp;
+	LIST_HEAD(still);
+
+	list_for_each_entry_safe(io, tmp, &dp->rs_wait, list) {
+		list_del_init(&io->list);
+		if (io->gen == t->gen && t->source &&
+		    prbd_map_max(dp, io->off, io->len) > io->slot) {
+			/* a newer write touched it here: ask again */
+			prbd_rs_send_req(dp, PRBD_RS_REQ, io->off, io->len);
+			t->stale++;
+			t->n_writes--;
+			prbd_rs_io_free(io);
+			continue;
+		}
+		if (io->gen != t->gen) {
+			/* from an exchange given up: asked again anyway */
+			t->n_writes--;
+			prbd_rs_io_free(io);
+			continue;
+		}
+		if (!prbd_rs_io_try(dp, io))
+			list_add_tail(&io->list, &still);
+	}
+	list_splice(&still, &dp->rs_wait);
+}
+
+/* --- verify (the node it runs on) ---------------------------------------- */
+
+static void prbd_verify_status(struct prbd_dp *dp)
+{
+	struct prbd_verify *v = &dp->ver;
+
+	spin_lock(&dp->res->lock);
+	dp->res->verify.running = v->running;
+	dp->res->verify.start = v->start;
+	dp->res->verify.len = v->end - v->start;
+	dp->res->verify.checked = v->checked;
+	dp->res->verify.divergent = v->divergent;
+	spin_unlock(&dp->res->lock);
+}
+
+static void prbd_verify_notify(struct prbd_dp *dp, enum prbd_verify_event ev,
+			       u32 peer, u64 off, u64 len)
+{
+	struct prbd_verify *v = &dp->ver;
+
+	spin_lock(&dp->res->lock);
+	dp->res->verify.running = v->running;
+	dp->res->verify.start = v->start;
+	dp->res->verify.len = v->end - v->start;
+	dp->res->verify.checked = v->checked;
+	dp->res->verify.divergent = v->divergent;
+	spin_unlock(&dp->res->lock);
+	prbd_nl_notify_verify(dp->res, ev, peer, off, len, v->checked,
+			      v->divergent);
+}
+
+static void prbd_verify_stop(struct prbd_dp *dp, bool abort, const char *why)
+{
+	struct prbd_verify *v = &dp->ver;
+	u32 i;
+
+	if (!v->running)
+		return;
+	WRITE_ONCE(v->running, false);
+	v->gen++;
+	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
+		if (v->piece[i].local && !v->piece[i].local_busy)
+			prbd_rs_io_free(v->piece[i].local);
+		v->piece[i].local = NULL;
+		v->piece[i].used = false;
+	}
+	if (abort)
+		pr_warn("%s: verify aborted: %s\n", dp->res->name, why);
+	else
+		pr_info("%s: verify done: %llu bytes checked, %llu bytes divergent%s\n",
+			dp->res->name, v->checked, v->divergent,
+			v->skipped ? " (some ranges were busy and skipped)" : "");
+	prbd_verify_notify(dp, abort ? PRBD_VERIFY_EVENT_ABORT :
+			   PRBD_VERIFY_EVENT_FINISH, 0, v->start,
+			   v->end - v->start);
+}
+
+static void prbd_verify_issue(struct prbd_dp *dp, struct prbd_vpiece *p)
+{
+	struct prbd_verify *v = &dp->ver;
+	struct prbd_wire_rs w = {};
+	u32 node;
+
+	p->local = prbd_rs_io_alloc(dp, PRBD_RSIO_VLOCAL, p->off, p->len);
+	if (!p->local)
+		return;
+	p->local->gen = v->gen;
+	p->local_busy = false;
+	p->local_done = false;
+	p->got = 0;
+	w.op = PRBD_RS_CRC_REQ;
+	w.gen = cpu_to_le32(v->gen);
+	w.off = cpu_to_le64(p->off);
+	w.len = cpu_to_le32(p->len);
+	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
+		if (v->peers & BIT(node))
+			prbd_rs_send(dp, node, &w, sizeof(w), NULL);
+	p->sent_at = jiffies;
+}
+
+/* Compare a piece whose answers are all in; true when it is finished. */
+static bool prbd_verify_compare(struct prbd_dp *dp, struct prbd_vpiece *p)
+{
+	struct prbd_verify *v = &dp->ver;
+	__le32 mine[PRBD_RS_CRCS];
+	u32 node, n, i, run;
+	bool busy = false;
+
+	prbd_rs_crcs(p->local, mine, &n);
+	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
+		if ((v->peers & BIT(node)) &&
+		    (p->slot[node] > p->local->slot ||
+		     p->local->mapval > p->slot[node]))
+			busy = true;
+	if (busy && ++p->tries < PRBD_VERIFY_RETRIES) {
+		prbd_rs_io_free(p->local);
+		prbd_verify_issue(dp, p);
+		return false;
+	}
+	if (busy) {
+		v->skipped = true;
+		pr_warn("%s: verify: bytes %llu+%u busy with writes, not compared\n",
+			dp->res->name, p->off, p->len);
+	}
+	for (node = 1; node < PRBD_PX_MAX_NODES && !busy; node++) {
+		if (!(v->peers & BIT(node)))
+			continue;
+		for (i = 0; i < n; i = run) {
+			run = i;
+			while (run < n && p->crc[node][run] != mine[run])
+				run++;
+			if (run == i) {
+				run++;
+				continue;
+			}
+			pr_warn("%s: verify: node %u differs at bytes %llu+%u\n",
+				dp->res->name, node,
+				p->off + (u64)i * PRBD_RS_BLOCK,
+				(run - i) * PRBD_RS_BLOCK);
+			v->divergent += (u64)(run - i) * PRBD_RS_BLOCK;
+			prbd_verify_notify(dp, PRBD_VERIFY_EVENT_DIVERGENT, node,
+					   p->off + (u64)i * PRBD_RS_BLOCK,
+					   (u64)(run - i) * PRBD_RS_BLOCK);
+		}
+	}
+	v->checked += p->len;
+	prbd_rs_io_free(p->local);
+	p->local = NULL;
+	p->used = false;
+	return true;
+}
+
+static void prbd_verify_drive(struct prbd_dp *dp)
+{
+	struct prbd_verify *v = &dp->ver;
+	struct prbd_vpiece *p;
+	u32 i, node;
+
+	if (!v->running)
+		return;
+	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
+		if ((v->peers & BIT(node)) && !dp->rpeer[node].up) {
+			prbd_verify_stop(dp, true, "a peer disconnected");
+			return;
+		}
+	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
+		p = &v->piece[i];
+		if (!p->used) {
+			if (v->next >= v->end)
+				continue;
+			p->used = true;
+			p->off = v->next;
+			p->len = min_t(u64, PRBD_RS_PIECE, v->end - v->next);
+			p->tries = 0;
+			v->next += p->len;
+			prbd_verify_issue(dp, p);
+		}
+		if (!p->local) {
+			prbd_verify_issue(dp, p);	/* no memory before */
+			continue;
+		}
+		if (!p->local_busy && !p->local_done &&
+		    prbd_rs_io_try(dp, p->local))
+			p->local_busy = true;
+		if (p->local_done && p->got == v->peers) {
+			if (prbd_verify_compare(dp, p) &&
+			    time_after(jiffies, v->note_at + HZ)) {
+				v->note_at = jiffies;
+				prbd_verify_status(dp);
+			}
+		} else if (time_after(jiffies, p->sent_at + PRBD_RS_TIMEOUT)) {
+			prbd_verify_stop(dp, true, "a peer did not answer for 10 s");
+			return;
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(v->piece); i++)
+		if (v->piece[i].used)
+			return;
+	if (v->next >= v->end)
+		prbd_verify_stop(dp, false, NULL);
+}
+
+static void prbd_verify_begin(struct prbd_dp *dp,
+			      const struct prbd_verify_req *vr)
+{
+	struct prbd_verify *v = &dp->ver;
+
+	if (v->running || dp->rs_inconsistent)
+		return;
+	memset(v->piece, 0, sizeof(v->piece));
+	v->gen++;
+	v->peers = vr->peers;
+	v->start = vr->start;
+	v->next = vr->start;
+	v->end = vr->start + vr->len;
+	v->checked = 0;
+	v->divergent = 0;
+	v->skipped = false;
+	v->note_at = jiffies;
+	WRITE_ONCE(v->running, true);
+	pr_info("%s: verify of bytes %llu+%llu against nodes %#x started\n",
+		dp->res->name, vr->start, vr->len, vr->peers);
+	prbd_verify_notify(dp, PRBD_VERIFY_EVENT_START, 0, vr->start, vr->len);
+}
+
+static void prbd_verify_on_crc(struct prbd_dp *dp, struct prbd_rs_rx *rx)
+{
+	struct prbd_verify *v = &dp->ver;
+	const struct prbd_wire_rs *w = &rx->w;
+	u64 off = le64_to_cpu(w->off);
+	struct prbd_vpiece *p;
+	u32 i;
+
+	if (!v->running || le32_to_cpu(w->gen) != v->gen ||
+	    !(v->peers & BIT(rx->from)))
+		return;
+	if (le16_to_cpu(w->status)) {
+		prbd_verify_stop(dp, true, "a peer cannot read (inconsistent?)");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
+		p = &v->piece[i];
+		if (!p->used || p->off != off || !p->local ||
+		    le32_to_cpu(w->len) != p->len ||
+		    le32_to_cpu(w->n_crc) != DIV_ROUND_UP(p->len, PRBD_RS_BLOCK))
+			continue;
+		memcpy(p->crc[rx->from], w->crc, le32_to_cpu(w->n_crc) * 4);
+		p->slot[rx->from] = le64_to_cpu(w->slot);
+		p->got |= BIT(rx->from);
+		return;
+	}
+}
+
+/* --- receive, drive, control --------------------------------------------- */
+
+/**
+ * prbd_rs_recv() - a resync or verify message arrived (transport context)
+ * @dp: the data path
+ * @rx: the message
+ *
+ * Return: 0, or -EINVAL for a malformed message (the caller logs it).
+ */
+int prbd_rs_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+{
+	const struct prbd_wire_rs *w = rx->hdr;
+	struct prbd_rs_rx *r;
+	u32 n_crc, len, i;
+	struct iov_iter it;
+
+	if (rx->hdr_len < sizeof(*w) || !w->op || w->op > PRBD_RS_OP_MAX ||
+	    w->flags & ~PRBD_RS_F_KNOWN ||
+	    le16_to_cpu(w->status) > PRBD_RS_E_MAX)
+		return -EINVAL;
+	n_crc = le32_to_cpu(w->n_crc);
+	if (n_crc > PRBD_RS_CRCS ||
+	    rx->hdr_len != sizeof(*w) + (w->op == PRBD_RS_CRC ? n_crc * 4 : 0))
+		return -EINVAL;
+	len = le32_to_cpu(w->len);
+	switch (w->op) {
+	case PRBD_RS_BEGIN:
+		if (rx->payload_len)
+			return -EINVAL;
+		prbd_rs_on_begin(dp, rx->from, w);
+		return 0;
+	case PRBD_RS_MAP_REQ:
+		if (rx->payload_len)
+			return -EINVAL;
+		prbd_rs_on_map_req(dp, rx->from, w);
+		return 0;
+	case PRBD_RS_REQ:
+	case PRBD_RS_CRC_REQ:
+		if (rx->payload_len)
+			return -EINVAL;
+		prbd_rs_on_read_req(dp, rx->from, w);
+		return 0;
+	case PRBD_RS_DATA:
+		if (!w->status && (rx->payload_len != len || !len ||
+				   len > PRBD_RS_PIECE))
+			return -EINVAL;
+		break;
+	case PRBD_RS_MAP:
+		if (!w->status && (!len || len > PRBD_RS_MAP_BITS ||
+				   rx->payload_len != DIV_ROUND_UP(len, 8)))
+			return -EINVAL;
+		break;
+	case PRBD_RS_REPAIR: {
+		u64 off = le64_to_cpu(w->off), l = le64_to_cpu(w->from);
+
+		if (rx->payload_len || !l || !IS_ALIGNED(off, PRBD_RS_BLOCK) ||
+		    !IS_ALIGNED(l, PRBD_RS_BLOCK) || off >= dp->data_size ||
+		    l > dp->data_size - off)
+			return -EINVAL;
+		break;
+	}
+	default:
+		if (rx->payload_len)
+			return -EINVAL;
+		break;
+	}
+	r = kzalloc(sizeof(*r) + n_crc * sizeof(__le32), GFP_NOIO);
+	if (!r)
+		return -ENOMEM;
+	r->from = rx->from;
+	r->w = *w;
+	memcpy(r->w.crc, w->crc, n_crc * sizeof(__le32));
+	if (w->op == PRBD_RS_DATA && !w->status) {
+		r->io = prbd_rs_io_alloc(dp, PRBD_RSIO_WRITE,
+					 le64_to_cpu(w->off), len);
+		if (!r->io) {
+			kfree(r);
+			return -ENOMEM;
+		}
+		iov_iter_bvec(&it, WRITE, rx->payload->bvec,
+			      rx->payload->nr_bvec, len);
+		for (i = 0; i < r->io->nr; i++) {
+			u32 n = min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE);
+
+			if (copy_from_iter(page_address(r->io->pages[i]), n,
+					   &it) != n) {
+				prbd_rs_io_free(r->io);
+				kfree(r);
+				return -EINVAL;
+			}
+		}
+	} else if (w->op == PRBD_RS_MAP && !w->status) {
+		r->bits = kmalloc(rx->payload_len, GFP_NOIO);
+		if (!r->bits) {
+			kfree(r);
+			return -ENOMEM;
+		}
+		iov_iter_bvec(&it, WRITE, rx->payload->bvec,
+			      rx->payload->nr_bvec, rx->payload_len);
+		if (copy_from_iter(r->bits, rx->payload_len, &it) !=
+		    rx->payload_len) {
+			kfree(r->bits);
+			kfree(r);
+			return -EINVAL;
+		}
+	}
+	spin_lock(&dp->rs_lock);
+	list_add_tail(&r->list, &dp->rs_rx);
+	spin_unlock(&dp->rs_lock);
+	prbd_dp_kick(dp);
+	return 0;
+}
+
+static void prbd_rs_rx_free(struct prbd_rs_rx *r)
+{
+	if (r->io)
+		prbd_rs_io_free(r->io);
+	kfree(r->bits);
+	kfree(r);
+}
+
+/* Reap completed resync and verify I/O (drive work). */
+static void prbd_rs_reap(struct prbd_dp *dp)
+{
+	struct llist_node *done = llist_del_all(&dp->rs_done);
+	struct prbd_rs_target *t = &dp->rst;
+	struct prbd_rs_io *io, *tmp;
+	struct prbd_vpiece *p;
+	u32 i;
+
+	llist_for_each_entry_safe(io, tmp, done, done_node) {
+		list_del_init(&io->list);
+		switch (io->kind) {
+		case PRBD_RSIO_READ:
+		case PRBD_RSIO_CRC:
+			prbd_rs_served(dp, io);
+			break;
+		case PRBD_RSIO_WRITE:
+			if (io->err) {
+				pr_err("%s: resync write at byte %llu failed: %d\n",
+				       dp->res->name, io->off, io->err);
+				dp->failed = true;
+			} else {
+				prbd_map_note(dp, io->off, io->len, io->mapval);
+				t->need = max(t->need, io->slot);
+				WRITE_ONCE(dp->rs_need, max(dp->rs_need, t->need));
+				t->done += io->len;
+				t->rate_bytes += io->len;
+				if (io->gen == t->gen)
+					prbd_rs_out_del(t, io->off);
+			}
+			t->n_writes--;
+			prbd_rs_io_free(io);
+			break;
+		case PRBD_RSIO_VLOCAL:
+			for (i = 0; i < ARRAY_SIZE(dp->ver.piece); i++) {
+				p = &dp->ver.piece[i];
+				if (p->local != io)
+					continue;
+				p->local_busy = false;
+				p->local_done = !io->err;
+				if (io->err)
+					prbd_verify_stop(dp, true,
+							 "local read error");
+				io = NULL;
+				break;
+			}
+			if (io)	/* its run was stopped */
+				prbd_rs_io_free(io);
+			break;
+		}
+	}
+}
+
+/**
+ * prbd_rs_drive() - everything resync and verify do (drive work)
+ * @dp: the data path
+ */
+void prbd_rs_drive(struct prbd_dp *dp)
+{
+	struct prbd_rs_rx *r, *rtmp;
+	struct prbd_rs_io *io, *tmp;
+	struct prbd_verify_req vr;
+	LIST_HEAD(rxq);
+	LIST_HEAD(serve);
+	bool want;
+
+	prbd_rs_reap(dp);
+	spin_lock(&dp->rs_lock);
+	list_splice_init(&dp->rs_rx, &rxq);
+	list_splice_init(&dp->rs_queue, &serve);
+	vr = dp->ver_req;
+	dp->ver_req.pending = false;
+	spin_unlock(&dp->rs_lock);
+	if (vr.pending)
+		prbd_verify_begin(dp, &vr);
+	list_for_each_entry_safe(r, rtmp, &rxq, list) {
+		list_del(&r->list);
+		if (r->w.op == PRBD_RS_CRC)
+			prbd_verify_on_crc(dp, r);
+		else if (r->w.op == PRBD_RS_REPAIR)
+			prbd_rs_start(dp, true, le64_to_cpu(r->w.off),
+				      le64_to_cpu(r->w.from));
+		else
+			prbd_rs_on_reply(dp, r);
+		prbd_rs_rx_free(r);
+	}
+	/* served reads: in arrival order, each when nothing overlaps */
+	list_splice_tail(&serve, &dp->rs_serve);
+	INIT_LIST_HEAD(&serve);
+	list_for_each_entry_safe(io, tmp, &dp->rs_serve, list) {
+		list_del_init(&io->list);
+		if (!prbd_rs_io_try(dp, io))
+			list_add_tail(&io->list, &serve);
+	}
+	list_splice(&serve, &dp->rs_serve);
+	prbd_rs_start_writes(dp);
+
+	spin_lock(&dp->px_lock);
+	want = dp->needs_resync && dp->rst.state == PRBD_RST_IDLE &&
+	       !dp->stopping && !dp->failed;
+	spin_unlock(&dp->px_lock);
+	if (want || (dp->rs_inconsistent && dp->rst.state == PRBD_RST_IDLE))
+		prbd_rs_start(dp, false, 0, 0);
+	prbd_rs_target(dp);
+	prbd_verify_drive(dp);
+}
+
+/**
+ * prbd_rs_peer_sync() - what the leader shows for a peer's replica
+ * @dp: the data path
+ * @st: the core's status
+ * @node: the peer
+ */
+enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
+				      const struct prbd_px_status *st, u32 node)
+{
+	if (st->role != PRBD_PX_LEADER || node >= PRBD_PX_MAX_NODES)
+		return PRBD_PEER_SYNC_UNKNOWN;
+	if (st->novote_peers & BIT(node))
+		return time_before(jiffies, READ_ONCE(dp->rpeer[node].rs_seen) +
+				   3 * HZ) ? PRBD_PEER_SYNC_RESYNCING :
+				   PRBD_PEER_SYNC_NEEDS_RESYNC;
+	if (st->peer_applied[node] + PRBD_PX_WINDOW_MAX >= st->commit)
+		return PRBD_PEER_SYNC_UP_TO_DATE;
+	return PRBD_PEER_SYNC_CATCHING_UP;
+}
+
+/**
+ * prbd_rs_verify() - start an online verify (netlink, cfg mutex held)
+ * @dp: the data path
+ * @start: bytes
+ * @len: bytes, 0: to the end
+ * @extack: for errors
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
+		   struct netlink_ext_ack *extack)
+{
+	u32 node, peers = 0;
+	int err = 0;
+
+	if (!len && start < dp->data_size)
+		len = dp->data_size - start;
+	if (start >= dp->data_size || len > dp->data_size - start ||
+	    !IS_ALIGNED(start, PRBD_RS_BLOCK) ||
+	    !IS_ALIGNED(len, PRBD_RS_BLOCK)) {
+		NL_SET_ERR_MSG_MOD(extack, "range is not 4 KiB aligned or beyond the device");
+		return -EINVAL;
+	}
+	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
+		if (dp->rpeer[node].up)
+			peers |= BIT(node);
+	if (!peers) {
+		NL_SET_ERR_MSG_MOD(extack, "no peer is connected");
+		return -ENOTCONN;
+	}
+	if (READ_ONCE(dp->ver.running)) {
+		NL_SET_ERR_MSG_MOD(extack, "a verify is running");
+		return -EBUSY;
+	}
+	if (READ_ONCE(dp->rs_inconsistent) || READ_ONCE(dp->needs_resync)) {
+		NL_SET_ERR_MSG_MOD(extack, "this node's data is not whole (resync first)");
+		return -EAGAIN;
+	}
+	/* the drive work owns the run: it starts it */
+	spin_lock(&dp->rs_lock);
+	dp->ver_req.pending = true;
+	dp->ver_req.start = start;
+	dp->ver_req.len = len;
+	dp->ver_req.peers = peers;
+	spin_unlock(&dp->rs_lock);
+	prbd_dp_kick(dp);
+	return err;
+}
+
+/**
+ * prbd_rs_repair() - make node @node copy a range from the leader
+ * @dp: the data path
+ * @node: this node or a peer
+ * @start: bytes
+ * @len: bytes, 0: to the end
+ * @extack: for errors
+ *
+ * Return: 0 or a negative errno.
+ */
+int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
+		   struct netlink_ext_ack *extack)
+{
+	struct prbd_wire_rs w = {};
+	struct prbd_rs_rx *r;
+	u8 leader;
+
+	if (!len && start < dp->data_size)
+		len = dp->data_size - start;
+	if (start >= dp->data_size || len > dp->data_size - start ||
+	    !IS_ALIGNED(start, PRBD_RS_BLOCK) ||
+	    !IS_ALIGNED(len, PRBD_RS_BLOCK)) {
+		NL_SET_ERR_MSG_MOD(extack, "range is not 4 KiB aligned or beyond the device");
+		return -EINVAL;
+	}
+	spin_lock(&dp->px_lock);
+	leader = dp->leader;
+	spin_unlock(&dp->px_lock);
+	if (!leader) {
+		NL_SET_ERR_MSG_MOD(extack, "no leader is known: nothing to copy from");
+		return -EAGAIN;
+	}
+	if (leader == node) {
+		NL_SET_ERR_MSG_MOD(extack, "that node leads: move leadership first");
+		return -EINVAL;
+	}
+	w.op = PRBD_RS_REPAIR;
+	w.off = cpu_to_le64(start);
+	w.from = cpu_to_le64(len);
+	if (node != dp->res->node_id) {
+		if (node >= PRBD_PX_MAX_NODES || !dp->rpeer[node].up) {
+			NL_SET_ERR_MSG_MOD(extack, "that node is not connected");
+			return -ENOTCONN;
+		}
+		return prbd_rs_send(dp, node, &w, sizeof(w), NULL);
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	r->from = node;
+	r->w = w;
+	spin_lock(&dp->rs_lock);
+	list_add_tail(&r->list, &dp->rs_rx);
+	spin_unlock(&dp->rs_lock);
+	prbd_dp_kick(dp);
+	return 0;
+}
+
+/**
+ * prbd_rs_init() - resync state at up, from the acceptor record
+ * @dp: the data path
+ * @st: the decoded acceptor state
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st)
+{
+	struct prbd_wire_rs *w;
+
+	w = kzalloc(struct_size(w, crc, PRBD_RS_CRCS), GFP_KERNEL);
+	dp->rs_wbuf = w;
+	if (!dp->rs_wbuf)
+		return -ENOMEM;
+	spin_lock_init(&dp->rs_lock);
+	INIT_LIST_HEAD(&dp->rs_ios);
+	INIT_LIST_HEAD(&dp->rs_rx);
+	INIT_LIST_HEAD(&dp->rs_queue);
+	INIT_LIST_HEAD(&dp->rs_serve);
+	INIT_LIST_HEAD(&dp->rs_wait);
+	init_llist_head(&dp->rs_done);
+	dp->rs_inconsistent = st->flags & PRBD_DISK_ACC_F_INCONSISTENT;
+	dp->rs_full = st->flags & PRBD_DISK_ACC_F_RS_FULL;
+	dp->rs_from = st->rs_from;
+	dp->rs_cursor = st->rs_cursor;
+	dp->rs_need = st->rs_need;
+	dp->rs_flags_disk = st->flags & ~PRBD_DISK_ACC_F_AMNESIAC;
+	dp->rs_flags_want = dp->rs_flags_disk;
+	dp->rst.gen = get_random_u32();
+	dp->ver.gen = get_random_u32();
+	if (dp->rs_inconsistent)
+		pr_warn("%s: a resync into this node was interrupted: data not usable until it resumes and completes\n",
+			dp->res->name);
+	return 0;
+}
+
+/* Free everything still queued (down, after the works stopped). */
+void prbd_rs_destroy(struct prbd_dp *dp)
+{
+	struct prbd_rs_rx *r, *rtmp;
+	struct prbd_rs_io *io, *tmp;
+	u32 i;
+
+	list_for_each_entry_safe(r, rtmp, &dp->rs_rx, list)
+		prbd_rs_rx_free(r);
+	INIT_LIST_HEAD(&dp->rs_rx);
+	list_splice_init(&dp->rs_queue, &dp->rs_serve);
+	list_splice_init(&dp->rs_wait, &dp->rs_serve);
+	list_for_each_entry_safe(io, tmp, &dp->rs_serve, list)
+		prbd_rs_io_free(io);
+	INIT_LIST_HEAD(&dp->rs_serve);
+	for (i = 0; i < ARRAY_SIZE(dp->ver.piece); i++)
+		if (dp->ver.piece[i].local && !dp->ver.piece[i].local_busy)
+			prbd_rs_io_free(dp->ver.piece[i].local);
+	memset(dp->ver.piece, 0, sizeof(dp->ver.piece));
+	kfree(dp->rst.bm);
+	dp->rst.bm = NULL;
+	kfree(dp->rs_wbuf);
+	dp->rs_wbuf = NULL;
+}
+
+/* Are resync or verify reads/writes still on the data area? */
+bool prbd_rs_busy(struct prbd_dp *dp)
+{
+	return !list_empty(&dp->rs_ios) || !llist_empty(&dp->rs_done);
+}
