@@ -142,7 +142,8 @@ repl_promote() {
 # repl_sum I BLOCKS: checksum of the first BLOCKS 4 KiB blocks of node I
 repl_sum() { rig_exec "$1" "prbd-blkcheck sum /dev/prbd0 $2" 2>/dev/null || true; }
 
-# repl_same BLOCKS NODE...: the replicas agree within 60 s
+# repl_same BLOCKS NODE...: the replicas agree within 60 s (a node that
+# needs a resync gets it meanwhile; while it runs, its reads fail)
 repl_same() {
 	local blocks=$1 t i s first same
 	shift
@@ -154,10 +155,6 @@ repl_same() {
 			[ "${s##*:}" = "$first" ] && [ -n "$first" ] || same=0
 		done
 		[ $same = 1 ] && { echo "replicas agree on $blocks blocks:$s"; return 0; }
-		for i in "$@"; do
-			[ "$(repl_field "$i" disk_state)" = outdated ] &&
-				fail "node $i is outdated (behind the others' log history, needs a resync):$s"
-		done
 		sleep 1
 	done
 	fail "replicas differ:$s"
