@@ -134,10 +134,13 @@ bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
 	return now;
 }
 
-/* Wait up to three election timeouts for this node to lead. */
+/* Wait up to three election timeouts (twelve if new) for this node to lead. */
 static int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
 {
-	unsigned long until = jiffies + msecs_to_jiffies(3 * PRBD_DP_ELECT_MS);
+	/* a new node first keeps silent for about five election timeouts */
+	unsigned long until = jiffies +
+		msecs_to_jiffies((READ_ONCE(dp->amnesiac) ? 12 : 3) *
+				 PRBD_DP_ELECT_MS);
 	unsigned long asked = jiffies;
 	u8 prole, refused;
 
@@ -176,7 +179,8 @@ static int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
  * kernel log names that node).  The last read-write close of an
  * auto-promoted node makes it secondary again.
  *
- * Context: process, may sleep up to three election timeouts.
+ * Context: process, may sleep up to three election timeouts (twelve on new
+ * metadata).
  * Return: 0, -EBUSY (another node is primary), -EAGAIN (no quorum), -EINTR.
  */
 int prbd_dp_open_rw(struct prbd_dp *dp)
@@ -1165,9 +1169,11 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	 * that knows of chosen slots until it installed a resync or followed
 	 * a leader for a while (prbd_px_set_nopromise()).
 	 */
-	dp->amnesiac = (st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
-		       (!st.applied_index && !st.commit_index &&
-			!st.promised_ballot);
+	/* a lone voter has nobody to protect: its data is all there is */
+	dp->amnesiac = hweight16(hs.voters) > 1 &&
+		       ((st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
+			(!st.applied_index && !st.commit_index &&
+			 !st.promised_ballot));
 	if (dp->amnesiac)
 		prbd_px_set_nopromise(dp->px, true);
 	spin_lock(&res->lock);

@@ -1134,7 +1134,7 @@ static void t_md(const char *dev)
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor reserved1 not zero", -EINVAL,
 		  "acceptor state field 'reserved'");
-	t_acc(0)->flags = htole32(0x4);
+	t_acc(0)->flags = htole32(0x8);
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor flags with an unknown bit", -EINVAL,
 		  "acceptor state field 'flags'");

@@ -37,8 +37,8 @@ replicate() {
 	for t in $(seq 1 10); do
 		st=$(rig_exec 1 'prbdctl status' || true)
 		applied=$(echo "$st" | sed -n 's/.* applied \([0-9]*\)$/\1/p')
-		m2=$(echo "$st" | sed -n 's/.*peer 2 .* match \([0-9]*\)$/\1/p')
-		m3=$(echo "$st" | sed -n 's/.*peer 3 .* match \([0-9]*\)$/\1/p')
+		m2=$(echo "$st" | sed -n 's/.*peer 2 .* match \([0-9]*\).*/\1/p')
+		m3=$(echo "$st" | sed -n 's/.*peer 3 .* match \([0-9]*\).*/\1/p')
 		[ -n "$applied" ] && [ "$m2" = "$applied" ] && [ "$m3" = "$applied" ] && break
 		sleep 1
 	done
