@@ -436,6 +436,25 @@ void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event)
 	prbd_nl_multicast(skb);
 }
 
+/* A notification of @cmd about @res with its name put, or NULL. */
+static struct sk_buff *prbd_nl_ntf_new(struct prbd_resource *res, u8 cmd,
+				       void **hdr)
+{
+	struct sk_buff *skb;
+
+	if (!prbd_nl_listening())
+		return NULL;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, cmd);
+	if (!*hdr || nla_put_string(skb, PRBD_ATTR_NAME, res->name)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
+}
+
 /**
  * prbd_nl_notify_peer() - send a peer-ntf
  * @res: the resource
@@ -451,16 +470,10 @@ void prbd_nl_notify_peer(struct prbd_resource *res, struct prbd_peer *peer,
 	void *hdr;
 
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (!prbd_nl_listening())
-		return;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	skb = prbd_nl_ntf_new(res, PRBD_CMD_PEER_NTF, &hdr);
 	if (!skb)
 		return;
-	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_PEER_NTF);
-	if (!hdr)
-		goto out_free_skb;
-	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name) ||
-	    nla_put_u32(skb, PRBD_ATTR_EVENT, event) ||
+	if (nla_put_u32(skb, PRBD_ATTR_EVENT, event) ||
 	    prbd_nl_put_peer(skb, peer))
 		goto out_free_skb;
 	genlmsg_end(skb, hdr);
@@ -491,16 +504,9 @@ void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
 	struct nlattr *nest;
 	void *hdr;
 
-	if (!prbd_nl_listening())
-		return;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	skb = prbd_nl_ntf_new(res, PRBD_CMD_RESYNC_NTF, &hdr);
 	if (!skb)
 		return;
-	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_RESYNC_NTF);
-	if (!hdr)
-		goto out_free_skb;
-	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name))
-		goto out_free_skb;
 	nest = nla_nest_start(skb, PRBD_ATTR_RESYNC);
 	if (!nest ||
 	    nla_put_u32(skb, PRBD_RESYNC_ATTR_EVENT, event) ||
@@ -542,16 +548,9 @@ void prbd_nl_notify_verify(struct prbd_resource *res,
 	struct nlattr *nest;
 	void *hdr;
 
-	if (!prbd_nl_listening())
-		return;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	skb = prbd_nl_ntf_new(res, PRBD_CMD_VERIFY_NTF, &hdr);
 	if (!skb)
 		return;
-	hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, PRBD_CMD_VERIFY_NTF);
-	if (!hdr)
-		goto out_free_skb;
-	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name))
-		goto out_free_skb;
 	nest = nla_nest_start(skb, PRBD_ATTR_VERIFY);
 	if (!nest ||
 	    nla_put_u32(skb, PRBD_VERIFY_ATTR_EVENT, event) ||

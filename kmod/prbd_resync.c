@@ -1173,13 +1173,7 @@ static void prbd_verify_notify(struct prbd_dp *dp, enum prbd_verify_event ev,
 {
 	struct prbd_verify *v = &dp->ver;
 
-	spin_lock(&dp->res->lock);
-	dp->res->verify.running = v->running;
-	dp->res->verify.start = v->start;
-	dp->res->verify.len = v->end - v->start;
-	dp->res->verify.checked = v->checked;
-	dp->res->verify.divergent = v->divergent;
-	spin_unlock(&dp->res->lock);
+	prbd_verify_status(dp);
 	prbd_nl_notify_verify(dp->res, ev, peer, off, len, v->checked,
 			      v->divergent);
 }
