@@ -733,6 +733,7 @@ static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
 	t->tokens = 0;
 	t->counted = false;
 	t->n_out = 0;
+	t->stale = 0;
 	if (range) {
 		t->cursor = off;
 		t->end = off + len;
@@ -865,9 +866,9 @@ static void prbd_rs_finish(struct prbd_dp *dp)
 	struct prbd_rs_target *t = &dp->rst;
 	unsigned long secs = max(1UL, (jiffies - t->started) / HZ);
 
-	pr_info("%s: %s from node %u done: %llu bytes in %lu s (%llu KiB/s)\n",
+	pr_info("%s: %s from node %u done: %llu bytes in %lu s (%llu KiB/s; %u pieces asked again, newer writes had touched them)\n",
 		dp->res->name, t->range ? "range repair" : "resync",
-		t->source, t->done, secs, t->done / secs >> 10);
+		t->source, t->done, secs, t->done / secs >> 10, t->stale);
 	t->state = PRBD_RST_IDLE;
 	kfree(t->bm);
 	t->bm = NULL;
@@ -1628,6 +1629,21 @@ enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
 	return PRBD_PEER_SYNC_CATCHING_UP;
 }
 
+/* A byte range of a verify or repair: @len 0 means to the end. */
+static int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
+			 struct netlink_ext_ack *extack)
+{
+	if (!*len && start < dp->data_size)
+		*len = dp->data_size - start;
+	if (start >= dp->data_size || *len > dp->data_size - start ||
+	    !IS_ALIGNED(start, PRBD_RS_BLOCK) ||
+	    !IS_ALIGNED(*len, PRBD_RS_BLOCK)) {
+		NL_SET_ERR_MSG_MOD(extack, "range is not 4 KiB aligned or beyond the device");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * prbd_rs_verify() - start an online verify (netlink, cfg mutex held)
  * @dp: the data path
@@ -1643,14 +1659,9 @@ int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
 	u32 node, peers = 0;
 	int err = 0;
 
-	if (!len && start < dp->data_size)
-		len = dp->data_size - start;
-	if (start >= dp->data_size || len > dp->data_size - start ||
-	    !IS_ALIGNED(start, PRBD_RS_BLOCK) ||
-	    !IS_ALIGNED(len, PRBD_RS_BLOCK)) {
-		NL_SET_ERR_MSG_MOD(extack, "range is not 4 KiB aligned or beyond the device");
-		return -EINVAL;
-	}
+	err = prbd_rs_range(dp, start, &len, extack);
+	if (err)
+		return err;
 	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
 		if (dp->rpeer[node].up)
 			peers |= BIT(node);
@@ -1693,15 +1704,11 @@ int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 	struct prbd_wire_rs w = {};
 	struct prbd_rs_rx *r;
 	u8 leader;
+	int err;
 
-	if (!len && start < dp->data_size)
-		len = dp->data_size - start;
-	if (start >= dp->data_size || len > dp->data_size - start ||
-	    !IS_ALIGNED(start, PRBD_RS_BLOCK) ||
-	    !IS_ALIGNED(len, PRBD_RS_BLOCK)) {
-		NL_SET_ERR_MSG_MOD(extack, "range is not 4 KiB aligned or beyond the device");
-		return -EINVAL;
-	}
+	err = prbd_rs_range(dp, start, &len, extack);
+	if (err)
+		return err;
 	spin_lock(&dp->px_lock);
 	leader = dp->leader;
 	spin_unlock(&dp->px_lock);
