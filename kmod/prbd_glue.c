@@ -934,10 +934,12 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
 	    ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
 	     READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk)) {
-		/* the map covers what is applied before the record says so */
+		/*
+		 * The map covers what is applied before the record says so.
+		 * Both writes preflush: the applied data is stable before
+		 * either, no separate flush needed.
+		 */
 		err = prbd_map_flush(dp, applied);
-		if (!err)
-			err = blkdev_issue_flush(dp->bdev);
 		if (!err)
 			err = prbd_write_hs(dp, &dp->hs_disk, applied, flags);
 		if (err) {

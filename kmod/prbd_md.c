@@ -821,7 +821,8 @@ out_free:
  * @md: metadata with a slot map
  * @covers: every slot <= this is in the entries on disk (already stable)
  *
- * Writes the header not holding the newest copy, with FUA.
+ * Writes the header not holding the newest copy, with a preflush (the
+ * entry blocks written before it are stable first) and FUA.
  *
  * Return: 0 or an I/O error.
  */
@@ -845,7 +846,7 @@ int prbd_md_write_map_hdr(struct block_device *bdev, struct prbd_md *md,
 	if (!page)
 		return -ENOMEM;
 	err = prbd_md_write_rec(bdev, md->map_offset + slot * PRBD_DISK_BLOCK,
-				page, &h, REQ_FUA);
+				page, &h, REQ_PREFLUSH | REQ_FUA);
 	if (!err) {
 		md->map_seq++;
 		md->map_hdr = slot;

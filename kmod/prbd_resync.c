@@ -328,9 +328,7 @@ int prbd_map_flush(struct prbd_dp *dp, u64 covers)
 	}
 	if (covers == dp->map_covers)
 		goto out_free;
-	err = blkdev_issue_flush(dp->bdev);
-	if (!err)
-		err = prbd_md_write_map_hdr(dp->bdev, md, covers);
+	err = prbd_md_write_map_hdr(dp->bdev, md, covers);
 	if (!err)
 		dp->map_covers = covers;
 out_free:

@@ -221,8 +221,8 @@ struct prbd_disk_acceptor {
  *
  * The entries (at map_offset + 8 KiB, __le64 each) only ever grow, so a
  * torn entry write leaves each one old or new, both safe: the module
- * writes the changed entry blocks, flushes, then writes a header with the
- * slot they cover (FUA).  create-md writes zero entries and header 0 with
+ * writes the changed entry blocks, then a header with the slot they cover
+ * (preflush + FUA).  create-md writes zero entries and header 0 with
  * seq 1, covers 0.  No intact header: every chunk counts as changed.
  */
 struct prbd_disk_map_hdr {
