@@ -959,19 +959,17 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
 }
 
-/* Does the batch need the hard state written (promise, config, chosen)? */
+/*
+ * Does the batch need the hard state written?  Only for a new promise or
+ * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
+ * index and chosen flags are volatile, re-learned after a restart, so a
+ * write costs one log append (FUA) on each node and nothing more.  Commit
+ * goes to disk whenever the record is written anyway, and the checkpoint
+ * records the applied index once the data area is flushed.
+ */
 static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 {
-	u32 i;
-
-	if (prbd_hs_changed(&b->hs, &dp->hs_disk))
-		return true;
-	if (b->hs.commit <= dp->hs_disk.commit)
-		return false;
-	for (i = 0; i < b->n_ents; i++)
-		if (b->ents[i].chosen && b->ents[i].slot <= b->hs.commit)
-			return true;
-	return false;
+	return prbd_hs_changed(&b->hs, &dp->hs_disk);
 }
 
 static void prbd_persist_work(struct work_struct *work)

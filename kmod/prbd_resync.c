@@ -22,7 +22,8 @@
  *     applied index X it copies and (later) how far it got.  From now on it
  *     does not vote (prbd_px_set_novote()), refuses to become primary and
  *     fails reads.
- *  2. BEGIN: S answers with its applied index A and configuration.  T
+ *  2. BEGIN: S answers with its recorded applied index A (the one its
+ *     metadata holds, which no crash of S takes back) and configuration.  T
  *     installs A in its core (prbd_px_install()): it accepts, learns and
  *     applies every slot after A like any follower from now on.
  *  3. MAP: T fetches the bitmap of chunks whose entry on S is above X (all
@@ -512,7 +513,12 @@ static void prbd_rs_on_begin(struct prbd_dp *dp, u32 from,
 	r.gen = w->gen;
 	r.chunk_shift = cpu_to_le32(dp->map_shift);
 	r.data_size = cpu_to_le64(dp->data_size);
-	r.slot = cpu_to_le64(READ_ONCE(dp->applied));
+	/*
+	 * The install point is the applied slot our metadata records, never
+	 * the one in memory: after a crash this node restarts from the
+	 * recorded one, and must still hold (and serve) every slot after it.
+	 */
+	r.slot = cpu_to_le64(READ_ONCE(dp->applied_disk));
 	r.mapval = cpu_to_le64(st.cfg_slot);
 	r.voters = cpu_to_le16(st.voters);
 	r.learners = cpu_to_le16(st.learners);
