@@ -102,6 +102,7 @@ struct prbd_log {
 	u64 used;		/* bytes between tail and head incl. waste */
 	u64 reserved;		/* promised to proposed writes */
 	u64 seq;		/* record sequence number */
+	u64 rec_hint;		/* commit hint of the batch being written */
 	struct list_head exts;	/* oldest first */
 	spinlock_t lock;	/* protects the fields above */
 };
@@ -110,6 +111,7 @@ struct prbd_log {
 struct prbd_batch {
 	struct list_head list;
 	u64 token;
+	u64 commit_hint;	/* see struct prbd_px_ready */
 	struct prbd_px_hardstate hs;
 	u32 n_ents;
 	struct prbd_px_entry ents[PRBD_PX_LOG_CAP];

@@ -527,6 +527,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	prbd_track_leadership(dp, &rd);
 	if (rd.persist_token) {
 		b->token = rd.persist_token;
+		b->commit_hint = rd.commit_hint;
 		b->hs = rd.hs;
 		b->n_ents = rd.n_ents;
 		for (i = 0; i < rd.n_ents; i++) {

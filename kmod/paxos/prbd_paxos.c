@@ -57,6 +57,12 @@
  *      state is written, lazily, and are re-learned after a restart:
  *      prbd_px_restore() takes commit >= the applied slot the embedder
  *      recorded, and a restored entry counts as chosen only up to that.
+ *   Every batch carries a commit hint (the commit index, lowered below
+ *   its own entries): the embedder records it with the batch's entries,
+ *   for free, and restores commit >= the newest hint it finds.  This keeps
+ *   what a restarted acceptor holds but does not know chosen within about
+ *   two windows, well inside the in-memory ring, however rarely the hard
+ *   state is written.
  *   A chosen slot is handed out for apply once its value is durable here
  *   (the token of the batch that wrote the value, not of its chosen flag).
  *   The embedder records the applied slot only after the data it applied
@@ -1374,6 +1380,13 @@ static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
 	}
 	px_follow(px, m);
 	px_np_bound(px, m->slot);
+	/*
+	 * The leader holds every slot after our commit again (its log start
+	 * is volatile: a leader that restarted serves from its recorded
+	 * applied slot on): learning beats a bulk resync.
+	 */
+	if (px->needs_resync && m->aux2 <= px->commit)
+		px->needs_resync = 0;
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 	if (m->aux2 + 1 > px->log_start)
 		px_truncate_to(px, px_min(m->aux2, px->applied) + 1);
@@ -1758,6 +1771,7 @@ void prbd_px_set_nopromise(struct prbd_px *px, bool on)
 void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 {
 	struct prbd_px_slot *sl;
+	u32 i;
 	u64 s;
 
 	memset(rd, 0, sizeof(*rd));
@@ -1774,6 +1788,11 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 			px->pbuf[rd->n_ents++] = sl->e;
 		}
 		rd->ents = px->pbuf;
+		/* nothing at or below the hint is in this batch */
+		rd->commit_hint = px->commit;
+		for (i = 0; i < rd->n_ents; i++)
+			if (px->pbuf[i].slot <= rd->commit_hint)
+				rd->commit_hint = px->pbuf[i].slot - 1;
 		px->hs_dirty = 0;
 		px->any_dirty = 0;
 		px->tok_issued = px->tok_next++;
@@ -1788,6 +1807,11 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	/* apply only what is durably chosen: a restart never forgets it */
 	for (s = px->apply_next; s <= px->commit; s++) {
 		sl = px_sl(px, s);
+		if (sl && !sl->e.kind) {
+			/* a restored commit the log does not back: learn again */
+			px->commit = s - 1;
+			break;
+		}
 		if (!sl || sl->tok > px->tok_done)
 			break;
 	}

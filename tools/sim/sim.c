@@ -108,7 +108,8 @@ struct node {
 	u8 *ck_idseen;
 	/* persist batch in flight */
 	int pbusy;
-	u64 ptok;
+	u64 ptok, phint;
+	u64 dl_commit;	/* newest commit hint among the durable records */
 	struct prbd_px_hardstate phs;
 	struct prbd_px_entry pents[PRBD_PX_LOG_CAP];
 	u32 pn;
@@ -543,6 +544,7 @@ static void start_disk(int n, const struct prbd_px_ready *rd)
 
 	x->pbusy = 1;
 	x->ptok = rd->persist_token;
+	x->phint = rd->commit_hint;
 	x->phs = rd->hs;
 	x->pn = rd->n_ents;
 	memcpy(x->pents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
@@ -562,6 +564,8 @@ static void disk_write(int n, u32 k, int hs)
 		if (e->slot >= MAXS)
 			continue;
 		x->dlog[e->slot] = *e;
+		if (x->phint > x->dl_commit)	/* each record carries it */
+			x->dl_commit = x->phint;
 		if (e->slot > W.max_slot)
 			W.max_slot = e->slot;
 		record_accept(n, e);
@@ -598,12 +602,36 @@ static void checkpoint(int n)
 		x->hs.commit = x->applied;
 }
 
+static void apply_one(int n, u64 s, const struct prbd_px_entry *e)
+{
+	struct node *x = &W.nd[n];
+	u32 i;
+
+	canon_apply(n, s, e);
+	x->applied = s;
+	if (s > x->data_hi)
+		x->data_hi = s;
+	if (e->kind != PRBD_PX_K_DATA)
+		return;
+	for (i = 0; i < e->n_desc; i++) {
+		u64 id = e->desc[i].id;
+
+		if (id >= MAXID)
+			continue;
+		if (!x->idseen[id]) {
+			x->idseen[id] = 1;
+			x->sect_tag[e->desc[i].sector] = id;
+			x->sect_slot[e->desc[i].sector] = s;
+		}
+		client_applied(n, id);
+	}
+}
+
 static void do_apply(int n, u64 lo, u64 hi)
 {
 	struct node *x = &W.nd[n];
 	const struct prbd_px_entry *e;
 	u64 s;
-	u32 i;
 
 	for (s = lo; s <= hi && !W.failed; s++) {
 		e = prbd_px_entry_at(x->px, s);
@@ -617,24 +645,7 @@ static void do_apply(int n, u64 lo, u64 hi)
 			     (u64)n);
 			return;
 		}
-		canon_apply(n, s, e);
-		x->applied = s;
-		if (s > x->data_hi)
-			x->data_hi = s;
-		if (e->kind != PRBD_PX_K_DATA)
-			continue;
-		for (i = 0; i < e->n_desc; i++) {
-			u64 id = e->desc[i].id;
-
-			if (id >= MAXID)
-				continue;
-			if (!x->idseen[id]) {
-				x->idseen[id] = 1;
-				x->sect_tag[e->desc[i].sector] = id;
-				x->sect_slot[e->desc[i].sector] = s;
-			}
-			client_applied(n, id);
-		}
+		apply_one(n, s, e);
 	}
 	prbd_px_applied(x->px, hi);
 }
@@ -786,16 +797,48 @@ static void node_start(int n)
 {
 	struct node *x = &W.nd[n];
 	struct prbd_px_config c = W.pcfg;
+	struct prbd_px_hardstate hs;
 	u64 s;
 
 	c.id = (u8)n;
 	c.seed = W.seed * 131 + x->inc;
 	prbd_px_init(x->px, &c);
-	prbd_px_restore(x->px, &x->hs, x->applied);
+	hs = x->hs;
+	if (hs.commit < x->dl_commit)
+		hs.commit = x->dl_commit;
+	/*
+	 * As prbd_log_load() does: replay what the log holds and knows
+	 * chosen (up to the newest commit hint), in slot order, a config
+	 * entry into the hard state too, then checkpoint.
+	 */
+	for (s = x->applied + 1; s <= hs.commit && s < MAXS && !x->resyncing;
+	     s++) {
+		if (!x->dlog[s].kind)
+			break;
+		if (x->dlog[s].kind == PRBD_PX_K_CONFIG && s > hs.cfg_slot) {
+			hs.cfg_slot = s;
+			hs.voters = x->dlog[s].voters;
+			hs.learners = x->dlog[s].learners;
+		}
+		apply_one(n, s, &x->dlog[s]);
+	}
+	if (x->applied > x->ck_applied) {
+		x->hs.cfg_slot = hs.cfg_slot;
+		x->hs.voters = hs.voters;
+		x->hs.learners = hs.learners;
+		checkpoint(n);
+	}
+	prbd_px_restore(x->px, &hs, x->applied);
 	/* the log start is volatile: the core's is <= applied + 1 */
-	for (s = x->px->log_start; s <= W.max_slot; s++)
-		if (x->dlog[s].kind)
-			prbd_px_restore_entry(x->px, &x->dlog[s]);
+	for (s = x->px->log_start; s <= W.max_slot; s++) {
+		if (!x->dlog[s].kind)
+			continue;
+		/* an acceptor must never forget what it durably accepted */
+		if (s >= x->px->log_start + PRBD_PX_LOG_CAP)
+			fail("%snode %llu restarts with a durable accept at slot %llu beyond its ring",
+			     "", (u64)n, s);
+		prbd_px_restore_entry(x->px, &x->dlog[s]);
+	}
 	x->up = 1;
 	x->pbusy = 0;
 	x->resync_sched = 0;
@@ -876,6 +919,7 @@ static int wipe(int n)
 	}
 	memset(x->dlog, 0, (W.max_slot + 1) * sizeof(*x->dlog));
 	memset(&x->hs, 0, sizeof(x->hs));
+	x->dl_commit = 0;
 	memset(x->idseen, 0, MAXID);
 	memset(x->sect_tag, 0, sizeof(x->sect_tag));
 	memset(x->sect_slot, 0, sizeof(x->sect_slot));
@@ -1524,6 +1568,7 @@ static int run_seed(u64 seed, const struct opts *o)
 		memset(x->idseen, 0, W.next_id + 1);
 		memset(x->ck_idseen, 0, W.next_id + 1);
 		memset(&x->hs, 0, sizeof(x->hs));
+		x->dl_commit = 0;
 		x->applied = 0;
 		x->ck_applied = 0;
 		x->ck_data_hi = 0;
