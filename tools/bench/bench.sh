@@ -15,7 +15,7 @@
 # One run: boot as many guests as the largest available target needs (2
 # today), fill every guest's disk once (no job pays for the host file system
 # allocating the sparse disk file), then each target in turn on the same
-# guests: setup, the three jobs, dmesg check, teardown.
+# guests: setup, the five jobs, dmesg check, teardown.
 #
 # Targets (one function each, tgt_NAME, see below; run in this order):
 #   raw    /dev/vda of guest 1 (virtio-blk on a raw file, cache=none,aio=native)
@@ -52,7 +52,7 @@ BENCH_RAMP=${BENCH_RAMP:-3}
 BENCH_SIZE=${BENCH_SIZE:-256M}
 BENCH_OUT=${BENCH_OUT:-$TOP/build/bench}
 BENCH_IDLE_WAIT=${BENCH_IDLE_WAIT:-900}
-BENCH_TESTS=(rw4k_qd1 rw4k_qd32 seq1m_qd4)
+BENCH_TESTS=(rw4k_qd1 rw4k_qd32 seq1m_qd4 rr4k_qd32 mix4k_qd16)
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-300}
 
 STAMP='' RAW='' STATUS='' # set when the run starts (after waiting for other VMs)
@@ -78,10 +78,12 @@ fio_args() { # fio_args TEST: the job-specific options
 	rw4k_qd1) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
 	rw4k_qd32) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
 	seq1m_qd4) echo "--rw=write --bs=1M --iodepth=4" ;;
+	rr4k_qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
+	mix4k_qd16) echo "--rw=randrw --rwmixread=70 --bs=4k --iodepth=16" ;;
 	esac
 }
 
-# run_fio TARGET VM DEV: the three jobs; JSON into $RAW/TARGET-TEST.json.
+# run_fio TARGET VM DEV: the five jobs; JSON into $RAW/TARGET-TEST.json.
 run_fio() {
 	local tgt=$1 i=$2 dev=$3 t sampler rc
 	for t in "${BENCH_TESTS[@]}"; do

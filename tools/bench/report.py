@@ -11,22 +11,24 @@ import json
 import os
 import sys
 
-TESTS = ("rw4k_qd1", "rw4k_qd32", "seq1m_qd4")
+TESTS = ("rw4k_qd1", "rw4k_qd32", "seq1m_qd4", "rr4k_qd32", "mix4k_qd16")
 COLS = (  # key, heading, format, the fio job it comes from
     ("qd1", "4k randwrite qd1 IOPS", "{:.0f}", "rw4k_qd1"),
     ("p50", "qd1 p50 (ms)", "{:.2f}", "rw4k_qd1"),
     ("p99", "qd1 p99 (ms)", "{:.2f}", "rw4k_qd1"),
     ("qd32", "4k randwrite qd32 IOPS", "{:.0f}", "rw4k_qd32"),
     ("seq", "1M write qd4 (MB/s)", "{:.0f}", "seq1m_qd4"),
+    ("rr32", "4k randread qd32 IOPS", "{:.0f}", "rr4k_qd32"),
+    ("mix", "4k 70/30 read/write qd16 IOPS", "{:.0f}", "mix4k_qd16"),
 )
 MARK = " †"
 
 
-def load(raw, name, test):
+def load(raw, name, test, side="write"):
     with open(os.path.join(raw, f"{name}-{test}.json")) as f:
         text = f.read()
     # fio may print notes before the JSON object
-    return json.loads(text[text.index("{"):])["jobs"][0]["write"]
+    return json.loads(text[text.index("{"):])["jobs"][0][side]
 
 
 def metrics(raw, name):
@@ -38,6 +40,9 @@ def metrics(raw, name):
         "p99": pct["99.000000"] / 1e6,
         "qd32": load(raw, name, "rw4k_qd32")["iops"],
         "seq": load(raw, name, "seq1m_qd4")["bw_bytes"] / 1e6,
+        "rr32": load(raw, name, "rr4k_qd32", "read")["iops"],
+        "mix": load(raw, name, "mix4k_qd16", "read")["iops"] +
+        load(raw, name, "mix4k_qd16")["iops"],
     }
 
 
@@ -103,11 +108,12 @@ def main():
     with open(out + ".md", "w") as f:
         f.write("\n".join(md) + "\n")
     with open(out + ".dat", "w") as f:
-        f.write("# target qd1_iops qd32_iops seq_MBps\n")
+        f.write("# target qd1_iops qd32_iops seq_MBps randread_qd32_iops mix_qd16_iops\n")
         for name in labels:
             if name in res:
                 r = res[name]
-                f.write(f"\"{labels[name]}\" {r['qd1']:.1f} {r['qd32']:.1f} {r['seq']:.1f}\n")
+                f.write(f"\"{labels[name]}\" {r['qd1']:.1f} {r['qd32']:.1f} {r['seq']:.1f}"
+                        f" {r['rr32']:.1f} {r['mix']:.1f}\n")
 
 
 if __name__ == "__main__":
