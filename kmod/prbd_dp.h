@@ -315,6 +315,13 @@ struct prbd_dp {
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
+	bool ckpt_now;			/* a resync BEGIN waits for one */
+	/* a resync BEGIN held for that checkpoint (drive work) */
+	u32 rs_begin_from;		/* 0: none */
+	__le32 rs_begin_gen;
+	__le32 rs_begin_len;
+	__le64 rs_begin_off;
+	u64 rs_begin_want;		/* answered once applied_disk >= it */
 
 	/* apply (drive_work) */
 	struct list_head applies;	/* started, in slot order */

@@ -803,6 +803,8 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 		return true;
 	if (dp->applied <= dp->applied_disk)
 		return false;
+	if (READ_ONCE(dp->ckpt_now))
+		return true;
 	spin_lock(&dp->log.lock);
 	used = dp->log.used + dp->log.reserved;
 	spin_unlock(&dp->log.lock);
@@ -949,6 +951,7 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 			return;
 		}
 		dp->ckpt_at = jiffies;
+		WRITE_ONCE(dp->ckpt_now, false);
 	}
 	keep = READ_ONCE(dp->log_starved) ? 0 : dp->log.ring_size / 2;
 	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);

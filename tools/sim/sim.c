@@ -962,8 +962,11 @@ static void do_resync(int n)
 	}
 	/*
 	 * The install point is the source's recorded applied slot, which no
-	 * crash of the source takes back (its in-memory one may regress).
+	 * crash of the source takes back (its in-memory one may regress); a
+	 * source behind on it checkpoints first (prbd_rs_on_begin()).
 	 */
+	if (src && src->ck_applied < src->applied)
+		checkpoint((int)(src - W.nd));
 	if (!src || src->ck_applied <= x->px->commit)
 		return;
 	inst = src->ck_applied;
