@@ -350,7 +350,7 @@ main() {
 
 # --- BENCH=bpf: the cost of the eBPF probes (make bench-bpf) ------------------
 # prbd on a 3-node group (guest 1 primary; BENCH_BPF_NODES=1: a one-node
-# group, set up as the prbd1 target), 4k randwrite qd32, alternately
+# group, set up as the prbd1 target), 4k randwrite qd32 (BENCH_BPF_QD), alternately
 # without and with prbd-lat attached (every tracepoint of prbd.ko then runs
 # a program), BENCH_BPF_ROUNDS (2) rounds of both, in one run on the same
 # guests.  Prints each job's IOPS, the means and the cost of the probes, and
@@ -364,6 +364,7 @@ bpf_iops() { # bpf_iops FIO_JSON
 bpf_main() {
 	local i r mode t0=$SECONDS others out iops mark md
 	local rounds=${BENCH_BPF_ROUNDS:-2} nodes=${BENCH_BPF_NODES:-3} off=() on=() res
+	local qd=${BENCH_BPF_QD:-32}
 	bench_prepare
 	STAMP=$(date -u +%Y%m%d-%H%M%S)
 	RAW=$BENCH_OUT/raw-bpf-$STAMP
@@ -391,12 +392,12 @@ chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md r0 >/dev/null &
 			else
 				gx 1 'prbd-lat detach >/dev/null' || exit 1
 			fi
-			log "round $r, probes $mode: 4k randwrite qd32 (${BENCH_RAMP}+${BENCH_RUNTIME} s)"
+			log "round $r, probes $mode: 4k randwrite qd$qd (${BENCH_RAMP}+${BENCH_RUNTIME} s)"
 			others=$(other_vms)
 			gx 1 "fio --name=bpf --filename=/dev/prbd0 --direct=1 --ioengine=libaio \
 				--time_based --runtime=$BENCH_RUNTIME --ramp_time=$BENCH_RAMP \
 				--size=$BENCH_SIZE --norandommap --randrepeat=0 --rw=randwrite --bs=4k \
-				--iodepth=32 --output-format=json --output=/tmp/bpf.json >/tmp/bpf.err 2>&1 ||
+				--iodepth=$qd --output-format=json --output=/tmp/bpf.json >/tmp/bpf.err 2>&1 ||
 				{ cat /tmp/bpf.err; exit 1; }
 				cp /tmp/bpf.json /mnt/share/bpf-$r-$mode.json" || exit 1
 			mv "$RIG_DIR/share/bpf-$r-$mode.json" "$RAW/" || exit 1
@@ -412,7 +413,7 @@ chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md r0 >/dev/null &
 	rig_dmesg_check 1 || log "kernel warnings on vm1"
 	rig_stop
 	{
-		echo "## prbd, $nodes node(s): 4k randwrite qd32 IOPS without / with prbd-lat attached ($STAMP UTC)"
+		echo "## prbd, $nodes node(s): 4k randwrite qd$qd IOPS without / with prbd-lat attached ($STAMP UTC)"
 		echo
 		echo "fio libaio direct, ${BENCH_RAMP}+${BENCH_RUNTIME} s a job, first $BENCH_SIZE of the device; tree $(git -C "$TOP" rev-parse --short HEAD)$(git -C "$TOP" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes'); † = another VM ran on the host during the job"
 		echo
