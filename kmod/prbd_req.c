@@ -302,17 +302,25 @@ static const struct blk_mq_ops prbd_mq_ops = {
 	.queue_rq = prbd_queue_rq,
 };
 
+/* every open is counted: down refuses while the device is open */
 static int prbd_dev_open_rw(struct prbd_dp *dp, bool write)
 {
-	if (!write)
-		return 0;
-	return prbd_dp_open_rw(dp);
+	int err;
+
+	err = prbd_dp_open(dp);
+	if (err || !write)
+		return err;
+	err = prbd_dp_open_rw(dp);
+	if (err)
+		prbd_dp_close(dp);
+	return err;
 }
 
 static void prbd_dev_release_rw(struct prbd_dp *dp, bool write)
 {
 	if (write)
 		prbd_dp_release_rw(dp);
+	prbd_dp_close(dp);	/* the last use of dp */
 }
 
 PRBD_DEFINE_BDOPS(prbd_fops, prbd_dev_open_rw, prbd_dev_release_rw);
