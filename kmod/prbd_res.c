@@ -432,8 +432,12 @@ static void prbd_res_drop_backing(struct prbd_resource *res)
 /**
  * prbd_res_detach() - detach the backing device
  * @res: the resource
- * @force: detach even while up (never while primary)
+ * @force: detach even while up: replication stops first, as by down (never
+ *	   while primary or while the device is open)
  * @extack: error message
+ *
+ * The data path uses the backing device until it has stopped: it is never
+ * detached under a running data path.
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0, -ENODEV (nothing attached) or -EBUSY.
@@ -441,6 +445,8 @@ static void prbd_res_drop_backing(struct prbd_resource *res)
 int prbd_res_detach(struct prbd_resource *res, bool force,
 		    struct netlink_ext_ack *extack)
 {
+	int err;
+
 	lockdep_assert_held(&prbd_cfg_mutex);
 	if (!res->backing) {
 		NL_SET_ERR_MSG_MOD(extack, "no backing device is attached");
@@ -454,6 +460,11 @@ int prbd_res_detach(struct prbd_resource *res, bool force,
 		NL_SET_ERR_MSG_MOD(extack,
 				   "resource is up; take it down first or use force");
 		return -EBUSY;
+	}
+	if (res->state == PRBD_RES_STATE_UP) {
+		err = prbd_res_down(res, extack);
+		if (err)
+			return err;
 	}
 	prbd_res_drop_backing(res);
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
