@@ -94,7 +94,7 @@ blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 		   GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
 		  cmd->rq->tag;
 	/* the copy the peers are sent (see prbd_repl.c) */
-	if (dp->tr && payload && prbd_pl_from_rq(dp, cmd))
+	if (READ_ONCE(dp->tr) && payload && prbd_pl_from_rq(dp, cmd))
 		return BLK_STS_RESOURCE;
 	spin_lock(&dp->px_lock);
 	list_add_tail(&cmd->list, &dp->incoming);
@@ -550,7 +550,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 
 	prbd_px_ready(dp->px, &rd);
 	prbd_trace_ready(dp, &rd);
-	if (dp->tr && rd.n_msgs) {
+	if (READ_ONCE(dp->tr) && rd.n_msgs) {
 		/* sent by the drive work once px_lock is dropped */
 		memcpy(dp->out, rd.msgs, rd.n_msgs * sizeof(*rd.msgs));
 		dp->n_out = rd.n_msgs;

@@ -438,11 +438,12 @@ static void prbd_rs_pages_sent(void *arg, int err)
 static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 			u32 hdr_len, struct prbd_rs_io *io)
 {
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct bio_vec *bv = NULL;
 	unsigned int i;
 	int err;
 
-	if (!dp->tr || !node || node >= PRBD_PX_MAX_NODES ||
+	if (!tr || !node || node >= PRBD_PX_MAX_NODES ||
 	    !dp->rpeer[node].up) {
 		if (io)
 			prbd_rs_io_free(io);
@@ -460,7 +461,7 @@ static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 					    io->len - i * PAGE_SIZE), 0);
 		io->bvec = bv;
 	}
-	err = prbd_tr_send(dp->tr, node, PRBD_MSG_RS, w, hdr_len, bv,
+	err = prbd_tr_send(tr, node, PRBD_MSG_RS, w, hdr_len, bv,
 			   io ? io->nr : 0, io ? io->len : 0,
 			   io ? prbd_rs_pages_sent : NULL, io);
 	if (err && io)
