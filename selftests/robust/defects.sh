@@ -14,6 +14,11 @@
 #   device went away under it and the next checkpoint oopsed;
 # - down/up cycles of a follower while the leader writes: the transport is
 #   never used after it is freed (tick work, drive work);
+# - down completes on a follower whose persist work waits for a DATA
+#   payload it dropped (fi/prbd_fi.ko fails its allocation); before, it
+#   hung in the persist work's endless retry;
+# - prbd_queue_rq() never runs inside an RCU read-side section (it submits
+#   reads, which may sleep: the tag set must be BLK_MQ_F_BLOCKING);
 # - at the end, no guest's kernel log shows a BUG, WARNING, oops, hung task
 #   or general protection fault.
 #
@@ -23,9 +28,15 @@
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
 RIG_APPEND="${RIG_APPEND:-} slub_debug=P"
+HERE=$SELFTESTS_DIR/robust
 
 N=3
-ktap_plan 8
+ktap_plan 10
+# prbd_fi.ko: makes a follower drop received payloads (fi/prbd_fi.c)
+if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
+	sed 's/^/# /' "$HERE/fi/.build.log"
+	ktap_bail "prbd_fi.ko did not build"
+fi
 rig_start $N || ktap_bail "rig did not boot"
 
 # a command that must answer: a hang (config mutex held) fails the case
@@ -57,7 +68,12 @@ holder() {
 	local mode='<'
 	[ "$2" = rw ] && mode='<>'
 	vm "$1" 'rm -f /tmp/holder /tmp/holder.stop'
-	rig_exec_bg "$1" "exec 3$mode/dev/prbd0 || { echo failed > /tmp/holder; exit 1; }
+	# a node just up may not get leadership at once (EAGAIN): retry
+	rig_exec_bg "$1" "for t in \$(seq 1 30); do
+	exec 3$mode/dev/prbd0 && break
+	sleep 1
+done
+[ -e /proc/self/fd/3 ] || { echo failed > /tmp/holder; exit 1; }
 echo open > /tmp/holder
 while [ ! -e /tmp/holder.stop ]; do
 	if [ $2 = rw ]; then
@@ -108,6 +124,23 @@ secondary_refused() {
 	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=4k count=16 oflag=direct 2>/dev/null'
 }
 
+# defect 10: reads were submitted to the backing device from queue_rq of a
+# non-blocking tag set, inside an RCU read-side section, where submit_bio()
+# may sleep (prbd_fi.ko counts the calls made inside one)
+queue_rq_rcu() {
+	local calls inrcu
+	rig_put 1 "$HERE/fi/prbd_fi.ko" /root/prbd_fi.ko
+	vm 1 'insmod /root/prbd_fi.ko'
+	vm 1 'dd if=/dev/prbd0 of=/dev/null bs=4k count=512 iflag=direct 2>/dev/null &&
+		dd if=/dev/prbd0 of=/dev/null bs=256k count=32 iflag=direct 2>/dev/null'
+	calls=$(rig_exec 1 'cat /sys/module/prbd_fi/parameters/qrq_calls')
+	inrcu=$(rig_exec 1 'cat /sys/module/prbd_fi/parameters/qrq_in_rcu')
+	vm 1 'rmmod prbd_fi'
+	echo "prbd_queue_rq: $calls calls, $inrcu of them inside an RCU read-side section"
+	[ "$calls" -gt 0 ] || fail "no request reached prbd_queue_rq"
+	[ "$inrcu" -eq 0 ] || fail "queue_rq runs inside an RCU read-side section, where a read's submit_bio() may sleep"
+}
+
 # defect 1: down while open read-write, writes in flight; before: hang in
 # del_gendisk with the config mutex held
 down_refused_rw() {
@@ -136,6 +169,41 @@ down_after_close() {
 	quick 1 60 'prbdctl up r0' || fail "up again failed"
 	repl_wait_quorum 1 true
 	holder 1 rw
+}
+
+
+# dmesg_count I REGEX: lines of guest I's kernel log matching
+dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
+
+# wait_dmesg I REGEX SECONDS [N]: more than N (0) lines of guest I's kernel
+# log match within SECONDS
+wait_dmesg() {
+	local t
+	for t in $(seq 1 "$3"); do
+		[ "$(dmesg_count "$1" "$2")" -gt "${4:-0}" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# defect 6: a follower drops the DATA payloads it receives (no memory to
+# receive them: prbd_fi.ko fails the allocation); its persist work retries
+# for ever.  Before: down hung (the persist work requeued itself without
+# looking at stopping, destroy_workqueue() never drained), with the config
+# mutex held.
+dropped_payload() {
+	local n0
+	n0=$(dmesg_count 2 'payload of a value to log not here yet')
+	rig_put 2 "$HERE/fi/prbd_fi.ko" /root/prbd_fi.ko
+	vm 2 'insmod /root/prbd_fi.ko fail=1000000'
+	wait_dmesg 2 'prbd_fi: failing prbd_pl_alloc' 30 ||
+		fail "node 2 dropped no payload (are writes running?)"
+	wait_dmesg 2 'payload of a value to log not here yet' 10 "$n0" ||
+		fail "node 2 does not wait for the dropped payload"
+	vm 2 'dmesg | grep -E "prbd_fi|not here yet" | tail -n 2'
+	quick 2 60 'prbdctl down r0' || fail "down failed"
+	vm 2 'echo 0 > /sys/module/prbd_fi/parameters/fail; rmmod prbd_fi'
+	quick 2 60 'prbdctl up r0' || fail "node 2 does not come back"
 }
 
 # defect 4: detach --force while up; before: the backing device went away
@@ -193,7 +261,9 @@ no_warnings() {
 # before the cases that may wedge a node (down under writes) run
 ktap_run "setup: 3 nodes up, node 1 auto-promoted by a read-write open" setup
 ktap_run "secondary is refused while the device is open read-write" secondary_refused
+ktap_run "queue_rq never runs inside an RCU read-side section" queue_rq_rcu
 ktap_run "12 down/up cycles of a follower under writes" cycles
+ktap_run "down does not hang while a follower waits for a dropped payload" dropped_payload
 ktap_run "detach --force while up stops the data path first, no oops" detach_force_up
 ktap_run "down and detach --force are refused while open read-only" down_refused_ro
 ktap_run "down, stop and detach --force are refused while open read-write under writes" down_refused_rw
