@@ -1027,7 +1027,8 @@ static void prbd_persist_work(struct work_struct *work)
 			 * Log full: free what is applied.  Payload missing:
 			 * the leader sends it again after a reconnect.  No
 			 * memory for a small allocation: wait.  Then try
-			 * again (records already written are skipped).
+			 * again (records already written are skipped), unless
+			 * down stops the data path.
 			 */
 			if (err == -ENOSPC) {
 				/* a lagging member may hold the log: not for long */
@@ -1039,6 +1040,9 @@ static void prbd_persist_work(struct work_struct *work)
 				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 						    dp->res->name);
 			}
+			/* down: the batch is never persisted (nor reported) */
+			if (READ_ONCE(dp->stopping))
+				goto out;
 			msleep(20);
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
