@@ -630,6 +630,7 @@ static void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n)
 static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 {
 	struct prbd_wire_rs *r = dp->rs_wbuf;
+	bool failed;
 	u32 n = 0;
 
 	atomic_dec(&dp->rs_nserve);
@@ -652,8 +653,10 @@ static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 		return;
 	}
 	r->op = PRBD_RS_DATA;
-	prbd_rs_send(dp, io->peer, r, sizeof(*r), io->err ? NULL : io);
-	if (io->err)
+	/* once handed over, io is the transport's: freed when sent */
+	failed = io->err;
+	prbd_rs_send(dp, io->peer, r, sizeof(*r), failed ? NULL : io);
+	if (failed)
 		prbd_rs_io_free(io);
 }
 
