@@ -44,6 +44,7 @@ enum {
 #define PRBD_DP_TICK_MS		10
 #define PRBD_DP_HB_MS		50
 #define PRBD_DP_ELECT_MS	500
+#define PRBD_DP_DRAIN_MS	10000	/* down waits this long for I/O */
 #define PRBD_DP_DRIFT_PPM	10000	/* assumed clock rate error bound: 1% */
 #define PRBD_DP_MAX_IO		(256u << 10)	/* bytes per request */
 #define PRBD_DP_MAX_SEGS	64
@@ -288,6 +289,8 @@ struct prbd_dp {
 	mempool_t *pl_pool;		/* struct prbd_payload, largest size */
 	mempool_t *page_pool;		/* payload pages */
 	atomic_t open_rw;		/* read-write openers */
+	unsigned int openers;		/* every opener (px_lock) */
+	bool closed;			/* down: no more opens (px_lock) */
 
 	spinlock_t px_lock;		/* see the top of this file */
 	struct prbd_px *px;
@@ -474,6 +477,8 @@ extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
+int prbd_dp_open(struct prbd_dp *dp);
+void prbd_dp_close(struct prbd_dp *dp);
 int prbd_dp_open_rw(struct prbd_dp *dp);
 void prbd_dp_release_rw(struct prbd_dp *dp);
 void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node);

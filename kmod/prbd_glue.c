@@ -94,7 +94,7 @@ blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 		   GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
 		  cmd->rq->tag;
 	/* the copy the peers are sent (see prbd_repl.c) */
-	if (dp->tr && payload && prbd_pl_from_rq(dp, cmd))
+	if (READ_ONCE(dp->tr) && payload && prbd_pl_from_rq(dp, cmd))
 		return BLK_STS_RESOURCE;
 	spin_lock(&dp->px_lock);
 	list_add_tail(&cmd->list, &dp->incoming);
@@ -168,6 +168,40 @@ static int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
 		if (msleep_interruptible(20))
 			return -EINTR;
 	}
+}
+
+/**
+ * prbd_dp_open() - count an opener of the device (any mode)
+ * @dp: the data path
+ *
+ * Counted before a read-write open waits for leadership, so down (which
+ * refuses while the device is open) never runs beside an open.
+ *
+ * Return: 0, or -ENXIO once down has begun.
+ */
+int prbd_dp_open(struct prbd_dp *dp)
+{
+	int err = 0;
+
+	spin_lock(&dp->px_lock);
+	if (dp->closed)
+		err = -ENXIO;
+	else
+		dp->openers++;
+	spin_unlock(&dp->px_lock);
+	return err;
+}
+
+/**
+ * prbd_dp_close() - an opener closed the device (or its open failed)
+ * @dp: the data path; down may free it once this returns
+ */
+void prbd_dp_close(struct prbd_dp *dp)
+{
+	spin_lock(&dp->px_lock);
+	WARN_ON_ONCE(!dp->openers);
+	dp->openers--;
+	spin_unlock(&dp->px_lock);
 }
 
 /**
@@ -516,7 +550,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 
 	prbd_px_ready(dp->px, &rd);
 	prbd_trace_ready(dp, &rd);
-	if (dp->tr && rd.n_msgs) {
+	if (READ_ONCE(dp->tr) && rd.n_msgs) {
 		/* sent by the drive work once px_lock is dropped */
 		memcpy(dp->out, rd.msgs, rd.n_msgs * sizeof(*rd.msgs));
 		dp->n_out = rd.n_msgs;
@@ -995,7 +1029,8 @@ static void prbd_persist_work(struct work_struct *work)
 			 * Log full: free what is applied.  Payload missing:
 			 * the leader sends it again after a reconnect.  No
 			 * memory for a small allocation: wait.  Then try
-			 * again (records already written are skipped).
+			 * again (records already written are skipped), unless
+			 * down stops the data path.
 			 */
 			if (err == -ENOSPC) {
 				/* a lagging member may hold the log: not for long */
@@ -1007,6 +1042,9 @@ static void prbd_persist_work(struct work_struct *work)
 				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 						    dp->res->name);
 			}
+			/* down: the batch is never persisted (nor reported) */
+			if (READ_ONCE(dp->stopping))
+				goto out;
 			msleep(20);
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
@@ -1217,13 +1255,78 @@ out_free:
 	return err;
 }
 
-static void prbd_dp_down(struct prbd_resource *res)
+/*
+ * Let the I/O in flight finish while replication still runs (it can still
+ * be chosen), for at most PRBD_DP_DRAIN_MS: without quorum it may wait
+ * for ever, and prbd_dp_fail_rest() fails it after replication stopped.
+ * Nobody has the device open (prbd_dp_down() checked), so no new I/O comes.
+ */
+static void prbd_dp_drain(struct prbd_dp *dp)
+{
+	struct request_queue *q = dp->disk->queue;
+
+	blk_freeze_queue_start(q);
+	if (!blk_mq_freeze_queue_wait_timeout(q,
+					      msecs_to_jiffies(PRBD_DP_DRAIN_MS)))
+		pr_warn("%s: down: I/O still in flight after %u ms: failing it\n",
+			dp->res->name, PRBD_DP_DRAIN_MS);
+	blk_mq_unfreeze_queue(q);
+}
+
+/*
+ * Replication stopped, the works are idle and no apply runs: writes still
+ * queued or proposed can no longer be chosen, reads waiting for the lease
+ * never get it.  Fail them all, so del_gendisk() has nothing to wait for.
+ */
+static void prbd_dp_fail_rest(struct prbd_dp *dp)
+{
+	struct prbd_io *cmd, *tmp;
+	LIST_HEAD(failed);
+	u32 tag;
+
+	spin_lock(&dp->px_lock);
+	dp->role = PRBD_PX_FOLLOWER;
+	list_splice_tail_init(&dp->incoming, &failed);
+	list_splice_tail_init(&dp->reads, &failed);
+	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
+		cmd = dp->cmds[tag];
+		if (!cmd)
+			continue;
+		dp->cmds[tag] = NULL;
+		list_add_tail(&cmd->list, &failed);
+	}
+	dp->n_doubt = 0;
+	spin_unlock(&dp->px_lock);
+	list_for_each_entry_safe(cmd, tmp, &failed, list) {
+		list_del_init(&cmd->list);
+		prbd_io_end(cmd, BLK_STS_IOERR);
+	}
+}
+
+static int prbd_dp_down(struct prbd_resource *res,
+			struct netlink_ext_ack *extack)
 {
 	struct prbd_dp *dp = res->priv;
 	struct prbd_io *cmd, *tmp;
+	unsigned int openers;
 
 	if (!dp)
-		return;
+		return 0;
+	/*
+	 * Never while open: the device (and dp) would go away under its
+	 * openers, and their writes could no longer be chosen.  From here
+	 * on an open fails (prbd_dp_open()).
+	 */
+	spin_lock(&dp->px_lock);
+	openers = dp->openers;
+	if (!openers)
+		dp->closed = true;
+	spin_unlock(&dp->px_lock);
+	if (openers) {
+		NL_SET_ERR_MSG_MOD(extack, "the device is open; close it first");
+		return -EBUSY;
+	}
+	prbd_dp_drain(dp);
 	prbd_repl_stop(dp);	/* no message arrives after this */
 	/* writes still queued can no longer be proposed */
 	spin_lock(&dp->px_lock);
@@ -1233,7 +1336,6 @@ static void prbd_dp_down(struct prbd_resource *res)
 		prbd_io_end(cmd, BLK_STS_IOERR);
 	}
 	spin_unlock(&dp->px_lock);
-	prbd_dev_destroy(dp);
 	WRITE_ONCE(dp->stopping, true);
 	cancel_delayed_work_sync(&dp->tick_work);
 	flush_workqueue(dp->wq);
@@ -1251,11 +1353,15 @@ static void prbd_dp_down(struct prbd_resource *res)
 			msleep(20);
 	}
 	flush_workqueue(dp->pwq);
+	/* what the applies did not complete never will */
+	prbd_dp_fail_rest(dp);
+	prbd_dev_destroy(dp);
 	prbd_checkpoint(dp);
 	res->priv = NULL;
 	res->dev.disk = NULL;
 	prbd_dp_free(dp);
 	module_put(THIS_MODULE);
+	return 0;
 }
 
 static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
@@ -1272,7 +1378,8 @@ static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 		spin_lock(&dp->px_lock);
 		if (atomic_read(&dp->open_rw)) {
 			spin_unlock(&dp->px_lock);
-			NL_SET_ERR_MSG_MOD(extack, "device is open read-write");
+			NL_SET_ERR_MSG_MOD(extack,
+					   "the device is open read-write (auto-promoted); close it first");
 			return -EBUSY;
 		}
 		dp->primary = false;

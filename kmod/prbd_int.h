@@ -271,7 +271,7 @@ struct prbd_res_params {
  * @attached: a backing device was attached (create the gendisk etc.)
  * @detaching: the backing device is about to be detached
  * @up: start replication
- * @down: stop replication
+ * @down: stop replication; refused (-EBUSY) while the device is open
  * @set_role: switch between primary and secondary
  * @peer_added: a peer was added
  * @peer_removing: a peer is about to be removed
@@ -288,7 +288,7 @@ struct prbd_res_ops {
 			struct netlink_ext_ack *extack);
 	void (*detaching)(struct prbd_resource *res);
 	int (*up)(struct prbd_resource *res, struct netlink_ext_ack *extack);
-	void (*down)(struct prbd_resource *res);
+	int (*down)(struct prbd_resource *res, struct netlink_ext_ack *extack);
 	int (*set_role)(struct prbd_resource *res, enum prbd_role role,
 			bool force, struct netlink_ext_ack *extack);
 	int (*peer_added)(struct prbd_resource *res, struct prbd_peer *peer,

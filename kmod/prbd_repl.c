@@ -331,8 +331,8 @@ static bool prbd_repl_sent_before(struct prbd_dp *dp, u32 node, u64 id)
 }
 
 /* Return: 0, or the error of the first payload that could not be sent. */
-static int prbd_repl_send_data(struct prbd_dp *dp, u32 node,
-			       const struct prbd_px_entry *e)
+static int prbd_repl_send_data(struct prbd_dp *dp, struct prbd_tr *tr,
+			       u32 node, const struct prbd_px_entry *e)
 {
 	struct prbd_wire_data wd;
 	struct prbd_payload *pl;
@@ -361,7 +361,7 @@ static int prbd_repl_send_data(struct prbd_dp *dp, u32 node,
 		wd.sector = cpu_to_le64(d->sector);
 		wd.len = cpu_to_le32(pl->len);
 		wd.csum = cpu_to_le32(d->csum);
-		err = prbd_tr_send_crc(dp->tr, node, PRBD_MSG_DATA, &wd,
+		err = prbd_tr_send_crc(tr, node, PRBD_MSG_DATA, &wd,
 				       sizeof(wd), pl->bvec, pl->nr, pl->len,
 				       d->csum, prbd_repl_data_sent, pl);
 		if (err) {
@@ -421,10 +421,11 @@ static u32 prbd_repl_encode(const struct prbd_px_msg *m,
  */
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 {
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct prbd_wire_px *w = dp->wbuf;
 	u32 i, k, len;
 
-	if (!dp->tr)
+	if (!tr)
 		return;
 	for (i = 0; i < n; i++) {
 		const struct prbd_px_msg *m = &msgs[i];
@@ -435,10 +436,10 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 			continue;
 		for (k = 0; k < m->n_ent; k++)
 			if (m->ent[k].kind == PRBD_PX_K_DATA)
-				prbd_repl_send_data(dp, m->to, &m->ent[k]);
+				prbd_repl_send_data(dp, tr, m->to, &m->ent[k]);
 		len = prbd_repl_encode(m, w);
 		prbd_trace_msg_out(dp, m);
-		prbd_tr_send(dp->tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0, 0,
+		prbd_tr_send(tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0, 0,
 			     NULL, NULL);
 	}
 }
@@ -457,23 +458,24 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
  */
 int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m)
 {
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	int err = 0;
 	u32 k;
 
-	if (!dp->tr || !m->to || m->to >= PRBD_PX_MAX_NODES ||
+	if (!tr || !m->to || m->to >= PRBD_PX_MAX_NODES ||
 	    !dp->rpeer[m->to].up)
 		return 0;
 	for (k = 0; k < m->n_ent; k++) {
 		if (m->ent[k].kind != PRBD_PX_K_DATA)
 			continue;
-		err = prbd_repl_send_data(dp, m->to, &m->ent[k]);
+		err = prbd_repl_send_data(dp, tr, m->to, &m->ent[k]);
 		if (err)
 			break;
 	}
 	m->n_ent = k;
 	if (!k)
 		return err;
-	prbd_tr_send(dp->tr, m->to, PRBD_MSG_PAXOS, dp->wbuf,
+	prbd_tr_send(tr, m->to, PRBD_MSG_PAXOS, dp->wbuf,
 		     prbd_repl_encode(m, dp->wbuf), NULL, 0, 0, NULL, NULL);
 	return k;
 }
@@ -579,6 +581,7 @@ static int prbd_repl_recv_xfer(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	const struct prbd_wire_xfer *x = rx->hdr;
 	struct prbd_wire_xfer r = { .target = x->target,
 				    .flags = PRBD_XFER_F_REFUSED };
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	bool primary;
 	int err;
 
@@ -599,8 +602,9 @@ static int prbd_repl_recv_xfer(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	if (primary) {
 		pr_info_ratelimited("%s: node %u asked for leadership: refused, this node is primary\n",
 				    dp->res->name, rx->from);
-		prbd_tr_send(dp->tr, rx->from, PRBD_MSG_XFER, &r, sizeof(r),
-			     NULL, 0, 0, NULL, NULL);
+		if (tr)
+			prbd_tr_send(tr, rx->from, PRBD_MSG_XFER, &r,
+				     sizeof(r), NULL, 0, 0, NULL, NULL);
 		return 0;
 	}
 	prbd_dp_kick(dp);
@@ -678,14 +682,15 @@ static const struct prbd_tr_ops prbd_repl_tr_ops = {
 void prbd_repl_ask_leadership(struct prbd_dp *dp)
 {
 	struct prbd_wire_xfer x = { .target = dp->res->node_id };
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	u8 leader;
 
 	spin_lock(&dp->px_lock);
 	leader = dp->leader;
 	spin_unlock(&dp->px_lock);
-	if (dp->tr && leader && leader != dp->res->node_id &&
+	if (tr && leader && leader != dp->res->node_id &&
 	    leader < PRBD_PX_MAX_NODES)
-		prbd_tr_send(dp->tr, leader, PRBD_MSG_XFER, &x, sizeof(x), NULL,
+		prbd_tr_send(tr, leader, PRBD_MSG_XFER, &x, sizeof(x), NULL,
 			     0, 0, NULL, NULL);
 }
 
@@ -744,13 +749,26 @@ int prbd_repl_start(struct prbd_dp *dp)
 /**
  * prbd_repl_stop() - disconnect; no callback runs after it returns
  * @dp: the data path
+ *
+ * Every sender reads dp->tr once and sends only through what it read: the
+ * drive and tick works (dp->wq), the transport's own callbacks, and the
+ * open and netlink paths, which prbd_dp_down() excludes (it refuses while
+ * the device is open, and holds prbd_cfg_mutex).  So: hide the transport,
+ * wait for the works that may still hold it, then free it.  Callbacks
+ * running meanwhile find dp->tr NULL; the destroy waits for them.
+ *
+ * Context: prbd_cfg_mutex held.
  */
 void prbd_repl_stop(struct prbd_dp *dp)
 {
-	if (dp->tr) {
-		prbd_tr_destroy(dp->tr);
+	struct prbd_tr *tr = dp->tr;
+
+	if (tr) {
 		WRITE_ONCE(dp->tr, NULL);
-		/* a drive work still sending finishes before the buffers go */
+		if (dp->wq)
+			flush_workqueue(dp->wq);
+		prbd_tr_destroy(tr);
+		/* works the last callbacks kicked, before the buffers go */
 		if (dp->wq)
 			flush_workqueue(dp->wq);
 	}

@@ -2,10 +2,13 @@
 /*
  * prbd: the request path - the blk-mq block device /dev/prbd<minor>.
  *
- * queue_rq never waits: writes are queued for the Paxos glue (prbd_glue.c),
- * which proposes them, has them made durable in the log and applied to the
- * data area, and completes them; reads go to the data area of the backing
- * device directly when the core grants local reads, or wait for it.
+ * queue_rq never waits for Paxos: writes are queued for the Paxos glue
+ * (prbd_glue.c), which proposes them, has them made durable in the log and
+ * applied to the data area, and completes them; reads go to the data area
+ * of the backing device directly when the core grants local reads, or wait
+ * for it.  Submitting a read may sleep (a bio from the mempool, a tag of
+ * the backing device): the tag set is BLK_MQ_F_BLOCKING, so queue_rq runs
+ * under SRCU, not in an RCU read-side section.
  *
  * Write cache and FUA are advertised.  A write completes only once it is
  * chosen (durable in the log of a majority) and applied, so REQ_FUA holds
@@ -284,13 +287,8 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 			prbd_io_end(cmd, BLK_STS_IOERR);
 			return BLK_STS_OK;
 		}
-		if (!prbd_dp_queue_read(dp, cmd))
-			return BLK_STS_OK;
-		/* no sleeping allocation here: blk-mq retries the request */
-		if (prbd_rq_bio(dp, cmd, NULL, dp->data_sect + blk_rq_pos(rq),
-				REQ_OP_READ, prbd_read_endio, cmd,
-				GFP_NOWAIT | __GFP_NOWARN))
-			return BLK_STS_RESOURCE;
+		if (prbd_dp_queue_read(dp, cmd))
+			prbd_submit_read(dp, cmd);	/* may sleep: blocking set */
 		return BLK_STS_OK;
 	default:
 		prbd_io_end(cmd, BLK_STS_NOTSUPP);
@@ -302,17 +300,25 @@ static const struct blk_mq_ops prbd_mq_ops = {
 	.queue_rq = prbd_queue_rq,
 };
 
+/* every open is counted: down refuses while the device is open */
 static int prbd_dev_open_rw(struct prbd_dp *dp, bool write)
 {
-	if (!write)
-		return 0;
-	return prbd_dp_open_rw(dp);
+	int err;
+
+	err = prbd_dp_open(dp);
+	if (err || !write)
+		return err;
+	err = prbd_dp_open_rw(dp);
+	if (err)
+		prbd_dp_close(dp);
+	return err;
 }
 
 static void prbd_dev_release_rw(struct prbd_dp *dp, bool write)
 {
 	if (write)
 		prbd_dp_release_rw(dp);
+	prbd_dp_close(dp);	/* the last use of dp */
 }
 
 PRBD_DEFINE_BDOPS(prbd_fops, prbd_dev_open_rw, prbd_dev_release_rw);
@@ -365,7 +371,8 @@ int prbd_dev_create(struct prbd_dp *dp, u32 minor)
 	dp->tag_set.queue_depth = PRBD_DP_QUEUE_DEPTH;
 	dp->tag_set.numa_node = NUMA_NO_NODE;
 	dp->tag_set.cmd_size = sizeof(struct prbd_io);
-	dp->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	/* queue_rq may sleep submitting a read to the backing device */
+	dp->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
 	dp->tag_set.driver_data = dp;
 	err = blk_mq_alloc_tag_set(&dp->tag_set);
 	if (err)

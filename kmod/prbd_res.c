@@ -432,8 +432,12 @@ static void prbd_res_drop_backing(struct prbd_resource *res)
 /**
  * prbd_res_detach() - detach the backing device
  * @res: the resource
- * @force: detach even while up (never while primary)
+ * @force: detach even while up: replication stops first, as by down (never
+ *	   while primary or while the device is open)
  * @extack: error message
+ *
+ * The data path uses the backing device until it has stopped: it is never
+ * detached under a running data path.
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0, -ENODEV (nothing attached) or -EBUSY.
@@ -441,6 +445,8 @@ static void prbd_res_drop_backing(struct prbd_resource *res)
 int prbd_res_detach(struct prbd_resource *res, bool force,
 		    struct netlink_ext_ack *extack)
 {
+	int err;
+
 	lockdep_assert_held(&prbd_cfg_mutex);
 	if (!res->backing) {
 		NL_SET_ERR_MSG_MOD(extack, "no backing device is attached");
@@ -454,6 +460,11 @@ int prbd_res_detach(struct prbd_resource *res, bool force,
 		NL_SET_ERR_MSG_MOD(extack,
 				   "resource is up; take it down first or use force");
 		return -EBUSY;
+	}
+	if (res->state == PRBD_RES_STATE_UP) {
+		err = prbd_res_down(res, extack);
+		if (err)
+			return err;
 	}
 	prbd_res_drop_backing(res);
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
@@ -496,11 +507,13 @@ int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: 0 (also when already down) or -EBUSY.
+ * Return: 0 (also when already down) or -EBUSY (primary, or the device is
+ * open: the down hook refuses).
  */
 int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 {
 	struct prbd_peer *peer;
+	int err;
 
 	lockdep_assert_held(&prbd_cfg_mutex);
 	if (res->state == PRBD_RES_STATE_DOWN)
@@ -510,8 +523,11 @@ int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 				   "resource is primary; make it secondary first");
 		return -EBUSY;
 	}
-	if (prbd_ops && prbd_ops->down)
-		prbd_ops->down(res);
+	if (prbd_ops && prbd_ops->down) {
+		err = prbd_ops->down(res, extack);
+		if (err)
+			return err;
+	}
 	res->state = PRBD_RES_STATE_DOWN;
 	list_for_each_entry(peer, &res->peers, list)
 		peer->cstate = PRBD_CONN_STATE_STANDALONE;
@@ -531,6 +547,10 @@ int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
  * @force: passed to the hook (e.g. primary without quorum)
  * @extack: error message
  *
+ * A node auto-promoted by a read-write open keeps res->role secondary:
+ * secondary still asks the hook while up, which refuses while the device
+ * is open read-write.
+ *
  * Context: prbd_cfg_mutex held.
  * Return: 0 (also when the role is unchanged), -ENOTCONN when down, or the
  * set_role hook's error.
@@ -541,7 +561,8 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 	int err;
 
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (res->role == role)
+	if (res->role == role &&
+	    (role == PRBD_ROLE_PRIMARY || res->state != PRBD_RES_STATE_UP))
 		return 0;
 	if (role == PRBD_ROLE_PRIMARY && res->state != PRBD_RES_STATE_UP) {
 		NL_SET_ERR_MSG_MOD(extack, "resource is down; bring it up first");
@@ -552,6 +573,8 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		if (err)
 			return err;
 	}
+	if (res->role == role)
+		return 0;
 	res->role = role;
 	pr_info("%s: %s\n", res->name,
 		role == PRBD_ROLE_PRIMARY ? "primary" : "secondary");
@@ -842,8 +865,9 @@ void prbd_res_exit(void)
 	list_for_each_entry_safe(res, tmp, &prbd_resources, list) {
 		res->role = PRBD_ROLE_SECONDARY;
 		if (res->state == PRBD_RES_STATE_UP) {
+			/* no device is left: it holds the module */
 			if (prbd_ops && prbd_ops->down)
-				prbd_ops->down(res);
+				WARN_ON(prbd_ops->down(res, NULL));
 			res->state = PRBD_RES_STATE_DOWN;
 		}
 		if (res->backing)

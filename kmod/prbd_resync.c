@@ -439,11 +439,12 @@ static void prbd_rs_pages_sent(void *arg, int err)
 static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 			u32 hdr_len, struct prbd_rs_io *io)
 {
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct bio_vec *bv = NULL;
 	unsigned int i;
 	int err;
 
-	if (!dp->tr || !node || node >= PRBD_PX_MAX_NODES ||
+	if (!tr || !node || node >= PRBD_PX_MAX_NODES ||
 	    !dp->rpeer[node].up) {
 		if (io)
 			prbd_rs_io_free(io);
@@ -461,7 +462,7 @@ static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 					    io->len - i * PAGE_SIZE), 0);
 		io->bvec = bv;
 	}
-	err = prbd_tr_send(dp->tr, node, PRBD_MSG_RS, w, hdr_len, bv,
+	err = prbd_tr_send(tr, node, PRBD_MSG_RS, w, hdr_len, bv,
 			   io ? io->nr : 0, io ? io->len : 0,
 			   io ? prbd_rs_pages_sent : NULL, io);
 	if (err && io)
@@ -674,6 +675,7 @@ static void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n)
 static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 {
 	struct prbd_wire_rs *r = dp->rs_wbuf;
+	bool failed;
 	u32 n = 0;
 
 	atomic_dec(&dp->rs_nserve);
@@ -696,8 +698,10 @@ static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 		return;
 	}
 	r->op = PRBD_RS_DATA;
-	prbd_rs_send(dp, io->peer, r, sizeof(*r), io->err ? NULL : io);
-	if (io->err)
+	/* once handed over, io is the transport's: freed when sent */
+	failed = io->err;
+	prbd_rs_send(dp, io->peer, r, sizeof(*r), failed ? NULL : io);
+	if (failed)
 		prbd_rs_io_free(io);
 }
 
