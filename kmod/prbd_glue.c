@@ -488,14 +488,20 @@ static void prbd_fail_ios(struct prbd_dp *dp, struct list_head *failed)
 }
 
 /* A primary that lost leadership to a reachable leader asks for it back. */
+/*
+ * It keeps asking, every half second, for as long as it is primary and
+ * that leader has not refused (being primary itself): a primary deposed
+ * while idle (a stalled guest, say) must not stay without leadership for
+ * good, failing every read, once three election timeouts have passed.
+ */
 static void prbd_dp_kick_reclaim(struct prbd_dp *dp)
 {
 	bool ask;
 
 	spin_lock(&dp->px_lock);
-	ask = dp->reclaim_at && !prbd_io_must_fail(dp) &&
-	      (!list_empty(&dp->incoming) || dp->n_doubt ||
-	       atomic_read(&dp->open_rw)) &&
+	ask = dp->reclaim_at && dp->primary &&
+	      !(dp->xfer_refused_by == dp->leader &&
+		time_after_eq(dp->xfer_refused_at, dp->reclaim_at)) &&
 	      time_after(jiffies, dp->xfer_at + HZ / 2);
 	if (ask)
 		dp->xfer_at = jiffies;
