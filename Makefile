@@ -47,9 +47,9 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module mod-sync user guest-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module mod-sync user guest-tools crash-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
-all: module user guest-tools bpf
+all: module user guest-tools crash-tools bpf
 
 help:
 	@sed -n '3,14p' Makefile
@@ -116,6 +116,13 @@ GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck
 guest-tools: $(GUEST_TOOLS)
 $(BUILD)/guest-bin/%: tools/guest/%.c
 	mkdir -p $(BUILD)/guest-bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Host tools of the crash-state tests (tools/crash): the dm-log-writes replayer.
+CRASH_TOOLS := $(BUILD)/bin/prbd-logreplay
+crash-tools: $(CRASH_TOOLS)
+$(BUILD)/bin/%: tools/crash/%.c
+	mkdir -p $(BUILD)/bin
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 sim:
