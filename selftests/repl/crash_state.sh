@@ -220,6 +220,10 @@ crash_point() {
 		done
 		[ -n "${sums[0]}" ] && [ "$(printf '%s\n' "${sums[@]}" | sort -u | wc -l)" = 1 ] && break
 		if [ "$t" = 10 ]; then
+			for i in 1 2 3; do
+				echo "--- node $i"
+				rig_exec "$i" 'prbdctl status; dmesg | grep prbd | tail -n 15' || true
+			done
 			rig_exec "$prim" 'prbdctl verify r0' || true
 			fail "replicas differ:$s"
 		fi
