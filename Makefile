@@ -10,6 +10,7 @@
 #   make vm-shell    boot one VM and drop into its console (debugging)
 #   make checkpatch  checkpatch.pl --strict over kmod/
 #   make bench-bpf   4k randwrite qd32 IOPS on prbd without and with prbd-lat attached
+#   make crash-broken-test  the crash-state test must catch a module whose log records lack FUA
 #
 # KDIR=/path/to/kernel/build overrides the kernel tree (no BTF unless it has a vmlinux).
 # KVER=<version> builds for another installed Debian kernel, e.g. the 6.12 lane:
@@ -47,12 +48,13 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest/runner.sh
 
-.PHONY: all module mod-sync user guest-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: crash-broken crash-broken-test
+.PHONY: all module mod-sync user guest-tools crash-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
-all: module user guest-tools bpf
+all: module user guest-tools crash-tools bpf
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,15p' Makefile
 
 deps:
 	@tools/deps.sh
@@ -117,6 +119,40 @@ guest-tools: $(GUEST_TOOLS)
 $(BUILD)/guest-bin/%: tools/guest/%.c
 	mkdir -p $(BUILD)/guest-bin
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Host tools of the crash-state tests (tools/crash): the dm-log-writes replayer.
+CRASH_TOOLS := $(BUILD)/bin/prbd-logreplay
+crash-tools: $(CRASH_TOOLS)
+$(BUILD)/bin/%: tools/crash/%.c
+	mkdir -p $(BUILD)/bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# A deliberately broken module for the crash-state test: log records
+# without REQ_FUA (PRBD_TEST_BROKEN_LOG_FUA, kmod/prbd_log.c), built in its
+# own copy of the sources with its own initramfs; never the default build.
+BROKEN_DIR := $(BUILD)/crash-broken
+crash-broken: $(KDIR_DEP) user guest-tools bpf
+	mkdir -p $(BROKEN_DIR)/kmod
+	cp -au Kbuild $(BROKEN_DIR)/
+	cd kmod && find . \( -name '*.[ch]' ! -name '*.mod.c' \) -o -name Kbuild | \
+		xargs cp -au --parents -t $(BROKEN_DIR)/kmod
+	$(MAKE) -C $(KDIR) M=$(BROKEN_DIR) RESOLVE_BTFIDS=true \
+		KCFLAGS=-DPRBD_TEST_BROKEN_LOG_FUA modules
+	MKINITRAMFS_IMG=$(BROKEN_DIR)/initramfs.cpio.lz4 \
+		tools/vm/mkinitramfs.sh $(KVER) $(BROKEN_DIR)/kmod/prbd.ko
+
+# Passes when repl/crash_state, its recording done, finds a completed write
+# lost or damaged (prbd-blkcheck: CORRUPT) at some crash point with the
+# broken module; replicas that differ alone do not count.
+crash-broken-test: crash-broken crash-tools
+	CRASH_BROKEN=1 bash selftests/repl/crash_state.sh | tee $(BROKEN_DIR)/test.log; \
+	if grep -q '^ok 2 3 nodes on dm-log-writes' $(BROKEN_DIR)/test.log && \
+	   grep -q '^not ok [0-9]* crash point' $(BROKEN_DIR)/test.log && \
+	   grep -Eq '^# .*: CORRUPT$$' $(BROKEN_DIR)/test.log; then \
+		echo "crash-broken-test: PASS: the crash-state test caught the module without log FUA"; \
+	else \
+		echo "crash-broken-test: FAIL: the crash-state test passed a module without log FUA"; exit 1; \
+	fi
 
 sim:
 	$(MAKE) -C tools/sim sim

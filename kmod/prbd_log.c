@@ -26,6 +26,7 @@
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
 #include <linux/highmem.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -35,6 +36,19 @@
 
 #define PRBD_LOG_BLK		PRBD_DISK_BLOCK
 #define PRBD_LOG_SCAN_PAGES	64	/* 256 KiB per scan read */
+
+/*
+ * PRBD_TEST_BROKEN_LOG_FUA: a deliberately broken build for the crash-state
+ * test only ('make crash-broken', never the default build): log records
+ * are written without REQ_FUA, so a record may still sit in the disk's
+ * volatile cache when its slot is reported durable.  The test must fail.
+ */
+#ifdef PRBD_TEST_BROKEN_LOG_FUA
+#define PRBD_LOG_REC_OPF	REQ_OP_WRITE
+MODULE_INFO(prbd_test, "BROKEN: log records without REQ_FUA");
+#else
+#define PRBD_LOG_REC_OPF	(REQ_OP_WRITE | REQ_FUA)
+#endif
 
 u32 prbd_log_need(u32 len)
 {
@@ -324,8 +338,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	atomic_inc(&io->pending);
 	if (cmd && len) {
 		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
-					 REQ_OP_WRITE | REQ_FUA,
-					 prbd_log_io_endio, io);
+					 PRBD_LOG_REC_OPF, prbd_log_io_endio, io);
 		if (err) {
 			atomic_dec(&io->pending);
 			goto out_free_hdr;
@@ -333,7 +346,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 		return 0;
 	}
 	bio = prbd_pages_bio(dp, hdr, pages, len, off >> SECTOR_SHIFT,
-			     REQ_OP_WRITE | REQ_FUA);
+			     PRBD_LOG_REC_OPF);
 	bio->bi_end_io = prbd_log_io_endio;
 	bio->bi_private = io;
 	submit_bio(bio);

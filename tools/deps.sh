@@ -13,6 +13,8 @@ PKGS=(
 	# the VM rig and the guest userland
 	qemu-system-x86 busybox-static cpio lz4 kmod iproute2 nftables socat
 	e2fsprogs fio util-linux procps coreutils
+	# crash-state tests: dm-log-writes control in the guests
+	dmsetup
 	# benchmarks against DRBD protocol C (tools/bench), their bar plot
 	drbd-utils gnuplot-nox
 	# netlink spec checker

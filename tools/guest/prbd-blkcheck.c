@@ -7,12 +7,16 @@
  *	writes COUNT 4 KiB blocks with O_DIRECT|O_DSYNC, block number i of
  *	seq i chosen by a PRNG from SEED, QD writes in flight (default 1);
  *	prints "ok SEQ BLOCK" on stdout (line-buffered) as each completes.
- *   prbd-blkcheck check DEV BLOCKS SEED [QD] < LOG
+ *   prbd-blkcheck check DEV BLOCKS SEED [QD [ISSUED]] < LOG
  *	reads the "ok" lines of a write run (with the same QD) that was cut
  *	short and checks that every block holds a write no completed write
  *	to it started after (with QD 1: the newest completed one), or a
  *	write that was still in flight (issued but not reported) — never
  *	older data, never a torn or foreign block.  Exit 0 when intact.
+ *	ISSUED: the highest seq that may have been issued (default: the
+ *	highest completed one + 2 * QD); LOG may then be a prefix of the
+ *	run's lines (the writes completed before some point), the later
+ *	writes counting as in flight.
  *   prbd-blkcheck sum DEV BLOCKS
  *	prints a checksum of the first BLOCKS blocks (compare replicas).
  */
@@ -166,7 +170,8 @@ struct chk_rec {
 	uint64_t seq, block;
 };
 
-static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
+static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd,
+		    uint64_t issued)
 {
 	uint64_t *last = calloc(blocks, sizeof(*last));
 	uint64_t *after = calloc(blocks, sizeof(*after));
@@ -213,6 +218,8 @@ static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
 		if (pred > after[rec[i].block])
 			after[rec[i].block] = pred;
 	}
+	if (!issued)
+		issued = maxseq + (uint64_t)qd * 2;
 	fd = open_dev(dev, O_RDONLY);
 	for (b = 0; b < blocks; b++) {
 		if (pread(fd, buf, BS, (off_t)b * BS) != BS) {
@@ -235,8 +242,7 @@ static int do_check(const char *dev, uint64_t blocks, uint64_t seed, int qd)
 			continue;
 		}
 		nwritten++;
-		if (block_of(seed, got, blocks) != b ||
-		    got > maxseq + (uint64_t)qd * 2) {
+		if (block_of(seed, got, blocks) != b || got > issued) {
 			printf("block %" PRIu64 ": holds seq %" PRIu64 ", never issued\n",
 			       b, got);
 			bad = 1;
@@ -282,12 +288,13 @@ int main(int argc, char **argv)
 	if (argc >= 5 && !strcmp(argv[1], "check"))
 		return do_check(argv[2], strtoull(argv[3], NULL, 0),
 				strtoull(argv[4], NULL, 0),
-				argc > 5 ? atoi(argv[5]) : 1);
+				argc > 5 ? atoi(argv[5]) : 1,
+				argc > 6 ? strtoull(argv[6], NULL, 0) : 0);
 	if (argc == 4 && !strcmp(argv[1], "sum"))
 		return do_sum(argv[2], strtoull(argv[3], NULL, 0));
 	fprintf(stderr,
 		"usage: prbd-blkcheck write DEV BLOCKS COUNT SEED [QD]\n"
-		"       prbd-blkcheck check DEV BLOCKS SEED [QD] < LOG\n"
+		"       prbd-blkcheck check DEV BLOCKS SEED [QD [ISSUED]] < LOG\n"
 		"       prbd-blkcheck sum DEV BLOCKS\n");
 	return 2;
 }

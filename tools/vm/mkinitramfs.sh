@@ -28,13 +28,14 @@ MODULES=(
 	sch_netem sch_prio cls_u32 act_gact
 	ext4 crc32c_generic crc32c_intel libcrc32c
 	drbd loop null_blk
+	dm-log-writes
 )
 
 # Host programs copied with their libraries; busybox covers everything else.
 PROGS=(
 	bash socat ip tc fio bpftool mke2fs e2fsck tune2fs dumpe2fs blkid blockdev
 	blkdiscard fstrim fallocate
-	flock dd sync sha256sum md5sum cmp timeout stat truncate kmod
+	flock dd sync sha256sum md5sum cmp timeout stat truncate kmod dmsetup
 	drbdsetup drbdmeta drbdadm /lib/drbd/drbdsetup-84
 )
 

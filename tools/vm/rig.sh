@@ -19,7 +19,9 @@
 # Settings (environment): RIG_KVER (guest kernel version, default the newest
 # installed 6.1: tools/kver.sh), RIG_MEM (MiB, 512), RIG_DISK_SIZE (1G),
 # RIG_EXEC_TIMEOUT (s, 600), RIG_BOOT_TIMEOUT (s, 180), RIG_KEEP=1 keeps the
-# state directory (console logs, disks) after stop.
+# state directory (console logs, disks) after stop.  RIG_LOGDISK=1 gives
+# every guest a second sparse raw disk, /dev/vdb ($RIG_DIR/log$i.raw,
+# RIG_LOGDISK_SIZE, 2G), e.g. for a dm-log-writes log (off by default).
 
 RIG_TOP=${RIG_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # the guest kernel: RIG_KVER=<version> boots another installed kernel (its
@@ -31,6 +33,8 @@ RIG_MEM=${RIG_MEM:-512}
 RIG_DISK_SIZE=${RIG_DISK_SIZE:-1G}
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-600}
 RIG_BOOT_TIMEOUT=${RIG_BOOT_TIMEOUT:-180}
+RIG_LOGDISK=${RIG_LOGDISK:-0}
+RIG_LOGDISK_SIZE=${RIG_LOGDISK_SIZE:-2G}
 RIG_AGENT_PORT=7000
 
 rig_log() { echo "# rig: $*" >&2; }
@@ -85,6 +89,7 @@ rig_start() {
 		rig_nsexec ip link set "tap${i}d" master br-data up
 		rig_nsexec ip link set "tap${i}c" master br-ctl up
 		truncate -s "$RIG_DISK_SIZE" "$RIG_DIR/disk$i.raw"
+		[ "$RIG_LOGDISK" = 1 ] && truncate -s "$RIG_LOGDISK_SIZE" "$RIG_DIR/log$i.raw"
 	done
 	for i in $(seq 1 "$n"); do
 		rig_boot "$i" || return 1
@@ -99,8 +104,14 @@ rig_start() {
 # interrupts the kernel's IO-APIC timer check counts, report "MP-BIOS bug:
 # 8254 timer not connected" and hang; the check is pointless in a VM.
 rig_boot() {
-	local i=$1 hex
+	local i=$1 hex logdisk=()
 	hex=$(printf '%02x' "$i")
+	# the optional second disk (/dev/vdb); created if missing
+	if [ "$RIG_LOGDISK" = 1 ]; then
+		[ -f "$RIG_DIR/log$i.raw" ] || truncate -s "$RIG_LOGDISK_SIZE" "$RIG_DIR/log$i.raw"
+		logdisk=(-drive "file=$RIG_DIR/log$i.raw,if=none,id=d1,format=raw,cache=none,aio=native"
+			-device "virtio-blk-pci,drive=d1,serial=prbd$i-log")
+	fi
 	rm -f "$RIG_DIR/vm$i.pid" "$RIG_DIR/vm$i.qmp"
 	echo "=== boot $(date +%T)" >> "$RIG_DIR/vm$i.console"
 	rig_nsexec qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$RIG_MEM" \
@@ -111,6 +122,7 @@ rig_boot() {
 		-serial chardev:con \
 		-drive "file=$RIG_DIR/disk$i.raw,if=none,id=d0,format=raw,cache=none,aio=native,discard=unmap" \
 		-device virtio-blk-pci,drive=d0,serial=prbd$i \
+		"${logdisk[@]}" \
 		-netdev "tap,id=nd,ifname=tap${i}d,script=no,downscript=no" \
 		-device "virtio-net-pci,netdev=nd,mac=52:54:00:d0:00:$hex" \
 		-netdev "tap,id=nc,ifname=tap${i}c,script=no,downscript=no" \
