@@ -972,6 +972,8 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 {
 	u64 applied = READ_ONCE(dp->applied), keep, freed;
 	u32 flags = READ_ONCE(dp->rs_flags_want);
+	struct prbd_px_hardstate hs = dp->hs_disk;
+	struct prbd_px_status st;
 	int err;
 
 	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
@@ -982,9 +984,25 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 		 * Both writes preflush: the applied data is stable before
 		 * either, no separate flush needed.
 		 */
+		/*
+		 * With the applied index goes the configuration in effect:
+		 * a configuration entry at or below it leaves the log, and
+		 * the acceptor state is otherwise written only when a batch
+		 * carries a new promise or configuration, which may not have
+		 * happened yet (see prbd_merge_hs()).
+		 */
+		spin_lock(&dp->px_lock);
+		prbd_px_status(dp->px, &st);
+		spin_unlock(&dp->px_lock);
+		if (st.cfg_slot > hs.cfg_slot) {
+			hs.cfg_slot = st.cfg_slot;
+			hs.voters = st.voters;
+			hs.learners = st.learners;
+		}
+		hs.commit = max(hs.commit, applied);
 		err = prbd_map_flush(dp, applied);
 		if (!err)
-			err = prbd_write_hs(dp, &dp->hs_disk, applied, flags);
+			err = prbd_write_hs(dp, &hs, applied, flags);
 		if (err) {
 			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
 			       err);
@@ -1001,6 +1019,23 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	}
 	WRITE_ONCE(dp->log_starved, false);
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
+}
+
+/*
+ * A batch's hard state is a snapshot from when it was issued; a checkpoint
+ * since may have written a newer configuration (or a promise): never go
+ * back to an older one.
+ */
+static void prbd_merge_hs(struct prbd_px_hardstate *hs,
+			  const struct prbd_px_hardstate *disk)
+{
+	if (disk->cfg_slot > hs->cfg_slot) {
+		hs->cfg_slot = disk->cfg_slot;
+		hs->voters = disk->voters;
+		hs->learners = disk->learners;
+	}
+	hs->promised = max(hs->promised, disk->promised);
+	hs->commit = max(hs->commit, disk->commit);
 }
 
 /*
@@ -1055,9 +1090,13 @@ static void prbd_persist_work(struct work_struct *work)
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
 		}
-		if (!err && prbd_batch_needs_hs(dp, b))
-			err = prbd_write_hs(dp, &b->hs, dp->applied_disk,
+		if (!err && prbd_batch_needs_hs(dp, b)) {
+			struct prbd_px_hardstate hs = b->hs;
+
+			prbd_merge_hs(&hs, &dp->hs_disk);
+			err = prbd_write_hs(dp, &hs, dp->applied_disk,
 					    dp->rs_flags_disk);
+		}
 		trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
 		if (err) {
 			/* not durable: never report it; I/O on it stalls */

@@ -619,6 +619,18 @@ void prbd_px_restore_entry(struct prbd_px *px, const struct prbd_px_entry *e)
 	if (e->slot <= px_max(px->commit, px->applied))
 		s->e.chosen = 1;
 #endif
+	/*
+	 * The restored commit may come from a log record's hint, newer than
+	 * the configuration in the hard state: a configuration entry it
+	 * covers is in effect (consecutive ones differ by one voter, so
+	 * their majorities intersect even where a slot below it must still
+	 * be learned).
+	 */
+	if (s->e.chosen && e->kind == PRBD_PX_K_CONFIG && e->slot > px->cfg_slot) {
+		px->cfg_slot = e->slot;
+		px->voters = e->voters;
+		px->learners = e->learners;
+	}
 	px_advance_commit(px);
 }
 

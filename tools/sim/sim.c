@@ -578,8 +578,19 @@ static void disk_write(int n, u32 k, int hs)
 	if (hs && (x->phs.promised != x->hs.promised ||
 		   x->phs.cfg_slot != x->hs.cfg_slot ||
 		   x->phs.voters != x->hs.voters ||
-		   x->phs.learners != x->hs.learners))
+		   x->phs.learners != x->hs.learners)) {
+		struct prbd_px_hardstate old = x->hs;
+
 		x->hs = x->phs;
+		/* never back: a checkpoint may have written a newer config */
+		if (old.cfg_slot > x->hs.cfg_slot) {
+			x->hs.cfg_slot = old.cfg_slot;
+			x->hs.voters = old.voters;
+			x->hs.learners = old.learners;
+		}
+		if (old.promised > x->hs.promised)
+			x->hs.promised = old.promised;
+	}
 }
 
 /*
@@ -600,6 +611,18 @@ static void checkpoint(int n)
 	x->ck_applied = x->applied;
 	if (x->hs.commit < x->applied)
 		x->hs.commit = x->applied;
+	/*
+	 * With the applied slot, the configuration in effect: a config entry
+	 * at or below it leaves the log once it is recorded.  Planted bug 9
+	 * keeps the configuration of the last hard-state write.
+	 */
+#if PRBD_PX_MUTATION != 9
+	if (x->up && x->px->cfg_slot > x->hs.cfg_slot) {
+		x->hs.cfg_slot = x->px->cfg_slot;
+		x->hs.voters = x->px->voters;
+		x->hs.learners = x->px->learners;
+	}
+#endif
 }
 
 static void apply_one(int n, u64 s, const struct prbd_px_entry *e)
