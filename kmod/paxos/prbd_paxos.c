@@ -1392,13 +1392,6 @@ static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
 	}
 	px_follow(px, m);
 	px_np_bound(px, m->slot);
-	/*
-	 * The leader holds every slot after our commit again (its log start
-	 * is volatile: a leader that restarted serves from its recorded
-	 * applied slot on): learning beats a bulk resync.
-	 */
-	if (px->needs_resync && m->aux2 <= px->commit)
-		px->needs_resync = 0;
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 	if (m->aux2 + 1 > px->log_start)
 		px_truncate_to(px, px_min(m->aux2, px->applied) + 1);
@@ -1783,7 +1776,6 @@ void prbd_px_set_nopromise(struct prbd_px *px, bool on)
 void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 {
 	struct prbd_px_slot *sl;
-	u32 i;
 	u64 s;
 
 	memset(rd, 0, sizeof(*rd));
@@ -1800,15 +1792,23 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 			px->pbuf[rd->n_ents++] = sl->e;
 		}
 		rd->ents = px->pbuf;
-		/* nothing at or below the hint is in this batch */
-		rd->commit_hint = px->commit;
-		for (i = 0; i < rd->n_ents; i++)
-			if (px->pbuf[i].slot <= rd->commit_hint)
-				rd->commit_hint = px->pbuf[i].slot - 1;
 		px->hs_dirty = 0;
 		px->any_dirty = 0;
 		px->tok_issued = px->tok_next++;
 		rd->persist_token = px->tok_issued;
+		/*
+		 * The hint stops below the first slot whose value is not
+		 * durable yet (this batch's, or one still to be logged);
+		 * slots below the log start are applied, so durable.
+		 */
+		rd->commit_hint = px->commit;
+		for (s = px->log_start; s <= px->commit; s++) {
+			sl = px_sl(px, s);
+			if (!sl || sl->tok > px->tok_done) {
+				rd->commit_hint = s - 1;
+				break;
+			}
+		}
 	}
 	rd->hs.promised = px->promised;
 	rd->hs.commit = px->commit;
