@@ -268,6 +268,7 @@ struct prbd_apply {
 	u32 csum;
 	u32 op;			/* PRBD_LOG_OP_* */
 	bool done;
+	bool retry;		/* payload not here yet: submitted again */
 	int err;
 };
 
@@ -302,6 +303,7 @@ struct prbd_dp {
 	bool primary;			/* may be opened read-write */
 	bool stopping;
 	bool failed;			/* the backing device failed */
+	bool apply_failed;		/* an apply failed: applied stays */
 	bool res_changed;		/* notify netlink listeners */
 	u64 core_log_start;		/* the core's truncation point */
 	u64 trace_slot;			/* prbd_trace_ready(): next slot to report */

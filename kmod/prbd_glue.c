@@ -678,6 +678,44 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 }
 
 /*
+ * An apply that could not start for want of its payload (not in the cache
+ * nor in the log yet) or of memory: it stays in the list, holding applied
+ * and every later overlapping apply, and is submitted again.  Counting it
+ * as applied would let the checkpoint release its record while the data
+ * area never got the value: a silently divergent replica.
+ */
+static bool prbd_apply_transient(int err)
+{
+	return err == -ENOENT || err == -ENOMEM;
+}
+
+static void prbd_retry_applies(struct prbd_dp *dp)
+{
+	struct prbd_apply *a;
+	int err;
+
+	list_for_each_entry(a, &dp->applies, list) {
+		if (!a->retry)
+			continue;
+		if (READ_ONCE(dp->stopping)) {
+			/* down: never applied, and applied does not pass it */
+			a->retry = false;
+			a->err = -ESHUTDOWN;
+			a->done = true;
+			continue;
+		}
+		err = prbd_apply_submit(dp, a, a->id);
+		if (prbd_apply_transient(err))
+			continue;
+		a->retry = false;
+		if (err) {
+			a->err = err;
+			a->done = true;
+		}
+	}
+}
+
+/*
  * Start applying chosen slots in order.  A descriptor that overlaps one
  * still being written waits (and so does everything after it).
  */
@@ -689,7 +727,8 @@ static void prbd_start_applies(struct prbd_dp *dp)
 	u32 j, n;
 	int err;
 
-	while (dp->apply_next <= dp->apply_hi) {
+	prbd_retry_applies(dp);
+	while (!dp->apply_failed && dp->apply_next <= dp->apply_hi) {
 		spin_lock(&dp->px_lock);
 		pe = prbd_px_entry_at(dp->px, dp->apply_next);
 		if (pe)
@@ -743,15 +782,38 @@ static void prbd_start_applies(struct prbd_dp *dp)
 			a->cmd = prbd_io_by_id(dp, e.desc[j].id);
 			spin_unlock(&dp->px_lock);
 			err = prbd_apply_submit(dp, a, e.desc[j].id);
-			if (err) {
-				pr_err("%s: cannot apply slot %llu: %d\n",
-				       dp->res->name, e.slot, err);
+			if (prbd_apply_transient(err)) {
+				pr_warn_ratelimited("%s: slot %llu: payload not here yet (%d): apply waits\n",
+						    dp->res->name, e.slot, err);
+				a->retry = true;
+			} else if (err) {
 				a->err = err;
 				a->done = true;
 			}
 		}
 		dp->apply_next++;
 	}
+}
+
+/*
+ * An apply failed (a data-area write error, a payload that reads back
+ * wrong): the slot is not applied, and neither is any later one, so the
+ * checkpoint keeps their records.  Unless down cut it short, the backing
+ * device failed: this node stops logging (so voting) rather than serve a
+ * replica missing a chosen write.
+ */
+static void prbd_apply_failed(struct prbd_dp *dp, struct prbd_apply *a)
+{
+	dp->apply_failed = true;
+	if (a->err == -ESHUTDOWN)
+		return;
+	pr_err("%s: cannot apply slot %llu: %d; backing device failed, applied stays at %llu\n",
+	       dp->res->name, a->slot, a->err, dp->applied);
+	dp->failed = true;
+	spin_lock(&dp->res->lock);
+	dp->res->disk_state = PRBD_DISK_STATE_FAILED;
+	spin_unlock(&dp->res->lock);
+	dp->res_changed = true;
 }
 
 /* Retire finished applies in slot order; complete requests. */
@@ -780,11 +842,14 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 				     BLK_STS_OK);
 		}
 		prbd_pl_put(a->pl);
-		if (a->id)
+		if (a->err && !dp->apply_failed)
+			prbd_apply_failed(dp, a);
+		if (a->id && !a->err)
 			prbd_pl_drop(dp, a->id);	/* the slot is applied */
-		if (list_empty(&dp->applies) ||
-		    list_first_entry(&dp->applies, struct prbd_apply,
-				     list)->slot != a->slot) {
+		if (!dp->apply_failed &&
+		    (list_empty(&dp->applies) ||
+		     list_first_entry(&dp->applies, struct prbd_apply,
+				      list)->slot != a->slot)) {
 			/* slots below an installed one may still finish */
 			applied = max(applied, a->slot);
 			trace_prbd_slot_applied(prbd_dp_minor(dp), a->slot,

@@ -1122,6 +1122,23 @@ static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
 			}
 			t->full = true;	/* no common map: copy everything */
 		}
+		/*
+		 * The install counts every slot up to it as applied here.
+		 * Above the cursor the copy covers the ones this node has not
+		 * applied; below it (a resumed or restarted exchange) nothing
+		 * would: copy again from the start, every chunk written after
+		 * rs_from, which includes them.
+		 */
+		if (!t->range && t->next &&
+		    le64_to_cpu(w->slot) > dp->applied) {
+			pr_info("%s: resync: slots %llu..%llu skipped by the install: copying again from byte 0\n",
+				dp->res->name, dp->applied + 1,
+				le64_to_cpu(w->slot));
+			t->cursor = 0;
+			t->next = 0;
+			t->counted = false;
+			WRITE_ONCE(dp->rs_cursor, 0);
+		}
 		spin_lock(&dp->px_lock);
 		prbd_px_install(dp->px, le64_to_cpu(w->slot),
 				le64_to_cpu(w->mapval), le16_to_cpu(w->voters),
