@@ -834,8 +834,7 @@ static void node_start(int n)
 	 * chosen (up to the newest commit hint), in slot order, a config
 	 * entry into the hard state too, then checkpoint.
 	 */
-	for (s = x->applied + 1; s <= hs.commit && s < MAXS && !x->resyncing;
-	     s++) {
+	for (s = x->applied + 1; s <= hs.commit && s < MAXS; s++) {
 		if (!x->dlog[s].kind)
 			break;
 		if (x->dlog[s].kind == PRBD_PX_K_CONFIG && s > hs.cfg_slot) {
