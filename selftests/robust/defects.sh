@@ -102,7 +102,12 @@ wait_file() {
 	fail "vm$1: $2 is '$(rig_exec "$1" "cat $2 2>/dev/null")', not '$3'"
 }
 
-state() { quick "$1" 30 'prbdctl status' | head -n 3; }
+# (no pipe into head: under pipefail a SIGPIPE would end the case)
+state() {
+	local out
+	out=$(quick "$1" 30 'prbdctl status') || return
+	head -n 3 <<< "$out"
+}
 
 setup() {
 	local i
@@ -215,7 +220,7 @@ detach_force_up() {
 	# applies, then a checkpoint within a second
 	rig_exec 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=64 oflag=direct 2>&1' || true
 	sleep 3
-	state 3
+	state 3 || fail "vm3: no status after detach --force"
 	rig_dmesg_check 3 || fail "vm3: kernel warnings after detach --force"
 	vm 3 'prbdctl status | grep -q " state down disk diskless"' || fail "node 3 is not diskless"
 	quick 3 60 'prbdctl down r0 && prbdctl up r0' || fail "node 3 does not come back"
