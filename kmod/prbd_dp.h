@@ -103,6 +103,7 @@ struct prbd_log {
 	u64 used;		/* bytes between tail and head incl. waste */
 	u64 reserved;		/* promised to proposed writes */
 	u64 seq;		/* record sequence number */
+	u64 rec_hint;		/* commit hint of the batch being written */
 	struct list_head exts;	/* oldest first */
 	spinlock_t lock;	/* protects the fields above */
 };
@@ -111,6 +112,7 @@ struct prbd_log {
 struct prbd_batch {
 	struct list_head list;
 	u64 token;
+	u64 commit_hint;	/* see struct prbd_px_ready */
 	struct prbd_px_hardstate hs;
 	u32 n_ents;
 	struct prbd_px_entry ents[PRBD_PX_LOG_CAP];
@@ -318,6 +320,13 @@ struct prbd_dp {
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
+	bool ckpt_now;			/* a resync BEGIN waits for one */
+	/* a resync BEGIN held for that checkpoint (drive work) */
+	u32 rs_begin_from;		/* 0: none */
+	__le32 rs_begin_gen;
+	__le32 rs_begin_len;
+	__le64 rs_begin_off;
+	u64 rs_begin_want;		/* answered once applied_disk >= it */
 
 	/* apply (drive_work) */
 	struct list_head applies;	/* started, in slot order */

@@ -567,6 +567,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	prbd_track_leadership(dp, &rd);
 	if (rd.persist_token) {
 		b->token = rd.persist_token;
+		b->commit_hint = rd.commit_hint;
 		b->hs = rd.hs;
 		b->n_ents = rd.n_ents;
 		for (i = 0; i < rd.n_ents; i++) {
@@ -907,6 +908,8 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 		return true;
 	if (dp->applied <= dp->applied_disk)
 		return false;
+	if (READ_ONCE(dp->ckpt_now))
+		return true;
 	spin_lock(&dp->log.lock);
 	used = dp->log.used + dp->log.reserved;
 	spin_unlock(&dp->log.lock);
@@ -1034,6 +1037,8 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 {
 	u64 applied = READ_ONCE(dp->applied), keep, freed;
 	u32 flags = READ_ONCE(dp->rs_flags_want);
+	struct prbd_px_hardstate hs = dp->hs_disk;
+	struct prbd_px_status st;
 	int err;
 
 	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
@@ -1044,15 +1049,32 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 		 * Both writes preflush: the applied data is stable before
 		 * either, no separate flush needed.
 		 */
+		/*
+		 * With the applied index goes the configuration in effect:
+		 * a configuration entry at or below it leaves the log, and
+		 * the acceptor state is otherwise written only when a batch
+		 * carries a new promise or configuration, which may not have
+		 * happened yet (see prbd_merge_hs()).
+		 */
+		spin_lock(&dp->px_lock);
+		prbd_px_status(dp->px, &st);
+		spin_unlock(&dp->px_lock);
+		if (st.cfg_slot > hs.cfg_slot) {
+			hs.cfg_slot = st.cfg_slot;
+			hs.voters = st.voters;
+			hs.learners = st.learners;
+		}
+		hs.commit = max(hs.commit, applied);
 		err = prbd_map_flush(dp, applied);
 		if (!err)
-			err = prbd_write_hs(dp, &dp->hs_disk, applied, flags);
+			err = prbd_write_hs(dp, &hs, applied, flags);
 		if (err) {
 			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
 			       err);
 			return;
 		}
 		dp->ckpt_at = jiffies;
+		WRITE_ONCE(dp->ckpt_now, false);
 	}
 	keep = READ_ONCE(dp->log_starved) ? 0 : dp->log.ring_size / 2;
 	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);
@@ -1064,19 +1086,34 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
 }
 
-/* Does the batch need the hard state written (promise, config, chosen)? */
+/*
+ * A batch's hard state is a snapshot from when it was issued; a checkpoint
+ * since may have written a newer configuration (or a promise): never go
+ * back to an older one.
+ */
+static void prbd_merge_hs(struct prbd_px_hardstate *hs,
+			  const struct prbd_px_hardstate *disk)
+{
+	if (disk->cfg_slot > hs->cfg_slot) {
+		hs->cfg_slot = disk->cfg_slot;
+		hs->voters = disk->voters;
+		hs->learners = disk->learners;
+	}
+	hs->promised = max(hs->promised, disk->promised);
+	hs->commit = max(hs->commit, disk->commit);
+}
+
+/*
+ * Does the batch need the hard state written?  Only for a new promise or
+ * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
+ * index and chosen flags are volatile, re-learned after a restart, so a
+ * write costs one log append (FUA) on each node and nothing more.  Commit
+ * goes to disk whenever the record is written anyway, and the checkpoint
+ * records the applied index once the data area is flushed.
+ */
 static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 {
-	u32 i;
-
-	if (prbd_hs_changed(&b->hs, &dp->hs_disk))
-		return true;
-	if (b->hs.commit <= dp->hs_disk.commit)
-		return false;
-	for (i = 0; i < b->n_ents; i++)
-		if (b->ents[i].chosen && b->ents[i].slot <= b->hs.commit)
-			return true;
-	return false;
+	return prbd_hs_changed(&b->hs, &dp->hs_disk);
 }
 
 static void prbd_persist_work(struct work_struct *work)
@@ -1118,9 +1155,13 @@ static void prbd_persist_work(struct work_struct *work)
 			queue_work(dp->pwq, &dp->persist_work);
 			goto out;
 		}
-		if (!err && prbd_batch_needs_hs(dp, b))
-			err = prbd_write_hs(dp, &b->hs, dp->applied_disk,
+		if (!err && prbd_batch_needs_hs(dp, b)) {
+			struct prbd_px_hardstate hs = b->hs;
+
+			prbd_merge_hs(&hs, &dp->hs_disk);
+			err = prbd_write_hs(dp, &hs, dp->applied_disk,
 					    dp->rs_flags_disk);
+		}
 		trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
 		if (err) {
 			/* not durable: never report it; I/O on it stalls */

@@ -247,6 +247,7 @@ static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
 	r->payload_len = cpu_to_le32(payload_len);
 	r->payload_crc = cpu_to_le32(payload_crc);
 	r->flags = cpu_to_le32(flags | (e->chosen ? PRBD_LOG_REC_F_CHOSEN : 0));
+	r->commit_hint = cpu_to_le64(dp->log.rec_hint);
 	r->voters = cpu_to_le16(e->voters);
 	r->learners = cpu_to_le16(e->learners);
 	for (i = 0; i < e->n_desc && i < PRBD_PX_BATCH; i++) {
@@ -392,6 +393,7 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	if (!pls)
 		return -ENOMEM;
 
+	dp->log.rec_hint = b->commit_hint;
 	io.dp = dp;
 	atomic_set(&io.pending, 1);
 	io.err = 0;
@@ -611,6 +613,7 @@ static int prbd_log_apply_sync(struct prbd_dp *dp,
 struct prbd_scan_rec {
 	u64 seq, slot, ballot, off;
 	u32 idx, len, crc, size, flags;
+	u64 hint;
 	struct prbd_px_entry e;
 };
 
@@ -647,6 +650,7 @@ static bool prbd_log_parse(struct prbd_dp *dp, const void *buf, u64 off,
 	s->len = le32_to_cpu(r->payload_len);
 	s->crc = le32_to_cpu(r->payload_crc);
 	s->flags = le32_to_cpu(r->flags);
+	s->hint = le64_to_cpu(r->commit_hint);
 	s->off = off;
 	s->size = prbd_log_need(s->len);
 	s->e.slot = s->slot;
@@ -718,7 +722,7 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 	struct page **pages;
 	u32 nrec = 0, maxrec, i, j, n;
 	u64 off, kept_lo_seq = U64_MAX, max_seq = 0, head = 0, tail = 0;
-	u64 kept_hi_slot = 0, lo = U64_MAX, hi = 0;
+	u64 kept_hi_slot = 0, lo = U64_MAX, hi = 0, commit = hs->commit;
 	u32 restored = 0;
 	int err = 0;
 
@@ -751,9 +755,14 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 	}
 	sort(recs, nrec, sizeof(*recs), prbd_scan_cmp, NULL);
 
-	/* the newest record (torn or not) marks where the head was */
+	/*
+	 * The newest record (torn or not) marks where the head was.  A valid
+	 * header's commit hint holds even if its payload is torn: it speaks
+	 * of earlier batches only.
+	 */
 	for (i = 0; i < nrec; i++) {
 		s = &recs[i];
+		commit = max(commit, s->hint);
 		if (s->seq > max_seq) {
 			max_seq = s->seq;
 			head = s->off - log->ring_off + s->size;
@@ -815,14 +824,22 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 		}
 		if (have != (1u << max_t(u32, s->e.n_desc, 1)) - 1)
 			continue;
-		s->e.chosen = chosen || s->slot <= hs->commit;
+		s->e.chosen = chosen || s->slot <= commit;
 		k = s->slot - dp->applied_disk;
 		if (!best[k] || best[k]->ballot < s->ballot)
 			best[k] = s;
 	}
 
 	applied = dp->applied_disk;
+	rhs = *hs;
 	for (k = 1; k <= span && best[k] && best[k]->e.chosen; k++) {
+		/* the hard state may predate a configuration chosen since */
+		if (best[k]->e.kind == PRBD_PX_K_CONFIG &&
+		    best[k]->slot > rhs.cfg_slot) {
+			rhs.cfg_slot = best[k]->slot;
+			rhs.voters = best[k]->e.voters;
+			rhs.learners = best[k]->e.learners;
+		}
 		err = prbd_log_apply_sync(dp, &best[k]->e);
 		if (err) {
 			pr_err("%s: replay of slot %llu failed: %d\n",
@@ -836,9 +853,8 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 		if (err)
 			goto out_free;
 	}
-	rhs = *hs;
 	rhs.log_start = applied + 1;
-	rhs.commit = max(hs->commit, applied);
+	rhs.commit = max(commit, applied);
 	prbd_px_restore(dp->px, &rhs, applied);
 	for (; k <= span; k++) {
 		if (!best[k])

@@ -22,7 +22,8 @@
  *     applied index X it copies and (later) how far it got.  From now on it
  *     does not vote (prbd_px_set_novote()), refuses to become primary and
  *     fails reads.
- *  2. BEGIN: S answers with its applied index A and configuration.  T
+ *  2. BEGIN: S answers with its recorded applied index A (the one its
+ *     metadata holds, which no crash of S takes back) and configuration.  T
  *     installs A in its core (prbd_px_install()): it accepts, learns and
  *     applies every slot after A like any follower from now on.
  *  3. MAP: T fetches the bitmap of chunks whose entry on S is above X (all
@@ -489,8 +490,52 @@ static bool prbd_rs_whole(struct prbd_dp *dp)
 	return !READ_ONCE(dp->rs_inconsistent) && !READ_ONCE(dp->needs_resync);
 }
 
+/*
+ * The install point is the applied slot our metadata records: after a
+ * crash this node restarts from that one (and replays what its log knows
+ * chosen), never from a later one it had applied only in memory, and must
+ * still hold every slot after it.  A BEGIN that finds the record behind
+ * what is applied waits for a checkpoint (asked for at once) rather than
+ * install its target far back: the target would have to log and apply
+ * again everything in between (prbd_rs_drive_begin()).
+ */
+static void prbd_rs_answer_begin(struct prbd_dp *dp, u32 from,
+				 const struct prbd_wire_rs *w);
+
 static void prbd_rs_on_begin(struct prbd_dp *dp, u32 from,
 			     const struct prbd_wire_rs *w)
+{
+	if (READ_ONCE(dp->applied_disk) < dp->applied) {
+		dp->rs_begin_from = from;
+		dp->rs_begin_gen = w->gen;
+		dp->rs_begin_off = w->off;
+		dp->rs_begin_len = w->len;
+		dp->rs_begin_want = dp->applied;
+		WRITE_ONCE(dp->ckpt_now, true);
+		queue_work(dp->pwq, &dp->persist_work);
+		return;
+	}
+	prbd_rs_answer_begin(dp, from, w);
+}
+
+/* Answer a BEGIN held for a checkpoint, once it is done (drive work). */
+static void prbd_rs_drive_begin(struct prbd_dp *dp)
+{
+	struct prbd_wire_rs w = {};
+
+	if (!dp->rs_begin_from ||
+	    READ_ONCE(dp->applied_disk) < dp->rs_begin_want)
+		return;
+	w.op = PRBD_RS_BEGIN;
+	w.gen = dp->rs_begin_gen;
+	w.off = dp->rs_begin_off;
+	w.len = dp->rs_begin_len;
+	prbd_rs_answer_begin(dp, dp->rs_begin_from, &w);
+	dp->rs_begin_from = 0;
+}
+
+static void prbd_rs_answer_begin(struct prbd_dp *dp, u32 from,
+				 const struct prbd_wire_rs *w)
 {
 	struct prbd_wire_rs r = {};
 	struct prbd_px_status st;
@@ -513,7 +558,7 @@ static void prbd_rs_on_begin(struct prbd_dp *dp, u32 from,
 	r.gen = w->gen;
 	r.chunk_shift = cpu_to_le32(dp->map_shift);
 	r.data_size = cpu_to_le64(dp->data_size);
-	r.slot = cpu_to_le64(READ_ONCE(dp->applied));
+	r.slot = cpu_to_le64(READ_ONCE(dp->applied_disk));
 	r.mapval = cpu_to_le64(st.cfg_slot);
 	r.voters = cpu_to_le16(st.voters);
 	r.learners = cpu_to_le16(st.learners);
@@ -1617,6 +1662,7 @@ void prbd_rs_drive(struct prbd_dp *dp)
 	}
 	list_splice(&serve, &dp->rs_serve);
 	prbd_rs_start_writes(dp);
+	prbd_rs_drive_begin(dp);
 
 	spin_lock(&dp->px_lock);
 	want = dp->needs_resync && dp->rst.state == PRBD_RST_IDLE &&

@@ -46,8 +46,32 @@
  *   before its hard state (so a torn batch is a prefix) and may only call
  *   prbd_px_persisted() once both are stable.  Only one batch is
  *   outstanding at a time; state dirtied meanwhile goes into the next one.
- *   A chosen slot is handed out for apply only once its chosen state is
- *   durable, so a restart never forgets what was applied.
+ *   What must be durable, and what need not be:
+ *    - durable before the reply that depends on it: the promised ballot,
+ *      each accepted (or learned) value, the configuration in effect.  A
+ *      batch carries the hard state; the embedder must write it when the
+ *      promise or the configuration changed (and may skip it otherwise);
+ *    - volatile: whether a slot is chosen, the commit index and the log
+ *      start.  Marking a slot chosen dirties nothing (no second batch on
+ *      the write path); commit and log start go to disk whenever the hard
+ *      state is written, lazily, and are re-learned after a restart:
+ *      prbd_px_restore() takes commit >= the applied slot the embedder
+ *      recorded, and a restored entry counts as chosen only up to that.
+ *   Every batch carries a commit hint (the commit index, lowered below
+ *   its own entries): the embedder records it with the batch's entries,
+ *   for free, and restores commit >= the newest hint it finds.  This keeps
+ *   what a restarted acceptor holds but does not know chosen within about
+ *   two windows, well inside the in-memory ring, however rarely the hard
+ *   state is written.
+ *   A chosen slot is handed out for apply once its value is durable here
+ *   (the token of the batch that wrote the value, not of its chosen flag).
+ *   The embedder records the applied slot only after the data it applied
+ *   is durable (a checkpoint: flush, then record), and keeps the records
+ *   of every slot above the recorded one: after a crash it restores that
+ *   slot, re-applies from the log what it learns again is chosen, and so
+ *   never forgets an applied write.  Data applied beyond the recorded slot
+ *   may survive the crash: it is chosen data, rewritten in slot order by
+ *   the re-apply.
  *
  * Protocol
  *   Ballots are (round << 8 | node id).  A node whose election timer (random
@@ -217,6 +241,8 @@
  *   PRBD_PX_MUTATION 4: lease honoured for one more lease period
  *   PRBD_PX_MUTATION 5: leader counts acks of non-voting peers
  *   PRBD_PX_MUTATION 6: amnesiac promises count like any other
+ *   PRBD_PX_MUTATION 7: a restored (durably accepted) entry counts as
+ *                       chosen, as if the chosen flag were durable
  */
 #include "prbd_paxos.h"
 
@@ -517,7 +543,6 @@ static void px_truncate_to(struct prbd_px *px, u64 new_start)
 		memset(&px->log[s & (PRBD_PX_LOG_CAP - 1)], 0,
 		       sizeof(px->log[0]));
 	px->log_start = new_start;
-	px_hs_dirty(px);
 }
 
 u32 prbd_px_lease_ms(u32 elect_ms, u32 drift_ppm)
@@ -555,10 +580,21 @@ void prbd_px_restore(struct prbd_px *px, const struct prbd_px_hardstate *hs,
 		     u64 applied)
 {
 	px->promised = hs->promised;
-	px->log_start = hs->log_start ? hs->log_start : 1;
-	if (px->log_start > applied + 1)
-		px->log_start = applied + 1;
+	/*
+	 * The log start is volatile (see "Durability rule"): the embedder
+	 * keeps every entry above the applied slot it recorded, so the log
+	 * restarts right after it.
+	 */
+	px->log_start = applied + 1;
 	px->commit = hs->commit;
+	/*
+	 * An applied slot is chosen, whatever the lazily written commit; a
+	 * commit beyond what the ring can hold is learned again.
+	 */
+	if (px->commit < applied)
+		px->commit = applied;
+	if (px->commit >= applied + PRBD_PX_LOG_CAP)
+		px->commit = applied + PRBD_PX_LOG_CAP - 1;
 	if (px->commit + 1 < px->log_start)
 		px->commit = px->log_start - 1;
 	px->applied = applied;
@@ -577,8 +613,24 @@ void prbd_px_restore_entry(struct prbd_px *px, const struct prbd_px_entry *e)
 	if (!s || e->kind == PRBD_PX_K_EMPTY)
 		return;
 	s->e = *e;
+#if PRBD_PX_MUTATION == 7
+	s->e.chosen = 1;	/* BUG: a durable accept taken for chosen */
+#else
 	if (e->slot <= px_max(px->commit, px->applied))
 		s->e.chosen = 1;
+#endif
+	/*
+	 * The restored commit may come from a log record's hint, newer than
+	 * the configuration in the hard state: a configuration entry it
+	 * covers is in effect (consecutive ones differ by one voter, so
+	 * their majorities intersect even where a slot below it must still
+	 * be learned).
+	 */
+	if (s->e.chosen && e->kind == PRBD_PX_K_CONFIG && e->slot > px->cfg_slot) {
+		px->cfg_slot = e->slot;
+		px->voters = e->voters;
+		px->learners = e->learners;
+	}
 	px_advance_commit(px);
 }
 
@@ -618,15 +670,12 @@ static void px_apply_config(struct prbd_px *px, const struct prbd_px_entry *e)
 static void px_advance_commit(struct prbd_px *px)
 {
 	struct prbd_px_slot *s;
-	u64 old = px->commit;
 
 	while ((s = px_sl(px, px->commit + 1)) && s->e.chosen) {
 		px->commit++;
 		if (s->e.kind == PRBD_PX_K_CONFIG)
 			px_apply_config(px, &s->e);
 	}
-	if (px->commit != old)
-		px_hs_dirty(px);
 	if (px->needs_resync && px->commit >= px->resync_upto)
 		px->needs_resync = 0;	/* caught up by ordinary learning */
 	/* phase 1 covered up to p1_end only: extend it (progress made) */
@@ -1180,10 +1229,8 @@ static void px_learn_commit(struct prbd_px *px, u64 hint, u64 ballot, u8 from)
 		sl = px_sl(px, s);
 		if (!sl)
 			break;
-		if (!sl->e.chosen && sl->e.kind && sl->e.ballot == ballot) {
-			sl->e.chosen = 1;
-			px_dirty(px, sl);
-		}
+		if (!sl->e.chosen && sl->e.kind && sl->e.ballot == ballot)
+			sl->e.chosen = 1;	/* volatile: see "Durability rule" */
 		if (!sl->e.chosen)
 			break;
 	}
@@ -1247,6 +1294,16 @@ static void px_on_p2a(struct prbd_px *px, const struct prbd_px_msg *m)
 			memset(&r->ent[r->n_ent], 0, sizeof(r->ent[0]));
 			r->ent[r->n_ent++].slot = e->slot;
 		}
+		/*
+		 * The leader we follow holds our next slot: it can teach us
+		 * every slot from there, so the truncation that raised
+		 * needs_resync (a restarted leader whose log started above
+		 * our commit, perhaps gone since) no longer holds.  Without
+		 * this, voters all waiting for a source nobody has block
+		 * the majority that would let them learn.
+		 */
+		if (px->needs_resync && e->slot == px->commit + 1)
+			px->needs_resync = 0;
 	}
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 }
@@ -1284,10 +1341,8 @@ static void px_ack_slot(struct prbd_px *px, u64 slot, u8 from, bool vote)
 	if (sl->e.chosen || !vote)
 		return;
 	sl->acks |= BIT16(from);
-	if (px_commit_quorum(px, sl->acks)) {
-		sl->e.chosen = 1;
-		px_dirty(px, sl);
-	}
+	if (px_commit_quorum(px, sl->acks))
+		sl->e.chosen = 1;	/* volatile: see "Durability rule" */
 }
 
 static void px_on_p2b(struct prbd_px *px, const struct prbd_px_msg *m)
@@ -1751,6 +1806,19 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 		px->any_dirty = 0;
 		px->tok_issued = px->tok_next++;
 		rd->persist_token = px->tok_issued;
+		/*
+		 * The hint stops below the first slot whose value is not
+		 * durable yet (this batch's, or one still to be logged);
+		 * slots below the log start are applied, so durable.
+		 */
+		rd->commit_hint = px->commit;
+		for (s = px->log_start; s <= px->commit; s++) {
+			sl = px_sl(px, s);
+			if (!sl || sl->tok > px->tok_done) {
+				rd->commit_hint = s - 1;
+				break;
+			}
+		}
 	}
 	rd->hs.promised = px->promised;
 	rd->hs.commit = px->commit;
@@ -1761,6 +1829,11 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	/* apply only what is durably chosen: a restart never forgets it */
 	for (s = px->apply_next; s <= px->commit; s++) {
 		sl = px_sl(px, s);
+		if (sl && !sl->e.kind) {
+			/* a restored commit the log does not back: learn again */
+			px->commit = s - 1;
+			break;
+		}
 		if (!sl || sl->tok > px->tok_done)
 			break;
 	}

@@ -125,6 +125,11 @@ struct prbd_px_ready {
 	const struct prbd_px_msg *msgs;	/* send these (any order) */
 	u32 n_msgs;
 	u64 persist_token;		/* 0: nothing to persist */
+	u64 commit_hint;		/* with a batch: every slot <= this is
+					 * chosen and its value durable before
+					 * the batch (record it with the batch:
+					 * commit is volatile otherwise)
+					 */
 	struct prbd_px_hardstate hs;	/* persist entries first, then hs */
 	const struct prbd_px_entry *ents;
 	u32 n_ents;

@@ -302,6 +302,9 @@ struct prbd_disk_log_rec_desc {
  *	   earlier record (same slot and ballot) chosen
  * @desc_op: what each descriptor does, %PRBD_LOG_OP_*; zero (a write) in
  *	     records written before the field existed
+ * @commit_hint: every slot up to this one was known chosen, and its value
+ *		 durable in this log, before this record's batch was written
+ *		 (zero in records written before the field existed)
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  *
@@ -334,7 +337,8 @@ struct prbd_disk_log_rec {
 	struct prbd_disk_log_rec_desc desc[4];	/* 0x048 */
 	__le32 flags;			/* 0x0a8 */
 	__u8   desc_op[4];		/* 0x0ac */
-	__u8   reserved[332];		/* 0x0b0 */
+	__le64 commit_hint;		/* 0x0b0 */
+	__u8   reserved[324];		/* 0x0b8 */
 	__le32 crc;			/* 0x1fc */
 };
 

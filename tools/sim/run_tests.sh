@@ -11,7 +11,7 @@ rc=0
 "$OUT/px_test" || rc=1
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..19"
 n=0
 campaign() {	# name nodes seeds
 	n=$((n + 1))
@@ -44,6 +44,8 @@ mutation 3 c "commit on a non-majority"
 mutation 4 d "lease honoured past expiry"
 mutation 5 e "leader counts acks of non-voting peers"
 mutation 6 f "amnesiac promises count like any other"
+mutation 7 g "a durably accepted entry restored as chosen"
+mutation 8 h "checkpoint records applied without flushing the data"
 # the same bugs must also show up in what clients observe (acknowledged
 # writes, applied sequences, reads) with the protocol-level oracles off
 BUDGET=$((BUDGET * 4))
@@ -52,4 +54,6 @@ mutation 2 b "client-visible, oracle off" --no-oracle
 mutation 3 c "client-visible, oracle off" --no-oracle
 mutation 4 d "client-visible, lease-pair check off" --no-lease-check
 mutation 6 f "client-visible, oracle off" --no-oracle
+mutation 7 g "client-visible, oracle off" --no-oracle
+mutation 8 h "client-visible, oracle off" --no-oracle
 exit $rc

@@ -92,13 +92,24 @@ struct node {
 	/* disk */
 	struct prbd_px_hardstate hs;
 	struct prbd_px_entry *dlog;	/* indexed by slot */
-	/* application state (durable, updated atomically on apply) */
+	/*
+	 * Application state.  The data area is written on apply without a
+	 * flush (a volatile cache); a checkpoint flushes it and then records
+	 * the applied slot (ck_*: what a crash keeps for sure).  A crash
+	 * keeps each sector written since the checkpoint or not, at random,
+	 * and the node re-applies from ck_applied; its data area is "mixed"
+	 * (ahead in places) until it has applied mixed_hi again.
+	 */
 	u64 applied;
 	u64 sect_tag[NSECT], sect_slot[NSECT];
 	u8 *idseen;
+	u64 ck_applied, ck_data_hi, mixed_hi;
+	u64 ck_tag[NSECT], ck_slot[NSECT];
+	u8 *ck_idseen;
 	/* persist batch in flight */
 	int pbusy;
-	u64 ptok;
+	u64 ptok, phint;
+	u64 dl_commit;	/* newest commit hint among the durable records */
 	struct prbd_px_hardstate phs;
 	struct prbd_px_entry pents[PRBD_PX_LOG_CAP];
 	u32 pn;
@@ -533,6 +544,7 @@ static void start_disk(int n, const struct prbd_px_ready *rd)
 
 	x->pbusy = 1;
 	x->ptok = rd->persist_token;
+	x->phint = rd->commit_hint;
 	x->phs = rd->hs;
 	x->pn = rd->n_ents;
 	memcpy(x->pents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
@@ -552,12 +564,90 @@ static void disk_write(int n, u32 k, int hs)
 		if (e->slot >= MAXS)
 			continue;
 		x->dlog[e->slot] = *e;
+		if (x->phint > x->dl_commit)	/* each record carries it */
+			x->dl_commit = x->phint;
 		if (e->slot > W.max_slot)
 			W.max_slot = e->slot;
 		record_accept(n, e);
 	}
-	if (hs)
+	/*
+	 * The embedder writes the hard state only when the promise or the
+	 * configuration changed (the core's durability rule); commit and
+	 * log start ride along then, and are volatile otherwise.
+	 */
+	if (hs && (x->phs.promised != x->hs.promised ||
+		   x->phs.cfg_slot != x->hs.cfg_slot ||
+		   x->phs.voters != x->hs.voters ||
+		   x->phs.learners != x->hs.learners)) {
+		struct prbd_px_hardstate old = x->hs;
+
 		x->hs = x->phs;
+		/* never back: a checkpoint may have written a newer config */
+		if (old.cfg_slot > x->hs.cfg_slot) {
+			x->hs.cfg_slot = old.cfg_slot;
+			x->hs.voters = old.voters;
+			x->hs.learners = old.learners;
+		}
+		if (old.promised > x->hs.promised)
+			x->hs.promised = old.promised;
+	}
+}
+
+/*
+ * A checkpoint: flush the data area, then record the applied slot.  The
+ * planted bug 8 records the slot without the flush: the data written since
+ * the last checkpoint stays in the volatile cache.
+ */
+static void checkpoint(int n)
+{
+	struct node *x = &W.nd[n];
+
+#if PRBD_PX_MUTATION != 8
+	memcpy(x->ck_tag, x->sect_tag, sizeof(x->ck_tag));
+	memcpy(x->ck_slot, x->sect_slot, sizeof(x->ck_slot));
+	memcpy(x->ck_idseen, x->idseen, MAXID);
+	x->ck_data_hi = x->data_hi;
+#endif
+	x->ck_applied = x->applied;
+	if (x->hs.commit < x->applied)
+		x->hs.commit = x->applied;
+	/*
+	 * With the applied slot, the configuration in effect: a config entry
+	 * at or below it leaves the log once it is recorded.  Planted bug 9
+	 * keeps the configuration of the last hard-state write.
+	 */
+#if PRBD_PX_MUTATION != 9
+	if (x->up && x->px->cfg_slot > x->hs.cfg_slot) {
+		x->hs.cfg_slot = x->px->cfg_slot;
+		x->hs.voters = x->px->voters;
+		x->hs.learners = x->px->learners;
+	}
+#endif
+}
+
+static void apply_one(int n, u64 s, const struct prbd_px_entry *e)
+{
+	struct node *x = &W.nd[n];
+	u32 i;
+
+	canon_apply(n, s, e);
+	x->applied = s;
+	if (s > x->data_hi)
+		x->data_hi = s;
+	if (e->kind != PRBD_PX_K_DATA)
+		return;
+	for (i = 0; i < e->n_desc; i++) {
+		u64 id = e->desc[i].id;
+
+		if (id >= MAXID)
+			continue;
+		if (!x->idseen[id]) {
+			x->idseen[id] = 1;
+			x->sect_tag[e->desc[i].sector] = id;
+			x->sect_slot[e->desc[i].sector] = s;
+		}
+		client_applied(n, id);
+	}
 }
 
 static void do_apply(int n, u64 lo, u64 hi)
@@ -565,7 +655,6 @@ static void do_apply(int n, u64 lo, u64 hi)
 	struct node *x = &W.nd[n];
 	const struct prbd_px_entry *e;
 	u64 s;
-	u32 i;
 
 	for (s = lo; s <= hi && !W.failed; s++) {
 		e = prbd_px_entry_at(x->px, s);
@@ -579,24 +668,7 @@ static void do_apply(int n, u64 lo, u64 hi)
 			     (u64)n);
 			return;
 		}
-		canon_apply(n, s, e);
-		x->applied = s;
-		if (s > x->data_hi)
-			x->data_hi = s;
-		if (e->kind != PRBD_PX_K_DATA)
-			continue;
-		for (i = 0; i < e->n_desc; i++) {
-			u64 id = e->desc[i].id;
-
-			if (id >= MAXID)
-				continue;
-			if (!x->idseen[id]) {
-				x->idseen[id] = 1;
-				x->sect_tag[e->desc[i].sector] = id;
-				x->sect_slot[e->desc[i].sector] = s;
-			}
-			client_applied(n, id);
-		}
+		apply_one(n, s, e);
 	}
 	prbd_px_applied(x->px, hi);
 }
@@ -748,15 +820,47 @@ static void node_start(int n)
 {
 	struct node *x = &W.nd[n];
 	struct prbd_px_config c = W.pcfg;
+	struct prbd_px_hardstate hs;
 	u64 s;
 
 	c.id = (u8)n;
 	c.seed = W.seed * 131 + x->inc;
 	prbd_px_init(x->px, &c);
-	prbd_px_restore(x->px, &x->hs, x->applied);
-	for (s = x->hs.log_start ? x->hs.log_start : 1; s <= W.max_slot; s++)
-		if (x->dlog[s].kind)
-			prbd_px_restore_entry(x->px, &x->dlog[s]);
+	hs = x->hs;
+	if (hs.commit < x->dl_commit)
+		hs.commit = x->dl_commit;
+	/*
+	 * As prbd_log_load() does: replay what the log holds and knows
+	 * chosen (up to the newest commit hint), in slot order, a config
+	 * entry into the hard state too, then checkpoint.
+	 */
+	for (s = x->applied + 1; s <= hs.commit && s < MAXS; s++) {
+		if (!x->dlog[s].kind)
+			break;
+		if (x->dlog[s].kind == PRBD_PX_K_CONFIG && s > hs.cfg_slot) {
+			hs.cfg_slot = s;
+			hs.voters = x->dlog[s].voters;
+			hs.learners = x->dlog[s].learners;
+		}
+		apply_one(n, s, &x->dlog[s]);
+	}
+	if (x->applied > x->ck_applied) {
+		x->hs.cfg_slot = hs.cfg_slot;
+		x->hs.voters = hs.voters;
+		x->hs.learners = hs.learners;
+		checkpoint(n);
+	}
+	prbd_px_restore(x->px, &hs, x->applied);
+	/* the log start is volatile: the core's is <= applied + 1 */
+	for (s = x->px->log_start; s <= W.max_slot; s++) {
+		if (!x->dlog[s].kind)
+			continue;
+		/* an acceptor must never forget what it durably accepted */
+		if (s >= x->px->log_start + PRBD_PX_LOG_CAP)
+			fail("%snode %llu restarts with a durable accept at slot %llu beyond its ring",
+			     "", (u64)n, s);
+		prbd_px_restore_entry(x->px, &x->dlog[s]);
+	}
 	x->up = 1;
 	x->pbusy = 0;
 	x->resync_sched = 0;
@@ -789,6 +893,20 @@ static void crash(int n)
 		u32 k = (u32)rn(x->pn + 1);
 
 		disk_write(n, k, k == x->pn && rn(2));
+	}
+	if (x->applied > x->ck_applied) {
+		u32 i;
+
+		/* each sector written since the checkpoint survives or not */
+		for (i = 0; i < NSECT; i++)
+			if (x->sect_slot[i] != x->ck_slot[i] && rn(2)) {
+				x->sect_tag[i] = x->ck_tag[i];
+				x->sect_slot[i] = x->ck_slot[i];
+			}
+		memcpy(x->idseen, x->ck_idseen, MAXID);
+		if (x->applied > x->mixed_hi)
+			x->mixed_hi = x->applied;
+		x->applied = x->ck_applied;
 	}
 	x->up = 0;
 	x->pbusy = 0;
@@ -823,11 +941,18 @@ static int wipe(int n)
 	}
 	memset(x->dlog, 0, (W.max_slot + 1) * sizeof(*x->dlog));
 	memset(&x->hs, 0, sizeof(x->hs));
+	x->dl_commit = 0;
 	memset(x->idseen, 0, MAXID);
 	memset(x->sect_tag, 0, sizeof(x->sect_tag));
 	memset(x->sect_slot, 0, sizeof(x->sect_slot));
 	x->applied = 0;
 	x->data_hi = 0;
+	x->ck_applied = 0;
+	x->ck_data_hi = 0;
+	x->mixed_hi = 0;
+	memset(x->ck_idseen, 0, MAXID);
+	memset(x->ck_tag, 0, sizeof(x->ck_tag));
+	memset(x->ck_slot, 0, sizeof(x->ck_slot));
 	x->resyncing = 0;
 	x->resync_at = 0;
 	x->nv_until = 0;
@@ -840,6 +965,7 @@ static int wipe(int n)
 static void do_resync(int n)
 {
 	struct node *x = &W.nd[n], *src = NULL;
+	u64 inst;
 	int i;
 
 	if (x->pbusy) {	/* let the older batch land first */
@@ -850,14 +976,22 @@ static void do_resync(int n)
 	for (i = 1; i <= W.n_nodes; i++) {
 		struct node *y = &W.nd[i];
 
-		if (i == n || !y->up || y->px->cfg_slot > y->applied ||
+		if (i == n || !y->up || y->px->cfg_slot > y->ck_applied ||
 		    y->resyncing)
 			continue;
-		if (!src || y->applied > src->applied)
+		if (!src || y->ck_applied > src->ck_applied)
 			src = y;
 	}
-	if (!src || src->applied <= x->px->commit)
+	/*
+	 * The install point is the source's recorded applied slot, which no
+	 * crash of the source takes back (its in-memory one may regress); a
+	 * source behind on it checkpoints first (prbd_rs_on_begin()).
+	 */
+	if (src && src->ck_applied < src->applied)
+		checkpoint((int)(src - W.nd));
+	if (!src || src->ck_applied <= x->px->commit)
 		return;
+	inst = src->ck_applied;
 	if (W.resync_mode) {
 		/*
 		 * The kernel's way: install at A = the source's applied slot,
@@ -866,21 +1000,26 @@ static void do_resync(int n)
 		 * are applied (dedup) comes with the install; the sectors
 		 * keep their old, inconsistent contents until the copy.
 		 */
-		memcpy(x->idseen, src->idseen, MAXID);
-		x->applied = src->applied;
+		memcpy(x->idseen, src->ck_idseen, MAXID);
+		x->applied = inst;
 		x->resyncing = 1;
-		x->resync_at = src->applied;
+		x->resync_at = inst;
 		W.tot[T_RESYNCS]++;
-		tr(EV_RESYNC, (u8)n, 1, (u8)(src - W.nd), src->applied, 0);
+		tr(EV_RESYNC, (u8)n, 1, (u8)(src - W.nd), inst, 0);
 		prbd_px_set_novote(x->px, true);
 		x->np_install = x->amnesiac;
-		prbd_px_install(x->px, src->applied, src->px->cfg_slot,
+		prbd_px_install(x->px, inst, src->px->cfg_slot,
 				src->px->voters, src->px->learners);
 		x->hs.commit = x->px->commit;
 		x->hs.log_start = x->px->log_start;
 		x->hs.cfg_slot = x->px->cfg_slot;
 		x->hs.voters = x->px->voters;
 		x->hs.learners = x->px->learners;
+		/* the target's record: installed at A, inconsistent */
+		memcpy(x->ck_idseen, x->idseen, MAXID);
+		memcpy(x->ck_tag, x->sect_tag, sizeof(x->ck_tag));
+		memcpy(x->ck_slot, x->sect_slot, sizeof(x->ck_slot));
+		x->ck_applied = x->applied;
 		push(W.now + 30 + rn(600), EV_COPYDONE, (u8)n, 0, x->inc);
 		pump(n);
 		return;
@@ -889,10 +1028,22 @@ static void do_resync(int n)
 	memcpy(x->sect_tag, src->sect_tag, sizeof(x->sect_tag));
 	memcpy(x->sect_slot, src->sect_slot, sizeof(x->sect_slot));
 	memcpy(x->idseen, src->idseen, MAXID);
-	x->applied = src->applied;
+	x->applied = inst;
+	/*
+	 * A source that crashed and has not re-applied all it had applied
+	 * may hand over sectors ahead of its applied slot: chosen data the
+	 * target's own applies rewrite in order.  Its data is mixed too.
+	 */
+	x->mixed_hi = src->mixed_hi > src->applied ? src->mixed_hi :
+		      src->applied;
+	memcpy(x->ck_idseen, x->idseen, MAXID);
+	memcpy(x->ck_tag, x->sect_tag, sizeof(x->ck_tag));
+	memcpy(x->ck_slot, x->sect_slot, sizeof(x->ck_slot));
+	x->ck_applied = x->applied;
+	x->ck_data_hi = x->data_hi;
 	W.tot[T_RESYNCS]++;
 	x->np_install = x->amnesiac;
-	prbd_px_install(x->px, src->applied, src->px->cfg_slot, src->px->voters,
+	prbd_px_install(x->px, inst, src->px->cfg_slot, src->px->voters,
 			src->px->learners);
 	/* the resync completes by making the new hard state durable */
 	x->hs.commit = x->px->commit;
@@ -911,7 +1062,7 @@ static void check_data(int n)
 	const struct prbd_px_entry *e;
 	u32 i, j;
 
-	if (x->resyncing || x->data_hi >= MAXS)
+	if (x->resyncing || x->data_hi >= MAXS || x->applied < x->mixed_hi)
 		return;
 	for (s = 1; s <= x->data_hi; s++) {
 		if (!W.canon_set[s]) {
@@ -984,7 +1135,10 @@ static void do_copydone(int n)
 		x->data_hi = src->data_hi;
 	if (x->applied > x->data_hi)
 		x->data_hi = x->applied;
+	if (src->mixed_hi > x->mixed_hi)
+		x->mixed_hi = src->mixed_hi;	/* see do_resync() */
 	x->resyncing = 0;
+	checkpoint(n);	/* the embedder flushes and clears its flag */
 	W.tot[T_COPIES]++;
 	tr(EV_COPYDONE, (u8)n, (u8)(src - W.nd), 0, src->applied, x->applied);
 	check_data(n);
@@ -1407,6 +1561,7 @@ static void world_alloc(void)
 		W.nd[i].px = calloc(1, sizeof(struct prbd_px));
 		W.nd[i].dlog = calloc(MAXS, sizeof(struct prbd_px_entry));
 		W.nd[i].idseen = calloc(MAXID, 1);
+		W.nd[i].ck_idseen = calloc(MAXID, 1);
 		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen)
 			exit(2);
 	}
@@ -1436,8 +1591,15 @@ static int run_seed(u64 seed, const struct opts *o)
 
 		memset(x->dlog, 0, ms * sizeof(*x->dlog));
 		memset(x->idseen, 0, W.next_id + 1);
+		memset(x->ck_idseen, 0, W.next_id + 1);
 		memset(&x->hs, 0, sizeof(x->hs));
+		x->dl_commit = 0;
 		x->applied = 0;
+		x->ck_applied = 0;
+		x->ck_data_hi = 0;
+		x->mixed_hi = 0;
+		memset(x->ck_tag, 0, sizeof(x->ck_tag));
+		memset(x->ck_slot, 0, sizeof(x->ck_slot));
 		memset(x->sect_tag, 0, sizeof(x->sect_tag));
 		memset(x->sect_slot, 0, sizeof(x->sect_slot));
 		x->up = 0;
@@ -1566,6 +1728,9 @@ static int run_seed(u64 seed, const struct opts *o)
 					prbd_px_log_full(W.nd[e.node].px);
 				prbd_px_tick(W.nd[e.node].px, local_now(e.node));
 				pump(e.node);
+				/* the embedder checkpoints now and then */
+				if (!rn(16))
+					checkpoint(e.node);
 			}
 			push(W.now + 5, EV_TICK, e.node, 0, 0);
 			break;
