@@ -269,6 +269,7 @@ struct prbd_apply {
 	u32 op;			/* PRBD_LOG_OP_* */
 	bool done;
 	bool retry;		/* payload not here yet: submitted again */
+	bool early;		/* its request completed when it was submitted */
 	int err;
 };
 
@@ -361,6 +362,7 @@ struct prbd_dp {
 	u64 lead_ballot;		/* the ballot we lead at, 0 if we do not */
 	u64 doubt_hi;			/* in-doubt writes are decided once applied */
 	u32 n_doubt;			/* writes proposed by an ended leadership */
+	atomic_t n_early;		/* applies in flight whose request completed */
 	bool quorum;			/* a leader known (or only briefly not) */
 	unsigned long leaderless_at;	/* jiffies since no leader is known */
 	bool needs_resync;		/* the core's, as last seen */

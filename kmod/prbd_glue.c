@@ -5,15 +5,18 @@
  * makes persist batches durable in the log ring, applies chosen slots to
  * the data area in slot order, completes requests, grants reads.
  *
- * A write's life on the leader: queue_rq computes its crc32c and queues it
- * (prbd_dp_queue_write); the drive work reserves log space and proposes its
- * descriptor; the core returns it in a persist batch, which the persist
- * work writes to the log (from the request's own pages, FUA) before
+ * A write's life on the leader: queue_rq copies it into a payload (the
+ * only read of the request's pages) and computes the copy's crc32c, then
+ * queues it (prbd_dp_queue_write); the drive work reserves log space and
+ * proposes its descriptor; the core returns it in a persist batch, which
+ * the persist work writes to the log (prbd_log_write_batch(), FUA) before
  * reporting the token; once a majority (here: this node) accepted durably,
- * the slot is chosen and reported in an apply range; the drive work writes
- * the data area from the same pages, reports the slot applied, and
- * completes the request.  Overlapping writes are applied strictly in slot
- * order so every replica ends with the same bytes.
+ * the slot is chosen and reported in an apply range; the drive work
+ * submits the data-area write from the same payload and completes the
+ * request at once (prbd_apply_started(): reads wait for the applies in
+ * flight), and reports the slot applied when that write is done.
+ * Overlapping writes are applied strictly in slot order so every replica
+ * ends with the same bytes.
  *
  * Request ids: (node id << 56) | ((random 40-bit start + counter) << 8 |
  * blk-mq tag); the tag finds the request, the full id proves it is the one.
@@ -39,7 +42,19 @@
 #define PRBD_ID_NODE_SHIFT	56
 #define PRBD_ID_TAG_MASK	0xffULL
 static_assert(PRBD_DP_QUEUE_DEPTH - 1 <= PRBD_ID_TAG_MASK);
-#define PRBD_CKPT_MS		1000
+
+/*
+ * How often the applied index is recorded (data area flushed, log space
+ * released).  Longer: fewer flushes, more log replayed after a crash.
+ */
+static unsigned int prbd_ckpt_ms = 1000;
+module_param_named(checkpoint_ms, prbd_ckpt_ms, uint, 0644);
+MODULE_PARM_DESC(checkpoint_ms, "checkpoint interval in ms (100..600000, default 1000)");
+
+static unsigned long prbd_ckpt_jiffies(void)
+{
+	return msecs_to_jiffies(clamp(READ_ONCE(prbd_ckpt_ms), 100U, 600000U));
+}
 
 static u64 prbd_now_ms(void)
 {
@@ -63,38 +78,21 @@ static struct prbd_io *prbd_io_by_id(struct prbd_dp *dp, u64 id)
 	return cmd && cmd->id == id ? cmd : NULL;
 }
 
-static u32 prbd_rq_crc(struct request *rq)
-{
-	struct req_iterator iter;
-	struct bio_vec bv;
-	u32 crc = ~0U;
-	void *p;
-
-	rq_for_each_segment(bv, rq, iter) {
-		p = bvec_kmap_local(&bv);
-		crc = crc32c(crc, p, bv.bv_len);
-		kunmap_local(p);
-	}
-	return ~crc;
-}
-
-/**
- * prbd_dp_queue_write() - hand a write to the drive work (from queue_rq)
- * @dp: the data path
- * @cmd: the write
- */
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 {
 	bool payload = prbd_rq_op(cmd->rq) == PRBD_LOG_OP_WRITE;
 
-	/* discard and write zeroes: no payload, no checksum */
-	cmd->csum = payload ? prbd_rq_crc(cmd->rq) : 0;
+	cmd->csum = 0;	/* discard and write zeroes: no payload, no checksum */
 	cmd->id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
 		  ((atomic64_inc_return(&dp->next_id) << 8) &
 		   GENMASK_ULL(PRBD_ID_NODE_SHIFT - 1, 8)) |
 		  cmd->rq->tag;
-	/* the copy the peers are sent (see prbd_repl.c) */
-	if (READ_ONCE(dp->tr) && payload && prbd_pl_from_rq(dp, cmd))
+	/*
+	 * Copied once, here: the checksum, the peers, the log record and the
+	 * apply all read the copy, never the request's pages, which the
+	 * writer may redirty while they are in flight (see prbd_repl.c).
+	 */
+	if (payload && prbd_pl_from_rq(dp, cmd))
 		return BLK_STS_RESOURCE;
 	spin_lock(&dp->px_lock);
 	list_add_tail(&cmd->list, &dp->incoming);
@@ -120,6 +118,9 @@ bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
 
 	spin_lock(&dp->px_lock);
 	now = !dp->primary || prbd_px_may_read(dp->px, prbd_now_ms());
+	/* completed writes may still be on their way to the data area */
+	if (atomic_read(&dp->n_early))
+		now = false;
 	if (!now)
 		list_add_tail(&cmd->list, &dp->reads);
 	spin_unlock(&dp->px_lock);
@@ -660,9 +661,6 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 			a->done = true;	/* nothing to do on this device */
 		return min(err, 0);
 	}
-	if (a->cmd)
-		return prbd_submit_rq_bio(dp, a->cmd, NULL, sector,
-					  REQ_OP_WRITE, prbd_apply_endio, a);
 	a->pl = prbd_pl_find(dp, a->slot, id, a->csum);
 	if (IS_ERR(a->pl)) {
 		err = PTR_ERR(a->pl);
@@ -689,6 +687,41 @@ static bool prbd_apply_transient(int err)
 	return err == -ENOENT || err == -ENOMEM;
 }
 
+/*
+ * The apply of a value chosen by a majority, durable in their logs, is on
+ * its way to the data area: complete its request now rather than after the
+ * data-area write.  The write is as durable either way; what changes is
+ * that the data area may lag a completed write, so reads wait while such
+ * applies are in flight (prbd_dp_queue_read(), prbd_serve_reads()), as do
+ * later overlapping applies and resync I/O (the apply stays in dp->applies
+ * until its bio completes).  Not while the persist batch in flight still
+ * names the request (its log reservation).
+ */
+static void prbd_apply_started(struct prbd_dp *dp, struct prbd_apply *a)
+{
+	struct prbd_io *cmd = a->cmd;
+	bool busy;
+
+	if (!cmd)
+		return;
+	spin_lock(&dp->px_lock);
+	busy = prbd_batch_uses(dp, cmd);
+	if (!busy) {
+		dp->cmds[cmd->rq->tag] = NULL;
+		if (cmd->doubt) {
+			cmd->doubt = false;
+			dp->n_doubt--;
+		}
+	}
+	spin_unlock(&dp->px_lock);
+	if (busy)
+		return;
+	a->cmd = NULL;
+	a->early = true;
+	atomic_inc(&dp->n_early);
+	prbd_io_end(cmd, BLK_STS_OK);
+}
+
 static void prbd_retry_applies(struct prbd_dp *dp)
 {
 	struct prbd_apply *a;
@@ -711,6 +744,8 @@ static void prbd_retry_applies(struct prbd_dp *dp)
 		if (err) {
 			a->err = err;
 			a->done = true;
+		} else if (!a->done) {
+			prbd_apply_started(dp, a);
 		}
 	}
 }
@@ -789,6 +824,8 @@ static void prbd_start_applies(struct prbd_dp *dp)
 			} else if (err) {
 				a->err = err;
 				a->done = true;
+			} else if (!a->done) {
+				prbd_apply_started(dp, a);
 			}
 		}
 		dp->apply_next++;
@@ -841,6 +878,8 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 			prbd_io_end(a->cmd, a->err ? BLK_STS_IOERR :
 				     BLK_STS_OK);
 		}
+		if (a->early)
+			atomic_dec(&dp->n_early);
 		prbd_pl_put(a->pl);
 		if (a->err && !dp->apply_failed)
 			prbd_apply_failed(dp, a);
@@ -879,10 +918,20 @@ static void prbd_serve_reads(struct prbd_dp *dp)
 		list_splice_init(&dp->reads, &go);
 	spin_unlock(&dp->px_lock);
 	list_for_each_entry_safe(cmd, tmp, &go, list) {
+		/* a completed write still on its way to the data area */
+		if (prbd_apply_busy(dp, blk_rq_pos(cmd->rq),
+				    blk_rq_bytes(cmd->rq)))
+			continue;
 		list_del_init(&cmd->list);
 		trace_prbd_read_local(prbd_dp_minor(dp), cmd->rq->tag,
 				      blk_rq_pos(cmd->rq), blk_rq_bytes(cmd->rq), 1);
 		prbd_submit_read(dp, cmd);
+	}
+	if (!list_empty(&go)) {
+		/* retried when their applies complete; order kept */
+		spin_lock(&dp->px_lock);
+		list_splice(&go, &dp->reads);
+		spin_unlock(&dp->px_lock);
 	}
 }
 
@@ -900,7 +949,7 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 		return true;
 	if (READ_ONCE(dp->rs_inconsistent) &&
 	    READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk &&
-	    time_after(jiffies, dp->ckpt_at + msecs_to_jiffies(PRBD_CKPT_MS)))
+	    time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies()))
 		return true;
 
 	if (READ_ONCE(dp->log_starved) &&
@@ -915,7 +964,7 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 	spin_unlock(&dp->log.lock);
 	return READ_ONCE(dp->log_starved) ||
 	       used > dp->log.ring_size / 4 * 3 ||
-	       time_after(jiffies, dp->ckpt_at + msecs_to_jiffies(PRBD_CKPT_MS));
+	       time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies());
 }
 
 static void prbd_drive_work(struct work_struct *work)

@@ -336,7 +336,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	}
 
 	atomic_inc(&io->pending);
-	if (cmd && len) {
+	if (!pages && cmd && len) {
 		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
 					 PRBD_LOG_REC_OPF, prbd_log_io_endio, io);
 		if (err) {
@@ -372,8 +372,9 @@ static void prbd_free_pages(struct page **pages, unsigned int nr)
 /**
  * prbd_log_write_batch() - write the records of a persist batch, FUA
  * @dp: the data path
- * @b: the batch; b->cmd[][] gives the payload of the leader's own writes,
- *     other payloads are read back from an earlier record
+ * @b: the batch; payloads come from the cache (the leader's own writes are
+ *     copied there at queue time) or are read back from an earlier record;
+ *     b->cmd[][] names the leader's requests (their log reservations)
  *
  * Waits for every record.  Context: the persist worker (may sleep).
  * Return: 0 or a negative errno.
@@ -428,7 +429,7 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 				  e->desc[j].len : 0;
 
 			/* discard, write zeroes: a header, never a payload */
-			if (!cmd && len) {
+			if (len) {
 				pls[k] = prbd_pl_find(dp, e->slot, e->desc[j].id,
 						      e->desc[j].csum);
 				if (IS_ERR(pls[k])) {

@@ -243,7 +243,12 @@ static void prbd_pl_drop_all(struct prbd_dp *dp)
 /**
  * prbd_pl_from_rq() - cache a copy of a write request's data (primary)
  * @dp: the data path
- * @io: the request, its id and csum set
+ * @io: the request, its id set; its csum is set to the copy's crc32c
+ *
+ * The only read of the request's pages: everything after (the checksum,
+ * the DATA frames, the log record, the apply) uses the copy, so a page the
+ * writer redirties meanwhile (no stable pages asked for) cannot make them
+ * disagree.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -253,6 +258,7 @@ int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
 	struct prbd_payload *pl;
 	struct iov_iter it;
 	struct bio_vec bv;
+	u32 crc = ~0U, i;
 	size_t n;
 	void *src;
 
@@ -270,6 +276,10 @@ int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
 			return -EINVAL;
 		}
 	}
+	for (i = 0; i < pl->nr; i++)
+		crc = crc32c(crc, page_address(pl->pages[i]),
+			     pl->bvec[i].bv_len);
+	io->csum = ~crc;
 	prbd_pl_insert(dp, pl);
 	prbd_pl_put(pl);
 	return 0;

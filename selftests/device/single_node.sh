@@ -130,14 +130,16 @@ fstrim_ext4() {
 # commit hint) or, when its chosen state was not durable yet, chosen again
 # by this node's Phase 1 and applied (Documentation/prbd-write-path.rst).
 # The data area under it is overwritten with garbage first, through
-# /dev/vda, so only the log can bring the zeroes back.  When a checkpoint
-# came first (the slot is at or below the recorded applied index) the
-# round is repeated.
+# /dev/vda, so only the log can bring the zeroes back.  The checkpoint
+# interval is raised to a minute (module parameter checkpoint_ms) so none
+# records the slot applied before the cut; if one still came first (the
+# slot is at or below the recorded applied index) the round is repeated.
 crash_after_zeroes() {
 	local off try s lo hi
 	off=$(rig_exec 1 'prbdctl show-md /dev/vda' | sed -n 's/.* data \([0-9]*\)+.*/\1/p' | head -n 1)
 	[ -n "$off" ] && [ $((off % (1 << 20))) -eq 0 ] || fail "data offset of /dev/vda: '$off'"
 	for try in 1 2 3 4; do
+		vm 1 'echo 60000 > /sys/module/prbd/parameters/checkpoint_ms'
 		vm 1 'dd if=/dev/urandom of=/mnt/share/zpat bs=1M count=2 2>/dev/null &&
 			dd if=/mnt/share/zpat of=/dev/prbd0 bs=1M seek=700 oflag=direct 2>/dev/null &&
 			blkdiscard -z -o $((701 << 20)) -l $((1 << 20)) /dev/prbd0'
