@@ -9,10 +9,12 @@
  *  - dp->drive_work (on the ordered dp->wq) is the only caller of
  *    prbd_px_ready(): it proposes queued writes, starts persist batches
  *    and applies, reports completions back to the core.
- *  - dp->persist_work (ordered dp->pwq) writes one persist batch at a
- *    time: its log records (FUA, in parallel), then the acceptor state if
- *    it changed, then reports the token.  It also runs checkpoints, so
- *    every acceptor-state write is serialised there.
+ *  - each persist batch has a work item on dp->lwq (up to
+ *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel),
+ *    then the acceptor state if it changed; batches are reported to the
+ *    core in token order, by whichever work finds the oldest done.
+ *  - dp->persist_work (ordered dp->pwq) runs checkpoints.  Every
+ *    acceptor-state write holds dp->hs_mutex.
  *  - bio completions only count and queue work.
  */
 #ifndef PRBD_DP_H
@@ -49,6 +51,7 @@ enum {
 #define PRBD_DP_MAX_IO		(256u << 10)	/* bytes per request */
 #define PRBD_DP_MAX_SEGS	64
 #define PRBD_DP_QUEUE_DEPTH	128	/* blk-mq tags (request ids keep 8 bits) */
+#define PRBD_DP_PERSIST_WINDOW	4	/* persist batches written at once */
 /*
  * The reserves of the write path (prbd_dp_pools_init()) let this many
  * requests be in flight when no memory can be allocated; the payload page
@@ -89,6 +92,8 @@ struct prbd_log_loc {
 struct prbd_log_ext {
 	struct list_head list;
 	u64 slot;
+	u64 seq;		/* of its record */
+	bool busy;		/* its batch is being written: not released */
 	u64 off;		/* record header offset */
 	u32 size;		/* header + payload, rounded to 4 KiB */
 	u64 id;
@@ -103,14 +108,20 @@ struct prbd_log {
 	u64 used;		/* bytes between tail and head incl. waste */
 	u64 reserved;		/* promised to proposed writes */
 	u64 seq;		/* record sequence number */
-	u64 rec_hint;		/* commit hint of the batch being written */
 	struct list_head exts;	/* oldest first */
 	spinlock_t lock;	/* protects the fields above */
 };
 
-/* One persist batch: the core's entries + hard state, and their payloads. */
+/*
+ * One persist batch: the core's entries + hard state, and their payloads.
+ * Up to PRBD_DP_PERSIST_WINDOW are written at once (dp->lwq), reported to
+ * the core in token order (prbd_batch_work()).
+ */
 struct prbd_batch {
-	struct list_head list;
+	struct work_struct work;
+	struct prbd_dp *dp;
+	bool busy;		/* issued, not reported yet (px_lock) */
+	bool done;		/* durable, waits for older ones (px_lock) */
 	u64 token;
 	u64 commit_hint;	/* see struct prbd_px_ready */
 	struct prbd_px_hardstate hs;
@@ -310,14 +321,16 @@ struct prbd_dp {
 	u64 trace_slot;			/* prbd_trace_ready(): next slot to report */
 
 	struct workqueue_struct *wq;	/* ordered: drive + tick */
-	struct workqueue_struct *pwq;	/* ordered: persist + checkpoint */
+	struct workqueue_struct *pwq;	/* ordered: checkpoint */
+	struct workqueue_struct *lwq;	/* persist batches, several at once */
 	struct work_struct drive_work;
 	struct delayed_work tick_work;
 	struct work_struct persist_work;
 
-	/* persistence (persist_work) */
-	struct prbd_batch *batch;	/* the one outstanding batch */
-	bool batch_busy;		/* under px_lock */
+	/* persistence (batch works, persist_work) */
+	struct prbd_batch *batches;	/* PRBD_DP_PERSIST_WINDOW of them */
+	u32 b_head, b_n;		/* in flight, oldest first (px_lock) */
+	struct mutex hs_mutex;		/* acceptor-state writes, hs_disk */
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */

@@ -404,18 +404,19 @@ static bool prbd_io_must_fail(struct prbd_dp *dp)
 			  msecs_to_jiffies(3 * PRBD_DP_ELECT_MS));
 }
 
-/* Is @cmd a payload source of the persist batch being written? */
+/* Does a persist batch being written name @cmd?  Context: px_lock held. */
 static bool prbd_batch_uses(struct prbd_dp *dp, const struct prbd_io *cmd)
 {
-	struct prbd_batch *b = dp->batch;
-	u32 i, j;
+	struct prbd_batch *b;
+	u32 n, i, j;
 
-	if (!dp->batch_busy)
-		return false;
-	for (i = 0; i < b->n_ents; i++)
-		for (j = 0; j < PRBD_PX_BATCH; j++)
-			if (b->cmd[i][j] == cmd)
-				return true;
+	for (n = 0; n < dp->b_n; n++) {
+		b = &dp->batches[(dp->b_head + n) % PRBD_DP_PERSIST_WINDOW];
+		for (i = 0; i < b->n_ents; i++)
+			for (j = 0; j < PRBD_PX_BATCH; j++)
+				if (b->cmd[i][j] == cmd)
+					return true;
+	}
 	return false;
 }
 
@@ -552,7 +553,7 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 static void prbd_take_ready(struct prbd_dp *dp)
 {
 	struct prbd_px_ready rd;
-	struct prbd_batch *b = dp->batch;
+	struct prbd_batch *b;
 	u32 i, j;
 
 	prbd_px_ready(dp->px, &rd);
@@ -567,6 +568,10 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	dp->core_log_start = rd.hs.log_start;
 	prbd_track_leadership(dp, &rd);
 	if (rd.persist_token) {
+		/* the core issues at most PRBD_DP_PERSIST_WINDOW at once */
+		b = &dp->batches[(dp->b_head + dp->b_n) %
+				 PRBD_DP_PERSIST_WINDOW];
+		WARN_ON_ONCE(b->busy || dp->b_n >= PRBD_DP_PERSIST_WINDOW);
 		b->token = rd.persist_token;
 		b->commit_hint = rd.commit_hint;
 		b->hs = rd.hs;
@@ -579,8 +584,10 @@ static void prbd_take_ready(struct prbd_dp *dp)
 					prbd_io_by_id(dp, rd.ents[i].desc[j].id) :
 					NULL;
 		}
-		dp->batch_busy = true;
-		queue_work(dp->pwq, &dp->persist_work);
+		b->busy = true;
+		b->done = false;
+		dp->b_n++;
+		queue_work(dp->lwq, &b->work);
 	}
 	if (rd.apply_hi >= rd.apply_lo && rd.apply_lo)
 		dp->apply_hi = max(dp->apply_hi, rd.apply_hi);
@@ -1078,11 +1085,12 @@ static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
 
 /*
  * Flush the applied data, record the applied index, release log space.
+ * Context: dp->hs_mutex held (a batch may write a new promise meanwhile).
  * Records of applied slots stay as catch-up history (prbd_catchup.c) while
  * they fill at most half of the ring; a proposal starved of log space
  * releases them all.
  */
-static void prbd_checkpoint(struct prbd_dp *dp)
+static void __prbd_checkpoint(struct prbd_dp *dp)
 {
 	u64 applied = READ_ONCE(dp->applied), keep, freed;
 	u32 flags = READ_ONCE(dp->rs_flags_want);
@@ -1135,6 +1143,13 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
 }
 
+static void prbd_checkpoint(struct prbd_dp *dp)
+{
+	mutex_lock(&dp->hs_mutex);
+	__prbd_checkpoint(dp);
+	mutex_unlock(&dp->hs_mutex);
+}
+
 /*
  * A batch's hard state is a snapshot from when it was issued; a checkpoint
  * since may have written a newer configuration (or a promise): never go
@@ -1165,68 +1180,97 @@ static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 	return prbd_hs_changed(&b->hs, &dp->hs_disk);
 }
 
+/* Checkpoints (and the resync's requests for one). */
 static void prbd_persist_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, persist_work);
-	struct prbd_batch *b = dp->batch;
 	unsigned int noio = memalloc_noio_save();
-	bool busy;
+
+	if (prbd_want_checkpoint(dp))
+		prbd_checkpoint(dp);
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * Write one persist batch: its records (FUA), then the acceptor state if
+ * it carries a new promise or configuration (the core issues such a batch
+ * alone).  Several batch works run at once; each marks its batch done and
+ * the core hears of the oldest done batches in token order, so a batch
+ * that lands early waits for the older ones (prbd_px_persisted()).
+ */
+static void prbd_batch_work(struct work_struct *work)
+{
+	struct prbd_batch *b = container_of(work, struct prbd_batch, work);
+	struct prbd_dp *dp = b->dp;
+	unsigned int noio = memalloc_noio_save();
+	struct prbd_batch *o;
 	int err;
 
-	spin_lock(&dp->px_lock);
-	busy = dp->batch_busy;
-	spin_unlock(&dp->px_lock);
-	if (busy && !dp->failed) {
-		trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
+	/* down: never persisted (nor reported) */
+	if (READ_ONCE(dp->failed) || READ_ONCE(dp->stopping))
+		goto out;
+	trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
+	for (;;) {
 		err = prbd_log_write_batch(dp, b);
-		if (err == -ENOSPC || err == -ENOENT || err == -ENOMEM) {
-			/*
-			 * Log full: free what is applied.  Payload missing:
-			 * the leader sends it again after a reconnect.  No
-			 * memory for a small allocation: wait.  Then try
-			 * again (records already written are skipped), unless
-			 * down stops the data path.
-			 */
-			if (err == -ENOSPC) {
-				/* a lagging member may hold the log: not for long */
-				spin_lock(&dp->px_lock);
-				prbd_px_log_full(dp->px);
-				spin_unlock(&dp->px_lock);
-				prbd_checkpoint(dp);
-			} else {
-				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
-						    dp->res->name);
-			}
-			/* down: the batch is never persisted (nor reported) */
-			if (READ_ONCE(dp->stopping))
-				goto out;
-			msleep(20);
+		if (err != -ENOSPC && err != -ENOENT && err != -ENOMEM)
+			break;
+		/*
+		 * Log full: the checkpoint frees what is applied.  Payload
+		 * missing: the leader sends it again after a reconnect.  No
+		 * memory for a small allocation: wait.  Then try again
+		 * (records already written are skipped), unless down stops
+		 * the data path: the batch is never persisted (nor reported).
+		 */
+		if (err == -ENOSPC) {
+			/* a lagging member may hold the log: not for long */
+			spin_lock(&dp->px_lock);
+			prbd_px_log_full(dp->px);
+			spin_unlock(&dp->px_lock);
+			WRITE_ONCE(dp->log_starved, true);
 			queue_work(dp->pwq, &dp->persist_work);
-			goto out;
+		} else {
+			pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
+					    dp->res->name);
 		}
-		if (!err && prbd_batch_needs_hs(dp, b)) {
+		if (READ_ONCE(dp->stopping))
+			goto out;
+		msleep(20);
+	}
+	if (!err) {
+		mutex_lock(&dp->hs_mutex);
+		if (prbd_batch_needs_hs(dp, b)) {
 			struct prbd_px_hardstate hs = b->hs;
 
 			prbd_merge_hs(&hs, &dp->hs_disk);
 			err = prbd_write_hs(dp, &hs, dp->applied_disk,
 					    dp->rs_flags_disk);
 		}
-		trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
-		if (err) {
-			/* not durable: never report it; I/O on it stalls */
-			pr_err("%s: log write failed: %d; backing device failed\n",
-			       dp->res->name, err);
-			dp->failed = true;
-			goto out;
-		}
-		spin_lock(&dp->px_lock);
-		prbd_px_persisted(dp->px, b->token);
-		dp->batch_busy = false;
-		spin_unlock(&dp->px_lock);
-		prbd_dp_kick(dp);
+		mutex_unlock(&dp->hs_mutex);
 	}
+	trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
+	if (err) {
+		/* not durable: never report it; I/O on it stalls */
+		pr_err("%s: log write failed: %d; backing device failed\n",
+		       dp->res->name, err);
+		WRITE_ONCE(dp->failed, true);
+		goto out;
+	}
+	spin_lock(&dp->px_lock);
+	b->done = true;
+	while (dp->b_n) {
+		o = &dp->batches[dp->b_head];
+		if (!o->done)
+			break;
+		prbd_px_persisted(dp->px, o->token);
+		o->busy = false;
+		o->done = false;
+		dp->b_head = (dp->b_head + 1) % PRBD_DP_PERSIST_WINDOW;
+		dp->b_n--;
+	}
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
 	if (prbd_want_checkpoint(dp))
-		prbd_checkpoint(dp);
+		queue_work(dp->pwq, &dp->persist_work);
 out:
 	memalloc_noio_restore(noio);
 }
@@ -1236,6 +1280,8 @@ out:
 static void prbd_dp_free(struct prbd_dp *dp)
 {
 	prbd_repl_stop(dp);
+	if (dp->lwq)
+		destroy_workqueue(dp->lwq);
 	if (dp->pwq)
 		destroy_workqueue(dp->pwq);
 	if (dp->wq)
@@ -1245,7 +1291,7 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	prbd_rs_destroy(dp);
 	prbd_map_free(dp);
 	kvfree(dp->hmsg);
-	kvfree(dp->batch);
+	kvfree(dp->batches);
 	kvfree(dp->px);
 	kfree(dp->cmds);
 	prbd_dp_pools_exit(dp);
@@ -1289,6 +1335,7 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	init_llist_head(&dp->applies_done);
 	INIT_WORK(&dp->drive_work, prbd_drive_work);
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
+	mutex_init(&dp->hs_mutex);
 	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
 	atomic_set(&dp->open_rw, 0);
 	atomic64_set(&dp->next_id, get_random_u64() & GENMASK_ULL(39, 0));
@@ -1296,12 +1343,17 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 
 	err = -ENOMEM;
 	dp->px = kvzalloc(sizeof(*dp->px), GFP_KERNEL);
-	dp->batch = kvzalloc(sizeof(*dp->batch), GFP_KERNEL);
+	dp->batches = kvcalloc(PRBD_DP_PERSIST_WINDOW, sizeof(*dp->batches),
+			       GFP_KERNEL);
 	dp->hmsg = kvzalloc(sizeof(*dp->hmsg), GFP_KERNEL);
 	dp->cmds = kcalloc(PRBD_DP_QUEUE_DEPTH, sizeof(*dp->cmds), GFP_KERNEL);
-	if (!dp->px || !dp->batch || !dp->cmds || !dp->hmsg ||
+	if (!dp->px || !dp->batches || !dp->cmds || !dp->hmsg ||
 	    prbd_dp_pools_init(dp))
 		goto out_free;
+	for (i = 0; i < PRBD_DP_PERSIST_WINDOW; i++) {
+		dp->batches[i].dp = dp;
+		INIT_WORK(&dp->batches[i].work, prbd_batch_work);
+	}
 
 	cfg.id = res->node_id;
 	cfg.voters = BIT(res->node_id);
@@ -1317,6 +1369,7 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	cfg.elect_ms = PRBD_DP_ELECT_MS;
 	cfg.drift_ppm = PRBD_DP_DRIFT_PPM;
 	cfg.window = PRBD_PX_WINDOW_MAX;
+	cfg.persist_window = PRBD_DP_PERSIST_WINDOW;
 	cfg.max_inflight_bytes = 8 << 20;
 	cfg.seed = get_random_u64();
 	prbd_px_init(dp->px, &cfg);
@@ -1386,9 +1439,11 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 
 	err = -ENOMEM;
 	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
-	dp->pwq = alloc_ordered_workqueue("prbd_%s_log", WQ_MEM_RECLAIM,
+	dp->pwq = alloc_ordered_workqueue("prbd_%s_ckpt", WQ_MEM_RECLAIM,
 					  res->name);
-	if (!dp->wq || !dp->pwq)
+	dp->lwq = alloc_workqueue("prbd_%s_log", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				  PRBD_DP_PERSIST_WINDOW, res->name);
+	if (!dp->wq || !dp->pwq || !dp->lwq)
 		goto out_free;
 
 	err = prbd_repl_start(dp);
@@ -1498,6 +1553,7 @@ static int prbd_dp_down(struct prbd_resource *res,
 	WRITE_ONCE(dp->stopping, true);
 	cancel_delayed_work_sync(&dp->tick_work);
 	flush_workqueue(dp->wq);
+	flush_workqueue(dp->lwq);
 	flush_workqueue(dp->pwq);
 	/*
 	 * Applies (a follower's, or discards) may still be writing the data
@@ -1511,6 +1567,10 @@ static int prbd_dp_down(struct prbd_resource *res,
 		if (!list_empty(&dp->applies) || prbd_rs_busy(dp))
 			msleep(20);
 	}
+	/* a batch work kicks the drive work, which may issue one more */
+	flush_workqueue(dp->lwq);
+	flush_workqueue(dp->wq);
+	flush_workqueue(dp->lwq);
 	flush_workqueue(dp->pwq);
 	/* what the applies did not complete never will */
 	prbd_dp_fail_rest(dp);

@@ -115,6 +115,9 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 		return -ENOSPC;
 	}
 	ext->slot = slot;
+	/* in ring order: replay takes the highest seq of a slot as newest */
+	ext->seq = ++log->seq;
+	ext->busy = true;
 	ext->off = log->ring_off + log->head;
 	ext->size = size + waste;
 	log->head += size;
@@ -149,7 +152,8 @@ u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep)
 
 	spin_lock(&log->lock);
 	list_for_each_entry_safe(ext, tmp, &log->exts, list) {
-		if (ext->slot > slot || log->used <= keep)
+		/* a batch still being written (several run at once) */
+		if (ext->slot > slot || log->used <= keep || ext->busy)
 			break;
 		log->used -= ext->size;
 		freed_max = max(freed_max, ext->slot);
@@ -183,6 +187,9 @@ struct prbd_log_io {
 	struct prbd_dp *dp;
 	atomic_t pending;
 	int err;
+	u64 hint;		/* the batch's commit hint */
+	struct prbd_log_ext **exts;	/* the records allocated */
+	u32 n_exts;
 	struct completion done;
 };
 
@@ -230,14 +237,15 @@ struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
 
 static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
 			      const struct prbd_px_entry *e, u32 idx,
-			      u32 payload_len, u32 payload_crc, u32 flags)
+			      u32 payload_len, u32 payload_crc, u32 flags,
+			      u64 seq, u64 hint)
 {
 	struct prbd_disk_log_rec *r = page_address(page);
 	u32 i;
 
 	memset(r, 0, PAGE_SIZE);
 	r->magic = cpu_to_le64(PRBD_LOG_REC_MAGIC);
-	r->seq = cpu_to_le64(++dp->log.seq);
+	r->seq = cpu_to_le64(seq);
 	memcpy(r->disk_uuid, dp->disk_uuid, sizeof(r->disk_uuid));
 	r->slot = cpu_to_le64(e->slot);
 	r->ballot = cpu_to_le64(e->ballot);
@@ -247,7 +255,7 @@ static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
 	r->payload_len = cpu_to_le32(payload_len);
 	r->payload_crc = cpu_to_le32(payload_crc);
 	r->flags = cpu_to_le32(flags | (e->chosen ? PRBD_LOG_REC_F_CHOSEN : 0));
-	r->commit_hint = cpu_to_le64(dp->log.rec_hint);
+	r->commit_hint = cpu_to_le64(hint);
 	r->voters = cpu_to_le16(e->voters);
 	r->learners = cpu_to_le16(e->learners);
 	for (i = 0; i < e->n_desc && i < PRBD_PX_BATCH; i++) {
@@ -323,9 +331,10 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 		prbd_log_unreserve(dp, cmd->log_need);
 		cmd->log_need = 0;
 	}
+	io->exts[io->n_exts++] = ext;
 	prbd_log_fill_hdr(dp, hdr, e, idx, len,
 			  e->kind == PRBD_PX_K_DATA && len ? e->desc[idx].csum : 0,
-			  flags);
+			  flags, ext->seq, io->hint);
 	if (!(flags & PRBD_LOG_REC_F_MARKER)) {
 		err = prbd_log_remember(dp, e->slot, e->ballot, idx,
 					e->kind == PRBD_PX_K_DATA ?
@@ -389,15 +398,17 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	for (i = 0; i < b->n_ents; i++)
 		nrec += b->ents[i].kind == PRBD_PX_K_DATA ?
 			max_t(u32, b->ents[i].n_desc, 1) : 1;
-	/* at most PRBD_PX_LOG_CAP * PRBD_PX_BATCH pointers: 2 KiB */
-	pls = kcalloc(nrec, sizeof(*pls), GFP_NOIO);
+	/* payloads, then extents: at most 2 * 256 pointers, 4 KiB */
+	pls = kcalloc(2 * nrec, sizeof(*pls), GFP_NOIO);
 	if (!pls)
 		return -ENOMEM;
 
-	dp->log.rec_hint = b->commit_hint;
 	io.dp = dp;
 	atomic_set(&io.pending, 1);
 	io.err = 0;
+	io.hint = b->commit_hint;
+	io.exts = (struct prbd_log_ext **)&pls[nrec];
+	io.n_exts = 0;
 	init_completion(&io.done);
 	k = 0;
 	for (i = 0; i < b->n_ents && !err; i++) {
@@ -448,6 +459,11 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	wait_for_completion(&io.done);
 	if (!err)
 		err = io.err;
+	/* written (or failed): a checkpoint may release them from now on */
+	spin_lock(&dp->log.lock);
+	for (k = 0; k < io.n_exts; k++)
+		io.exts[k]->busy = false;
+	spin_unlock(&dp->log.lock);
 
 	for (k = 0; k < nrec; k++)
 		prbd_pl_put(pls[k]);

@@ -558,6 +558,10 @@ void prbd_px_init(struct prbd_px *px, const struct prbd_px_config *cfg)
 	px->cfg = *cfg;
 	if (px->cfg.window == 0 || px->cfg.window > PRBD_PX_WINDOW_MAX)
 		px->cfg.window = PRBD_PX_WINDOW_MAX;
+	if (px->cfg.persist_window == 0)
+		px->cfg.persist_window = 1;
+	if (px->cfg.persist_window > PRBD_PX_PERSIST_MAX)
+		px->cfg.persist_window = PRBD_PX_PERSIST_MAX;
 	if (px->cfg.elect_ms == 0)
 		px->cfg.elect_ms = 1;
 	if (px->cfg.hb_ms == 0)
@@ -1716,6 +1720,30 @@ int prbd_px_transfer(struct prbd_px *px, u8 target)
 	return 0;
 }
 
+/*
+ * Persist batches in flight.  Up to cfg.persist_window batches may be
+ * issued before the first is durable: the embedder writes them
+ * concurrently (the log write of one overlaps the next one's) and reports
+ * them in token order, prbd_px_persisted(t) meaning every batch up to t is
+ * durable (a batch done early waits for the older ones).  A slot dirtied
+ * again while its previous batch is in flight goes into a later batch;
+ * nothing that depends on it (a reply, an apply, a commit hint) is let out
+ * before that batch's token is done.  A batch carrying a hard-state change
+ * (promise, configuration, install) goes alone: issued only when none is
+ * in flight and none after it until it is durable, so the acceptor state
+ * is written in token order, as with a single batch.
+ */
+static int px_may_issue(const struct prbd_px *px)
+{
+	u64 inflight = px->tok_issued - px->tok_done;
+
+	if (px->tok_hs > px->tok_done)
+		return 0;
+	if (px->hs_dirty)
+		return inflight == 0;
+	return inflight < px->cfg.persist_window;
+}
+
 void prbd_px_persisted(struct prbd_px *px, u64 token)
 {
 	if (token > px->tok_done && token <= px->tok_issued)
@@ -1792,7 +1820,7 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	rd->msgs = px->out;
 	rd->n_msgs = px->n_out;
 	px->n_out = 0;
-	if (px->any_dirty && px->tok_issued == px->tok_done) {
+	if (px->any_dirty && px_may_issue(px)) {
 		for (s = px->log_start; s < px->log_start + PRBD_PX_LOG_CAP;
 		     s++) {
 			sl = px_sl(px, s);
@@ -1802,9 +1830,11 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 			px->pbuf[rd->n_ents++] = sl->e;
 		}
 		rd->ents = px->pbuf;
-		px->hs_dirty = 0;
 		px->any_dirty = 0;
 		px->tok_issued = px->tok_next++;
+		if (px->hs_dirty)
+			px->tok_hs = px->tok_issued;
+		px->hs_dirty = 0;
 		rd->persist_token = px->tok_issued;
 		/*
 		 * The hint stops below the first slot whose value is not

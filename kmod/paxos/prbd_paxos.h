@@ -14,6 +14,7 @@
 #define PRBD_PX_MAX_VOTERS	7
 #define PRBD_PX_BATCH		4	/* write descriptors per slot */
 #define PRBD_PX_WINDOW_MAX	16	/* pipelined slots; phase-1 report range */
+#define PRBD_PX_PERSIST_MAX	8	/* persist batches in flight */
 #define PRBD_PX_MAX_ENT		16	/* entries per message (>= WINDOW_MAX) */
 #define PRBD_PX_LOG_CAP		64	/* in-memory log ring, power of two */
 #define PRBD_PX_PENDING_MAX	64	/* queued descriptors awaiting a slot */
@@ -118,6 +119,9 @@ struct prbd_px_config {
 	u32 drift_ppm;		/* max clock rate error assumed for leases */
 	u32 window;		/* pipelining window, <= PRBD_PX_WINDOW_MAX */
 	u32 max_inflight_bytes;	/* per peer and for the leader's window */
+	u32 persist_window;	/* persist batches in flight (0: 1), <=
+				 * PRBD_PX_PERSIST_MAX; see prbd_px_persisted()
+				 */
 	u64 seed;		/* election timeout randomisation */
 };
 

@@ -81,6 +81,7 @@ struct prbd_px {
 	u64 drops;		/* messages dropped: outbox/held full */
 
 	u64 tok_next, tok_issued, tok_done;
+	u64 tok_hs;		/* last batch issued with a hard-state change */
 
 	struct prbd_px_peer peer[PRBD_PX_MAX_NODES];
 	struct prbd_px_slot log[PRBD_PX_LOG_CAP];

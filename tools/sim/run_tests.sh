@@ -46,6 +46,7 @@ mutation 5 e "leader counts acks of non-voting peers"
 mutation 6 f "amnesiac promises count like any other"
 mutation 7 g "a durably accepted entry restored as chosen"
 mutation 8 h "checkpoint records applied without flushing the data"
+mutation 10 j "persist batches reported durable out of token order"
 # the same bugs must also show up in what clients observe (acknowledged
 # writes, applied sequences, reads) with the protocol-level oracles off
 BUDGET=$((BUDGET * 4))

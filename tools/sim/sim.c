@@ -47,6 +47,10 @@
 #include "prbd_paxos.h"
 
 #define MAXN		8	/* node ids 1..7 */
+#ifndef PRBD_PX_MUTATION
+#define PRBD_PX_MUTATION 0
+#endif
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAXS		8192	/* slots tracked per run */
 #define NSECT		8
 #define NCLI		6
@@ -92,6 +96,7 @@ struct node {
 	/* disk */
 	struct prbd_px_hardstate hs;
 	struct prbd_px_entry *dlog;	/* indexed by slot */
+	u64 *dtok;	/* token of the batch that wrote dlog[slot] (this run) */
 	/*
 	 * Application state.  The data area is written on apply without a
 	 * flush (a volatile cache); a checkpoint flushes it and then records
@@ -106,13 +111,20 @@ struct node {
 	u64 ck_applied, ck_data_hi, mixed_hi;
 	u64 ck_tag[NSECT], ck_slot[NSECT];
 	u8 *ck_idseen;
-	/* persist batch in flight */
-	int pbusy;
-	u64 ptok, phint;
+	/*
+	 * Persist batches in flight (up to the core's persist_window), oldest
+	 * at pb_head.  Each is durable when its EV_DISK fires, in any order;
+	 * they are reported to the core in token order.
+	 */
+	struct pbatch {
+		int busy, done;
+		u64 tok, hint;
+		struct prbd_px_hardstate hs;
+		struct prbd_px_entry ents[PRBD_PX_LOG_CAP];
+		u32 n;
+	} pb[4 * PRBD_PX_PERSIST_MAX];	/* room for planted bug 10 */
+	u32 pb_head, pb_n;
 	u64 dl_commit;	/* newest commit hint among the durable records */
-	struct prbd_px_hardstate phs;
-	struct prbd_px_entry pents[PRBD_PX_LOG_CAP];
-	u32 pn;
 	u64 slow_until;
 	int resync_sched;
 	/* bulk resync in progress: data area inconsistent (durable flag) */
@@ -537,35 +549,68 @@ static void send_msg(const struct prbd_px_msg *m)
 
 static void client_applied(int n, u64 id);
 
+static void disk_write(int n, const struct pbatch *b, u32 k, int hs);
+
 static void start_disk(int n, const struct prbd_px_ready *rd)
 {
 	struct node *x = &W.nd[n];
 	u64 lat = 1 + rn(3);
+	u32 i = (x->pb_head + x->pb_n) % ARRAY_SIZE(x->pb);
+	struct pbatch *b = &x->pb[i];
 
-	x->pbusy = 1;
-	x->ptok = rd->persist_token;
-	x->phint = rd->commit_hint;
-	x->phs = rd->hs;
-	x->pn = rd->n_ents;
-	memcpy(x->pents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
+#if PRBD_PX_MUTATION == 10
+	if (x->pb_n >= ARRAY_SIZE(x->pb) || b->busy) {
+		/* out of room for the bug's backlog: this one lands now */
+		struct pbatch now = { .tok = rd->persist_token,
+				      .hint = rd->commit_hint, .hs = rd->hs,
+				      .n = rd->n_ents };
+
+		memcpy(now.ents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
+		disk_write(n, &now, now.n, 1);
+		prbd_px_persisted(x->px, now.tok);
+		return;
+	}
+#else
+	if (x->pb_n >= x->px->cfg.persist_window || b->busy) {
+		fail("%snode %llu: the core issued a batch past its persist window (%llu)",
+		     "", (u64)n, x->pb_n);
+		return;
+	}
+#endif
+	x->pb_n++;
+	b->busy = 1;
+	b->done = 0;
+	b->tok = rd->persist_token;
+	b->hint = rd->commit_hint;
+	b->hs = rd->hs;
+	b->n = rd->n_ents;
+	memcpy(b->ents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
 	if (W.now < x->slow_until)
 		lat += 20 + rn(60);
-	push(W.now + lat, EV_DISK, (u8)n, 0, x->inc);
+	push(W.now + lat, EV_DISK, (u8)n, i, x->inc);
 }
 
-static void disk_write(int n, u32 k, int hs)
+/* The first @k records of batch @b reach the disk, then its hs if @hs. */
+static void disk_write(int n, const struct pbatch *b, u32 k, int hs)
 {
 	struct node *x = &W.nd[n];
 	u32 i;
 
 	for (i = 0; i < k; i++) {
-		const struct prbd_px_entry *e = &x->pents[i];
+		const struct prbd_px_entry *e = &b->ents[i];
 
 		if (e->slot >= MAXS)
 			continue;
-		x->dlog[e->slot] = *e;
-		if (x->phint > x->dl_commit)	/* each record carries it */
-			x->dl_commit = x->phint;
+		/*
+		 * Batches land in any order; replay takes the newest record
+		 * of a slot (the highest sequence number: the later batch).
+		 */
+		if (b->tok >= x->dtok[e->slot]) {
+			x->dlog[e->slot] = *e;
+			x->dtok[e->slot] = b->tok;
+		}
+		if (b->hint > x->dl_commit)	/* each record carries it */
+			x->dl_commit = b->hint;
 		if (e->slot > W.max_slot)
 			W.max_slot = e->slot;
 		record_accept(n, e);
@@ -575,13 +620,13 @@ static void disk_write(int n, u32 k, int hs)
 	 * configuration changed (the core's durability rule); commit and
 	 * log start ride along then, and are volatile otherwise.
 	 */
-	if (hs && (x->phs.promised != x->hs.promised ||
-		   x->phs.cfg_slot != x->hs.cfg_slot ||
-		   x->phs.voters != x->hs.voters ||
-		   x->phs.learners != x->hs.learners)) {
+	if (hs && (b->hs.promised != x->hs.promised ||
+		   b->hs.cfg_slot != x->hs.cfg_slot ||
+		   b->hs.voters != x->hs.voters ||
+		   b->hs.learners != x->hs.learners)) {
 		struct prbd_px_hardstate old = x->hs;
 
-		x->hs = x->phs;
+		x->hs = b->hs;
 		/* never back: a checkpoint may have written a newer config */
 		if (old.cfg_slot > x->hs.cfg_slot) {
 			x->hs.cfg_slot = old.cfg_slot;
@@ -826,6 +871,8 @@ static void node_start(int n)
 	c.id = (u8)n;
 	c.seed = W.seed * 131 + x->inc;
 	prbd_px_init(x->px, &c);
+	/* the core's tokens start again: older records are older */
+	memset(x->dtok, 0, (W.max_slot + 1) * sizeof(*x->dtok));
 	hs = x->hs;
 	if (hs.commit < x->dl_commit)
 		hs.commit = x->dl_commit;
@@ -862,7 +909,9 @@ static void node_start(int n)
 		prbd_px_restore_entry(x->px, &x->dlog[s]);
 	}
 	x->up = 1;
-	x->pbusy = 0;
+	memset(x->pb, 0, sizeof(x->pb));
+	x->pb_head = 0;
+	x->pb_n = 0;
 	x->resync_sched = 0;
 	x->np_install = 0;
 	/* the embedder's durable record: fresh or wiped disk, amnesiac */
@@ -885,18 +934,22 @@ static void node_start(int n)
 static void crash(int n)
 {
 	struct node *x = &W.nd[n];
+	u32 i;
 
 	if (!x->up)
 		return;
-	if (x->pbusy && rn(2)) {
-		/* torn batch: a prefix of the entries, hs only if complete */
-		u32 k = (u32)rn(x->pn + 1);
+	for (i = 0; i < x->pb_n; i++) {
+		const struct pbatch *b =
+			&x->pb[(x->pb_head + i) % ARRAY_SIZE(x->pb)];
+		u32 k;
 
-		disk_write(n, k, k == x->pn && rn(2));
+		if (!b->busy || b->done || !rn(2))
+			continue;
+		/* torn batch: a prefix of the entries, hs only if complete */
+		k = (u32)rn(b->n + 1);
+		disk_write(n, b, k, k == b->n && rn(2));
 	}
 	if (x->applied > x->ck_applied) {
-		u32 i;
-
 		/* each sector written since the checkpoint survives or not */
 		for (i = 0; i < NSECT; i++)
 			if (x->sect_slot[i] != x->ck_slot[i] && rn(2)) {
@@ -909,7 +962,9 @@ static void crash(int n)
 		x->applied = x->ck_applied;
 	}
 	x->up = 0;
-	x->pbusy = 0;
+	memset(x->pb, 0, sizeof(x->pb));
+	x->pb_head = 0;
+	x->pb_n = 0;
 	x->inc++;
 	W.tot[T_CRASHES]++;
 	tr(EV_RESTART, (u8)n, 0, 0, 0, 0);
@@ -968,7 +1023,7 @@ static void do_resync(int n)
 	u64 inst;
 	int i;
 
-	if (x->pbusy) {	/* let the older batch land first */
+	if (x->pb_n) {	/* let the older batches land first */
 		push(W.now + 5, EV_RESYNC, (u8)n, 0, x->inc);
 		return;
 	}
@@ -1560,9 +1615,11 @@ static void world_alloc(void)
 	for (i = 0; i < MAXN; i++) {
 		W.nd[i].px = calloc(1, sizeof(struct prbd_px));
 		W.nd[i].dlog = calloc(MAXS, sizeof(struct prbd_px_entry));
+		W.nd[i].dtok = calloc(MAXS, sizeof(u64));
 		W.nd[i].idseen = calloc(MAXID, 1);
 		W.nd[i].ck_idseen = calloc(MAXID, 1);
-		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen)
+		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen ||
+		    !W.nd[i].dtok)
 			exit(2);
 	}
 	if (!W.pool || !W.canon || !W.recs || !W.first_slot || !W.vrecs ||
@@ -1590,6 +1647,7 @@ static int run_seed(u64 seed, const struct opts *o)
 		struct node *x = &W.nd[i];
 
 		memset(x->dlog, 0, ms * sizeof(*x->dlog));
+		memset(x->dtok, 0, ms * sizeof(*x->dtok));
 		memset(x->idseen, 0, W.next_id + 1);
 		memset(x->ck_idseen, 0, W.next_id + 1);
 		memset(&x->hs, 0, sizeof(x->hs));
@@ -1656,6 +1714,7 @@ static int run_seed(u64 seed, const struct opts *o)
 	W.pcfg.drift_ppm = 20000;
 	W.pcfg.window = 4 + (u32)rn(PRBD_PX_WINDOW_MAX - 3);
 	W.pcfg.max_inflight_bytes = 4096 + (u32)rn(61440);
+	W.pcfg.persist_window = 1 + (u32)rn(PRBD_PX_PERSIST_MAX);
 	W.ncfg = 1;
 	W.cfg_slot[0] = 0;
 	W.cfg_vot[0] = W.pcfg.voters;
@@ -1773,11 +1832,27 @@ static int run_seed(u64 seed, const struct opts *o)
 		case EV_DISK: {
 			struct node *x = &W.nd[e.node];
 
-			if (!x->up || e.inc != x->inc || !x->pbusy)
+			struct pbatch *b = &x->pb[e.arg % ARRAY_SIZE(x->pb)];
+
+			if (!x->up || e.inc != x->inc || !b->busy || b->done)
 				break;
-			disk_write(e.node, x->pn, 1);
-			x->pbusy = 0;
-			prbd_px_persisted(x->px, x->ptok);
+			disk_write(e.node, b, b->n, 1);
+			b->done = 1;
+#if PRBD_PX_MUTATION == 10
+			/* BUG: each batch reported when it lands, out of order */
+			prbd_px_persisted(x->px, b->tok);
+#endif
+			/* in token order: a batch done early waits */
+			while (x->pb_n && x->pb[x->pb_head].done) {
+				b = &x->pb[x->pb_head];
+#if PRBD_PX_MUTATION != 10
+				prbd_px_persisted(x->px, b->tok);
+#endif
+				b->busy = 0;
+				x->pb_head = (x->pb_head + 1) %
+					     ARRAY_SIZE(x->pb);
+				x->pb_n--;
+			}
 			pump(e.node);
 			break;
 		}
