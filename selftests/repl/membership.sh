@@ -69,7 +69,9 @@ chmod 600 /etc/prbd.d/r0.res"
 		vm "$i" "modprobe prbd && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
 	done
 	repl_promote 1
-	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null'
+	# zeros where the checked writers write, more beyond: past the 4M log
+	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null &&
+		dd if=/dev/urandom of=/dev/prbd0 bs=1M count=16 seek=16 oflag=direct 2>/dev/null'
 	wait_cfg 1 1,2,3 -
 	wait_cfg 4 1,2,3 -
 	vm 1 'prbdctl status'
@@ -113,12 +115,13 @@ learner_no_vote() {
 	local c1 c2 t
 	# the first writer ends and is checked; a second one runs on
 	for t in $(seq 1 240); do
-		rig_exec 1 "pgrep -f 'prbd-blkcheck write' >/dev/null" || break
+		rig_exec 1 "pidof prbd-blkcheck >/dev/null" || break
 		sleep 1
 	done
 	rig_exec 1 "prbd-blkcheck check /dev/prbd0 $BLOCKS 11 4 < $WLOG" ||
 		fail "completed writes damaged"
 	echo "first writer: $(rig_exec 1 "grep -c '^ok ' $WLOG") writes completed and intact"
+	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null'
 	vm 1 "prbd-blkcheck write /dev/prbd0 $BLOCKS 100000000 13 1 > $WLOG2 2>&1 &"
 	sleep 4
 	# 3 voters + 1 learner, two voters stopped: no majority, writes stop
@@ -167,7 +170,7 @@ promote() {
 }
 
 stop_writer() {
-	rig_exec 1 'pkill -f "prbd-blkcheck write"; sleep 1; pkill -f "prbd-blkcheck write"' || true
+	rig_exec 1 'kill $(pidof prbd-blkcheck); sleep 1; kill $(pidof prbd-blkcheck) 2>/dev/null' || true
 	sleep 2
 	rig_exec 1 "prbd-blkcheck check /dev/prbd0 $BLOCKS 13 1 < $WLOG2" ||
 		fail "completed writes damaged"
@@ -181,19 +184,19 @@ transfer() {
 	# writes keep coming from node 1, one open each (auto-promote); the
 	# transfer slips in between two of them and the next open takes the
 	# leadership back
-	vm 1 "rm -f /tmp/ts; (for i in \$(seq 1 150); do dd if=/dev/urandom of=/dev/prbd0 bs=4k count=1 seek=\$((i % 1000)) oflag=direct 2>/dev/null && date +%s%N >> /tmp/ts; sleep 0.05; done) > /dev/null 2>&1 &"
+	vm 1 "rm -f /tmp/ts; (for i in \$(seq 1 150); do dd if=/dev/urandom of=/dev/prbd0 bs=4k count=1 seek=\$((i % 1000)) oflag=direct 2>/dev/null && cut -d\" \" -f1 /proc/uptime >> /tmp/ts; sleep 0.05; done) > /dev/null 2>&1 &"
 	sleep 3
 	vm 1 'for t in $(seq 1 100); do prbdctl leader-transfer r0 2 2>/dev/null && { echo accepted; break; }; sleep 0.05; done'
 	sleep 1
 	for t in $(seq 1 60); do
-		rig_exec 1 "pgrep -x dd >/dev/null || pgrep -f 'seq 1 150' >/dev/null" || break
+		[ "$(rig_exec 1 'wc -l < /tmp/ts')" -ge 150 ] && break
 		sleep 1
 	done
 	sleep 2
 	vm 1 'dmesg | grep -E "leadership (handed|transfer)" | tail -3'
 	rig_exec 1 'dmesg' | grep 'leadership handed to node 2' >/dev/null ||
 		fail "node 2 never took over"
-	gaps=$(rig_exec 1 'awk "NR > 1 { d = (\$1 - p) / 1000000; if (d > m) m = d } { p = \$1 } END { printf \"%d %d\", m, NR }" /tmp/ts')
+	gaps=$(rig_exec 1 'awk "NR > 1 { d = (\$1 - p) * 1000; if (d > m) m = d } { p = \$1 } END { printf \"%d %d\", m, NR }" /tmp/ts')
 	echo "writes from node 1 across leader-transfer to node 2 (and auto-promote back): longest gap between completions ${gaps% *} ms over ${gaps#* } writes (50 ms pause between writes)"
 	[ "${gaps#* }" -ge 100 ] || fail "writes failed during the transfer"
 	[ "${gaps% *}" -lt 10000 ] || fail "write stall of ${gaps% *} ms"
