@@ -302,4 +302,24 @@ static inline void prbd_tr_compat_sock_noio(struct sock *sk)
 }
 #endif
 
+/*
+ * NL_SET_ERR_MSG_FMT_MOD() arrived in 6.2.  Before it, format into one
+ * static buffer: prbd's family is not parallel_ops, so genl_mutex
+ * serialises every request from its doit through the ack that carries
+ * the message (prbd_member.c defines the buffer).
+ */
+#if !PRBD_KVER_AT_LEAST(6, 2)
+#include <linux/netlink.h>
+extern char prbd_extack_buf[160];
+#define NL_SET_ERR_MSG_FMT_MOD(extack, fmt, args...) do {		\
+	struct netlink_ext_ack *__prbd_ext = (extack);			\
+									\
+	if (__prbd_ext) {						\
+		snprintf(prbd_extack_buf, sizeof(prbd_extack_buf),	\
+			 KBUILD_MODNAME ": " fmt, ##args);		\
+		__prbd_ext->_msg = prbd_extack_buf;			\
+	}								\
+} while (0)
+#endif
+
 #endif /* PRBD_COMPAT_H */

@@ -41,6 +41,45 @@ enum {
 	PRBD_MSG_PAXOS,
 	PRBD_MSG_XFER,
 	PRBD_MSG_RS,
+	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
+};
+
+/*
+ * PRBD_MSG_MEMBER header.  DEL: the sender, leader, hands leadership to
+ * the receiver (a TIMEOUT_NOW of the core follows) and asks it to remove
+ * @node (the sender) from the group once it leads.  REMOVED: the leader
+ * tells @node that the configuration entry at @slot removed it.
+ */
+enum {
+	PRBD_MEMBER_OP_DEL = 1,
+	PRBD_MEMBER_OP_REMOVED = 2,
+};
+
+struct prbd_wire_member {
+	__u8 op;
+	__u8 node;
+	__u8 pad[6];
+	__le64 slot;
+};
+
+/* A membership change run by this node as leader (prbd_member.c). */
+struct prbd_member {
+	u8 cmd;			/* enum prbd_cmd, 0: none */
+	u8 node;		/* the node it changes */
+	u8 step;		/* enum prbd_change_step */
+	u8 target;		/* HANDOVER: the next leader */
+	bool hold;		/* propose no writes: let the pipeline drain */
+	bool promote;		/* node-add: make the learner a voter next */
+	bool then_del;		/* node-del of this node: after the handover */
+	bool xfer_sent;		/* HANDOVER: TIMEOUT_NOW sent */
+	u64 slot;		/* CHOOSE: the entry proposed */
+	unsigned long started, step_at, xfer_at;
+	/* a node-del handed over by the previous leader */
+	u8 fwd_del;
+	unsigned long fwd_until;
+	/* one message to send once px_lock is dropped */
+	u8 tx_to, tx_op, tx_node;
+	u64 tx_slot;
 };
 
 #define PRBD_DP_TICK_MS		10
@@ -307,6 +346,7 @@ struct prbd_dp {
 
 	spinlock_t px_lock;		/* see the top of this file */
 	struct prbd_px *px;
+	struct prbd_member mbr;		/* membership change (px_lock) */
 	struct list_head incoming;	/* writes not yet proposed */
 	struct list_head reads;		/* reads waiting for the lease */
 	struct prbd_io **cmds;		/* proposed writes, by blk-mq tag */
@@ -486,6 +526,14 @@ int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
 void prbd_rs_destroy(struct prbd_dp *dp);
 bool prbd_rs_busy(struct prbd_dp *dp);
+
+/* prbd_member.c */
+bool prbd_member_step(struct prbd_dp *dp);
+void prbd_member_send(struct prbd_dp *dp);
+int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
+		      u32 node_id, u32 new_node_id,
+		      struct netlink_ext_ack *extack);
 
 /* prbd_glue.c */
 bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);

@@ -982,11 +982,13 @@ static void prbd_drive_work(struct work_struct *work)
 
 	prbd_reap_applies(dp);
 	spin_lock(&dp->px_lock);
-	prbd_propose_writes(dp);
+	if (!prbd_member_step(dp))
+		prbd_propose_writes(dp);
 	prbd_take_ready(dp);
 	prbd_apply_policy(dp, &failed);
 	spin_unlock(&dp->px_lock);
 	prbd_fail_ios(dp, &failed);
+	prbd_member_send(dp);
 	prbd_dp_kick_reclaim(dp);
 	if (dp->n_out) {
 		prbd_repl_send(dp, dp->out, dp->n_out);
@@ -1356,14 +1358,23 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	}
 
 	cfg.id = res->node_id;
-	cfg.voters = BIT(res->node_id);
+	/* a node with role none waits, outside the group, to be added */
+	if (res->self_role == PRBD_MEMBER_ROLE_VOTER)
+		cfg.voters = BIT(res->node_id);
+	else if (res->self_role == PRBD_MEMBER_ROLE_LEARNER)
+		cfg.learners = BIT(res->node_id);
 	list_for_each_entry(peer, &res->peers, list) {
 		if (peer->node_id >= PRBD_PX_MAX_NODES)
 			continue;
 		if (peer->mrole == PRBD_MEMBER_ROLE_VOTER)
 			cfg.voters |= BIT(peer->node_id);
-		else
+		else if (peer->mrole == PRBD_MEMBER_ROLE_LEARNER)
 			cfg.learners |= BIT(peer->node_id);
+	}
+	if (!cfg.voters) {
+		NL_SET_ERR_MSG_MOD(extack, "the resource file names no voter");
+		err = -EINVAL;
+		goto out_free;
 	}
 	cfg.hb_ms = PRBD_DP_HB_MS;
 	cfg.elect_ms = PRBD_DP_ELECT_MS;
@@ -1678,6 +1689,7 @@ const struct prbd_res_ops prbd_dp_ops = {
 	.up = prbd_dp_up,
 	.down = prbd_dp_down,
 	.set_role = prbd_dp_set_role,
+	.admin = prbd_member_admin,
 	.verify = prbd_dp_verify,
 	.resync = prbd_dp_resync,
 };

@@ -182,6 +182,8 @@ struct prbd_device {
  * @listen: local address and port the transport listens on (AF_INET or
  *	    AF_INET6, port set); all zero (ss_family AF_UNSPEC) if not set.
  *	    Only changed while @state is down.
+ * @self_role: the local node's role in the resource file: the initial
+ *	       configuration while the disk holds none of its own
  * @state: down or up
  * @role: primary or secondary
  * @disk_state: diskless, attached, failed
@@ -198,6 +200,13 @@ struct prbd_device {
  * @commit_index: highest committed log index
  * @applied_index: highest log index applied to the data area
  * @config_epoch: epoch of the configuration in force
+ * @cfg_voters: voters of that configuration (bit = node id), 0: unknown
+ * @cfg_learners: its learners
+ * @cfg_pending: leader: slot of a configuration entry not chosen yet
+ * @cfg_change: leader: the membership command it runs (enum prbd_cmd), 0
+ * @cfg_change_node: the node that command changes
+ * @cfg_change_step: enum prbd_change_step
+ * @removed_at: this node was removed from the group at that slot, 0
  * @rs: the resync into this node (status)
  * @verify: the last verify run from this node (status)
  * @priv: for the replication code
@@ -213,6 +222,7 @@ struct prbd_resource {
 	enum prbd_on_no_quorum on_no_quorum;
 	u32 resync_rate;
 	struct sockaddr_storage listen;
+	enum prbd_member_role self_role;
 	enum prbd_res_state state;
 	enum prbd_role role;
 	enum prbd_disk_state disk_state;
@@ -231,6 +241,10 @@ struct prbd_resource {
 	u64 commit_index;
 	u64 applied_index;
 	u64 config_epoch;
+	u32 cfg_voters, cfg_learners;
+	u64 cfg_pending;
+	u32 cfg_change, cfg_change_node, cfg_change_step;
+	u64 removed_at;
 	struct prbd_resync_status rs;
 	struct prbd_verify_status verify;
 	void *priv;
@@ -248,6 +262,7 @@ struct prbd_resource {
  * @resync_rate: resync rate cap of this node as a resync target, KiB/s,
  *		 0 for none
  * @listen: local listen address (validated, port set) or NULL for none
+ * @self_role: the local node's role in the resource file
  */
 struct prbd_res_params {
 	const char *name;
@@ -259,6 +274,7 @@ struct prbd_res_params {
 	enum prbd_on_no_quorum on_no_quorum;
 	u32 resync_rate;
 	const struct sockaddr_storage *listen;
+	enum prbd_member_role self_role;
 };
 
 /**

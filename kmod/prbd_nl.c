@@ -73,7 +73,7 @@ static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 };
 
 /* res-new */
-static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_RESYNC_RATE + 1] = {
+static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_MEMBER_ROLE + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_MINOR] = NLA_POLICY_MAX(NLA_U32, PRBD_MINOR_MAX),
 	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
@@ -84,6 +84,7 @@ static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_RESYNC_RATE + 1]
 						  PRBD_ON_NO_QUORUM_MAX),
 	PRBD_NL_LISTEN_POLICY,
 	PRBD_NL_RESYNC_RATE_POLICY,
+	[PRBD_ATTR_MEMBER_ROLE] = NLA_POLICY_MAX(NLA_U32, PRBD_MEMBER_ROLE_MAX),
 };
 
 /* res-del, res-get (do and dump), up, down, secondary */
@@ -156,7 +157,7 @@ static size_t prbd_nl_res_size(const struct prbd_resource *res)
 		nla_total_size(sizeof(struct in6_addr)) + /* states, role, sync */
 		nla_total_size_64bit(sizeof(u64)) * 4;	/* match-index, rs_* */
 	size_t size = nla_total_size(PRBD_NAME_SIZE) +
-		nla_total_size(sizeof(u32)) * 10 +	/* minor ... resync-rate */
+		nla_total_size(sizeof(u32)) * 11 +	/* minor ... member-role */
 		nla_total_size(0) +			/* RESYNC nest */
 		nla_total_size(sizeof(u32)) +		/* source */
 		nla_total_size_64bit(sizeof(u64)) * 3 +	/* done, total, rate */
@@ -168,8 +169,9 @@ static size_t prbd_nl_res_size(const struct prbd_resource *res)
 		nla_total_size(sizeof(u16)) +		/* listen port */
 		nla_total_size_64bit(sizeof(u64)) * 5 +	/* ballot ... size */
 		nla_total_size(0) +			/* CONFIG nest */
-		nla_total_size_64bit(sizeof(u64)) +	/* epoch */
-		nla_total_size(sizeof(u32)) * (res->nr_peers + 1) +
+		nla_total_size_64bit(sizeof(u64)) * 3 + /* epoch, pending, removed */
+		nla_total_size(sizeof(u32)) * 3 +	/* change, node, step */
+		nla_total_size(sizeof(u32)) * 31 +	/* voters, learners */
 		res->nr_peers * peer;
 
 	if (res->backing)
@@ -249,25 +251,71 @@ static int prbd_nl_put_peer(struct sk_buff *skb, const struct prbd_peer *peer)
 	return 0;
 }
 
-/* The configured membership: the local node and every peer. */
+/* What prbd_nl_put_config() reports, read under res->lock. */
+struct prbd_nl_cfg {
+	u64 epoch, pending, removed_at;
+	u32 voters, learners;
+	u32 change, change_node, change_step;
+};
+
+static int prbd_nl_put_ids(struct sk_buff *skb, int type, u32 mask)
+{
+	u32 id;
+
+	for (id = 1; id < 32; id++)
+		if ((mask & BIT(id)) && nla_put_u32(skb, type, id))
+			return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * The membership: the configuration in effect as the Paxos core knows it
+ * (chosen in the log) while the resource is up, else the resource file's
+ * (the local node and every peer by its role).
+ */
 static int prbd_nl_put_config(struct sk_buff *skb,
-			      const struct prbd_resource *res, u64 epoch)
+			      const struct prbd_resource *res,
+			      const struct prbd_nl_cfg *c)
 {
 	const struct prbd_peer *peer;
+	u32 voters = c->voters, learners = c->learners;
 	struct nlattr *nest;
 
+	if (!voters) {
+		if (res->self_role == PRBD_MEMBER_ROLE_VOTER)
+			voters |= BIT(res->node_id);
+		else if (res->self_role == PRBD_MEMBER_ROLE_LEARNER)
+			learners |= BIT(res->node_id);
+		list_for_each_entry(peer, &res->peers, list) {
+			if (peer->node_id >= 32)
+				continue;
+			if (peer->mrole == PRBD_MEMBER_ROLE_VOTER)
+				voters |= BIT(peer->node_id);
+			else if (peer->mrole == PRBD_MEMBER_ROLE_LEARNER)
+				learners |= BIT(peer->node_id);
+		}
+	}
 	nest = nla_nest_start(skb, PRBD_ATTR_CONFIG);
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, epoch,
+	if (nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, c->epoch,
 			      PRBD_CONFIG_ATTR_PAD) ||
-	    nla_put_u32(skb, PRBD_CONFIG_ATTR_VOTER, res->node_id))
+	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_VOTER, voters) ||
+	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_LEARNER, learners))
 		goto cancel;
-	list_for_each_entry(peer, &res->peers, list)
-		if (nla_put_u32(skb, peer->mrole == PRBD_MEMBER_ROLE_LEARNER ?
-				PRBD_CONFIG_ATTR_LEARNER :
-				PRBD_CONFIG_ATTR_VOTER, peer->node_id))
-			goto cancel;
+	if (c->pending &&
+	    nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_PENDING, c->pending,
+			      PRBD_CONFIG_ATTR_PAD))
+		goto cancel;
+	if (c->change &&
+	    (nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE, c->change) ||
+	     nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE_NODE, c->change_node) ||
+	     nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE_STEP, c->change_step)))
+		goto cancel;
+	if (c->removed_at &&
+	    nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_REMOVED, c->removed_at,
+			      PRBD_CONFIG_ATTR_PAD))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 cancel:
@@ -331,7 +379,8 @@ static int prbd_nl_put_verify(struct sk_buff *skb,
 static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 			    u32 portid, u32 seq, int flags, u8 cmd, int event)
 {
-	u64 ballot, commit_index, applied_index, epoch;
+	u64 ballot, commit_index, applied_index;
+	struct prbd_nl_cfg cfg;
 	struct prbd_resync_status rs;
 	struct prbd_verify_status verify;
 	const struct prbd_peer *peer;
@@ -346,7 +395,14 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	ballot = res->ballot;
 	commit_index = res->commit_index;
 	applied_index = res->applied_index;
-	epoch = res->config_epoch;
+	cfg.epoch = res->config_epoch;
+	cfg.voters = res->cfg_voters;
+	cfg.learners = res->cfg_learners;
+	cfg.pending = res->cfg_pending;
+	cfg.change = res->cfg_change;
+	cfg.change_node = res->cfg_change_node;
+	cfg.change_step = res->cfg_change_step;
+	cfg.removed_at = res->removed_at;
 	rs = res->rs;
 	verify = res->verify;
 	spin_unlock(&res->lock);
@@ -372,8 +428,9 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 			      PRBD_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, PRBD_ATTR_APPLIED_INDEX, applied_index,
 			      PRBD_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_ATTR_CONFIG_EPOCH, epoch,
+	    nla_put_u64_64bit(skb, PRBD_ATTR_CONFIG_EPOCH, cfg.epoch,
 			      PRBD_ATTR_PAD) ||
+	    nla_put_u32(skb, PRBD_ATTR_MEMBER_ROLE, res->self_role) ||
 	    prbd_nl_put_listen(skb, res))
 		goto cancel;
 	if (res->backing &&
@@ -384,7 +441,7 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	list_for_each_entry(peer, &res->peers, list)
 		if (prbd_nl_put_peer(skb, peer))
 			goto cancel;
-	if (prbd_nl_put_config(skb, res, epoch) ||
+	if (prbd_nl_put_config(skb, res, &cfg) ||
 	    prbd_nl_put_rs(skb, &rs) || prbd_nl_put_verify(skb, &verify))
 		goto cancel;
 	if (event >= 0 && nla_put_u32(skb, PRBD_ATTR_EVENT, event))
@@ -751,6 +808,8 @@ static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
 		PRBD_ON_NO_QUORUM_BLOCK;
 	p.resync_rate = a[PRBD_ATTR_RESYNC_RATE] ?
 		nla_get_u32(a[PRBD_ATTR_RESYNC_RATE]) : 0;
+	p.self_role = a[PRBD_ATTR_MEMBER_ROLE] ?
+		nla_get_u32(a[PRBD_ATTR_MEMBER_ROLE]) : PRBD_MEMBER_ROLE_VOTER;
 	err = prbd_nl_parse_listen(info, &listen);
 	if (err < 0)
 		return err;

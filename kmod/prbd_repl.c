@@ -654,6 +654,9 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 	case PRBD_MSG_RS:
 		err = prbd_rs_recv(dp, rx);
 		break;
+	case PRBD_MSG_MEMBER:
+		err = prbd_member_recv(dp, rx);
+		break;
 	}
 	if (err)
 		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",

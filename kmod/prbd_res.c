@@ -176,6 +176,7 @@ int prbd_res_create(const struct prbd_res_params *p,
 	res->resync_rate = p->resync_rate;
 	if (p->listen)
 		res->listen = *p->listen;
+	res->self_role = p->self_role;
 	res->state = PRBD_RES_STATE_DOWN;
 	res->role = PRBD_ROLE_SECONDARY;
 	res->disk_state = PRBD_DISK_STATE_DISKLESS;

@@ -1721,14 +1721,19 @@ static int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
 int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
 		   struct netlink_ext_ack *extack)
 {
+	struct prbd_px_status st;
 	u32 node, peers = 0;
 	int err = 0;
 
 	err = prbd_rs_range(dp, start, &len, extack);
 	if (err)
 		return err;
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	/* members only: a node waiting to join or removed holds no replica */
 	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
-		if (dp->rpeer[node].up)
+		if (dp->rpeer[node].up && ((st.voters | st.learners) & BIT(node)))
 			peers |= BIT(node);
 	if (!peers) {
 		NL_SET_ERR_MSG_MOD(extack, "no peer is connected");

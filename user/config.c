@@ -14,7 +14,8 @@
  *   [node 1]
  *   address = 10.77.0.1:7790             ; port defaults to 7790
  *   disk = /dev/vda
- *   role = voter                         ; or learner; default voter
+ *   role = voter                         ; or learner, or none (a node
+ *                                        ; waiting to be added); default voter
  *
  * Every key is checked; unknown sections and keys, duplicates and bad
  * values are errors reported as FILE:LINE: message.
@@ -174,9 +175,11 @@ static int prbdctl_ini_node(struct prbdctl_ini_ctx *ctx, const char *section,
 			return prbdctl_ini_fail(ctx, "duplicate key '%s' in [%s]", key, section);
 		if (!strcmp(val, "learner"))
 			node->learner = true;
+		else if (!strcmp(val, "none"))
+			node->none = true;
 		else if (strcmp(val, "voter"))
 			return prbdctl_ini_fail(ctx, "invalid role '%s'%s", val,
-						" (voter or learner)");
+						" (voter, learner or none)");
 	} else {
 		return prbdctl_ini_fail(ctx, "unknown key '%s' in [%s]", key, section);
 	}

@@ -230,12 +230,23 @@ static int prbdctl_put_listen(struct nl_msg *msg,
 	       nla_put_u16(msg, PRBD_ATTR_LISTEN_PORT, ntohs(s6->sin6_port));
 }
 
+static uint32_t prbdctl_node_role(const struct prbdctl_node *n)
+{
+	return n->none ? PRBD_MEMBER_ROLE_NONE :
+	       n->learner ? PRBD_MEMBER_ROLE_LEARNER : PRBD_MEMBER_ROLE_VOTER;
+}
+
+static const char *prbdctl_node_role_name(const struct prbdctl_node *n)
+{
+	return n->none ? "none" : n->learner ? "learner" : "voter";
+}
+
 static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 			   uint32_t minor, uint32_t node_id,
 			   const uint8_t *uuid, const uint8_t *secret,
 			   size_t secret_len, uint32_t onq,
 			   const struct sockaddr_storage *listen,
-			   uint32_t resync_rate)
+			   uint32_t resync_rate, uint32_t self_role)
 {
 	struct nl_msg *msg = prbdctl_res_msg(nl, PRBD_CMD_RES_NEW, res);
 	int err;
@@ -248,6 +259,7 @@ static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
 	    nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, onq) ||
 	    nla_put_u32(msg, PRBD_ATTR_RESYNC_RATE, resync_rate) ||
+	    nla_put_u32(msg, PRBD_ATTR_MEMBER_ROLE, self_role) ||
 	    prbdctl_put_listen(msg, listen)) {
 		nlmsg_free(msg);
 		return PRBDCTL_EXIT_KERNEL;
@@ -274,7 +286,7 @@ static int prbdctl_attach(struct prbdctl_nl *nl, const char *res,
 
 static int prbdctl_peer_add(struct prbdctl_nl *nl, const char *res,
 			    uint32_t node_id,
-			    const struct sockaddr_storage *ss, bool learner)
+			    const struct sockaddr_storage *ss, uint32_t role)
 {
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
@@ -292,9 +304,7 @@ static int prbdctl_peer_add(struct prbdctl_nl *nl, const char *res,
 	     nla_put_u16(msg, PRBD_PEER_ATTR_PORT, ntohs(s4->sin_port)) :
 	     nla_put(msg, PRBD_PEER_ATTR_ADDR6, 16, &s6->sin6_addr) ||
 	     nla_put_u16(msg, PRBD_PEER_ATTR_PORT, ntohs(s6->sin6_port))) ||
-	    nla_put_u32(msg, PRBD_PEER_ATTR_MEMBER_ROLE,
-			learner ? PRBD_MEMBER_ROLE_LEARNER :
-				  PRBD_MEMBER_ROLE_VOTER)) {
+	    nla_put_u32(msg, PRBD_PEER_ATTR_MEMBER_ROLE, role)) {
 		nlmsg_free(msg);
 		return PRBDCTL_EXIT_KERNEL;
 	}
@@ -412,12 +422,12 @@ static int cmd_check_config(const struct prbdctl_cmd *c, int argc, char **argv,
 			else
 				printf("null");
 			printf(",\"role\":\"%s\",\"local\":%s}",
-			       n->learner ? "learner" : "voter",
+			       prbdctl_node_role_name(n),
 			       n == res.local ? "true" : "false");
 		} else {
 			printf("  node %u %s disk %s %s%s\n", n->node_id, addr,
 			       n->disk[0] ? n->disk : "-",
-			       n->learner ? "learner" : "voter",
+			       prbdctl_node_role_name(n),
 			       n == res.local ? " (local)" : "");
 		}
 	}
@@ -453,7 +463,7 @@ static int cmd_up(const struct prbdctl_cmd *c, int argc, char **argv,
 	ret = prbdctl_res_new(nl, res.name, res.minor, res.local->node_id,
 			      res.cluster_uuid, res.secret, res.secret_len,
 			      res.on_no_quorum, &res.local->addr,
-			      res.resync_rate);
+			      res.resync_rate, prbdctl_node_role(res.local));
 	if (ret)
 		goto out_close;
 	ret = prbdctl_attach(nl, res.name, res.local->disk);
@@ -463,7 +473,8 @@ static int cmd_up(const struct prbdctl_cmd *c, int argc, char **argv,
 		if (&res.nodes[i] == res.local)
 			continue;
 		ret = prbdctl_peer_add(nl, res.name, res.nodes[i].node_id,
-				       &res.nodes[i].addr, res.nodes[i].learner);
+				       &res.nodes[i].addr,
+				       prbdctl_node_role(&res.nodes[i]));
 		if (ret)
 			goto out_undo;
 	}
@@ -540,7 +551,7 @@ static int cmd_new_resource(const struct prbdctl_cmd *c, int argc,
 			      o->cluster_uuid, secret, secret_len,
 			      o->on_no_quorum,
 			      o->set & OPT_LISTEN ? &o->listen : NULL,
-			      o->resync_rate);
+			      o->resync_rate, PRBD_MEMBER_ROLE_VOTER);
 	prbdctl_nl_close(nl);
 	return ret;
 }
@@ -670,7 +681,9 @@ static int cmd_peer_add(const struct prbdctl_cmd *c, int argc, char **argv,
 	nl = prbdctl_connect(&ret);
 	if (!nl)
 		return ret;
-	ret = prbdctl_peer_add(nl, argv[0], node_id, &ss, o->set & OPT_LEARNER);
+	ret = prbdctl_peer_add(nl, argv[0], node_id, &ss,
+			       o->set & OPT_LEARNER ? PRBD_MEMBER_ROLE_LEARNER :
+			       PRBD_MEMBER_ROLE_VOTER);
 	prbdctl_nl_close(nl);
 	return ret;
 }

@@ -60,6 +60,7 @@ struct prbdctl_node {
 	struct sockaddr_storage addr;
 	char disk[PRBD_PATH_MAX];
 	bool learner;
+	bool none;		/* role = none: known, not a member yet */
 	int line;
 };
 

@@ -46,6 +46,23 @@ static const char * const prbdctl_conn_state_names[] = {
 static const char * const prbdctl_member_role_names[] = {
 	[PRBD_MEMBER_ROLE_VOTER] = "voter",
 	[PRBD_MEMBER_ROLE_LEARNER] = "learner",
+	[PRBD_MEMBER_ROLE_NONE] = "none",
+};
+
+static const char * const prbdctl_change_cmd_names[] = {
+	[PRBD_CMD_NODE_ADD] = "node-add",
+	[PRBD_CMD_NODE_DEL] = "node-del",
+	[PRBD_CMD_NODE_REPLACE] = "node-replace",
+	[PRBD_CMD_LEARNER_ADD] = "learner-add",
+	[PRBD_CMD_LEADER_TRANSFER] = "leader-transfer",
+};
+
+static const char * const prbdctl_change_step_names[] = {
+	[PRBD_CHANGE_STEP_NONE] = "none",
+	[PRBD_CHANGE_STEP_PROPOSE] = "draining",
+	[PRBD_CHANGE_STEP_CHOOSE] = "choosing",
+	[PRBD_CHANGE_STEP_SYNC] = "learner-syncing",
+	[PRBD_CHANGE_STEP_HANDOVER] = "handing-over",
 };
 
 static const char * const prbdctl_onq_names[] = {
@@ -302,25 +319,66 @@ static void prbdctl_print_ids(struct nlattr *nest, int type)
 
 static void prbdctl_print_config(struct nlattr *nest)
 {
+	uint64_t epoch = 0, pending = 0, removed = 0;
+	uint32_t change = 0, node = 0, step = 0;
+	const char *cname, *sname;
 	struct nlattr *a;
-	uint64_t epoch = 0;
 	int rem;
 
-	nla_for_each_nested(a, nest, rem)
-		if (nla_type(a) == PRBD_CONFIG_ATTR_EPOCH && nla_len(a) >= 8)
-			epoch = nla_get_u64(a);
+	nla_for_each_nested(a, nest, rem) {
+		switch (nla_type(a)) {
+		case PRBD_CONFIG_ATTR_EPOCH:
+			if (nla_len(a) >= 8)
+				epoch = nla_get_u64(a);
+			break;
+		case PRBD_CONFIG_ATTR_PENDING:
+			if (nla_len(a) >= 8)
+				pending = nla_get_u64(a);
+			break;
+		case PRBD_CONFIG_ATTR_REMOVED:
+			if (nla_len(a) >= 8)
+				removed = nla_get_u64(a);
+			break;
+		case PRBD_CONFIG_ATTR_CHANGE:
+			if (nla_len(a) >= 4)
+				change = nla_get_u32(a);
+			break;
+		case PRBD_CONFIG_ATTR_CHANGE_NODE:
+			if (nla_len(a) >= 4)
+				node = nla_get_u32(a);
+			break;
+		case PRBD_CONFIG_ATTR_CHANGE_STEP:
+			if (nla_len(a) >= 4)
+				step = nla_get_u32(a);
+			break;
+		}
+	}
+	cname = PRBDCTL_NAME(prbdctl_change_cmd_names, change);
+	sname = PRBDCTL_NAME(prbdctl_change_step_names, step);
 	if (prbdctl_json) {
 		printf(",\"config\":{\"epoch\":%" PRIu64 ",\"voters\":[", epoch);
 		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
 		printf("],\"learners\":[");
 		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
-		printf("]}");
+		printf("],\"pending_slot\":%" PRIu64 ",\"removed_at\":%" PRIu64,
+		       pending, removed);
+		if (change)
+			printf(",\"change\":{\"command\":\"%s\",\"node_id\":%u,\"step\":\"%s\"}",
+			       cname, node, sname);
+		printf("}");
 	} else {
 		printf("  config epoch %" PRIu64 " voters ", epoch);
 		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
 		printf(" learners ");
 		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
+		if (change)
+			printf(" change %s node %u %s", cname, node, sname);
+		else if (pending)
+			printf(" change pending at slot %" PRIu64, pending);
 		printf("\n");
+		if (removed)
+			printf("  removed from the group at slot %" PRIu64 "\n",
+			       removed);
 	}
 }
 

@@ -1925,6 +1925,14 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 		for (p = 1; p < PRBD_PX_MAX_NODES; p++)
 			st->peer_applied[p] = px->peer[p].applied;
 		st->novote_peers = px_novote_peers(px);
+		st->cfg_pending = px->cfg_pending;
+		st->transferring = px->transferring;
+		st->transfer_to = px->transfer_to;
+		st->heard = BIT16(px->id);
+		for (p = 1; p < PRBD_PX_MAX_NODES; p++)
+			if (px->now - px->peer[p].last_heard < px->cfg.elect_ms)
+				st->heard |= BIT16(p);
+		st->heard &= px->voters | px->learners;
 	}
 	st->novote = px_novote(px);
 	st->can_commit = px_can_commit(px);

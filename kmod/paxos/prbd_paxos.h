@@ -163,6 +163,14 @@ struct prbd_px_status {
 			 * are flagged PRBD_PX_F_NOPROMISE until every slot
 			 * it may have forgotten is known chosen
 			 */
+	u8 transferring;	/* leader: handing over to transfer_to */
+	u8 transfer_to;
+	u16 heard;	/* leader: members (voters and learners, itself
+			 * included) heard within E
+			 */
+	u64 cfg_pending;	/* leader: slot of the configuration entry
+				 * proposed and not yet chosen, 0: none
+				 */
 };
 
 #include "prbd_px_state.h"

@@ -82,6 +82,9 @@ enum prbd_conn_state {
 enum prbd_member_role {
 	PRBD_MEMBER_ROLE_VOTER,
 	PRBD_MEMBER_ROLE_LEARNER,
+	PRBD_MEMBER_ROLE_NONE,		/* known (address) but not a member:
+					 * waits for node-add / learner-add
+					 */
 
 	/* private: */
 	__PRBD_MEMBER_ROLE_MAX,
@@ -135,6 +138,19 @@ enum prbd_verify_event {
 	PRBD_VERIFY_EVENT_MAX = (__PRBD_VERIFY_EVENT_MAX - 1)
 };
 
+/* Where a membership change run by the leader stands. */
+enum prbd_change_step {
+	PRBD_CHANGE_STEP_NONE,
+	PRBD_CHANGE_STEP_PROPOSE,	/* waiting for the pipeline to drain */
+	PRBD_CHANGE_STEP_CHOOSE,	/* entry proposed, not chosen yet */
+	PRBD_CHANGE_STEP_SYNC,		/* learner copying (node-add) */
+	PRBD_CHANGE_STEP_HANDOVER,	/* leadership being transferred */
+
+	/* private: */
+	__PRBD_CHANGE_STEP_MAX,
+	PRBD_CHANGE_STEP_MAX = (__PRBD_CHANGE_STEP_MAX - 1)
+};
+
 /* What a resource notification reports. */
 enum prbd_event {
 	PRBD_EVENT_CREATE,
@@ -180,6 +196,11 @@ enum prbd_attr {
 	PRBD_ATTR_RANGE_START,		/* u64, bytes, block aligned */
 	PRBD_ATTR_RANGE_LEN,		/* u64, bytes, block aligned, >= 1 */
 	PRBD_ATTR_VERIFY,		/* nest, prbd_verify_attr */
+	PRBD_ATTR_MEMBER_ROLE,		/* u32, enum prbd_member_role: the
+					 * local node's role in the resource
+					 * file (used while its disk has no
+					 * configuration of its own)
+					 */
 
 	__PRBD_ATTR_MAX,
 	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)
@@ -210,6 +231,17 @@ enum prbd_config_attr {
 	PRBD_CONFIG_ATTR_EPOCH,		/* u64 */
 	PRBD_CONFIG_ATTR_VOTER,		/* u32, multi */
 	PRBD_CONFIG_ATTR_LEARNER,	/* u32, multi */
+	PRBD_CONFIG_ATTR_PENDING,	/* u64, leader: slot of the entry
+					 * proposed and not chosen yet
+					 */
+	PRBD_CONFIG_ATTR_CHANGE,	/* u32, enum prbd_cmd: the change
+					 * this node runs (leader)
+					 */
+	PRBD_CONFIG_ATTR_CHANGE_NODE,	/* u32, the node it changes */
+	PRBD_CONFIG_ATTR_CHANGE_STEP,	/* u32, enum prbd_change_step */
+	PRBD_CONFIG_ATTR_REMOVED,	/* u64, this node was removed from
+					 * the group at that slot
+					 */
 
 	__PRBD_CONFIG_ATTR_MAX,
 	PRBD_CONFIG_ATTR_MAX = (__PRBD_CONFIG_ATTR_MAX - 1)

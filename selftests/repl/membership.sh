@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Membership changes from prbdctl, decided by Paxos configuration entries.
+# Four VMs: nodes 1-3 are the voters, node 4 is listed in every resource
+# file with "role = none" and waits outside the group.  learner-add, then
+# node-add (promotion) under a checked writer; a learner is never counted
+# in a majority; every refusal prints its message and changes nothing;
+# leader-transfer (the longest write stall is printed); node-del of the
+# leader; verify is clean at the end.
+#
+# MEMBER_DISK_SIZE (256M) sizes the disks (MEMBER_DISK_SIZE=1G: the 1 GiB
+# learner of the issue, several minutes more); MEMBER_WRITES (3000) the
+# checked writer's length.
+. "$(dirname "$0")/../lib.sh"
+need_rig
+RIG_DISK_SIZE=${MEMBER_DISK_SIZE:-256M}
+RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
+WRITES=${MEMBER_WRITES:-3000}
+# a small log: node 4 joins behind its truncation point and gets a resync
+REPL_MD_OPTS="--log-size 4M"
+BLOCKS=4096
+
+N=4
+ktap_plan 11
+rig_start $N || ktap_bail "rig did not boot"
+
+# cfg I: "epoch E voters V learners L [change ...]" of node I
+cfg() {
+	rig_exec "$1" 'prbdctl status' 2>/dev/null |
+		sed -n 's/^ *config \(.*\)$/\1/p' || true
+}
+
+voters() { cfg "$1" | sed -n 's/.* voters \([^ ]*\) .*/\1/p'; }
+learners() { cfg "$1" | sed -n 's/.* learners \([^ ]*\).*/\1/p'; }
+
+# wait_cfg I VOTERS LEARNERS [SECONDS]: node I shows that configuration
+wait_cfg() {
+	local t
+	for t in $(seq 1 "${4:-60}"); do
+		[ "$(voters "$1")" = "$2" ] && [ "$(learners "$1")" = "$3" ] &&
+			return 0
+		sleep 1
+	done
+	fail "node $1: config '$(cfg "$1")', want voters $2 learners $3"
+}
+
+# refuse I CMD PATTERN: the command fails on node I, printing PATTERN, and
+# node I's configuration is the same afterwards
+refuse() {
+	local before after out rc=0
+	before=$(cfg "$1" | sed 's/ change.*//' || true)
+	out=$(rig_exec "$1" "$2" 2>&1) || rc=$?
+	echo "node $1: $2 -> exit $rc: $out"
+	[ $rc -ne 0 ] || fail "'$2' was accepted"
+	echo "$out" | grep -- "$3" >/dev/null || fail "'$2': no '$3' in the message"
+	after=$(cfg "$1" | sed 's/ change.*//' || true)
+	[ "$before" = "$after" ] || fail "'$2' changed the configuration: '$before' -> '$after'"
+}
+
+setup() {
+	local i
+	for i in $(seq 1 $N); do
+		vm "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$(repl_res $N)
+role = none
+EOF
+chmod 600 /etc/prbd.d/r0.res"
+		vm "$i" "modprobe prbd && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
+	done
+	repl_promote 1
+	# zeros where the checked writers write, more beyond: past the 4M log
+	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null &&
+		dd if=/dev/urandom of=/dev/prbd0 bs=1M count=16 seek=16 oflag=direct 2>/dev/null'
+	wait_cfg 1 1,2,3 -
+	wait_cfg 4 1,2,3 -
+	vm 1 'prbdctl status'
+	vm 4 'prbdctl status'
+}
+
+refusals_before() {
+	refuse 1 'prbdctl node-add r0 9' 'neither the local node nor a peer'
+	refuse 1 'prbdctl node-add r0 2' 'node 2 is already a voter'
+	refuse 1 'prbdctl learner-add r0 3' 'node 3 is already a voter'
+	refuse 1 'prbdctl node-del r0 4' 'node 4 is not a member'
+	refuse 1 'prbdctl leader-transfer r0 4' 'node 4 is not a voter'
+	refuse 2 'prbdctl learner-add r0 4' 'run learner-add on node 1, the leader'
+}
+
+WLOG=/tmp/member-w.log
+WLOG2=/tmp/member-w2.log
+
+learner_add() {
+	local t0 t1 t
+	vm 1 "prbd-blkcheck write /dev/prbd0 $BLOCKS $WRITES 11 4 > $WLOG 2>&1 &"
+	sleep 3
+	t0=$(date +%s%N)
+	echo "$t0" > "$RIG_DIR/t_learner"
+	vm 1 'prbdctl learner-add r0 4'
+	wait_cfg 1 1,2,3 4 30
+	wait_cfg 4 1,2,3 4 60
+	# whole: the leader sees it up to date (after a bulk resync)
+	for t in $(seq 1 300); do
+		rig_exec 1 'prbdctl status' 2>/dev/null | grep 'peer 4 .*up-to-date' >/dev/null && break
+		sleep 1
+	done
+	rig_exec 1 'prbdctl status' | grep 'peer 4 .*up-to-date' ||
+		fail "learner 4 not up to date: $(rig_exec 1 'prbdctl status')"
+	t1=$(date +%s%N)
+	echo "learner 4 whole $(( (t1 - t0) / 1000000 )) ms after learner-add ($RIG_DISK_SIZE disk)"
+	vm 4 'dmesg | grep -E "resync|removed|learner" | tail -5 || true'
+}
+
+learner_no_vote() {
+	local c1 c2 t
+	# the first writer ends and is checked; a second one runs on
+	for t in $(seq 1 240); do
+		rig_exec 1 "pidof prbd-blkcheck >/dev/null" || break
+		sleep 1
+	done
+	rig_exec 1 "prbd-blkcheck check /dev/prbd0 $BLOCKS 11 4 < $WLOG" ||
+		fail "completed writes damaged"
+	echo "first writer: $(rig_exec 1 "grep -c '^ok ' $WLOG") writes completed and intact"
+	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null'
+	vm 1 "prbd-blkcheck write /dev/prbd0 $BLOCKS 100000000 13 1 > $WLOG2 2>&1 &"
+	sleep 4
+	# 3 voters + 1 learner, two voters stopped: no majority, writes stop
+	rig_pause 2
+	rig_pause 3
+	sleep 2
+	c1=$(rig_exec 1 "grep -c '^ok ' $WLOG2" 2>/dev/null || true)
+	sleep 6
+	c2=$(rig_exec 1 "grep -c '^ok ' $WLOG2" 2>/dev/null || true)
+	echo "voters 2, 3 stopped (learner 4 up): $c1 then $c2 writes completed 6 s later"
+	rig_resume 2
+	rig_resume 3
+	[ "$c1" -gt 0 ] || fail "the writer completed nothing before"
+	[ $((c2 - c1)) -le 1 ] || fail "writes complete with 1 voter of 3 and a learner"
+	sleep 8
+	c1=$(rig_exec 1 "grep -c '^ok ' $WLOG2" 2>/dev/null || true)
+	echo "voters back: $c1 writes completed"
+	[ "$c1" -gt "$c2" ] || fail "writes did not resume"
+}
+
+refusal_quorum() {
+	# 3 voters, node 3 stopped: removing live voter 2 would leave {1,3}
+	# with one of them alive
+	rig_pause 3
+	sleep 2
+	refuse 1 'prbdctl node-del r0 2' 'without a majority'
+	rig_resume 3
+	sleep 2
+}
+
+promote() {
+	local t1
+	# node 4 paused: the promotion waits for it, in flight
+	rig_pause 4
+	sleep 1
+	vm 1 'prbdctl node-add r0 4'
+	vm 1 'prbdctl status | grep config'
+	refuse 1 'prbdctl node-del r0 3' 'membership change is in flight (node-add of node 4)'
+	refuse 1 'prbdctl node-del r0 2' 'in flight'
+	rig_resume 4
+	wait_cfg 1 1,2,3,4 - 120
+	t1=$(date +%s%N)
+	echo "node 4 a voter $(( (t1 - $(cat "$RIG_DIR/t_learner")) / 1000000 )) ms after learner-add (incl. ~1 s paused)"
+	wait_cfg 4 1,2,3,4 - 30
+	vm 1 'dmesg | grep -E "configuration|node 4" | tail -6'
+}
+
+stop_writer() {
+	rig_exec 1 'kill $(pidof prbd-blkcheck); sleep 1; kill $(pidof prbd-blkcheck) 2>/dev/null' || true
+	sleep 2
+	rig_exec 1 "prbd-blkcheck check /dev/prbd0 $BLOCKS 13 1 < $WLOG2" ||
+		fail "completed writes damaged"
+	echo "second writer: $(rig_exec 1 "grep -c '^ok ' $WLOG2") writes completed and intact"
+}
+
+transfer() {
+	local leader gaps
+	refuse 1 "sh -c 'prbd-blkcheck write /dev/prbd0 $BLOCKS 300 12 > /dev/null & sleep 0.5; prbdctl leader-transfer r0 2; r=\$?; wait; exit \$r'" \
+		'open read-write on this node'
+	# writes keep coming from node 1, one open each (auto-promote); the
+	# transfer slips in between two of them and the next open takes the
+	# leadership back
+	vm 1 "rm -f /tmp/ts; (for i in \$(seq 1 150); do dd if=/dev/urandom of=/dev/prbd0 bs=4k count=1 seek=\$((i % 1000)) oflag=direct 2>/dev/null && cut -d\" \" -f1 /proc/uptime >> /tmp/ts; sleep 0.05; done) > /dev/null 2>&1 &"
+	sleep 3
+	vm 1 'for t in $(seq 1 100); do prbdctl leader-transfer r0 2 2>/dev/null && { echo accepted; break; }; sleep 0.05; done'
+	sleep 1
+	for t in $(seq 1 60); do
+		[ "$(rig_exec 1 'wc -l < /tmp/ts')" -ge 150 ] && break
+		sleep 1
+	done
+	sleep 2
+	vm 1 'dmesg | grep -E "leadership (handed|transfer)" | tail -3'
+	rig_exec 1 'dmesg' | grep 'leadership handed to node 2' >/dev/null ||
+		fail "node 2 never took over"
+	gaps=$(rig_exec 1 'awk "NR > 1 { d = (\$1 - p) * 1000; if (d > m) m = d } { p = \$1 } END { printf \"%d %d\", m, NR }" /tmp/ts')
+	echo "writes from node 1 across leader-transfer to node 2 (and auto-promote back): longest gap between completions ${gaps% *} ms over ${gaps#* } writes (50 ms pause between writes)"
+	[ "${gaps#* }" -ge 100 ] || fail "writes failed during the transfer"
+	[ "${gaps% *}" -lt 10000 ] || fail "write stall of ${gaps% *} ms"
+}
+
+del_leader() {
+	local l other t
+	for t in $(seq 1 20); do
+		l=$(repl_field 1 leader_id)
+		[ -n "$l" ] && [ "$l" != 0 ] && break
+		sleep 1
+	done
+	echo "leader: node $l"
+	other=$(( l % 4 + 1 ))
+	vm "$l" "prbdctl node-del r0 $l"
+	local want
+	want=$(echo 1 2 3 4 | tr ' ' '\n' | grep -v "^$l\$" | paste -sd,)
+	wait_cfg "$other" "$want" - 60
+	for t in $(seq 1 20); do
+		rig_exec "$l" 'prbdctl status' | grep 'removed from the group at slot' >/dev/null && break
+		sleep 1
+	done
+	vm "$l" 'prbdctl status'
+	rig_exec "$l" 'prbdctl status' | grep 'removed from the group at slot' >/dev/null ||
+		fail "node $l does not report its removal"
+	local NEWL
+	for t in $(seq 1 20); do
+		NEWL=$(repl_field "$other" leader_id)
+		[ -n "$NEWL" ] && [ "$NEWL" != 0 ] && [ "$NEWL" != "$l" ] && break
+		sleep 1
+	done
+	echo "$NEWL" > "$RIG_DIR/newl"
+	echo "new leader: node $NEWL; config on node $other: $(cfg "$other")"
+	refuse "$NEWL" "prbdctl node-del r0 $l" "node $l is not a member"
+	echo "$want" | tr , ' ' > "$RIG_DIR/rest"
+}
+
+final() {
+	local NEWL
+	NEWL=$(cat "$RIG_DIR/newl")
+	vm "$NEWL" 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=64 seek=7 oflag=direct 2>/dev/null'
+	# shellcheck disable=SC2046
+	repl_same $BLOCKS $(cat "$RIG_DIR/rest")
+	vm "$NEWL" 'prbdctl verify r0'
+	repl_no_warnings 1 2 3 4
+}
+
+ktap_run "setup: 3 voters, node 4 waiting outside the group" setup
+ktap_run "refusals: unknown, duplicate, not a member, not a voter, not the leader" refusals_before
+ktap_run "learner-add under a checked writer: log tail and bulk resync" learner_add
+ktap_run "first writer intact; a learner is not counted in a majority" learner_no_vote
+ktap_run "a change leaving the live voters without a majority is refused" refusal_quorum
+ktap_run "node-add promotes the learner; changes in flight refused" promote
+ktap_run "every completed write intact" stop_writer
+ktap_run "leader-transfer under writes: refused while open here, stall measured" transfer
+ktap_run "node-del of the leader hands over first; verify clean" del_leader
+ktap_run "replicas identical, verify clean, no kernel warnings" final
+ktap_finish
