@@ -303,15 +303,17 @@ static inline void prbd_tr_compat_sock_noio(struct sock *sk)
 #endif
 
 /*
- * NL_SET_ERR_MSG_FMT_MOD() arrived in 6.2.  Before it, format into one
- * static buffer: prbd's family is not parallel_ops, so genl_mutex
- * serialises every request from its doit through the ack that carries
- * the message (prbd_member.c defines the buffer).
+ * prbd_nl_err_fmt(): an extack message with arguments.  The kernel's
+ * NL_SET_ERR_MSG_FMT_MOD() arrived in 6.2 and cuts messages at 80 bytes
+ * (NETLINK_MAX_FMTMSG_LEN), too short for prbd's refusals, which say what
+ * the numbers are.  So on every kernel: format into one static buffer.
+ * prbd's family is not parallel_ops, so genl_mutex serialises every
+ * request from its doit through the ack that carries the message
+ * (prbd_member.c defines the buffer).
  */
-#if !PRBD_KVER_AT_LEAST(6, 2)
 #include <linux/netlink.h>
 extern char prbd_extack_buf[160];
-#define NL_SET_ERR_MSG_FMT_MOD(extack, fmt, args...) do {		\
+#define prbd_nl_err_fmt(extack, fmt, args...) do {			\
 	struct netlink_ext_ack *__prbd_ext = (extack);			\
 									\
 	if (__prbd_ext) {						\
@@ -320,6 +322,5 @@ extern char prbd_extack_buf[160];
 		__prbd_ext->_msg = prbd_extack_buf;			\
 	}								\
 } while (0)
-#endif
 
 #endif /* PRBD_COMPAT_H */

@@ -43,9 +43,7 @@
 #include "prbd_dp.h"
 #include "prbd_transport.h"
 
-#if !PRBD_KVER_AT_LEAST(6, 2)
-char prbd_extack_buf[160];
-#endif
+char prbd_extack_buf[160];	/* see prbd_nl_err_fmt() */
 
 #define PRBD_MEMBER_PROPOSE_MS	5000	/* pipeline drain before giving up */
 #define PRBD_MEMBER_CHOOSE_MS	10000	/* entry chosen before giving up */
@@ -92,9 +90,9 @@ static int prbd_member_quorum_ok(const struct prbd_px_status *st,
 
 	if (live * 2 > n)
 		return 0;
-	NL_SET_ERR_MSG_FMT_MOD(extack,
-			       "refused: %u voters with %u of them alive: the change would leave the live voters without a majority",
-			       n, live);
+	prbd_nl_err_fmt(extack,
+			"refused: %u voters with %u of them alive: the change would leave the live voters without a majority",
+			n, live);
 	return -ENOLINK;
 }
 
@@ -151,9 +149,9 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 	members = st.voters | st.learners;
 	if (st.role != PRBD_PX_LEADER) {
 		if (st.leader && st.leader != self)
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "this node does not lead: run %s on node %u, the leader",
-					       prbd_member_name(cmd), st.leader);
+			prbd_nl_err_fmt(extack,
+					"this node does not lead: run %s on node %u, the leader",
+					prbd_member_name(cmd), st.leader);
 		else
 			NL_SET_ERR_MSG_MOD(extack,
 					   "this node does not lead and no leader is known; retry once one is elected");
@@ -161,18 +159,18 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 	}
 	if (m->cmd || st.cfg_pending || st.transferring) {
 		if (m->cmd)
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: a membership change is in flight (%s of node %u); wait for it to finish",
-					       prbd_member_name(m->cmd), m->node);
+			prbd_nl_err_fmt(extack,
+					"refused: a membership change is in flight (%s of node %u); wait for it to finish",
+					prbd_member_name(m->cmd), m->node);
 		else
 			NL_SET_ERR_MSG_MOD(extack,
 					   "refused: a membership change or leadership transfer is in flight; wait for it to finish");
 		return -EBUSY;
 	}
 	if (!bit) {
-		NL_SET_ERR_MSG_FMT_MOD(extack,
-				       "node id %u is beyond what the Paxos core supports (1..%u)",
-				       node, PRBD_PX_MAX_NODES - 1);
+		prbd_nl_err_fmt(extack,
+				"node id %u is beyond what the Paxos core supports (1..%u)",
+				node, PRBD_PX_MAX_NODES - 1);
 		return -ERANGE;
 	}
 
@@ -181,18 +179,18 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 	case PRBD_CMD_NODE_ADD:
 		if ((st.voters & bit) ||
 		    (cmd == PRBD_CMD_LEARNER_ADD && (st.learners & bit))) {
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: node %u is already a %s",
-					       node, st.voters & bit ? "voter" :
-					       "learner");
+			prbd_nl_err_fmt(extack,
+					"refused: node %u is already a %s",
+					node, st.voters & bit ? "voter" :
+					"learner");
 			return -EEXIST;
 		}
 		if (cmd == PRBD_CMD_NODE_ADD &&
 		    hweight16(st.voters | bit) > PRBD_PX_MAX_VOTERS) {
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: the group would have %u voters; the Paxos core supports at most %u",
-					       hweight16(st.voters | bit),
-					       PRBD_PX_MAX_VOTERS);
+			prbd_nl_err_fmt(extack,
+					"refused: the group would have %u voters; the Paxos core supports at most %u",
+					hweight16(st.voters | bit),
+					PRBD_PX_MAX_VOTERS);
 			return -ENOSPC;
 		}
 		if (cmd == PRBD_CMD_NODE_ADD) {
@@ -208,9 +206,9 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 		break;
 	case PRBD_CMD_NODE_DEL:
 		if (!(members & bit)) {
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: node %u is not a member of the group",
-					       node);
+			prbd_nl_err_fmt(extack,
+					"refused: node %u is not a member of the group",
+					node);
 			return -ENOENT;
 		}
 		if (st.voters == bit) {
@@ -239,21 +237,21 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 		break;
 	case PRBD_CMD_LEADER_TRANSFER:
 		if (node == self) {
-			NL_SET_ERR_MSG_FMT_MOD(extack, "node %u already leads",
-					       node);
+			prbd_nl_err_fmt(extack, "node %u already leads",
+					node);
 			return -EALREADY;
 		}
 		if (!(st.voters & bit)) {
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: node %u is not a voter", node);
+			prbd_nl_err_fmt(extack,
+					"refused: node %u is not a voter", node);
 			return -EINVAL;
 		}
 		if (!(st.heard & bit) || (st.novote_peers & bit)) {
-			NL_SET_ERR_MSG_FMT_MOD(extack,
-					       "refused: node %u is %s", node,
-					       st.heard & bit ?
-					       "not voting (its copy is not whole)" :
-					       "not connected");
+			prbd_nl_err_fmt(extack,
+					"refused: node %u is %s", node,
+					st.heard & bit ?
+					"not voting (its copy is not whole)" :
+					"not connected");
 			return -ENOLINK;
 		}
 		m->target = node;
