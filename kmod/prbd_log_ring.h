@@ -27,17 +27,18 @@
 static inline bool prbd_log_ring_alloc(u64 ring_size, u64 *head, u64 *used,
 				       u64 size, u64 *pos, u64 *charge)
 {
-	u64 waste = 0;
+	u64 at = *head, waste = 0;
 
-	if (*head + size > ring_size) {
-		waste = ring_size - *head;
-		*head = 0;
+	/* wrap only once the record is known to fit (then charge the skip) */
+	if (at + size > ring_size) {
+		waste = ring_size - at;
+		at = 0;
 	}
 	if (*used + waste + size > ring_size)
 		return false;
-	*pos = *head;
+	*pos = at;
 	*charge = size + waste;
-	*head += size;
+	*head = at + size;
 	*used += size + waste;
 	return true;
 }
