@@ -134,6 +134,9 @@ struct prbd_batch {
 struct prbd_payload {
 	struct prbd_dp *dp;
 	struct hlist_node node;
+	struct list_head lru;		/* in dp->pl_lru while hashed */
+	unsigned long at;		/* jiffies when cached */
+	bool needed;			/* as the last prbd_pl_evict() saw */
 	refcount_t ref;
 	u64 id;
 	u32 len;
@@ -348,9 +351,14 @@ struct prbd_dp {
 	/* replication (prbd_repl.c); tr is NULL without peers */
 	struct prbd_tr *tr;
 	struct prbd_repl_peer rpeer[PRBD_PX_MAX_NODES];
-	spinlock_t pl_lock;		/* protects pl_hash, pl_count */
+	spinlock_t pl_lock;		/* protects pl_hash to pl_evicted */
 	struct hlist_head pl_hash[1 << PRBD_PL_HASH_BITS];
 	u32 pl_count;
+	struct list_head pl_lru;	/* the cache, oldest first */
+	u64 pl_bytes;			/* payload bytes in the cache */
+	u64 pl_needed_bytes;		/* of those, needed (last pass) */
+	u64 pl_evicted;			/* payloads evicted, ever */
+	struct dentry *dbg;		/* debugfs: prbd/<resource>/ */
 	struct mutex rmsg_lock;		/* protects rmsg */
 	struct prbd_px_msg *rmsg;	/* decoded incoming message */
 	void *wbuf;			/* encoded outgoing message */
@@ -400,6 +408,9 @@ struct prbd_dp {
 	u64 rs_from, rs_cursor, rs_need;	/* see prbd_disk_acceptor */
 	u64 rs_cursor_disk;		/* as last written */
 };
+
+/* prbd_main.c */
+extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
 
 /* prbd_req.c */
 extern int prbd_major;

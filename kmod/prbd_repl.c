@@ -30,7 +30,9 @@
 
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
+#include <linux/debugfs.h>
 #include <linux/highmem.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -173,7 +175,10 @@ static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
 			goto out_unlock;
 	refcount_inc(&pl->ref);
 	hlist_add_head(&pl->node, &dp->pl_hash[h]);
+	list_add_tail(&pl->lru, &dp->pl_lru);
+	pl->at = jiffies;
 	dp->pl_count++;
+	dp->pl_bytes += pl->len;
 out_unlock:
 	spin_unlock(&dp->pl_lock);
 }
@@ -214,7 +219,9 @@ void prbd_pl_drop(struct prbd_dp *dp, u64 id)
 	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
 		if (pl->id == id) {
 			hlist_del(&pl->node);
+			list_del(&pl->lru);
 			dp->pl_count--;
+			dp->pl_bytes -= pl->len;
 			found = pl;
 			break;
 		}
@@ -233,10 +240,13 @@ static void prbd_pl_drop_all(struct prbd_dp *dp)
 	for (h = 0; h < ARRAY_SIZE(dp->pl_hash); h++) {
 		hlist_for_each_entry_safe(pl, tmp, &dp->pl_hash[h], node) {
 			hlist_del(&pl->node);
+			list_del(&pl->lru);
 			prbd_pl_put(pl);
 		}
 	}
 	dp->pl_count = 0;
+	dp->pl_bytes = 0;
+	dp->pl_needed_bytes = 0;
 	spin_unlock(&dp->pl_lock);
 }
 
@@ -319,6 +329,20 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
 	kfree(pages);
 	return pl;
 }
+
+/* prbd/<resource>/payloads in debugfs: the payload cache at a glance */
+static int prbd_pl_show(struct seq_file *m, void *v)
+{
+	struct prbd_dp *dp = m->private;
+
+	spin_lock(&dp->pl_lock);
+	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\n",
+		   dp->pl_count, dp->pl_bytes, dp->pl_needed_bytes,
+		   dp->pl_evicted);
+	spin_unlock(&dp->pl_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(prbd_pl);
 
 /* --- sending ------------------------------------------------------------- */
 
@@ -719,9 +743,13 @@ int prbd_repl_start(struct prbd_dp *dp)
 	int err;
 
 	spin_lock_init(&dp->pl_lock);
+	INIT_LIST_HEAD(&dp->pl_lru);
 	mutex_init(&dp->rmsg_lock);
 	if (list_empty(&res->peers))
 		return 0;
+	/* for tests and the curious; nothing depends on it */
+	dp->dbg = debugfs_create_dir(res->name, prbd_debugfs);
+	debugfs_create_file("payloads", 0400, dp->dbg, dp, &prbd_pl_fops);
 	if (res->listen.ss_family == AF_UNSPEC) {
 		pr_err("%s: resource has peers but no listen address\n",
 		       res->name);
@@ -773,6 +801,8 @@ void prbd_repl_stop(struct prbd_dp *dp)
 {
 	struct prbd_tr *tr = dp->tr;
 
+	debugfs_remove(dp->dbg);	/* waits for its readers */
+	dp->dbg = NULL;
 	if (tr) {
 		WRITE_ONCE(dp->tr, NULL);
 		if (dp->wq)
