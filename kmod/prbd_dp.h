@@ -153,6 +153,15 @@ static inline size_t prbd_pl_size(unsigned int nr)
 }
 
 #define PRBD_PL_HASH_BITS	8
+/*
+ * Payloads no one needs may fill this much of the cache: a follower
+ * receives each payload before the accept that carries it, and one that is
+ * never chosen (a deposed leader's, or junk) is dropped, oldest first.
+ */
+#define PRBD_PL_IDLE_MAX	(32ULL << 20)
+/* ids a prbd_dp_pl_needed() may return */
+#define PRBD_PL_IDS_MAX		(PRBD_DP_QUEUE_DEPTH + \
+				 2 * PRBD_PX_LOG_CAP * PRBD_PX_BATCH)
 #define PRBD_REPL_SENT_RING	256
 
 /* per peer state of the replication glue */
@@ -358,6 +367,9 @@ struct prbd_dp {
 	u64 pl_bytes;			/* payload bytes in the cache */
 	u64 pl_needed_bytes;		/* of those, needed (last pass) */
 	u64 pl_evicted;			/* payloads evicted, ever */
+	struct mutex pl_evict_lock;	/* one prbd_pl_evict() at a time; pl_ids */
+	u64 *pl_ids;			/* ids needed (prbd_dp_pl_needed()) */
+	bool pl_purge;			/* the leader changed (drive work) */
 	struct dentry *dbg;		/* debugfs: prbd/<resource>/ */
 	struct mutex rmsg_lock;		/* protects rmsg */
 	struct prbd_px_msg *rmsg;	/* decoded incoming message */
@@ -457,6 +469,8 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
 				  u32 csum);
 void prbd_pl_put(struct prbd_payload *pl);
 void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
+u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids);
 
 /* prbd_catchup.c */
 void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);

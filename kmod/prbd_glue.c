@@ -563,6 +563,8 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		dp->n_out = rd.n_msgs;
 	}
 	dp->role = rd.role;
+	if (rd.leader != dp->leader)
+		dp->pl_purge = true;	/* a deposed leader's payloads */
 	dp->leader = rd.leader;
 	dp->core_log_start = rd.hs.log_start;
 	prbd_track_leadership(dp, &rd);
@@ -995,6 +997,10 @@ static void prbd_drive_work(struct work_struct *work)
 	spin_unlock(&dp->res->lock);
 	if (prbd_want_checkpoint(dp))
 		queue_work(dp->pwq, &dp->persist_work);
+	if (dp->pl_purge) {
+		dp->pl_purge = false;
+		prbd_pl_evict(dp, 0, true);
+	}
 	if (dp->res_changed) {
 		dp->res_changed = false;
 		prbd_res_changed(dp->res);
@@ -1130,6 +1136,7 @@ static void prbd_checkpoint(struct prbd_dp *dp)
 	if (freed) {
 		prbd_log_forget(dp, freed);
 		prbd_hist_forget(dp, freed);
+		prbd_pl_evict(dp, 0, true);	/* payloads of truncated slots */
 	}
 	WRITE_ONCE(dp->log_starved, false);
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
@@ -1588,6 +1595,53 @@ void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
 	spin_lock(&dp->res->lock);
 	dp->res->applied_index = dp->applied;
 	spin_unlock(&dp->res->lock);
+	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
+}
+
+/**
+ * prbd_dp_pl_needed() - the ids whose payloads the cache must keep
+ * @dp: the data path
+ * @ids: room for PRBD_PL_IDS_MAX ids
+ *
+ * This node's writes queued or proposed, and every write an entry of the
+ * core's log or of the persist batch names (accepted, being logged, or
+ * chosen and not applied yet).  See prbd_pl_evict().
+ *
+ * Context: px_lock held.
+ * Return: the number of ids in @ids.
+ */
+u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids)
+{
+	const struct prbd_px_entry *e;
+	struct prbd_batch *b = dp->batch;
+	struct prbd_px_status st;
+	struct prbd_io *cmd;
+	u32 n = 0, i, j;
+	u64 slot;
+
+	list_for_each_entry(cmd, &dp->incoming, list)
+		if (n < PRBD_DP_QUEUE_DEPTH)
+			ids[n++] = cmd->id;
+	for (i = 0; i < dp->tag_set.queue_depth; i++)
+		if (dp->cmds[i] && n < PRBD_DP_QUEUE_DEPTH)
+			ids[n++] = dp->cmds[i]->id;
+	prbd_px_status(dp->px, &st);
+	for (slot = st.log_start; slot < st.log_start + PRBD_PX_LOG_CAP;
+	     slot++) {
+		e = prbd_px_entry_at(dp->px, slot);
+		if (!e || e->slot != slot || e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
+			ids[n++] = e->desc[j].id;
+	}
+	for (i = 0; dp->batch_busy && i < b->n_ents; i++) {
+		e = &b->ents[i];
+		if (e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
+			ids[n++] = e->desc[j].id;
+	}
+	return n;
 }
 
 static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
