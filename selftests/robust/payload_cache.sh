@@ -48,7 +48,7 @@ setup() {
 	local i
 	repl_up $N
 	for i in $(seq 1 $N); do
-		vm "$i" 'mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug'
+		vm "$i" 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug'
 		vm "$i" 'test -r /sys/kernel/debug/prbd/r0/payloads'
 	done
 	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=32 oflag=direct 2>/dev/null'
