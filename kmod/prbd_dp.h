@@ -316,6 +316,8 @@ struct prbd_dp {
 	bool primary;			/* may be opened read-write */
 	bool stopping;
 	bool failed;			/* the backing device failed */
+	atomic_t disk_err;		/* its first error (prbd_dp_io_error()) */
+	bool detached;			/* failed: novote, status says so */
 	bool apply_failed;		/* an apply failed: applied stays */
 	bool res_changed;		/* notify netlink listeners */
 	u64 core_log_start;		/* the core's truncation point */
@@ -502,6 +504,8 @@ bool prbd_rs_busy(struct prbd_dp *dp);
 /* prbd_glue.c */
 bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
 void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
+bool prbd_io_transient(int err);
+void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
 extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
