@@ -921,10 +921,12 @@ void prbd_repl_stop(struct prbd_dp *dp)
 			flush_workqueue(dp->wq);
 	}
 	prbd_pl_drop_all(dp);
-	mutex_lock(&dp->pl_evict_lock);
-	kvfree(dp->pl_ids);
-	dp->pl_ids = NULL;
-	mutex_unlock(&dp->pl_evict_lock);
+	if (dp->pl_ids) {	/* set: prbd_repl_start() initialised the lock */
+		mutex_lock(&dp->pl_evict_lock);
+		kvfree(dp->pl_ids);
+		dp->pl_ids = NULL;
+		mutex_unlock(&dp->pl_evict_lock);
+	}
 	kvfree(dp->out);
 	dp->out = NULL;
 	kfree(dp->wbuf);
