@@ -161,6 +161,7 @@ struct prbd_batch {
 	struct prbd_dp *dp;
 	bool busy;		/* issued, not reported yet (px_lock) */
 	bool done;		/* durable, waits for older ones (px_lock) */
+	bool dead;		/* the disk failed: never written nor reported */
 	u64 token;
 	u64 commit_hint;	/* see struct prbd_px_ready */
 	struct prbd_px_hardstate hs;
@@ -184,6 +185,9 @@ struct prbd_batch {
 struct prbd_payload {
 	struct prbd_dp *dp;
 	struct hlist_node node;
+	struct list_head lru;		/* in dp->pl_lru while hashed */
+	unsigned long at;		/* jiffies when cached */
+	bool needed;			/* as the last prbd_pl_evict() saw */
 	refcount_t ref;
 	u64 id;
 	u32 len;
@@ -200,6 +204,16 @@ static inline size_t prbd_pl_size(unsigned int nr)
 }
 
 #define PRBD_PL_HASH_BITS	8
+/*
+ * Payloads no one needs may fill this much of the cache: a follower
+ * receives each payload before the accept that carries it, and one that is
+ * never chosen (a deposed leader's, or junk) is dropped, oldest first.
+ */
+#define PRBD_PL_IDLE_MAX	(32ULL << 20)
+/* ids a prbd_dp_pl_needed() may return */
+#define PRBD_PL_IDS_MAX		(PRBD_DP_QUEUE_DEPTH + \
+				 (1 + PRBD_DP_PERSIST_WINDOW) * \
+				 PRBD_PX_LOG_CAP * PRBD_PX_BATCH)
 #define PRBD_REPL_SENT_RING	256
 
 /* per peer state of the replication glue */
@@ -355,6 +369,8 @@ struct prbd_dp {
 	bool primary;			/* may be opened read-write */
 	bool stopping;
 	bool failed;			/* the backing device failed */
+	atomic_t disk_err;		/* its first error (prbd_dp_io_error()) */
+	bool detached;			/* failed: novote, status says so */
 	bool apply_failed;		/* an apply failed: applied stays */
 	bool res_changed;		/* notify netlink listeners */
 	u64 core_log_start;		/* the core's truncation point */
@@ -401,9 +417,17 @@ struct prbd_dp {
 	/* replication (prbd_repl.c); tr is NULL without peers */
 	struct prbd_tr *tr;
 	struct prbd_repl_peer rpeer[PRBD_PX_MAX_NODES];
-	spinlock_t pl_lock;		/* protects pl_hash, pl_count */
+	spinlock_t pl_lock;		/* protects pl_hash to pl_evicted */
 	struct hlist_head pl_hash[1 << PRBD_PL_HASH_BITS];
 	u32 pl_count;
+	struct list_head pl_lru;	/* the cache, oldest first */
+	u64 pl_bytes;			/* payload bytes in the cache */
+	u64 pl_needed_bytes;		/* of those, needed (last pass) */
+	u64 pl_evicted;			/* payloads evicted, ever */
+	struct mutex pl_evict_lock;	/* one prbd_pl_evict() at a time; pl_ids */
+	u64 *pl_ids;			/* ids needed (prbd_dp_pl_needed()) */
+	bool pl_purge;			/* the leader changed (drive work) */
+	struct dentry *dbg;		/* debugfs: prbd/<resource>/ */
 	struct mutex rmsg_lock;		/* protects rmsg */
 	struct prbd_px_msg *rmsg;	/* decoded incoming message */
 	void *wbuf;			/* encoded outgoing message */
@@ -454,6 +478,9 @@ struct prbd_dp {
 	u64 rs_cursor_disk;		/* as last written */
 };
 
+/* prbd_main.c */
+extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
+
 /* prbd_req.c */
 extern int prbd_major;
 int prbd_dev_create(struct prbd_dp *dp, u32 minor);
@@ -499,6 +526,8 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
 				  u32 csum);
 void prbd_pl_put(struct prbd_payload *pl);
 void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
+u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids);
 
 /* prbd_catchup.c */
 void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
@@ -538,6 +567,8 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 /* prbd_glue.c */
 bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
 void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
+bool prbd_io_transient(int err);
+void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
 extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);

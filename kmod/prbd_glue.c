@@ -82,6 +82,10 @@ blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 {
 	bool payload = prbd_rq_op(cmd->rq) == PRBD_LOG_OP_WRITE;
 
+	if (READ_ONCE(dp->failed)) {	/* detached: see prbd_dp_io_error() */
+		prbd_io_end(cmd, BLK_STS_IOERR);
+		return BLK_STS_OK;
+	}
 	cmd->csum = 0;	/* discard and write zeroes: no payload, no checksum */
 	cmd->id = (u64)dp->res->node_id << PRBD_ID_NODE_SHIFT |
 		  ((atomic64_inc_return(&dp->next_id) << 8) &
@@ -118,8 +122,11 @@ bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
 
 	spin_lock(&dp->px_lock);
 	now = !dp->primary || prbd_px_may_read(dp->px, prbd_now_ms());
-	/* completed writes may still be on their way to the data area */
-	if (atomic_read(&dp->n_early))
+	/*
+	 * Completed writes may still be on their way to the data area; a
+	 * detached disk: the drive work fails it.
+	 */
+	if (atomic_read(&dp->n_early) || READ_ONCE(dp->failed))
 		now = false;
 	if (!now)
 		list_add_tail(&cmd->list, &dp->reads);
@@ -388,6 +395,8 @@ static void prbd_track_leadership(struct prbd_dp *dp,
  */
 static bool prbd_io_must_fail(struct prbd_dp *dp)
 {
+	if (READ_ONCE(dp->failed))	/* the backing device is detached */
+		return true;
 	if (dp->role == PRBD_PX_LEADER)	/* without voters to commit? */
 		return !dp->quorum &&
 		       dp->res->on_no_quorum == PRBD_ON_NO_QUORUM_IO_ERROR;
@@ -412,11 +421,24 @@ static bool prbd_batch_uses(struct prbd_dp *dp, const struct prbd_io *cmd)
 
 	for (n = 0; n < dp->b_n; n++) {
 		b = &dp->batches[(dp->b_head + n) % PRBD_DP_PERSIST_WINDOW];
+		if (b->dead)
+			continue;
 		for (i = 0; i < b->n_ents; i++)
 			for (j = 0; j < PRBD_PX_BATCH; j++)
 				if (b->cmd[i][j] == cmd)
 					return true;
 	}
+	return false;
+}
+
+/* Is @cmd the source of an apply in flight (drive work)? */
+static bool prbd_apply_uses(struct prbd_dp *dp, const struct prbd_io *cmd)
+{
+	struct prbd_apply *a;
+
+	list_for_each_entry(a, &dp->applies, list)
+		if (a->cmd == cmd)
+			return true;
 	return false;
 }
 
@@ -437,7 +459,8 @@ static void prbd_resolve_doubt(struct prbd_dp *dp, bool fail,
 		return;
 	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
 		cmd = dp->cmds[tag];
-		if (!cmd || !cmd->doubt || prbd_batch_uses(dp, cmd))
+		if (!cmd || !cmd->doubt || prbd_batch_uses(dp, cmd) ||
+		    prbd_apply_uses(dp, cmd))
 			continue;
 		dp->cmds[tag] = NULL;
 		cmd->doubt = fail;	/* tells prbd_fail_ios() to keep its payload */
@@ -463,7 +486,7 @@ static void prbd_apply_policy(struct prbd_dp *dp, struct list_head *failed)
 	if (!fail)
 		return;
 	list_splice_tail_init(&dp->incoming, failed);
-	if (dp->primary)
+	if (dp->primary || READ_ONCE(dp->failed))
 		list_splice_tail_init(&dp->reads, failed);
 }
 
@@ -474,6 +497,7 @@ static void prbd_fail_ios(struct prbd_dp *dp, struct list_head *failed)
 	if (list_empty(failed))
 		return;
 	pr_warn_ratelimited("%s: failing I/O: %s\n", dp->res->name,
+			    READ_ONCE(dp->failed) ? "backing device failed" :
 			    dp->quorum ? "another node leads and is primary" :
 			    "no quorum (on-no-quorum io-error)");
 	list_for_each_entry_safe(cmd, tmp, failed, list) {
@@ -501,7 +525,7 @@ static void prbd_dp_kick_reclaim(struct prbd_dp *dp)
 	bool ask;
 
 	spin_lock(&dp->px_lock);
-	ask = dp->reclaim_at && dp->primary &&
+	ask = dp->reclaim_at && dp->primary && !READ_ONCE(dp->failed) &&
 	      !(dp->xfer_refused_by == dp->leader &&
 		time_after_eq(dp->xfer_refused_at, dp->reclaim_at)) &&
 	      time_after(jiffies, dp->xfer_at + HZ / 2);
@@ -564,6 +588,8 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		dp->n_out = rd.n_msgs;
 	}
 	dp->role = rd.role;
+	if (rd.leader != dp->leader)
+		dp->pl_purge = true;	/* a deposed leader's payloads */
 	dp->leader = rd.leader;
 	dp->core_log_start = rd.hs.log_start;
 	prbd_track_leadership(dp, &rd);
@@ -691,7 +717,7 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
  */
 static bool prbd_apply_transient(int err)
 {
-	return err == -ENOENT || err == -ENOMEM;
+	return err == -ENOENT || prbd_io_transient(err);
 }
 
 /*
@@ -770,7 +796,8 @@ static void prbd_start_applies(struct prbd_dp *dp)
 	int err;
 
 	prbd_retry_applies(dp);
-	while (!dp->apply_failed && dp->apply_next <= dp->apply_hi) {
+	while (!dp->apply_failed && !READ_ONCE(dp->failed) &&
+	       dp->apply_next <= dp->apply_hi) {
 		spin_lock(&dp->px_lock);
 		pe = prbd_px_entry_at(dp->px, dp->apply_next);
 		if (pe)
@@ -853,11 +880,8 @@ static void prbd_apply_failed(struct prbd_dp *dp, struct prbd_apply *a)
 		return;
 	pr_err("%s: cannot apply slot %llu: %d; backing device failed, applied stays at %llu\n",
 	       dp->res->name, a->slot, a->err, dp->applied);
-	dp->failed = true;
-	spin_lock(&dp->res->lock);
-	dp->res->disk_state = PRBD_DISK_STATE_FAILED;
-	spin_unlock(&dp->res->lock);
-	dp->res_changed = true;
+	prbd_dp_io_error(dp, a->err, "apply");
+	WRITE_ONCE(dp->failed, true);	/* whatever the error: never skip it */
 }
 
 /* Retire finished applies in slot order; complete requests. */
@@ -872,6 +896,16 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 	list_for_each_entry_safe(a, tmp, &dp->applies, list) {
 		if (!a->done)
 			break;
+		if (a->err && prbd_io_transient(a->err) &&
+		    !READ_ONCE(dp->stopping) && !READ_ONCE(dp->failed)) {
+			/* no memory below us: write it again */
+			prbd_pl_put(a->pl);
+			a->pl = NULL;
+			a->err = 0;
+			a->done = false;
+			a->retry = true;
+			break;
+		}
 		list_del(&a->list);
 		if (a->cmd) {
 			spin_lock(&dp->px_lock);
@@ -974,12 +1008,66 @@ static bool prbd_want_checkpoint(struct prbd_dp *dp)
 	       time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies());
 }
 
+/**
+ * prbd_io_transient() - is @err a backing-device error worth a retry?
+ * @err: a negative errno (blk_status_to_errno() of a bio, or ours)
+ *
+ * No memory (BLK_STS_RESOURCE) or a busy device: the same I/O may succeed
+ * later.  Anything else is a failed disk.
+ */
+bool prbd_io_transient(int err)
+{
+	return err == -ENOMEM || err == -EAGAIN || err == -EBUSY;
+}
+
+/**
+ * prbd_dp_io_error() - a backing-device I/O failed: detach the disk
+ * @dp: the data path
+ * @err: the error; transient ones (prbd_io_transient()) are ignored
+ * @what: which I/O, for the kernel log
+ *
+ * DRBD's on-io-error detach: the disk is failed for good (until down and
+ * up).  I/O in flight and new I/O fail with EIO, nothing more is written
+ * to the disk, the node stops voting (a leader steps down) and status
+ * shows "disk failed"; the other nodes carry the group on.  The drive work
+ * does the rest (prbd_detach_failed()).
+ *
+ * Context: any (bio completion included).
+ */
+void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what)
+{
+	if (!err || prbd_io_transient(err) || err == -ESHUTDOWN)
+		return;
+	if (atomic_cmpxchg(&dp->disk_err, 0, err))
+		return;	/* said already */
+	pr_err("%s: backing device failed (%s: %d): detaching it, I/O fails with EIO, this node stops voting\n",
+	       dp->res->name, what, err);
+	WRITE_ONCE(dp->failed, true);
+	prbd_dp_kick(dp);
+}
+
+/* Once the disk failed: status, and no vote (a leader steps down). */
+static void prbd_detach_failed(struct prbd_dp *dp)
+{
+	if (!READ_ONCE(dp->failed) || dp->detached)
+		return;
+	dp->detached = true;
+	spin_lock(&dp->px_lock);
+	prbd_px_set_novote(dp->px, true);
+	spin_unlock(&dp->px_lock);
+	spin_lock(&dp->res->lock);
+	dp->res->disk_state = PRBD_DISK_STATE_FAILED;
+	spin_unlock(&dp->res->lock);
+	dp->res_changed = true;
+}
+
 static void prbd_drive_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, drive_work);
 	unsigned int noio = memalloc_noio_save();
 	LIST_HEAD(failed);
 
+	prbd_detach_failed(dp);
 	prbd_reap_applies(dp);
 	spin_lock(&dp->px_lock);
 	if (!prbd_member_step(dp))
@@ -1004,6 +1092,10 @@ static void prbd_drive_work(struct work_struct *work)
 	spin_unlock(&dp->res->lock);
 	if (prbd_want_checkpoint(dp))
 		queue_work(dp->pwq, &dp->persist_work);
+	if (dp->pl_purge) {
+		dp->pl_purge = false;
+		prbd_pl_evict(dp, 0, true);
+	}
 	if (dp->res_changed) {
 		dp->res_changed = false;
 		prbd_res_changed(dp->res);
@@ -1130,6 +1222,7 @@ static void __prbd_checkpoint(struct prbd_dp *dp)
 		if (err) {
 			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
 			       err);
+			prbd_dp_io_error(dp, err, "checkpoint");
 			return;
 		}
 		dp->ckpt_at = jiffies;
@@ -1140,6 +1233,7 @@ static void __prbd_checkpoint(struct prbd_dp *dp)
 	if (freed) {
 		prbd_log_forget(dp, freed);
 		prbd_hist_forget(dp, freed);
+		prbd_pl_evict(dp, 0, true);	/* payloads of truncated slots */
 	}
 	WRITE_ONCE(dp->log_starved, false);
 	prbd_dp_kick(dp);	/* proposals waiting for log space */
@@ -1208,20 +1302,22 @@ static void prbd_batch_work(struct work_struct *work)
 	struct prbd_batch *o;
 	int err;
 
+	if (READ_ONCE(dp->failed))
+		goto detached;
 	/* down: never persisted (nor reported) */
-	if (READ_ONCE(dp->failed) || READ_ONCE(dp->stopping))
+	if (READ_ONCE(dp->stopping))
 		goto out;
 	trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
 	for (;;) {
 		err = prbd_log_write_batch(dp, b);
-		if (err != -ENOSPC && err != -ENOENT && err != -ENOMEM)
+		if (err != -ENOSPC && err != -ENOENT && !prbd_io_transient(err))
 			break;
 		/*
 		 * Log full: the checkpoint frees what is applied.  Payload
 		 * missing: the leader sends it again after a reconnect.  No
-		 * memory for a small allocation: wait.  Then try again
-		 * (records already written are skipped), unless down stops
-		 * the data path: the batch is never persisted (nor reported).
+		 * memory: wait.  Then try again (records already written are
+		 * skipped), unless down stops the data path: the batch is
+		 * never persisted (nor reported).
 		 */
 		if (err == -ENOSPC) {
 			/* a lagging member may hold the log: not for long */
@@ -1230,7 +1326,7 @@ static void prbd_batch_work(struct work_struct *work)
 			spin_unlock(&dp->px_lock);
 			WRITE_ONCE(dp->log_starved, true);
 			queue_work(dp->pwq, &dp->persist_work);
-		} else {
+		} else if (err == -ENOENT) {
 			pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 					    dp->res->name);
 		}
@@ -1240,22 +1336,26 @@ static void prbd_batch_work(struct work_struct *work)
 	}
 	if (!err) {
 		mutex_lock(&dp->hs_mutex);
-		if (prbd_batch_needs_hs(dp, b)) {
+		while (prbd_batch_needs_hs(dp, b)) {
 			struct prbd_px_hardstate hs = b->hs;
 
 			prbd_merge_hs(&hs, &dp->hs_disk);
 			err = prbd_write_hs(dp, &hs, dp->applied_disk,
 					    dp->rs_flags_disk);
+			if (!prbd_io_transient(err) || READ_ONCE(dp->stopping))
+				break;
+			msleep(20);	/* no memory: write it again */
 		}
 		mutex_unlock(&dp->hs_mutex);
 	}
 	trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
 	if (err) {
-		/* not durable: never report it; I/O on it stalls */
+		/* not durable: never reported (a transient error too) */
 		pr_err("%s: log write failed: %d; backing device failed\n",
 		       dp->res->name, err);
+		prbd_dp_io_error(dp, err, "log write");
 		WRITE_ONCE(dp->failed, true);
-		goto out;
+		goto detached;
 	}
 	spin_lock(&dp->px_lock);
 	b->done = true;
@@ -1271,9 +1371,22 @@ static void prbd_batch_work(struct work_struct *work)
 	}
 	spin_unlock(&dp->px_lock);
 	prbd_dp_kick(dp);
-	if (prbd_want_checkpoint(dp))
+	if (prbd_want_checkpoint(dp) && !READ_ONCE(dp->failed))
 		queue_work(dp->pwq, &dp->persist_work);
 out:
+	memalloc_noio_restore(noio);
+	return;
+
+detached:
+	/*
+	 * The batch is never written nor reported (the core keeps it in
+	 * flight: a failed disk persists nothing more); its bios are done,
+	 * so the drive work may now fail the requests it names.
+	 */
+	spin_lock(&dp->px_lock);
+	b->dead = true;
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
 	memalloc_noio_restore(noio);
 }
 
@@ -1586,7 +1699,8 @@ static int prbd_dp_down(struct prbd_resource *res,
 	/* what the applies did not complete never will */
 	prbd_dp_fail_rest(dp);
 	prbd_dev_destroy(dp);
-	prbd_checkpoint(dp);
+	if (!READ_ONCE(dp->failed))	/* nothing more goes to a failed disk */
+		prbd_checkpoint(dp);
 	res->priv = NULL;
 	res->dev.disk = NULL;
 	prbd_dp_free(dp);
@@ -1659,6 +1773,56 @@ void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
 	spin_lock(&dp->res->lock);
 	dp->res->applied_index = dp->applied;
 	spin_unlock(&dp->res->lock);
+	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
+}
+
+/**
+ * prbd_dp_pl_needed() - the ids whose payloads the cache must keep
+ * @dp: the data path
+ * @ids: room for PRBD_PL_IDS_MAX ids
+ *
+ * This node's writes queued or proposed, and every write an entry of the
+ * core's log or of a persist batch in flight names (accepted, being logged, or
+ * chosen and not applied yet).  See prbd_pl_evict().
+ *
+ * Context: px_lock held.
+ * Return: the number of ids in @ids.
+ */
+u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids)
+{
+	const struct prbd_px_entry *e;
+	struct prbd_px_status st;
+	struct prbd_batch *b;
+	struct prbd_io *cmd;
+	u32 n = 0, i, j, k;
+	u64 slot;
+
+	list_for_each_entry(cmd, &dp->incoming, list)
+		if (n < PRBD_DP_QUEUE_DEPTH)
+			ids[n++] = cmd->id;
+	for (i = 0; i < dp->tag_set.queue_depth; i++)
+		if (dp->cmds[i] && n < PRBD_DP_QUEUE_DEPTH)
+			ids[n++] = dp->cmds[i]->id;
+	prbd_px_status(dp->px, &st);
+	for (slot = st.log_start; slot < st.log_start + PRBD_PX_LOG_CAP;
+	     slot++) {
+		e = prbd_px_entry_at(dp->px, slot);
+		if (!e || e->slot != slot || e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
+			ids[n++] = e->desc[j].id;
+	}
+	for (k = 0; k < dp->b_n; k++) {
+		b = &dp->batches[(dp->b_head + k) % PRBD_DP_PERSIST_WINDOW];
+		for (i = 0; i < b->n_ents; i++) {
+			e = &b->ents[i];
+			if (e->kind != PRBD_PX_K_DATA)
+				continue;
+			for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
+				ids[n++] = e->desc[j].id;
+		}
+	}
+	return n;
 }
 
 static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,

@@ -33,6 +33,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+#include "prbd_log_ring.h"
 
 #define PRBD_LOG_BLK		PRBD_DISK_BLOCK
 #define PRBD_LOG_SCAN_PAGES	64	/* 256 KiB per scan read */
@@ -97,17 +98,14 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 {
 	struct prbd_log *log = &dp->log;
 	struct prbd_log_ext *ext;
-	u32 waste = 0;
+	u64 pos, charge;
 
 	ext = kzalloc(sizeof(*ext), GFP_NOIO);
 	if (!ext)
 		return -ENOMEM;
 	spin_lock(&log->lock);
-	if (log->head + size > log->ring_size) {
-		waste = log->ring_size - log->head;
-		log->head = 0;
-	}
-	if (log->used + waste + size > log->ring_size) {
+	if (!prbd_log_ring_alloc(log->ring_size, &log->head, &log->used, size,
+				 &pos, &charge)) {
 		spin_unlock(&log->lock);
 		kfree(ext);
 		pr_warn_ratelimited("%s: log ring full (%llu of %llu bytes used)\n",
@@ -118,10 +116,8 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 	/* in ring order: replay takes the highest seq of a slot as newest */
 	ext->seq = ++log->seq;
 	ext->busy = true;
-	ext->off = log->ring_off + log->head;
-	ext->size = size + waste;
-	log->head += size;
-	log->used += size + waste;
+	ext->off = log->ring_off + pos;
+	ext->size = charge;
 	list_add_tail(&ext->list, &log->exts);
 	spin_unlock(&log->lock);
 	*off = ext->off;
@@ -155,13 +151,10 @@ u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep)
 		/* a batch still being written (several run at once) */
 		if (ext->slot > slot || log->used <= keep || ext->busy)
 			break;
-		log->used -= ext->size;
 		freed_max = max(freed_max, ext->slot);
 		list_move(&ext->list, &freed);
-	}
-	if (list_empty(&log->exts)) {
-		log->used = 0;
-		log->head = 0;
+		prbd_log_ring_free(&log->head, &log->used, ext->size,
+				   list_empty(&log->exts));
 	}
 	spin_unlock(&log->lock);
 	list_for_each_entry_safe(ext, tmp, &freed, list)
@@ -900,8 +893,7 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 		}
 		ext->slot = kept_hi_slot;
 		ext->off = log->ring_off + tail;
-		ext->size = head > tail ? head - tail :
-			    log->ring_size - tail + head;
+		ext->size = prbd_log_ring_span(log->ring_size, tail, head);
 		log->used = ext->size;
 		list_add_tail(&ext->list, &log->exts);
 	}

@@ -5,11 +5,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/module.h>
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+
+struct dentry *prbd_debugfs;
 
 static int __init prbd_init(void)
 {
@@ -19,6 +22,7 @@ static int __init prbd_init(void)
 	if (err < 0)
 		return err;
 	prbd_major = err;
+	prbd_debugfs = debugfs_create_dir("prbd", NULL);
 	prbd_res_set_ops(&prbd_dp_ops);
 
 	err = prbd_nl_init();
@@ -29,6 +33,7 @@ static int __init prbd_init(void)
 
 out_unregister_blkdev:
 	prbd_res_set_ops(NULL);
+	debugfs_remove(prbd_debugfs);
 	unregister_blkdev(prbd_major, "prbd");
 	return err;
 }
@@ -38,6 +43,7 @@ static void __exit prbd_exit(void)
 	prbd_nl_exit();
 	prbd_res_exit();
 	prbd_res_set_ops(NULL);
+	debugfs_remove(prbd_debugfs);
 	unregister_blkdev(prbd_major, "prbd");
 	pr_info("unloaded\n");
 }

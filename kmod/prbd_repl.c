@@ -25,13 +25,26 @@
  * to the peers) and the payloads received from the leader (what a follower
  * logs and applies).  A payload not in the cache is read back from the
  * local log.
+ *
+ * It is bounded (prbd_pl_evict()): a payload is needed while in use (a
+ * send, a log write, an apply holds a reference), while an entry of the
+ * core's log or of the persist batch names it, or while it is this node's
+ * own write, queued or proposed.  Payloads needed by none (never chosen:
+ * a deposed leader's, a no-op'd slot's, one a resync skipped, or a peer's
+ * junk) may fill PRBD_PL_IDLE_MAX; past that the oldest go.  A leader
+ * change, a log truncation and a resync install drop them all, but those
+ * cached within the last second: the accept that names a payload follows
+ * it on the connection and may not have reached the core yet.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
+#include <linux/debugfs.h>
 #include <linux/highmem.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uio.h>
 
 #include "prbd_int.h"
@@ -161,11 +174,98 @@ static struct prbd_payload *prbd_pl_alloc(struct prbd_dp *dp, u64 id, u32 len)
 	return pl;
 }
 
+static int prbd_pl_id_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool prbd_pl_id_in(const u64 *ids, u32 n, u64 id)
+{
+	u32 lo = 0, hi = n;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return true;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/**
+ * prbd_pl_evict() - drop cached payloads no one needs, oldest first
+ * @dp: the data path
+ * @keep: stop once no more than this many bytes of them are left; 0: drop
+ *	all but those cached within the last second
+ * @wait: wait for an eviction running elsewhere (else leave it the work)
+ *
+ * Context: process, no lock held (takes px_lock, then pl_lock).
+ */
+void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait)
+{
+	struct prbd_payload *pl, *tmp;
+	u64 idle = 0, needed = 0;
+	LIST_HEAD(gone);
+	u32 n;
+
+	if (!wait && !mutex_trylock(&dp->pl_evict_lock))
+		return;
+	if (wait)
+		mutex_lock(&dp->pl_evict_lock);
+	if (!dp->pl_ids) {	/* no peers, or stopped */
+		mutex_unlock(&dp->pl_evict_lock);
+		return;
+	}
+	spin_lock(&dp->px_lock);
+	n = prbd_dp_pl_needed(dp, dp->pl_ids);
+	spin_unlock(&dp->px_lock);
+	sort(dp->pl_ids, n, sizeof(*dp->pl_ids), prbd_pl_id_cmp, NULL);
+
+	spin_lock(&dp->pl_lock);
+	list_for_each_entry(pl, &dp->pl_lru, lru) {
+		/* the cache's own reference and no other: not in use */
+		pl->needed = refcount_read(&pl->ref) > 1 ||
+			     prbd_pl_id_in(dp->pl_ids, n, pl->id);
+		if (pl->needed)
+			needed += pl->len;
+		else
+			idle += pl->len;
+	}
+	list_for_each_entry_safe(pl, tmp, &dp->pl_lru, lru) {
+		if (idle <= keep)
+			break;
+		if (pl->needed ||
+		    (!keep && time_before(jiffies, pl->at + HZ)))
+			continue;
+		hlist_del(&pl->node);
+		list_move_tail(&pl->lru, &gone);
+		dp->pl_count--;
+		dp->pl_bytes -= pl->len;
+		dp->pl_evicted++;
+		idle -= pl->len;
+	}
+	dp->pl_needed_bytes = needed;
+	spin_unlock(&dp->pl_lock);
+	mutex_unlock(&dp->pl_evict_lock);
+
+	list_for_each_entry_safe(pl, tmp, &gone, lru) {
+		list_del(&pl->lru);
+		prbd_pl_put(pl);
+	}
+}
+
 /* Insert @pl (the cache takes a reference); an existing id wins. */
 static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
 {
 	struct prbd_payload *old;
 	u32 h = prbd_pl_hash(pl->id);
+	bool over;
 
 	spin_lock(&dp->pl_lock);
 	hlist_for_each_entry(old, &dp->pl_hash[h], node)
@@ -173,9 +273,16 @@ static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
 			goto out_unlock;
 	refcount_inc(&pl->ref);
 	hlist_add_head(&pl->node, &dp->pl_hash[h]);
+	list_add_tail(&pl->lru, &dp->pl_lru);
+	pl->at = jiffies;
+	pl->needed = false;
 	dp->pl_count++;
+	dp->pl_bytes += pl->len;
 out_unlock:
+	over = dp->pl_bytes > dp->pl_needed_bytes + PRBD_PL_IDLE_MAX;
 	spin_unlock(&dp->pl_lock);
+	if (over)
+		prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, false);
 }
 
 /**
@@ -214,7 +321,12 @@ void prbd_pl_drop(struct prbd_dp *dp, u64 id)
 	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
 		if (pl->id == id) {
 			hlist_del(&pl->node);
+			list_del(&pl->lru);
 			dp->pl_count--;
+			dp->pl_bytes -= pl->len;
+			if (pl->needed)
+				dp->pl_needed_bytes -= min_t(u64, pl->len,
+							     dp->pl_needed_bytes);
 			found = pl;
 			break;
 		}
@@ -233,10 +345,13 @@ static void prbd_pl_drop_all(struct prbd_dp *dp)
 	for (h = 0; h < ARRAY_SIZE(dp->pl_hash); h++) {
 		hlist_for_each_entry_safe(pl, tmp, &dp->pl_hash[h], node) {
 			hlist_del(&pl->node);
+			list_del(&pl->lru);
 			prbd_pl_put(pl);
 		}
 	}
 	dp->pl_count = 0;
+	dp->pl_bytes = 0;
+	dp->pl_needed_bytes = 0;
 	spin_unlock(&dp->pl_lock);
 }
 
@@ -319,6 +434,20 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
 	kfree(pages);
 	return pl;
 }
+
+/* prbd/<resource>/payloads in debugfs: the payload cache at a glance */
+static int prbd_pl_show(struct seq_file *m, void *v)
+{
+	struct prbd_dp *dp = m->private;
+
+	spin_lock(&dp->pl_lock);
+	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\n",
+		   dp->pl_count, dp->pl_bytes, dp->pl_needed_bytes,
+		   dp->pl_evicted);
+	spin_unlock(&dp->pl_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(prbd_pl);
 
 /* --- sending ------------------------------------------------------------- */
 
@@ -722,9 +851,14 @@ int prbd_repl_start(struct prbd_dp *dp)
 	int err;
 
 	spin_lock_init(&dp->pl_lock);
+	INIT_LIST_HEAD(&dp->pl_lru);
+	mutex_init(&dp->pl_evict_lock);
 	mutex_init(&dp->rmsg_lock);
 	if (list_empty(&res->peers))
 		return 0;
+	/* for tests and the curious; nothing depends on it */
+	dp->dbg = debugfs_create_dir(res->name, prbd_debugfs);
+	debugfs_create_file("payloads", 0400, dp->dbg, dp, &prbd_pl_fops);
 	if (res->listen.ss_family == AF_UNSPEC) {
 		pr_err("%s: resource has peers but no listen address\n",
 		       res->name);
@@ -733,7 +867,9 @@ int prbd_repl_start(struct prbd_dp *dp)
 	dp->rmsg = kvzalloc(sizeof(*dp->rmsg), GFP_KERNEL);
 	dp->wbuf = kzalloc(PRBD_WIRE_MAX_HDR, GFP_KERNEL);
 	dp->out = kvcalloc(PRBD_PX_OUTBOX, sizeof(*dp->out), GFP_KERNEL);
-	if (!dp->rmsg || !dp->wbuf || !dp->out)
+	dp->pl_ids = kvcalloc(PRBD_PL_IDS_MAX, sizeof(*dp->pl_ids),
+			      GFP_KERNEL);
+	if (!dp->rmsg || !dp->wbuf || !dp->out || !dp->pl_ids)
 		return -ENOMEM;
 	p.name = res->name;
 	p.node_id = res->node_id;
@@ -776,6 +912,8 @@ void prbd_repl_stop(struct prbd_dp *dp)
 {
 	struct prbd_tr *tr = dp->tr;
 
+	debugfs_remove(dp->dbg);	/* waits for its readers */
+	dp->dbg = NULL;
 	if (tr) {
 		WRITE_ONCE(dp->tr, NULL);
 		if (dp->wq)
@@ -786,6 +924,12 @@ void prbd_repl_stop(struct prbd_dp *dp)
 			flush_workqueue(dp->wq);
 	}
 	prbd_pl_drop_all(dp);
+	if (dp->pl_ids) {	/* set: prbd_repl_start() initialised the lock */
+		mutex_lock(&dp->pl_evict_lock);
+		kvfree(dp->pl_ids);
+		dp->pl_ids = NULL;
+		mutex_unlock(&dp->pl_evict_lock);
+	}
 	kvfree(dp->out);
 	dp->out = NULL;
 	kfree(dp->wbuf);

@@ -226,6 +226,9 @@ static void prbd_read_endio(struct bio *bio)
 {
 	struct prbd_io *cmd = bio->bi_private;
 
+	if (bio->bi_status)
+		prbd_dp_io_error(cmd->rq->q->queuedata,
+				 blk_status_to_errno(bio->bi_status), "read");
 	prbd_io_end(cmd, bio->bi_status);
 	bio_put(bio);
 }

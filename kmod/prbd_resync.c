@@ -921,7 +921,8 @@ static void prbd_rs_finish(struct prbd_dp *dp)
 	t->bm = NULL;
 	if (!t->range) {
 		spin_lock(&dp->px_lock);
-		prbd_px_set_novote(dp->px, false);
+		/* a disk failed meanwhile stays detached */
+		prbd_px_set_novote(dp->px, READ_ONCE(dp->failed));
 		spin_unlock(&dp->px_lock);
 		spin_lock(&dp->res->lock);
 		if (dp->res->disk_state == PRBD_DISK_STATE_INCONSISTENT)
@@ -1584,9 +1585,13 @@ static void prbd_rs_reap(struct prbd_dp *dp)
 			break;
 		case PRBD_RSIO_WRITE:
 			if (io->err) {
+				/*
+				 * No memory: the piece stays outstanding, the
+				 * resync times out and resumes from its cursor.
+				 */
 				pr_err("%s: resync write at byte %llu failed: %d\n",
 				       dp->res->name, io->off, io->err);
-				dp->failed = true;
+				prbd_dp_io_error(dp, io->err, "resync write");
 			} else {
 				prbd_map_note(dp, io->off, io->len, io->mapval);
 				t->need = max(t->need, io->slot);
@@ -1668,7 +1673,8 @@ void prbd_rs_drive(struct prbd_dp *dp)
 	want = dp->needs_resync && dp->rst.state == PRBD_RST_IDLE &&
 	       !dp->stopping && !dp->failed;
 	spin_unlock(&dp->px_lock);
-	if (want || (dp->rs_inconsistent && dp->rst.state == PRBD_RST_IDLE))
+	if ((want || (dp->rs_inconsistent && dp->rst.state == PRBD_RST_IDLE)) &&
+	    !READ_ONCE(dp->failed))
 		prbd_rs_start(dp, false, 0, 0);
 	prbd_rs_target(dp);
 	prbd_verify_drive(dp);

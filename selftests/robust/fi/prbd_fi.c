@@ -16,13 +16,23 @@
  * those made inside an RCU read-side critical section (a non-blocking tag
  * set), where it must not sleep, yet submitting a read to the backing
  * device may.
+ *
+ * junk=N (at load): on the leader, once it sends a write's payload
+ * (prbd_tr_send_crc(), whose transport it notes), send N DATA frames of
+ * 256 KiB to every connected peer under ids no write has, as a deposed
+ * leader's never chosen payloads would be, or a hostile authenticated
+ * peer's; at most 8 in flight.  junk_sent counts the frames sent.  The
+ * resource must stay up on this node until junk_sent stops growing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/bvec.h>
+#include <linux/delay.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/workqueue.h>
 
 static int fail;
 module_param(fail, int, 0644);
@@ -40,7 +50,139 @@ static atomic_t qrq_in_rcu = ATOMIC_INIT(0);
 module_param_named(qrq_in_rcu, qrq_in_rcu.counter, int, 0444);
 MODULE_PARM_DESC(qrq_in_rcu, "of those, inside an RCU read-side section");
 
+static int junk;
+module_param(junk, int, 0444);
+MODULE_PARM_DESC(junk, "junk DATA frames the leader sends to each peer");
+
+static atomic_t junk_sent = ATOMIC_INIT(0);
+module_param_named(junk_sent, junk_sent.counter, int, 0444);
+MODULE_PARM_DESC(junk_sent, "junk frames sent so far");
+
 static DEFINE_SPINLOCK(prbd_fi_lock);
+
+/* --- junk payloads ------------------------------------------------------ */
+
+#define PRBD_FI_JUNK_PAGES	64		/* 256 KiB a frame */
+#define PRBD_FI_MSG_DATA	64		/* PRBD_MSG_DATA (prbd_repl.c) */
+#define PRBD_FI_JUNK_ID		(0xfeULL << 56)	/* no node has id 254 */
+
+/* struct prbd_wire_data (prbd_repl.c): the header of a DATA frame */
+struct prbd_fi_wire_data {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+};
+
+typedef void (*prbd_fi_done_t)(void *arg, int err);
+typedef int (*prbd_fi_send_t)(void *tr, u32 node, u16 type, const void *hdr,
+			      u32 hdr_len, const struct bio_vec *payload,
+			      unsigned int nr_bvec, u32 payload_len,
+			      prbd_fi_done_t done, void *arg);
+
+static prbd_fi_send_t prbd_fi_send;	/* prbd.ko's prbd_tr_send() */
+static void *junk_tr;			/* the leader's transport */
+static struct page *junk_pages[PRBD_FI_JUNK_PAGES];
+static struct bio_vec junk_bvec[PRBD_FI_JUNK_PAGES];
+static atomic_t junk_inflight = ATOMIC_INIT(0);
+static int junk_left;
+static u64 junk_next;
+static struct delayed_work junk_work;
+
+static void prbd_fi_junk_done(void *arg, int err)
+{
+	atomic_dec(&junk_inflight);
+}
+
+static void prbd_fi_junk_work(struct work_struct *work)
+{
+	struct prbd_fi_wire_data wd = {};
+	void *tr = READ_ONCE(junk_tr);
+	u32 node;
+
+	while (tr && junk_left > 0 && atomic_read(&junk_inflight) < 8) {
+		wd.id = cpu_to_le64(PRBD_FI_JUNK_ID | ++junk_next);
+		wd.len = cpu_to_le32(PRBD_FI_JUNK_PAGES * PAGE_SIZE);
+		for (node = 1; node < 16; node++) {
+			atomic_inc(&junk_inflight);
+			if (prbd_fi_send(tr, node, PRBD_FI_MSG_DATA, &wd,
+					 sizeof(wd), junk_bvec,
+					 PRBD_FI_JUNK_PAGES,
+					 PRBD_FI_JUNK_PAGES * PAGE_SIZE,
+					 prbd_fi_junk_done, NULL)) {
+				atomic_dec(&junk_inflight);
+				continue;
+			}
+			atomic_inc(&junk_sent);
+		}
+		junk_left--;
+	}
+	if (junk_left > 0)
+		schedule_delayed_work(&junk_work, tr ? 1 : HZ / 10);
+}
+
+/* prbd_tr_send_crc(tr, ...): the leader sends a payload; note tr */
+static int prbd_fi_send_crc(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!READ_ONCE(junk_tr))
+		WRITE_ONCE(junk_tr, (void *)regs->di);
+	return 0;
+}
+
+static struct kprobe prbd_fi_send_kp = {
+	.symbol_name = "prbd_tr_send_crc",
+	.pre_handler = prbd_fi_send_crc,
+};
+
+static int prbd_fi_junk_init(void)
+{
+	struct kprobe kp = { .symbol_name = "prbd_tr_send" };
+	unsigned int i;
+	int err;
+
+	INIT_DELAYED_WORK(&junk_work, prbd_fi_junk_work);
+	/* where prbd_tr_send() is: a kprobe resolves the symbol */
+	err = register_kprobe(&kp);
+	if (err)
+		return err;
+	prbd_fi_send = (prbd_fi_send_t)kp.addr;
+	unregister_kprobe(&kp);
+	for (i = 0; i < PRBD_FI_JUNK_PAGES; i++) {
+		junk_pages[i] = alloc_page(GFP_KERNEL);
+		if (!junk_pages[i])
+			return -ENOMEM;
+		memset(page_address(junk_pages[i]), 0xa5 ^ i, PAGE_SIZE);
+		bvec_set_page(&junk_bvec[i], junk_pages[i], PAGE_SIZE, 0);
+	}
+	junk_left = junk;
+	err = register_kprobe(&prbd_fi_send_kp);
+	if (err)
+		return err;
+	schedule_delayed_work(&junk_work, 0);
+	return 0;
+}
+
+static void prbd_fi_junk_exit(void)
+{
+	unsigned int i, t;
+
+	if (!junk)
+		return;
+	junk_left = 0;
+	cancel_delayed_work_sync(&junk_work);
+	unregister_kprobe(&prbd_fi_send_kp);
+	/* the transport still holds our pages until each frame is sent */
+	for (t = 0; t < 300 && atomic_read(&junk_inflight); t++)
+		msleep(100);
+	if (atomic_read(&junk_inflight)) {
+		pr_err("%d junk frames still queued: leaking their pages\n",
+		       atomic_read(&junk_inflight));
+		return;
+	}
+	for (i = 0; i < PRBD_FI_JUNK_PAGES; i++)
+		if (junk_pages[i])
+			__free_page(junk_pages[i]);
+}
 
 /* entered with the probed function's stack: returns NULL to its caller */
 static noinline notrace void *prbd_fi_null(void)
@@ -90,13 +232,24 @@ static int __init prbd_fi_init(void)
 {
 	int err = register_kprobes(prbd_fi_kps, ARRAY_SIZE(prbd_fi_kps));
 
-	if (err)
+	if (err) {
 		pr_err("cannot probe prbd.ko (is it loaded?): %d\n", err);
+		return err;
+	}
+	if (junk > 0) {
+		err = prbd_fi_junk_init();
+		if (err) {
+			pr_err("cannot set up junk payloads: %d\n", err);
+			prbd_fi_junk_exit();
+			unregister_kprobes(prbd_fi_kps, ARRAY_SIZE(prbd_fi_kps));
+		}
+	}
 	return err;
 }
 
 static void __exit prbd_fi_exit(void)
 {
+	prbd_fi_junk_exit();
 	unregister_kprobes(prbd_fi_kps, ARRAY_SIZE(prbd_fi_kps));
 }
 
