@@ -71,7 +71,10 @@ chmod 600 /etc/prbd.d/r0.res"
 # before the writes: on nodes 2 and 3 a loop reading mark names from one
 # TCP connection (control network, port 7200) and running dmsetup; on
 # node 1 a loop holding both connections that takes the copy, sends the
-# name to both, marks its own log and collects the results.  No process
+# name to both, marks its own log and collects the results; the writer is
+# stopped (SIGSTOP) for the count and the marks, so no write is in flight
+# between one node's mark and another's (the marks are not simultaneous,
+# and a state cut at them must still be one a power cut can give).  No process
 # starts between the count and the marks, so they follow within
 # milliseconds (a round trip through the host or a rig agent takes a
 # second or more on a loaded host, long enough for the nodes to flush what
@@ -95,6 +98,13 @@ done
 rm -f /tmp/markq && mkfifo /tmp/markq && echo ready > /tmp/markc.ready
 while :; do
 	read -r m < /tmp/markq || continue
+	# the writer pauses around the marks: they land on the three nodes
+	# tens of ms apart, and with writes going on one node's log could
+	# hold a commit hint that depends on another node's records written
+	# after that node's mark (a crash state no power cut can produce)
+	w=$(pidof prbd-blkcheck)
+	[ -n "$w" ] && kill -STOP $w
+	sleep 0.2
 	t0=${EPOCHREALTIME/./}
 	cp /tmp/w.log /tmp/snap-$m
 	echo "$m" >&3
@@ -104,6 +114,7 @@ while :; do
 	read -r r2 <&3
 	read -r r3 <&4
 	t1=${EPOCHREALTIME/./}
+	[ -n "$w" ] && kill -CONT $w
 	echo "$rc $m|$r2|$r3|$(((t1 - t0) / 1000))" > /tmp/res-$m.tmp
 	mv /tmp/res-$m.tmp /tmp/res-$m
 done

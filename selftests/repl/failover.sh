@@ -44,11 +44,22 @@ round() {
 	rig_boot "$P" && rig_wait "$P" || fail "node $P did not reboot"
 	repl_write_res "$P" 3
 	vm "$P" 'modprobe prbd && prbdctl up r0'
+	# right after up it is a follower of nobody until it reaches the
+	# others (they reconnect with a backoff of up to 5 s): wait until it
+	# follows the new leader, not just for the initial role
 	for t in $(seq 1 30); do
-		[ "$(repl_field "$P" paxos_role)" = follower ] && break
+		[ "$(repl_field "$P" paxos_role)" = follower ] &&
+			[ "$(repl_field "$P" leader_id)" = "$q" ] && break
 		sleep 1
 	done
-	[ "$(repl_field "$P" paxos_role)" = follower ] || fail "node $P is $(repl_field "$P" paxos_role)"
+	if [ "$(repl_field "$P" paxos_role)" != follower ] ||
+	   [ "$(repl_field "$P" leader_id)" != "$q" ]; then
+		for t in 1 2 3; do
+			echo "--- node $t"
+			rig_exec "$t" 'prbdctl status; dmesg | grep prbd | tail -n 60' || true
+		done
+		fail "node $P is not a follower 30 s after up"
+	fi
 	echo "$q" > "$RIG_DIR/primary"
 }
 
