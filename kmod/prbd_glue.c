@@ -56,6 +56,15 @@ static unsigned long prbd_ckpt_jiffies(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(prbd_ckpt_ms), 100U, 600000U));
 }
 
+/*
+ * Persist batches written at once.  Each batch costs one flush of the
+ * backing device at least (its records are FUA); more batches in flight
+ * overlap those flushes, fewer make each batch larger.
+ */
+static unsigned int prbd_persist_window = PRBD_DP_PERSIST_WINDOW;
+module_param_named(persist_window, prbd_persist_window, uint, 0644);
+MODULE_PARM_DESC(persist_window, "persist batches in flight, 1.." __stringify(PRBD_DP_PERSIST_WINDOW) " (default " __stringify(PRBD_DP_PERSIST_WINDOW) "; read at up)");
+
 static u64 prbd_now_ms(void)
 {
 	return jiffies64_to_msecs(get_jiffies_64());
@@ -1493,7 +1502,8 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	cfg.elect_ms = PRBD_DP_ELECT_MS;
 	cfg.drift_ppm = PRBD_DP_DRIFT_PPM;
 	cfg.window = PRBD_PX_WINDOW_MAX;
-	cfg.persist_window = PRBD_DP_PERSIST_WINDOW;
+	cfg.persist_window = clamp(READ_ONCE(prbd_persist_window), 1U,
+				   (unsigned int)PRBD_DP_PERSIST_WINDOW);
 	cfg.max_inflight_bytes = 8 << 20;
 	cfg.seed = get_random_u64();
 	prbd_px_init(dp->px, &cfg);

@@ -318,6 +318,22 @@ static int prbdctl_write_zeroes(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/*
+ * The default log size: 1/16 of the device in whole MiB, 16 MiB to 1 GiB.
+ * Every value is written to the log before the data area, and log space
+ * comes back only at a checkpoint (a flush of the data area and an
+ * acceptor-state write), so a larger log means fewer checkpoints under
+ * sustained writes and more history a lagging node catches up from.
+ */
+static uint64_t prbdctl_log_default(uint64_t dev_size)
+{
+	uint64_t sz = (dev_size >> PRBD_LOG_DEFAULT_SHIFT) & ~(uint64_t)(0x100000 - 1);
+
+	if (sz < PRBD_LOG_DEFAULT_SIZE)
+		return PRBD_LOG_DEFAULT_SIZE;
+	return sz > PRBD_LOG_DEFAULT_MAX ? PRBD_LOG_DEFAULT_MAX : sz;
+}
+
 /**
  * prbdctl_create_md() - format a backing device
  * @o: options
@@ -361,7 +377,7 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 		ret = PRBDCTL_EXIT_USAGE;
 		goto out_close;
 	}
-	log_size = o->log_size ? o->log_size : PRBD_LOG_DEFAULT_SIZE;
+	log_size = o->log_size ? o->log_size : prbdctl_log_default(d.size);
 	if (log_size < PRBD_LOG_MIN_SIZE || log_size % PRBD_DISK_BLOCK) {
 		prbdctl_err("log size %" PRIu64 ": must be a multiple of 4 KiB and at least 1 MiB",
 			    log_size);

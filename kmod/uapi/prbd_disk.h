@@ -44,7 +44,9 @@
 #define PRBD_ACCEPTOR_SIZE		0x2000ULL	/* two slots */
 #define PRBD_LOG_OFFSET			0x4000ULL	/* what v1 writes */
 #define PRBD_LOG_MIN_SIZE		0x100000ULL	/* 1 MiB */
-#define PRBD_LOG_DEFAULT_SIZE		0x1000000ULL	/* 16 MiB */
+#define PRBD_LOG_DEFAULT_SIZE		0x1000000ULL	/* 16 MiB, at least */
+#define PRBD_LOG_DEFAULT_MAX		0x40000000ULL	/* 1 GiB */
+#define PRBD_LOG_DEFAULT_SHIFT		4	/* 1/16 of the device */
 #define PRBD_DATA_ALIGN			0x100000ULL	/* 1 MiB */
 #define PRBD_DATA_MIN_SIZE		0x100000ULL	/* 1 MiB */
 

@@ -292,7 +292,17 @@ print(" ".join(errs) if errs else "chunk %d chunks %d" % (chunk, n))
 EOF3
 }
 truncate -s 1G "$T/g1"
-rc 0 "create-md of a 1 GiB image" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1
+# the default log is 1/16 of the device, 16 MiB to 1 GiB
+logsz() { $P --json show-md "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["A"]["log_size"])'; }
+for sz in 100M:16777216 1G:67108864 20G:1073741824; do
+	truncate -s "${sz%%:*}" "$T/gl"
+	$P create-md --disk "$T/gl" --cluster-uuid $UUID --node-id 1 --force >/dev/null 2>&1
+	got=$(logsz "$T/gl")
+	[ "$got" = "${sz##*:}" ] && pass_ "default log of a ${sz%%:*} device: $got bytes" ||
+		fail_ "default log of a ${sz%%:*} device: $got, want ${sz##*:}"
+	rm -f "$T/gl"
+done
+rc 0 "create-md of a 1 GiB image" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --log-size 16M
 out "slot map 16112 chunks of 64 KiB" "  64 KiB chunks, 16112 chunks"
 got=$(layout "$T/g1")
 [ "$got" = "chunk 65536 chunks 16112" ] && pass_ "  layout rules hold ($got)" || fail_ "  layout: $got"
@@ -300,7 +310,7 @@ rc 0 "show-md of the 1 GiB image" $P show-md "$T/g1"
 out "slot map: offset 16793600 size 139264 chunk 65536 bytes (shift 16) chunks 16112" "  slot map line"
 out "newest header 0: seq 1 covers 0" "  header 0 in use, seq 1, covers 0"
 out "resync: inconsistent no  full no  rs_from 0  rs_cursor 0  rs_need 0" "  acceptor resync fields"
-rc 0 "create-md --chunk-size 1M" $P --json create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 1M
+rc 0 "create-md --chunk-size 1M" $P --json create-md --disk "$T/g1" --cluster-uuid $UUID --node-id 1 --force --chunk-size 1M --log-size 16M
 json "  --json output is valid JSON"
 out '"chunk_size":1048576,"chunks":1007' "  1 MiB chunks, 1007 chunks"
 got=$(layout "$T/g1" | sed 's/chunk larger than needed//; s/^ *$/ok/')
@@ -313,11 +323,11 @@ rc 1 "--chunk-size junk" $P create-md --disk "$T/g1" --cluster-uuid $UUID --node
 rc 1 "--chunk-size does not apply to show-md" $P show-md "$T/g1" --chunk-size 1M
 rm -f "$T/g1"
 if truncate -s 200G "$T/huge" 2>/dev/null; then
-	rc 0 "create-md of a sparse 200 GiB image" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1
+	rc 0 "create-md of a sparse 200 GiB image" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1 --log-size 16M
 	out "chunks of 256 KiB" "  256 KiB chunks (the smallest with at most 2^20 chunks)"
 	got=$(layout "$T/huge")
 	[ "$got" = "chunk 262144 chunks 819108" ] && pass_ "  layout rules hold ($got)" || fail_ "  layout: $got"
-	rc 1 "--chunk-size 64K on 200 GiB: too many chunks" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1 --force --chunk-size 64K
+	rc 1 "--chunk-size 64K on 200 GiB: too many chunks" $P create-md --disk "$T/huge" --cluster-uuid $UUID --node-id 1 --force --chunk-size 64K --log-size 16M
 	err "gives 3276528 chunks for .* at most 1048576: use --chunk-size 256K or more" "  says so and suggests 256K"
 	rc 0 "show-md after the refused create-md: still the 256 KiB layout" $P show-md "$T/huge"
 	out "chunk 262144 bytes" "  unchanged"
