@@ -25,7 +25,7 @@
 #          guest 2 secondary, each on its own whole /dev/vda with internal meta
 #          data (guest 1's disk is reused after prbd1 is torn down)
 #   prbd3, prbd5  replicated prbd on guests 1-3 / 1-5, each on its whole
-#          /dev/vda (log ring 16 MiB, the default), guest 1 primary
+#          /dev/vda (log ring 1/16 of the disk, the default), guest 1 primary
 # Adding a target is one tgt_NAME function and its name in BENCH_TARGETS.
 #
 # Other VMs on this 2-core host distort every figure: the run waits for them
