@@ -68,6 +68,7 @@ struct prbd_member {
 	u8 node;		/* the node it changes */
 	u8 step;		/* enum prbd_change_step */
 	u8 target;		/* HANDOVER: the next leader */
+	u8 old;			/* node-replace: the voter removed last */
 	bool hold;		/* propose no writes: let the pipeline drain */
 	bool promote;		/* node-add: make the learner a voter next */
 	bool then_del;		/* node-del of this node: after the handover */
@@ -80,6 +81,9 @@ struct prbd_member {
 	/* one message to send once px_lock is dropped */
 	u8 tx_to, tx_op, tx_node;
 	u64 tx_slot;
+	/* non-members heard campaigning, and when each was told so */
+	u16 campaigners, told;
+	unsigned long told_at[PRBD_PX_MAX_NODES];
 };
 
 #define PRBD_DP_TICK_MS		10
@@ -560,6 +564,11 @@ bool prbd_rs_busy(struct prbd_dp *dp);
 bool prbd_member_step(struct prbd_dp *dp);
 void prbd_member_send(struct prbd_dp *dp);
 int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m);
+int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
+			   struct netlink_ext_ack *extack);
+void prbd_member_peer_removing(struct prbd_resource *res,
+			       struct prbd_peer *peer);
 int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 		      u32 node_id, u32 new_node_id,
 		      struct netlink_ext_ack *extack);

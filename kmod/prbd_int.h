@@ -347,7 +347,8 @@ int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack);
 int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		      bool force, struct netlink_ext_ack *extack);
 int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
-		   u32 new_node_id, struct netlink_ext_ack *extack);
+		   u32 new_node_id, const struct sockaddr_storage *addr,
+		   struct netlink_ext_ack *extack);
 int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
 		    struct netlink_ext_ack *extack);
 int prbd_res_resync(struct prbd_resource *res, u32 node_id, u64 start,

@@ -22,10 +22,31 @@
  *	       PRBD_MEMBER_CATCHUP_MS), then the core's TIMEOUT_NOW makes it
  *	       start Phase 1 at once; done when it leads
  *
+ * node-replace OLD NEW is node-add NEW followed by the removal of OLD, in
+ * one command: the core changes one voter per configuration entry (so
+ * that consecutive majorities intersect), hence a swap cannot be a single
+ * entry; the smallest safe sequence is learner NEW, (resync), voter NEW,
+ * remove OLD: three entries, two of them voter changes.  Adding before
+ * removing keeps one node of slack in between when OLD is alive (removing
+ * first leaves a bare majority).  The quorum arithmetic of both voter
+ * steps is checked before anything changes and returned in the extack of
+ * the accepted command; the removal is checked again before it is
+ * proposed.  The leader cannot replace itself (leader-transfer first).
+ *
  * node-del of the leader hands leadership to the most up-to-date live
  * voter first, telling it (PRBD_MSG_MEMBER DEL) to propose the removal
  * once it leads.  A removed node is told so (PRBD_MSG_MEMBER REMOVED): it
  * stops voting and campaigning and its status says where it was removed.
+ * A node removed while it was away learns nothing then; if it comes back
+ * with its old metadata it still believes it is a voter and campaigns:
+ * the leader, seeing a pre-vote or Phase 1 from a node outside the
+ * configuration it knows chosen, tells it REMOVED (prbd_member_heard(),
+ * prbd_member_tell_removed()).  It accepts that from the leader it
+ * follows, or from any node naming a configuration newer than its own.
+ *
+ * node-add and learner-add may carry the node's address: prbd_res_admin()
+ * checks it and, once the command is accepted, adds the peer; the
+ * peer_added hook here hands it to the transport.
  *
  * Every command is checked before anything changes, under px_lock, and
  * refused with an extack message: a change in flight, a node already a
@@ -96,6 +117,58 @@ static int prbd_member_quorum_ok(const struct prbd_px_status *st,
 	return -ENOLINK;
 }
 
+/*
+ * node-replace @old by @new: @new joins as a learner (unless it is one),
+ * is resynced, becomes a voter, then @old is removed.  The core changes one
+ * voter per entry, so the swap is two entries; adding first keeps the
+ * group able to lose a node in between when @old is alive (removing first
+ * would leave a bare majority).  Each configuration on the way must have a
+ * majority of live voting voters (@new counted live: it is promoted only
+ * once whole and heard).  On success the extack carries the arithmetic.
+ */
+static int prbd_member_replace_ok(const struct prbd_px_status *st, u8 self,
+				  u8 old, u8 new, struct netlink_ext_ack *extack)
+{
+	u16 ob = prbd_bit(old), nb = prbd_bit(new);
+	u32 n = hweight16(st->voters), live = prbd_member_live(st, st->voters);
+	u32 live1 = live + 1, live2 = live + 1 - !!(st->heard & ob &
+						    ~st->novote_peers);
+
+	if (!ob || !(st->voters & ob)) {
+		prbd_nl_err_fmt(extack, "refused: node %u is not a voter",
+				old);
+		return -EINVAL;
+	}
+	if (st->voters & nb) {
+		prbd_nl_err_fmt(extack, "refused: node %u is already a voter",
+				new);
+		return -EEXIST;
+	}
+	if (old == self) {
+		prbd_nl_err_fmt(extack,
+				"refused: node %u leads; hand leadership over first (leader-transfer), then run node-replace on the new leader",
+				old);
+		return -EBUSY;
+	}
+	if (n + 1 > PRBD_PX_MAX_VOTERS) {
+		prbd_nl_err_fmt(extack,
+				"refused: replacing adds before it removes and the group would have %u voters; the Paxos core supports at most %u",
+				n + 1, PRBD_PX_MAX_VOTERS);
+		return -ENOSPC;
+	}
+	if (live1 * 2 <= n + 1 || live2 * 2 <= n) {
+		prbd_nl_err_fmt(extack,
+				"refused: %u voters, %u alive: replacing %u by %u would leave the live voters without a majority (%u of %u, then %u of %u)",
+				n, live, old, new, live1, n + 1, live2, n);
+		return -ENOLINK;
+	}
+	prbd_nl_err_fmt(extack,
+			"%u voters, %u alive: replacing %u by %u keeps a majority at every step: %u of %u voters alive (%u needed), then %u of %u (%u needed)",
+			n, live, old, new, live1, n + 1, (n + 1) / 2 + 1,
+			live2, n, n / 2 + 1);
+	return 0;
+}
+
 /* The live, voting, most up-to-date voter other than us, 0 if none. */
 static u8 prbd_member_best(const struct prbd_px_status *st, u8 self)
 {
@@ -128,6 +201,7 @@ static void prbd_member_end(struct prbd_dp *dp, const char *why)
 	m->promote = false;
 	m->then_del = false;
 	m->xfer_sent = false;
+	m->old = 0;
 	prbd_member_set_step(m, PRBD_CHANGE_STEP_NONE);
 	dp->res_changed = true;
 }
@@ -136,7 +210,7 @@ static void prbd_member_end(struct prbd_dp *dp, const char *why)
  * Check @cmd on @node against the core's state and start it.  Context:
  * px_lock held; nothing is changed unless it returns 0.
  */
-static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
+static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node, u8 old,
 			     struct netlink_ext_ack *extack)
 {
 	struct prbd_member *m = &dp->mbr;
@@ -257,8 +331,18 @@ static int prbd_member_start(struct prbd_dp *dp, u8 cmd, u8 node,
 		m->target = node;
 		prbd_member_set_step(m, PRBD_CHANGE_STEP_HANDOVER);
 		break;
+	case PRBD_CMD_NODE_REPLACE:
+		err = prbd_member_replace_ok(&st, self, old, node, extack);
+		if (err)
+			return err;
+		m->promote = true;
+		m->old = old;
+		prbd_member_set_step(m, st.learners & bit ?
+				     PRBD_CHANGE_STEP_SYNC :
+				     PRBD_CHANGE_STEP_PROPOSE);
+		break;
 	default:
-		NL_SET_ERR_MSG_MOD(extack, "this command is not implemented yet");
+		NL_SET_ERR_MSG_MOD(extack, "unknown membership command");
 		return -EOPNOTSUPP;
 	}
 	m->cmd = cmd;
@@ -284,6 +368,8 @@ static void prbd_member_target_cfg(const struct prbd_member *m,
 	if (m->cmd == PRBD_CMD_NODE_DEL) {
 		*voters &= ~bit;
 		*learners &= ~bit;
+	} else if (m->cmd == PRBD_CMD_NODE_REPLACE && (st->voters & bit)) {
+		*voters &= ~prbd_bit(m->old);	/* the second voter entry */
 	} else if (st->learners & bit) {	/* promotion */
 		*voters |= bit;
 		*learners &= ~bit;
@@ -338,6 +424,26 @@ static void prbd_member_chosen(struct prbd_dp *dp,
 		prbd_member_set_step(m, PRBD_CHANGE_STEP_SYNC);
 		dp->res_changed = true;
 		return;
+	}
+	if (m->cmd == PRBD_CMD_NODE_REPLACE) {
+		u16 ob = prbd_bit(m->old);
+
+		if (st->voters & ob) {
+			/* re-checked: the old node's peers may have died */
+			if (prbd_member_quorum_ok(st, st->voters & ~ob, 0,
+						  NULL)) {
+				prbd_member_end(dp, "no live majority without the old node");
+				return;
+			}
+			m->hold = true;
+			prbd_member_set_step(m, PRBD_CHANGE_STEP_PROPOSE);
+			dp->res_changed = true;
+			return;
+		}
+		m->tx_to = m->old;
+		m->tx_op = PRBD_MEMBER_OP_REMOVED;
+		m->tx_node = m->old;
+		m->tx_slot = m->slot;
 	}
 	prbd_member_end(dp, NULL);
 }
@@ -399,6 +505,56 @@ static void prbd_member_handover(struct prbd_dp *dp,
 	m->hold = false;	/* the core proposes nothing while transferring */
 }
 
+/*
+ * A node that campaigns (pre-vote, Phase 1) but is in neither the voters
+ * nor the learners of the configuration this leader knows chosen was
+ * removed while it was away (node-del or node-replace of a dead node) and
+ * came back with its old metadata: tell it, at most once a second, with
+ * the slot of that configuration.  It then stops voting and campaigning
+ * (prbd_member_recv()) until it is re-created with create-md.
+ */
+static void prbd_member_tell_removed(struct prbd_dp *dp,
+				     const struct prbd_px_status *st)
+{
+	struct prbd_member *m = &dp->mbr;
+	u16 outside = m->campaigners & ~(st->voters | st->learners);
+	u16 bit;
+	u8 p;
+
+	m->campaigners = 0;
+	if (st->role != PRBD_PX_LEADER || st->cfg_pending || m->tx_to)
+		return;
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		bit = prbd_bit(p);
+		if (!(outside & bit) || p == dp->res->node_id ||
+		    ((m->told & bit) &&
+		     time_before(jiffies, m->told_at[p] + HZ)))
+			continue;
+		m->told |= bit;
+		m->told_at[p] = jiffies;
+		m->tx_to = p;
+		m->tx_op = PRBD_MEMBER_OP_REMOVED;
+		m->tx_node = p;
+		m->tx_slot = st->cfg_slot;
+		pr_warn_ratelimited("%s: node %u campaigns but is not in the configuration of slot %llu (voters %#x): refused, told it was removed\n",
+				    dp->res->name, p, st->cfg_slot, st->voters);
+		return;
+	}
+}
+
+/**
+ * prbd_member_heard() - look at a Paxos message before the core takes it
+ * @dp: the data path
+ * @m: the message
+ *
+ * Context: px_lock held.
+ */
+void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m)
+{
+	if (m->type == PRBD_PX_M_PREVOTE || m->type == PRBD_PX_M_P1A)
+		dp->mbr.campaigners |= prbd_bit(m->from);
+}
+
 /* What prbdctl status shows (res->lock inside px_lock, as the glue does). */
 static void prbd_member_publish(struct prbd_dp *dp,
 				const struct prbd_px_status *st)
@@ -439,7 +595,8 @@ bool prbd_member_step(struct prbd_dp *dp)
 			u8 node = m->fwd_del;
 
 			m->fwd_del = 0;
-			if (prbd_member_start(dp, PRBD_CMD_NODE_DEL, node, NULL))
+			if (prbd_member_start(dp, PRBD_CMD_NODE_DEL, node, 0,
+					      NULL))
 				pr_warn("%s: node-del of node %u handed over by it: refused here\n",
 					dp->res->name, node);
 			prbd_px_status(dp->px, &st);
@@ -482,6 +639,8 @@ bool prbd_member_step(struct prbd_dp *dp)
 		break;
 	}
 	prbd_px_status(dp->px, &st);
+	if (m->campaigners)
+		prbd_member_tell_removed(dp, &st);
 	prbd_member_publish(dp, &st);
 	return m->hold;
 }
@@ -541,7 +700,8 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		return 0;
 	}
 	if (w->op == PRBD_MEMBER_OP_REMOVED && w->node == res->node_id &&
-	    slot && dp->leader == rx->from) {
+	    slot && (dp->leader == rx->from ||
+		     slot > READ_ONCE(res->config_epoch))) {
 		prbd_px_set_novote(dp->px, true);
 		spin_unlock(&dp->px_lock);
 		spin_lock(&res->lock);
@@ -557,7 +717,8 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 }
 
 /**
- * prbd_member_admin() - node-add, node-del, learner-add, leader-transfer
+ * prbd_member_admin() - node-add, node-del, node-replace, learner-add,
+ * leader-transfer
  * @res: the resource, up
  * @cmd: the command
  * @node_id: the node
@@ -595,7 +756,10 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 		demote = res->role == PRBD_ROLE_PRIMARY;
 	}
 	spin_lock(&dp->px_lock);
-	err = prbd_member_start(dp, cmd, node_id, extack);
+	if (cmd == PRBD_CMD_NODE_REPLACE)
+		err = prbd_member_start(dp, cmd, new_node_id, node_id, extack);
+	else
+		err = prbd_member_start(dp, cmd, node_id, 0, extack);
 	spin_unlock(&dp->px_lock);
 	if (err)
 		return err;
@@ -604,4 +768,47 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 			res->name);
 	prbd_dp_kick(dp);
 	return 0;
+}
+
+/**
+ * prbd_member_peer_added() - a peer was added while the resource is up
+ * @res: the resource
+ * @peer: the new peer (node-add/learner-add with an address, peer-add)
+ * @extack: why it failed, may be NULL
+ *
+ * The transport starts connecting to it.
+ *
+ * Context: prbd_cfg_mutex held.
+ * Return: 0 or the transport's error.
+ */
+int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
+			   struct netlink_ext_ack *extack)
+{
+	struct prbd_dp *dp = res->priv;
+	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
+	int err;
+
+	if (!tr || peer->node_id >= PRBD_PX_MAX_NODES)
+		return 0;
+	err = prbd_tr_add_peer(tr, peer->node_id, &peer->addr);
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack, "the transport did not take the peer");
+	return err;
+}
+
+/**
+ * prbd_member_peer_removing() - a peer is about to be removed
+ * @res: the resource
+ * @peer: the peer
+ *
+ * Context: prbd_cfg_mutex held.
+ */
+void prbd_member_peer_removing(struct prbd_resource *res,
+			       struct prbd_peer *peer)
+{
+	struct prbd_dp *dp = res->priv;
+	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
+
+	if (tr && peer->node_id < PRBD_PX_MAX_NODES)
+		prbd_tr_del_peer(tr, peer->node_id);
 }

@@ -141,6 +141,13 @@ static const struct nla_policy prbd_nl_resync_policy[PRBD_ATTR_RANGE_LEN + 1] = 
 	PRBD_NL_RANGE_POLICY,
 };
 
+/* node-add, learner-add: the node's address in an optional peer nest */
+static const struct nla_policy prbd_nl_node_add_policy[PRBD_ATTR_PEER + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
+	[PRBD_ATTR_PEER] = NLA_POLICY_NESTED(prbd_nl_peer_policy),
+};
+
 /* node-replace */
 static const struct nla_policy prbd_nl_node_replace_policy[PRBD_ATTR_NEW_NODE_ID + 1] = {
 	PRBD_NL_NAME_POLICY,
@@ -1249,13 +1256,31 @@ out_unlock:
 static int prbd_nl_admin_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	u8 cmd = info->genlhdr->cmd;
+	struct sockaddr_storage addr;
+	enum prbd_member_role mrole;
 	struct prbd_resource *res;
-	u32 new_node_id = 0;
+	u32 new_node_id = 0, id;
+	bool have_addr = false;
 	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NODE_ID)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "missing attribute: node-id");
 		return -EINVAL;
+	}
+	/* only node-add and learner-add's policy reaches PRBD_ATTR_PEER:
+	 * info->attrs has maxattr + 1 entries
+	 */
+	if ((cmd == PRBD_CMD_NODE_ADD || cmd == PRBD_CMD_LEARNER_ADD) &&
+	    info->attrs[PRBD_ATTR_PEER]) {
+		err = prbd_nl_parse_peer(info, &id, &addr, &mrole);
+		if (err)
+			return err;
+		if (id != nla_get_u32(info->attrs[PRBD_ATTR_NODE_ID])) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "the peer nest names another node-id");
+			return -EINVAL;
+		}
+		have_addr = true;
 	}
 	if (cmd == PRBD_CMD_NODE_REPLACE) {
 		if (GENL_REQ_ATTR_CHECK(info, PRBD_ATTR_NEW_NODE_ID)) {
@@ -1270,7 +1295,8 @@ static int prbd_nl_admin_doit(struct sk_buff *skb, struct genl_info *info)
 	err = IS_ERR(res) ? PTR_ERR(res) :
 		prbd_res_admin(res, cmd,
 			       nla_get_u32(info->attrs[PRBD_ATTR_NODE_ID]),
-			       new_node_id, info->extack);
+			       new_node_id, have_addr ? &addr : NULL,
+			       info->extack);
 	mutex_unlock(&prbd_cfg_mutex);
 	return err;
 }
@@ -1364,8 +1390,8 @@ static const struct genl_ops prbd_nl_ops[] = {
 	{
 		.cmd = PRBD_CMD_NODE_ADD,
 		.doit = prbd_nl_admin_doit,
-		.policy = prbd_nl_name_node_policy,
-		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.policy = prbd_nl_node_add_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_node_add_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
@@ -1385,8 +1411,8 @@ static const struct genl_ops prbd_nl_ops[] = {
 	{
 		.cmd = PRBD_CMD_LEARNER_ADD,
 		.doit = prbd_nl_admin_doit,
-		.policy = prbd_nl_name_node_policy,
-		.maxattr = ARRAY_SIZE(prbd_nl_name_node_policy) - 1,
+		.policy = prbd_nl_node_add_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_node_add_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{

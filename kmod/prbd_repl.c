@@ -770,6 +770,7 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 		if (!err && !prbd_hist_want(dp, m)) {
 			prbd_trace_msg_in(dp, m);
 			spin_lock(&dp->px_lock);
+			prbd_member_heard(dp, m);
 			prbd_px_step(dp->px, m);
 			spin_unlock(&dp->px_lock);
 		}

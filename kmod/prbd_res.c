@@ -583,23 +583,99 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 	return 0;
 }
 
+static bool prbd_addr_equal(const struct sockaddr_storage *a,
+			    const struct sockaddr_storage *b);
+
+/*
+ * node-add and learner-add given an address: the node may be a peer
+ * already at that very address, or no peer yet, at an address no other
+ * node (nor this one) uses.  Nothing changes here.
+ */
+static int prbd_res_admin_addr(struct prbd_resource *res, enum prbd_cmd cmd,
+			       u32 node_id,
+			       const struct sockaddr_storage *addr,
+			       struct netlink_ext_ack *extack)
+{
+	struct prbd_peer *peer;
+
+	if (cmd != PRBD_CMD_NODE_ADD && cmd != PRBD_CMD_LEARNER_ADD) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an address is only taken by node-add and learner-add");
+		return -EINVAL;
+	}
+	if (node_id == res->node_id) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "node-id is the local node; its address is in the resource file");
+		return -EINVAL;
+	}
+	if (prbd_addr_equal(&res->listen, addr)) {
+		prbd_nl_err_fmt(extack,
+				"refused: %pISpc is this node's own address",
+				addr);
+		return -EEXIST;
+	}
+	list_for_each_entry(peer, &res->peers, list) {
+		if (peer->node_id == node_id) {
+			if (prbd_addr_equal(&peer->addr, addr))
+				return 0;
+			prbd_nl_err_fmt(extack,
+					"refused: node %u is known at %pISpc; give that address or none",
+					node_id, &peer->addr);
+			return -EEXIST;
+		}
+		if (prbd_addr_equal(&peer->addr, addr)) {
+			prbd_nl_err_fmt(extack,
+					"refused: %pISpc is the address of node %u",
+					addr, peer->node_id);
+			return -EEXIST;
+		}
+	}
+	if (res->nr_peers >= PRBD_MAX_PEERS) {
+		NL_SET_ERR_MSG_MOD(extack, "too many peers");
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void prbd_peer_link(struct prbd_resource *res, struct prbd_peer *peer)
+{
+	list_add_tail(&peer->list, &res->peers);
+	res->nr_peers++;
+}
+
 /**
  * prbd_res_admin() - membership and leadership commands
  * @res: the resource
  * @cmd: PRBD_CMD_NODE_ADD ... PRBD_CMD_LEADER_TRANSFER
  * @node_id: the node the command is about
  * @new_node_id: replacement node (node-replace), else 0
+ * @addr: node-add, learner-add: the node's address, NULL: a peer already
  * @extack: error message
+ *
+ * A node given with an address that is not a peer yet becomes one (role
+ * none, as in a resource file) once the command is accepted, and the
+ * transport connects to it; refused, nothing changes.
  *
  * Context: prbd_cfg_mutex held.
  * Return: the admin hook's result, -ENOENT for an unknown node, -EINVAL,
- * -EOPNOTSUPP without a hook, -ENOTCONN when down.
+ * -EEXIST for an address in use, -EOPNOTSUPP without a hook, -ENOTCONN
+ * when down.
  */
 int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
-		   u32 new_node_id, struct netlink_ext_ack *extack)
+		   u32 new_node_id, const struct sockaddr_storage *addr,
+		   struct netlink_ext_ack *extack)
 {
+	struct prbd_peer *peer = NULL;
+	int err;
+
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (node_id != res->node_id && !prbd_peer_find(res, node_id)) {
+	if (addr) {
+		err = prbd_res_admin_addr(res, cmd, node_id, addr, extack);
+		if (err)
+			return err;
+	}
+	if (node_id != res->node_id && !prbd_peer_find(res, node_id) &&
+	    !addr) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "node-id is neither the local node nor a peer");
 		return -ENOENT;
@@ -625,7 +701,30 @@ int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		NL_SET_ERR_MSG_MOD(extack, "resource is down; bring it up first");
 		return -ENOTCONN;
 	}
-	return prbd_ops->admin(res, cmd, node_id, new_node_id, extack);
+	if (addr && !prbd_peer_find(res, node_id)) {
+		peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+		if (!peer)
+			return -ENOMEM;
+		peer->node_id = node_id;
+		peer->addr = *addr;
+		peer->cstate = PRBD_CONN_STATE_STANDALONE;
+		peer->mrole = PRBD_MEMBER_ROLE_NONE;
+	}
+	err = prbd_ops->admin(res, cmd, node_id, new_node_id, extack);
+	if (err || !peer) {
+		kfree(peer);
+		return err;
+	}
+	/* the change runs: the leader reaches the node once the hook ran */
+	prbd_peer_link(res, peer);
+	if (prbd_ops->peer_added && prbd_ops->peer_added(res, peer, NULL))
+		pr_warn("%s: node %u: the transport did not take %pISpc\n",
+			res->name, node_id, &peer->addr);
+	pr_info("%s: peer %u added at %pISpc by %s\n", res->name, node_id,
+		&peer->addr, cmd == PRBD_CMD_NODE_ADD ? "node-add" :
+		"learner-add");
+	prbd_nl_notify_peer(res, peer, PRBD_EVENT_CREATE);
+	return 0;
 }
 
 /*
@@ -798,8 +897,7 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 	peer->addr = *addr;
 	peer->cstate = PRBD_CONN_STATE_STANDALONE;
 	peer->mrole = mrole;
-	list_add_tail(&peer->list, &res->peers);
-	res->nr_peers++;
+	prbd_peer_link(res, peer);
 
 	if (prbd_ops && prbd_ops->peer_added) {
 		err = prbd_ops->peer_added(res, peer, extack);

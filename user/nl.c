@@ -109,40 +109,27 @@ static int prbdctl_nl_finish_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-static int prbdctl_nl_ack_cb(struct nl_msg *msg, void *arg)
+/* Keep the extack message (NLMSGERR_ATTR_MSG) of an error or an ack. */
+static void prbdctl_nl_extack(struct prbdctl_nl *nl, struct nlmsghdr *nlh)
 {
-	struct prbdctl_nl *nl = arg;
-
-	(void)msg;
-	nl->done = true;
-	return NL_STOP;
-}
-
-/* Keep the error and the extack message (NLMSGERR_ATTR_MSG). */
-static int prbdctl_nl_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e,
-			       void *arg)
-{
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlmsgerr *e = nlmsg_data(nlh);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	struct prbdctl_nl *nl = arg;
 	struct nlattr *attrs;
 	size_t off;
 	int len;
 
-	(void)nla;
-	nl->err = e->error;
-	nl->done = true;
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+		return;
 	off = sizeof(*e);
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
 	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)off;
 	if (len <= 0)
-		return NL_STOP;
+		return;
 	attrs = (struct nlattr *)((char *)e + off);
 	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, len, NULL))
-		return NL_STOP;
+		return;
 	if (tb[NLMSGERR_ATTR_MSG])
 		snprintf(nl->errmsg, sizeof(nl->errmsg), "%.*s",
 			 nla_len(tb[NLMSGERR_ATTR_MSG]),
@@ -151,6 +138,29 @@ static int prbdctl_nl_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e,
 		snprintf(nl->errmsg, sizeof(nl->errmsg),
 			 "missing attribute %u",
 			 nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]));
+}
+
+/* A success may carry a message too (the quorum arithmetic of a change). */
+static int prbdctl_nl_ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct prbdctl_nl *nl = arg;
+
+	prbdctl_nl_extack(nl, nlmsg_hdr(msg));
+	nl->done = true;
+	return NL_STOP;
+}
+
+/* Keep the error and the extack message. */
+static int prbdctl_nl_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e,
+			       void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct prbdctl_nl *nl = arg;
+
+	(void)nla;
+	nl->err = e->error;
+	nl->done = true;
+	prbdctl_nl_extack(nl, nlh);
 	return NL_STOP;
 }
 

@@ -826,6 +826,44 @@ static void t_netlink(void)
 	t_expect("node-replace without new-node-id",
 		 m_u32(m_res(PRBD_CMD_NODE_REPLACE, T_RES), PRBD_ATTR_NODE_ID, 2),
 		 -EINVAL, "missing attribute");
+	/* node-add/learner-add with an address: checked before anything */
+	t_expect("node-add with a peer nest naming another node",
+		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
+			      PRBD_ATTR_NODE_ID, 4),
+			&(struct t_peer){ .node_id = 5, .addr4 = true,
+					  .a4 = t_ip(4), .port = 7790 }),
+		 -EINVAL, "another node-id");
+	t_expect("node-add at the address of another node",
+		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
+			      PRBD_ATTR_NODE_ID, 4),
+			&(struct t_peer){ .node_id = 4, .addr4 = true,
+					  .a4 = t_ip(2), .port = 7790 }),
+		 -EEXIST, "is the address of node 2");
+	t_expect("learner-add of a known node at another address",
+		 m_peer(m_u32(m_res(PRBD_CMD_LEARNER_ADD, T_RES),
+			      PRBD_ATTR_NODE_ID, 2),
+			&(struct t_peer){ .node_id = 2, .addr4 = true,
+					  .a4 = t_ip(3), .port = 7790 }),
+		 -EEXIST, "node 2 is known at 10.77.0.2:7790");
+	t_expect("node-add at a multicast address",
+		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
+			      PRBD_ATTR_NODE_ID, 4),
+			&(struct t_peer){ .node_id = 4, .addr4 = true,
+					  .a4 = htobe32(0xe0000001),
+					  .port = 7790 }),
+		 -EINVAL, "unicast");
+	t_expect("node-add with an address while down adds no peer",
+		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
+			      PRBD_ATTR_NODE_ID, 4),
+			&(struct t_peer){ .node_id = 4, .addr4 = true,
+					  .a4 = t_ip(4), .port = 7790 }),
+		 -ENOTCONN, "down");
+	t_expect("node-del with a peer nest (not in its policy)",
+		 m_peer(m_u32(m_res(PRBD_CMD_NODE_DEL, T_RES),
+			      PRBD_ATTR_NODE_ID, 2),
+			&(struct t_peer){ .node_id = 2, .addr4 = true,
+					  .a4 = t_ip(2), .port = 7790 }),
+		 -EINVAL, NULL);
 	t_expect("node-replace by itself",
 		 m_u32(m_u32(m_res(PRBD_CMD_NODE_REPLACE, T_RES),
 			     PRBD_ATTR_NODE_ID, 2), PRBD_ATTR_NEW_NODE_ID, 2),

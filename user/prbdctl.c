@@ -191,6 +191,7 @@ static int prbdctl_simple(struct prbdctl_nl *nl, uint8_t cmd, const char *what,
 			  uint32_t new_node_id, bool quiet_enodev)
 {
 	struct nl_msg *msg = prbdctl_res_msg(nl, cmd, res);
+	const char *m;
 	int err;
 
 	if (!msg)
@@ -207,6 +208,11 @@ static int prbdctl_simple(struct prbdctl_nl *nl, uint8_t cmd, const char *what,
 		return 0;
 	if (err)
 		return prbdctl_nl_fail(nl, what, res, err);
+	/* what the kernel said on success (node-replace: quorum arithmetic) */
+	m = prbdctl_nl_errmsg(nl);
+	if (m && *m)
+		printf("%s %s: %s\n", what, res,
+		       strncmp(m, "prbd: ", 6) ? m : m + 6);
 	return 0;
 }
 
@@ -658,6 +664,75 @@ static int cmd_generic(const struct prbdctl_cmd *c, int argc, char **argv,
 	return ret;
 }
 
+/*
+ * node-add and learner-add: RES NODE_ID [ADDRESS[:PORT]].  With an
+ * address, a node that is no peer yet becomes one (the kernel refuses an
+ * address another node uses, or a different one for a known node).
+ */
+static int cmd_node_add(const struct prbdctl_cmd *c, int argc, char **argv,
+			struct prbdctl_opts *o)
+{
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+	struct sockaddr_storage ss;
+	struct prbdctl_nl *nl;
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	uint32_t node_id;
+	const char *m;
+	int ret, err;
+
+	if (argc < 3)
+		return cmd_generic(c, argc, argv, o);
+	ret = prbdctl_check_res_name(argv[0]);
+	if (!ret)
+		ret = prbdctl_parse_node_arg(argv[1], &node_id);
+	if (ret)
+		return ret;
+	if (prbdctl_parse_addr(argv[2], &ss)) {
+		prbdctl_err("invalid address '%s': use IPV4[:PORT] or [IPV6][:PORT] with a unicast address",
+			    argv[2]);
+		return PRBDCTL_EXIT_USAGE;
+	}
+	s4 = (const struct sockaddr_in *)&ss;
+	s6 = (const struct sockaddr_in6 *)&ss;
+	nl = prbdctl_connect(&ret);
+	if (!nl)
+		return ret;
+	msg = prbdctl_res_msg(nl, c->nl_cmd, argv[0]);
+	if (!msg)
+		goto out_kernel;
+	nest = nla_put_u32(msg, PRBD_ATTR_NODE_ID, node_id) ? NULL :
+	       nla_nest_start(msg, PRBD_ATTR_PEER);
+	if (!nest ||
+	    nla_put_u32(msg, PRBD_PEER_ATTR_NODE_ID, node_id) ||
+	    (ss.ss_family == AF_INET ?
+	     nla_put_u32(msg, PRBD_PEER_ATTR_ADDR4, s4->sin_addr.s_addr) ||
+	     nla_put_u16(msg, PRBD_PEER_ATTR_PORT, ntohs(s4->sin_port)) :
+	     nla_put(msg, PRBD_PEER_ATTR_ADDR6, 16, &s6->sin6_addr) ||
+	     nla_put_u16(msg, PRBD_PEER_ATTR_PORT, ntohs(s6->sin6_port)))) {
+		nlmsg_free(msg);
+		goto out_kernel;
+	}
+	nla_nest_end(msg, nest);
+	err = prbdctl_nl_run(nl, msg, NULL, NULL);
+	if (err) {
+		ret = prbdctl_nl_fail(nl, c->name, argv[0], err);
+	} else {
+		m = prbdctl_nl_errmsg(nl);
+		if (m && *m)
+			printf("%s %s: %s\n", c->name, argv[0],
+			       strncmp(m, "prbd: ", 6) ? m : m + 6);
+		ret = 0;
+	}
+	prbdctl_nl_close(nl);
+	return ret;
+
+out_kernel:
+	prbdctl_nl_close(nl);
+	return PRBDCTL_EXIT_KERNEL;
+}
+
 static int cmd_peer_add(const struct prbdctl_cmd *c, int argc, char **argv,
 			struct prbdctl_opts *o)
 {
@@ -939,14 +1014,14 @@ static const struct prbdctl_cmd prbdctl_cmds[] = {
 	  "peer-add RES NODE_ID ADDRESS[:PORT] [--learner]", 0 },
 	{ "peer-del", cmd_generic, 2, 2, 0, "peer-del RES NODE_ID",
 	  PRBD_CMD_PEER_DEL },
-	{ "node-add", cmd_generic, 2, 2, 0, "node-add RES NODE_ID",
-	  PRBD_CMD_NODE_ADD },
+	{ "node-add", cmd_node_add, 2, 3, 0,
+	  "node-add RES NODE_ID [ADDRESS[:PORT]]", PRBD_CMD_NODE_ADD },
 	{ "node-del", cmd_generic, 2, 2, 0, "node-del RES NODE_ID",
 	  PRBD_CMD_NODE_DEL },
 	{ "node-replace", cmd_generic, 3, 3, 0,
 	  "node-replace RES NODE_ID NEW_NODE_ID", PRBD_CMD_NODE_REPLACE },
-	{ "learner-add", cmd_generic, 2, 2, 0, "learner-add RES NODE_ID",
-	  PRBD_CMD_LEARNER_ADD },
+	{ "learner-add", cmd_node_add, 2, 3, 0,
+	  "learner-add RES NODE_ID [ADDRESS[:PORT]]", PRBD_CMD_LEARNER_ADD },
 	{ "leader-transfer", cmd_generic, 2, 2, 0,
 	  "leader-transfer RES NODE_ID", PRBD_CMD_LEADER_TRANSFER },
 	{ "verify", cmd_verify, 1, 1, OPT_RANGE, "verify RES [--range START:LEN]",
