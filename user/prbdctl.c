@@ -925,12 +925,12 @@ static int cmd_status(const struct prbdctl_cmd *c, int argc, char **argv,
 	int ret, err;
 
 	(void)c;
-	(void)o;
 	if (argc) {
 		ret = prbdctl_check_res_name(argv[0]);
 		if (ret)
 			return ret;
 	}
+	prbdctl_status_config = o->config;
 	nl = prbdctl_connect(&ret);
 	if (!nl)
 		return ret;

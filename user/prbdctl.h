@@ -32,6 +32,7 @@ enum {
 
 extern const char *prbdctl_prog;
 extern bool prbdctl_json;
+extern const char *prbdctl_status_config;
 
 void prbdctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int prbdctl_errno_exit(int err);

@@ -6,8 +6,10 @@
 #include <inttypes.h>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "prbdctl.h"
 
@@ -317,7 +319,101 @@ static void prbdctl_print_ids(struct nlattr *nest, int type)
 		printf("-");
 }
 
-static void prbdctl_print_config(struct nlattr *nest)
+const char *prbdctl_status_config;	/* -c FILE of status, or NULL */
+
+/* The nodes of @nest of attribute @type as a bit mask (bit = node id). */
+static uint32_t prbdctl_id_mask(struct nlattr *nest, int type)
+{
+	uint32_t mask = 0;
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem)
+		if (nla_type(a) == type && nla_len(a) >= 4 &&
+		    nla_get_u32(a) < 32)
+			mask |= 1u << nla_get_u32(a);
+	return mask;
+}
+
+static void prbdctl_print_mask(uint32_t mask)
+{
+	bool first = true;
+	unsigned int i;
+
+	for (i = 0; i < 32; i++)
+		if (mask & (1u << i)) {
+			printf("%s%u", first ? "" : ",", i);
+			first = false;
+		}
+	if (first && !prbdctl_json)
+		printf("-");
+}
+
+/*
+ * The membership the resource file of @name describes (its voters and
+ * learners; "role = none" nodes are in neither) against the configuration
+ * in the log.  They drift apart with every membership change until the
+ * file is edited; the file only matters for a node whose metadata has no
+ * configuration yet (a fresh create-md), but an operator reading it
+ * should know.  Nothing is printed when the file cannot be read.
+ */
+static void prbdctl_print_file_drift(const char *name, struct nlattr *nest)
+{
+	uint32_t fv = 0, fl = 0, lv, ll, bit;
+	struct prbdctl_res *res;
+	char path[PRBD_PATH_MAX];
+	unsigned int i;
+
+	if (prbdctl_status_config)
+		snprintf(path, sizeof(path), "%s", prbdctl_status_config);
+	else
+		snprintf(path, sizeof(path), "%s/%s.res", PRBDCTL_CONF_DIR,
+			 name);
+	if (access(path, R_OK))
+		return;
+	res = malloc(sizeof(*res));
+	if (!res)
+		return;
+	if (prbdctl_res_load(name, path, res))
+		goto out;
+	for (i = 0; i < res->nr_nodes; i++) {
+		if (res->nodes[i].node_id >= 32 || res->nodes[i].none)
+			continue;
+		bit = 1u << res->nodes[i].node_id;
+		if (res->nodes[i].learner)
+			fl |= bit;
+		else
+			fv |= bit;
+	}
+	lv = prbdctl_id_mask(nest, PRBD_CONFIG_ATTR_VOTER);
+	ll = prbdctl_id_mask(nest, PRBD_CONFIG_ATTR_LEARNER);
+	if (!lv || (fv == lv && fl == ll))
+		goto out;
+	if (prbdctl_json) {
+		printf(",\"file_differs\":{\"path\":");
+		prbdctl_json_str(stdout, path);
+		printf(",\"voters\":[");
+		prbdctl_print_mask(fv);
+		printf("],\"learners\":[");
+		prbdctl_print_mask(fl);
+		printf("]}");
+	} else {
+		printf("  resource file %s disagrees with the configuration in the log: file voters ",
+		       path);
+		prbdctl_print_mask(fv);
+		printf(" learners ");
+		prbdctl_print_mask(fl);
+		printf(", log voters ");
+		prbdctl_print_mask(lv);
+		printf(" learners ");
+		prbdctl_print_mask(ll);
+		printf(" (edit the file's roles)\n");
+	}
+out:
+	free(res);
+}
+
+static void prbdctl_print_config(const char *name, struct nlattr *nest)
 {
 	uint64_t epoch = 0, pending = 0, removed = 0;
 	uint32_t change = 0, node = 0, step = 0;
@@ -365,6 +461,7 @@ static void prbdctl_print_config(struct nlattr *nest)
 		if (change)
 			printf(",\"change\":{\"command\":\"%s\",\"node_id\":%u,\"step\":\"%s\"}",
 			       cname, node, sname);
+		prbdctl_print_file_drift(name, nest);
 		printf("}");
 	} else {
 		printf("  config epoch %" PRIu64 " voters ", epoch);
@@ -379,6 +476,7 @@ static void prbdctl_print_config(struct nlattr *nest)
 		if (removed)
 			printf("  removed from the group at slot %" PRIu64 "\n",
 			       removed);
+		prbdctl_print_file_drift(name, nest);
 	}
 }
 
@@ -490,7 +588,7 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 		       prbdctl_u64(tb, PRBD_ATTR_APPLIED_INDEX),
 		       prbdctl_u64(tb, PRBD_ATTR_CONFIG_EPOCH));
 		if (tb[PRBD_ATTR_CONFIG])
-			prbdctl_print_config(tb[PRBD_ATTR_CONFIG]);
+			prbdctl_print_config(name, tb[PRBD_ATTR_CONFIG]);
 		/* before "peers": tests grep the first occurrence of a key */
 		printf(",\"resync_rate_cap\":%u,\"resync_source\":%u"
 		       ",\"resync_done\":%" PRIu64 ",\"resync_total\":%" PRIu64
@@ -539,7 +637,7 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 		       prbdctl_u64(tb, PRBD_ATTR_COMMIT_INDEX),
 		       prbdctl_u64(tb, PRBD_ATTR_APPLIED_INDEX));
 		if (tb[PRBD_ATTR_CONFIG])
-			prbdctl_print_config(tb[PRBD_ATTR_CONFIG]);
+			prbdctl_print_config(name, tb[PRBD_ATTR_CONFIG]);
 		prbdctl_print_rs_verify_text(rt, vt, rs, v);
 	}
 }
