@@ -1300,6 +1300,7 @@ static void prbd_batch_work(struct work_struct *work)
 	struct prbd_dp *dp = b->dp;
 	unsigned int noio = memalloc_noio_save();
 	struct prbd_batch *o;
+	unsigned int tries = 0;
 	int err;
 
 	if (READ_ONCE(dp->failed))
@@ -1314,7 +1315,8 @@ static void prbd_batch_work(struct work_struct *work)
 			break;
 		/*
 		 * Log full: the checkpoint frees what is applied.  Payload
-		 * missing: the leader sends it again after a reconnect.  No
+		 * missing (this node dropped its DATA frame): ask the leader
+		 * for it again, every 200 ms (prbd_repl_want_payloads()).  No
 		 * memory: wait.  Then try again (records already written are
 		 * skipped), unless down stops the data path: the batch is
 		 * never persisted (nor reported).
@@ -1329,6 +1331,8 @@ static void prbd_batch_work(struct work_struct *work)
 		} else if (err == -ENOENT) {
 			pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 					    dp->res->name);
+			if (!(tries++ % 10))
+				prbd_repl_want_payloads(dp, b);
 		}
 		if (READ_ONCE(dp->stopping))
 			goto out;
