@@ -1432,6 +1432,16 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "node id too large for the Paxos core (max 15)");
 		return -EINVAL;
 	}
+	/*
+	 * Without a secret the handshake authenticates nothing: anyone who
+	 * reaches the port could join the group.  Only if asked for.
+	 */
+	if (!list_empty(&res->peers) && !res->secret_len &&
+	    !res->allow_no_secret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a group of several nodes needs a secret (or allow-no-secret)");
+		return -EINVAL;
+	}
 	dp = kzalloc(sizeof(*dp), GFP_KERNEL);
 	if (!dp)
 		return -ENOMEM;

@@ -219,6 +219,7 @@ struct prbd_resource {
 	u8 cluster_uuid[PRBD_UUID_LEN];
 	u8 secret[PRBD_SECRET_MAX_LEN];
 	u32 secret_len;
+	bool allow_no_secret;
 	enum prbd_on_no_quorum on_no_quorum;
 	u32 resync_rate;
 	struct sockaddr_storage listen;
@@ -263,6 +264,7 @@ struct prbd_resource {
  *		 0 for none
  * @listen: local listen address (validated, port set) or NULL for none
  * @self_role: the local node's role in the resource file
+ * @allow_no_secret: with peers and no secret, up is refused unless set
  */
 struct prbd_res_params {
 	const char *name;
@@ -275,6 +277,7 @@ struct prbd_res_params {
 	u32 resync_rate;
 	const struct sockaddr_storage *listen;
 	enum prbd_member_role self_role;
+	bool allow_no_secret;
 };
 
 /**

@@ -802,6 +802,18 @@ static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	return 0;
 }
 
+/*
+ * Does [sector << 9, + len) lie in the data area?  The sector is compared
+ * before it is shifted: a sector of 2^55 or more would wrap the shift
+ * (2^55 << 9 is 0 modulo 2^64) and pass a check of the sum.
+ */
+static bool prbd_repl_extent_ok(const struct prbd_dp *dp, u64 sector, u32 len)
+{
+	if (sector > dp->data_size >> SECTOR_SHIFT)
+		return false;
+	return len <= dp->data_size - (sector << SECTOR_SHIFT);
+}
+
 static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 			    struct prbd_px_msg *m)
 {
@@ -848,8 +860,8 @@ static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 			    !e->desc[j].len || e->desc[j].len >
 			    (e->desc[j].op == PRBD_LOG_OP_WRITE ?
 			     PRBD_DP_MAX_IO : PRBD_DP_MAX_TRIM) ||
-			    (e->desc[j].sector << SECTOR_SHIFT) + e->desc[j].len >
-			    dp->data_size)
+			    !prbd_repl_extent_ok(dp, e->desc[j].sector,
+						 e->desc[j].len))
 				return -EINVAL;
 		}
 	}

@@ -172,6 +172,7 @@ int prbd_res_create(const struct prbd_res_params *p,
 	if (p->secret_len)
 		memcpy(res->secret, p->secret, p->secret_len);
 	res->secret_len = p->secret_len;
+	res->allow_no_secret = p->allow_no_secret;
 	res->on_no_quorum = p->on_no_quorum;
 	res->resync_rate = p->resync_rate;
 	if (p->listen)
