@@ -369,14 +369,20 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 			pr_warn("%s: quorum lost: no leader reachable\n",
 				dp->res->name);
 	}
-	/* what status shows per peer: applied as the peer reported (leader) */
-	list_for_each_entry(peer, &dp->res->peers, list) {
+	/*
+	 * What status shows per peer: applied as the peer reported (leader).
+	 * No prbd_cfg_mutex here (down holds it while it flushes this work):
+	 * the list is walked under RCU (see struct prbd_peer).
+	 */
+	rcu_read_lock();
+	list_for_each_entry_rcu(peer, &dp->res->peers, list) {
 		if (peer->node_id >= PRBD_PX_MAX_NODES)
 			continue;
 		WRITE_ONCE(peer->match_index, st.peer_applied[peer->node_id]);
 		WRITE_ONCE(peer->sync, prbd_rs_peer_sync(dp, &st,
 							 peer->node_id));
 	}
+	rcu_read_unlock();
 	if (dp->primary && led && rd->role != PRBD_PX_LEADER) {
 		if (!dp->reclaim_at)
 			dp->reclaim_at = jiffies ? jiffies : 1;

@@ -19,6 +19,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rculist.h>
 #include <linux/socket.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -115,6 +116,15 @@ struct prbd_backing {
  * @rs_total: bytes that resync copies in all; WRITE_ONCE()
  * @rs_rate: its recent resync rate, bytes/s; WRITE_ONCE()
  * @priv: for the replication code (connection state etc.)
+ * @rcu: frees it after the lockless readers of the list are done
+ *
+ * prbd_resource.peers changes under prbd_cfg_mutex only, with the _rcu
+ * list primitives, and a removed peer is freed after a grace period
+ * (kfree_rcu()).  Readers holding the mutex walk it plainly; the data
+ * path's works and the transport's callbacks, which cannot take the mutex
+ * (down waits for them while holding it), walk it under rcu_read_lock()
+ * and only WRITE_ONCE() the fields documented so.  peer-add runs while
+ * the resource is up, so such a walk may meet a peer being added.
  */
 struct prbd_peer {
 	struct list_head list;
@@ -126,6 +136,7 @@ struct prbd_peer {
 	enum prbd_peer_sync sync;
 	u64 rs_done, rs_total, rs_rate;
 	void *priv;
+	struct rcu_head rcu;
 };
 
 /**

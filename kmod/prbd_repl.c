@@ -963,11 +963,16 @@ static void prbd_repl_peer_state(void *ctx, u32 node, bool up)
 	memset(dp->rpeer[node].sent, 0, sizeof(dp->rpeer[node].sent));
 	pr_info("%s: peer %u %s\n", dp->res->name, node,
 		up ? "connected" : "disconnected");
-	/* cstate is configuration-side state: only an approximation here */
-	list_for_each_entry(peer, &dp->res->peers, list)
+	/*
+	 * cstate is configuration-side state: only an approximation here.
+	 * A transport callback: no prbd_cfg_mutex, so RCU (struct prbd_peer).
+	 */
+	rcu_read_lock();
+	list_for_each_entry_rcu(peer, &dp->res->peers, list)
 		if (peer->node_id == node)
 			WRITE_ONCE(peer->cstate, up ? PRBD_CONN_STATE_CONNECTED :
 				   PRBD_CONN_STATE_CONNECTING);
+	rcu_read_unlock();
 	prbd_res_changed(dp->res);
 	prbd_dp_kick(dp);
 }

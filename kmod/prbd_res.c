@@ -224,8 +224,8 @@ int prbd_res_destroy(struct prbd_resource *res,
 
 	prbd_nl_notify_res(res, PRBD_EVENT_DESTROY);
 	list_for_each_entry_safe(peer, tmp, &res->peers, list) {
-		list_del(&peer->list);
-		kfree(peer);
+		list_del_rcu(&peer->list);
+		kfree_rcu(peer, rcu);
 	}
 	res->nr_peers = 0;
 	list_del_init(&res->list);
@@ -799,7 +799,7 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 	peer->addr = *addr;
 	peer->cstate = PRBD_CONN_STATE_STANDALONE;
 	peer->mrole = mrole;
-	list_add_tail(&peer->list, &res->peers);
+	list_add_tail_rcu(&peer->list, &res->peers);	/* see prbd_peer */
 	res->nr_peers++;
 
 	if (prbd_ops && prbd_ops->peer_added) {
@@ -812,9 +812,9 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 	return 0;
 
 out_unlink_peer:
-	list_del(&peer->list);
+	list_del_rcu(&peer->list);
 	res->nr_peers--;
-	kfree(peer);
+	kfree_rcu(peer, rcu);
 	return err;
 }
 
@@ -845,10 +845,10 @@ int prbd_peer_del(struct prbd_resource *res, u32 node_id,
 	if (prbd_ops && prbd_ops->peer_removing)
 		prbd_ops->peer_removing(res, peer);
 	prbd_nl_notify_peer(res, peer, PRBD_EVENT_DESTROY);
-	list_del(&peer->list);
+	list_del_rcu(&peer->list);
 	res->nr_peers--;
 	pr_info("%s: peer %u removed\n", res->name, node_id);
-	kfree(peer);
+	kfree_rcu(peer, rcu);
 	return 0;
 }
 
