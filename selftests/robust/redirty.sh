@@ -4,12 +4,13 @@
 # A write whose pages change while it is in flight (review defect 3 of
 # issue 14).  redirty.c writes /dev/prbd0 with O_DIRECT from buffers a
 # second thread keeps modifying, as a page redirtied during writeback is.
-# Before the copy at queue time (commit 57a0865), the checksum, the DATA
-# frames, the leader's log record and its apply each read the live pages:
-# a follower got a payload that did not match the frame's crc and dropped
-# the connection (again and again), the leader's log record failed its
-# checksum on replay, and the replicas could end up different.  Now the
-# request is copied once and everything uses the copy.  On one 3-node
+# The review found the checksum, the DATA frames, the leader's log record
+# and its apply each reading the live pages (a wrong crc flaps the
+# connection, a log record fails its checksum on replay, replicas
+# differ).  Just before the copy at queue time (commit 57a0865) the tree
+# still applied the leader's own writes from the live pages while peers
+# and log got a copy: this group fails there on "replicas agree".  Now
+# the request is copied once and everything uses the copy.  On one 3-node
 # group, node 1 auto-promoted by the writer's open:
 #
 # - RD_SECONDS (20) of such writes complete; no node logs a crc mismatch
