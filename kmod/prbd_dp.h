@@ -42,6 +42,7 @@ enum {
 	PRBD_MSG_XFER,
 	PRBD_MSG_RS,
 	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
+	PRBD_MSG_PLREQ,		/* "send me this payload again" (prbd_repl.c) */
 };
 
 /*
@@ -219,6 +220,16 @@ static inline size_t prbd_pl_size(unsigned int nr)
 				 (1 + PRBD_DP_PERSIST_WINDOW) * \
 				 PRBD_PX_LOG_CAP * PRBD_PX_BATCH)
 #define PRBD_REPL_SENT_RING	256
+/* payloads a follower asks for at once (PRBD_MSG_PLREQ) */
+#define PRBD_PL_WANT_MAX	8
+
+/* a payload this node misses: the descriptor that names it, and its slot */
+struct prbd_pl_want {
+	u64 slot;
+	u64 id;
+	u64 sector;
+	u32 csum;
+};
 
 /* per peer state of the replication glue */
 struct prbd_repl_peer {
@@ -431,6 +442,11 @@ struct prbd_dp {
 	struct mutex pl_evict_lock;	/* one prbd_pl_evict() at a time; pl_ids */
 	u64 *pl_ids;			/* ids needed (prbd_dp_pl_needed()) */
 	bool pl_purge;			/* the leader changed (drive work) */
+	struct prbd_pl_want pl_want[PRBD_PL_WANT_MAX];	/* under pl_lock */
+	u32 n_pl_want;			/* ... to ask for (pl_want_work) */
+	u64 pl_asked;			/* payloads asked for, ever */
+	u64 pl_resent;			/* payloads sent again when asked, ever */
+	struct work_struct pl_want_work;	/* sends the asks (dp->wq) */
 	struct dentry *dbg;		/* debugfs: prbd/<resource>/ */
 	struct mutex rmsg_lock;		/* protects rmsg */
 	struct prbd_px_msg *rmsg;	/* decoded incoming message */
@@ -524,6 +540,7 @@ void prbd_repl_stop(struct prbd_dp *dp);
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);
 int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m);
 void prbd_repl_ask_leadership(struct prbd_dp *dp);
+void prbd_repl_want_payloads(struct prbd_dp *dp, const struct prbd_batch *b);
 int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
 struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
 struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,

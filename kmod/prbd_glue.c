@@ -63,7 +63,9 @@ static unsigned long prbd_ckpt_jiffies(void)
  */
 static unsigned int prbd_persist_window = PRBD_DP_PERSIST_WINDOW;
 module_param_named(persist_window, prbd_persist_window, uint, 0644);
-MODULE_PARM_DESC(persist_window, "persist batches in flight, 1.." __stringify(PRBD_DP_PERSIST_WINDOW) " (default " __stringify(PRBD_DP_PERSIST_WINDOW) "; read at up)");
+static_assert(PRBD_DP_PERSIST_WINDOW == 4);	/* the description says so */
+MODULE_PARM_DESC(persist_window,
+		 "persist batches in flight, 1..4 (default 4; read at up)");
 
 static u64 prbd_now_ms(void)
 {
@@ -378,14 +380,20 @@ static void prbd_track_leadership(struct prbd_dp *dp,
 			pr_warn("%s: quorum lost: no leader reachable\n",
 				dp->res->name);
 	}
-	/* what status shows per peer: applied as the peer reported (leader) */
-	list_for_each_entry(peer, &dp->res->peers, list) {
+	/*
+	 * What status shows per peer: applied as the peer reported (leader).
+	 * No prbd_cfg_mutex here (down holds it while it flushes this work):
+	 * the list is walked under RCU (see struct prbd_peer).
+	 */
+	rcu_read_lock();
+	list_for_each_entry_rcu(peer, &dp->res->peers, list) {
 		if (peer->node_id >= PRBD_PX_MAX_NODES)
 			continue;
 		WRITE_ONCE(peer->match_index, st.peer_applied[peer->node_id]);
 		WRITE_ONCE(peer->sync, prbd_rs_peer_sync(dp, &st,
 							 peer->node_id));
 	}
+	rcu_read_unlock();
 	if (dp->primary && led && rd->role != PRBD_PX_LEADER) {
 		if (!dp->reclaim_at)
 			dp->reclaim_at = jiffies ? jiffies : 1;
@@ -1309,6 +1317,7 @@ static void prbd_batch_work(struct work_struct *work)
 	struct prbd_dp *dp = b->dp;
 	unsigned int noio = memalloc_noio_save();
 	struct prbd_batch *o;
+	unsigned int tries = 0;
 	int err;
 
 	if (READ_ONCE(dp->failed))
@@ -1323,7 +1332,8 @@ static void prbd_batch_work(struct work_struct *work)
 			break;
 		/*
 		 * Log full: the checkpoint frees what is applied.  Payload
-		 * missing: the leader sends it again after a reconnect.  No
+		 * missing (this node dropped its DATA frame): ask the leader
+		 * for it again, every 200 ms (prbd_repl_want_payloads()).  No
 		 * memory: wait.  Then try again (records already written are
 		 * skipped), unless down stops the data path: the batch is
 		 * never persisted (nor reported).
@@ -1338,6 +1348,8 @@ static void prbd_batch_work(struct work_struct *work)
 		} else if (err == -ENOENT) {
 			pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
 					    dp->res->name);
+			if (!(tries++ % 10))
+				prbd_repl_want_payloads(dp, b);
 		}
 		if (READ_ONCE(dp->stopping))
 			goto out;
@@ -1435,6 +1447,16 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 
 	if (res->node_id >= PRBD_PX_MAX_NODES) {
 		NL_SET_ERR_MSG_MOD(extack, "node id too large for the Paxos core (max 15)");
+		return -EINVAL;
+	}
+	/*
+	 * Without a secret the handshake authenticates nothing: anyone who
+	 * reaches the port could join the group.  Only if asked for.
+	 */
+	if (!list_empty(&res->peers) && !res->secret_len &&
+	    !res->allow_no_secret) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a group of several nodes needs a secret (or allow-no-secret)");
 		return -EINVAL;
 	}
 	dp = kzalloc(sizeof(*dp), GFP_KERNEL);

@@ -19,6 +19,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rculist.h>
 #include <linux/socket.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -115,6 +116,15 @@ struct prbd_backing {
  * @rs_total: bytes that resync copies in all; WRITE_ONCE()
  * @rs_rate: its recent resync rate, bytes/s; WRITE_ONCE()
  * @priv: for the replication code (connection state etc.)
+ * @rcu: frees it after the lockless readers of the list are done
+ *
+ * prbd_resource.peers changes under prbd_cfg_mutex only, with the _rcu
+ * list primitives, and a removed peer is freed after a grace period
+ * (kfree_rcu()).  Readers holding the mutex walk it plainly; the data
+ * path's works and the transport's callbacks, which cannot take the mutex
+ * (down waits for them while holding it), walk it under rcu_read_lock()
+ * and only WRITE_ONCE() the fields documented so.  peer-add runs while
+ * the resource is up, so such a walk may meet a peer being added.
  */
 struct prbd_peer {
 	struct list_head list;
@@ -126,6 +136,7 @@ struct prbd_peer {
 	enum prbd_peer_sync sync;
 	u64 rs_done, rs_total, rs_rate;
 	void *priv;
+	struct rcu_head rcu;
 };
 
 /**
@@ -219,6 +230,7 @@ struct prbd_resource {
 	u8 cluster_uuid[PRBD_UUID_LEN];
 	u8 secret[PRBD_SECRET_MAX_LEN];
 	u32 secret_len;
+	bool allow_no_secret;
 	enum prbd_on_no_quorum on_no_quorum;
 	u32 resync_rate;
 	struct sockaddr_storage listen;
@@ -263,6 +275,7 @@ struct prbd_resource {
  *		 0 for none
  * @listen: local listen address (validated, port set) or NULL for none
  * @self_role: the local node's role in the resource file
+ * @allow_no_secret: with peers and no secret, up is refused unless set
  */
 struct prbd_res_params {
 	const char *name;
@@ -275,6 +288,7 @@ struct prbd_res_params {
 	u32 resync_rate;
 	const struct sockaddr_storage *listen;
 	enum prbd_member_role self_role;
+	bool allow_no_secret;
 };
 
 /**

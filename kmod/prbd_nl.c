@@ -7,6 +7,13 @@
  * operation does not take is refused ("Unknown attribute type"), as is a
  * wrong type, length or range.  State changes need CAP_NET_ADMIN.  Errors
  * carry an extack message; a failed command changes nothing.
+ *
+ * Reading is open to everyone, but what identifies the group or the
+ * machine is not: res-get leaves out the cluster UUID and the backing
+ * device's path for a caller without CAP_NET_ADMIN (in the netlink
+ * socket's user namespace, as GENL_ADMIN_PERM checks), and only such a
+ * caller may join the events group (GENL_MCAST_CAP_NET_ADMIN), whose
+ * notifications carry everything.  The secret is never sent back.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,7 +30,8 @@ enum prbd_nl_mcgrp {
 };
 
 static const struct genl_multicast_group prbd_nl_mcgrps[] = {
-	[PRBD_NLGRP_EVENTS] = { .name = PRBD_MCGRP_EVENTS },
+	[PRBD_NLGRP_EVENTS] = { .name = PRBD_MCGRP_EVENTS,
+				.flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family prbd_nl_family;
@@ -73,7 +81,7 @@ static const struct nla_policy prbd_nl_peer_policy[PRBD_PEER_ATTR_MAX + 1] = {
 };
 
 /* res-new */
-static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_MEMBER_ROLE + 1] = {
+static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_ALLOW_NO_SECRET + 1] = {
 	PRBD_NL_NAME_POLICY,
 	[PRBD_ATTR_MINOR] = NLA_POLICY_MAX(NLA_U32, PRBD_MINOR_MAX),
 	[PRBD_ATTR_NODE_ID] = PRBD_NL_NODE_ID_POLICY,
@@ -85,6 +93,7 @@ static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_MEMBER_ROLE + 1]
 	PRBD_NL_LISTEN_POLICY,
 	PRBD_NL_RESYNC_RATE_POLICY,
 	[PRBD_ATTR_MEMBER_ROLE] = NLA_POLICY_MAX(NLA_U32, PRBD_MEMBER_ROLE_MAX),
+	[PRBD_ATTR_ALLOW_NO_SECRET] = { .type = NLA_FLAG },
 };
 
 /* res-del, res-get (do and dump), up, down, secondary */
@@ -382,9 +391,13 @@ static int prbd_nl_put_verify(struct sk_buff *skb,
 	return 0;
 }
 
-/* Context: prbd_cfg_mutex held.  @event < 0: no PRBD_ATTR_EVENT. */
+/*
+ * Context: prbd_cfg_mutex held.  @event < 0: no PRBD_ATTR_EVENT.  @admin:
+ * the receiver has CAP_NET_ADMIN; else no cluster UUID nor backing path.
+ */
 static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
-			    u32 portid, u32 seq, int flags, u8 cmd, int event)
+			    u32 portid, u32 seq, int flags, u8 cmd, int event,
+			    bool admin)
 {
 	u64 ballot, commit_index, applied_index;
 	struct prbd_nl_cfg cfg;
@@ -420,8 +433,8 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	if (nla_put_string(skb, PRBD_ATTR_NAME, res->name) ||
 	    nla_put_u32(skb, PRBD_ATTR_MINOR, res->dev.minor) ||
 	    nla_put_u32(skb, PRBD_ATTR_NODE_ID, res->node_id) ||
-	    nla_put(skb, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN,
-		    res->cluster_uuid) ||
+	    (admin && nla_put(skb, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN,
+			      res->cluster_uuid)) ||
 	    nla_put_u32(skb, PRBD_ATTR_ON_NO_QUORUM, res->on_no_quorum) ||
 	    nla_put_u32(skb, PRBD_ATTR_RESYNC_RATE, res->resync_rate) ||
 	    nla_put_u32(skb, PRBD_ATTR_ROLE, res->role) ||
@@ -441,7 +454,8 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	    prbd_nl_put_listen(skb, res))
 		goto cancel;
 	if (res->backing &&
-	    (nla_put_string(skb, PRBD_ATTR_BACKING_DEV, res->backing->path) ||
+	    ((admin && nla_put_string(skb, PRBD_ATTR_BACKING_DEV,
+				      res->backing->path)) ||
 	     nla_put_u64_64bit(skb, PRBD_ATTR_SIZE, res->backing->md.data_size,
 			       PRBD_ATTR_PAD)))
 		goto cancel;
@@ -493,7 +507,9 @@ void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event)
 	skb = genlmsg_new(prbd_nl_res_size(res), GFP_KERNEL);
 	if (!skb)
 		return;
-	if (prbd_nl_fill_res(skb, res, 0, 0, 0, PRBD_CMD_RES_NTF, event)) {
+	/* the events group is CAP_NET_ADMIN's only */
+	if (prbd_nl_fill_res(skb, res, 0, 0, 0, PRBD_CMD_RES_NTF, event,
+			     true)) {
 		nlmsg_free(skb);
 		return;
 	}
@@ -817,6 +833,7 @@ static int prbd_nl_res_new_doit(struct sk_buff *skb, struct genl_info *info)
 		nla_get_u32(a[PRBD_ATTR_RESYNC_RATE]) : 0;
 	p.self_role = a[PRBD_ATTR_MEMBER_ROLE] ?
 		nla_get_u32(a[PRBD_ATTR_MEMBER_ROLE]) : PRBD_MEMBER_ROLE_VOTER;
+	p.allow_no_secret = nla_get_flag(a[PRBD_ATTR_ALLOW_NO_SECRET]);
 	err = prbd_nl_parse_listen(info, &listen);
 	if (err < 0)
 		return err;
@@ -859,7 +876,8 @@ static int prbd_nl_res_get_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_unlock;
 	}
 	err = prbd_nl_fill_res(msg, res, info->snd_portid, info->snd_seq, 0,
-			       PRBD_CMD_RES_GET, -1);
+			       PRBD_CMD_RES_GET, -1,
+			       netlink_capable(skb, CAP_NET_ADMIN));
 	if (err) {
 		nlmsg_free(msg);
 		goto out_unlock;
@@ -913,7 +931,8 @@ static int prbd_nl_res_get_dumpit(struct sk_buff *skb,
 		err = prbd_nl_fill_res(skb, res,
 				       NETLINK_CB(cb->skb).portid,
 				       cb->nlh->nlmsg_seq, NLM_F_MULTI,
-				       PRBD_CMD_RES_GET, -1);
+				       PRBD_CMD_RES_GET, -1,
+				       netlink_capable(cb->skb, CAP_NET_ADMIN));
 		if (err) {
 			idx--;
 			break;

@@ -17,8 +17,16 @@
  *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
  *                  sent by a node asked to become primary.
  *  PRBD_MSG_RS     resync and verify (prbd_resync.c).
+ *  PRBD_MSG_PLREQ  header struct prbd_wire_plreq: "send me this payload
+ *                  again".  A follower that dropped a DATA frame (no
+ *                  memory to receive it) cannot log the accept that names
+ *                  it; its batch work retries and, every 200 ms, asks the
+ *                  leader for what is missing (prbd_repl_want_payloads()).
+ *                  The leader answers with a DATA frame from its cache or
+ *                  its log (prbd_pl_find()), or with nothing if it has
+ *                  neither (then a resync or catch-up repairs the node).
  * One connection delivers in order, so a DATA frame always arrives before
- * the message that needs it.
+ * the message that needs it, unless the receiver dropped it.
  *
  * The payload cache (struct prbd_payload) holds the data of writes whose
  * slot is not applied yet: copies of the primary's requests (what is sent
@@ -96,6 +104,14 @@ struct prbd_wire_px {
 	__le64 aux;
 	__le64 aux2;
 	struct prbd_wire_px_ent ent[];
+};
+
+struct prbd_wire_plreq {
+	__le64 slot;
+	__le64 id;
+	__le64 sector;
+	__le32 csum;
+	__le32 pad;
 };
 
 #define PRBD_XFER_F_REFUSED	0x01	/* reply: the leader is primary */
@@ -441,9 +457,9 @@ static int prbd_pl_show(struct seq_file *m, void *v)
 	struct prbd_dp *dp = m->private;
 
 	spin_lock(&dp->pl_lock);
-	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\n",
+	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\nasked %llu\nresent %llu\n",
 		   dp->pl_count, dp->pl_bytes, dp->pl_needed_bytes,
-		   dp->pl_evicted);
+		   dp->pl_evicted, dp->pl_asked, dp->pl_resent);
 	spin_unlock(&dp->pl_lock);
 	return 0;
 }
@@ -619,7 +635,136 @@ int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m)
 	return k;
 }
 
+/**
+ * prbd_repl_want_payloads() - ask for the payloads a persist batch misses
+ * @dp: the data path
+ * @b: the batch, whose log write found no payload for a descriptor
+ *
+ * Notes the write descriptors whose payload is not in the cache (at most
+ * PRBD_PL_WANT_MAX) and leaves the asking to pl_want_work on dp->wq: the
+ * batch work runs on dp->lwq, which prbd_repl_stop() does not flush, so it
+ * must not use the transport itself.
+ *
+ * Context: the batch work (the batch is its own while busy).
+ */
+void prbd_repl_want_payloads(struct prbd_dp *dp, const struct prbd_batch *b)
+{
+	struct prbd_pl_want w[PRBD_PL_WANT_MAX];
+	struct prbd_payload *pl;
+	u32 i, j, n = 0;
+
+	for (i = 0; i < b->n_ents && n < ARRAY_SIZE(w); i++) {
+		const struct prbd_px_entry *e = &b->ents[i];
+
+		if (e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (j = 0; j < e->n_desc && n < ARRAY_SIZE(w); j++) {
+			if (e->desc[j].op != PRBD_LOG_OP_WRITE)
+				continue;
+			pl = prbd_pl_get(dp, e->desc[j].id);
+			if (pl) {
+				prbd_pl_put(pl);
+				continue;
+			}
+			w[n].slot = e->slot;
+			w[n].id = e->desc[j].id;
+			w[n].sector = e->desc[j].sector;
+			w[n].csum = e->desc[j].csum;
+			n++;
+		}
+	}
+	if (!n)
+		return;
+	spin_lock(&dp->pl_lock);
+	memcpy(dp->pl_want, w, n * sizeof(w[0]));
+	dp->n_pl_want = n;
+	spin_unlock(&dp->pl_lock);
+	queue_work(dp->wq, &dp->pl_want_work);
+}
+
+/* Send the asks noted by prbd_repl_want_payloads() to the leader. */
+static void prbd_repl_pl_want_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, pl_want_work);
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+	struct prbd_pl_want w[PRBD_PL_WANT_MAX];
+	struct prbd_wire_plreq r = {};
+	u32 i, n;
+	u8 leader;
+
+	spin_lock(&dp->pl_lock);
+	n = dp->n_pl_want;
+	memcpy(w, dp->pl_want, n * sizeof(w[0]));
+	dp->n_pl_want = 0;
+	spin_unlock(&dp->pl_lock);
+	spin_lock(&dp->px_lock);
+	leader = dp->leader;
+	spin_unlock(&dp->px_lock);
+	if (!tr || !n || !leader || leader == dp->res->node_id ||
+	    leader >= PRBD_PX_MAX_NODES || !dp->rpeer[leader].up)
+		return;
+	for (i = 0; i < n; i++) {
+		r.slot = cpu_to_le64(w[i].slot);
+		r.id = cpu_to_le64(w[i].id);
+		r.sector = cpu_to_le64(w[i].sector);
+		r.csum = cpu_to_le32(w[i].csum);
+		if (prbd_tr_send(tr, leader, PRBD_MSG_PLREQ, &r, sizeof(r),
+				 NULL, 0, 0, NULL, NULL))
+			break;
+		spin_lock(&dp->pl_lock);
+		dp->pl_asked++;
+		spin_unlock(&dp->pl_lock);
+		pr_info_ratelimited("%s: slot %llu: asked node %u for payload %llx again\n",
+				    dp->res->name, w[i].slot, leader, w[i].id);
+	}
+}
+
 /* --- receiving ------------------------------------------------------------ */
+
+/*
+ * A follower asks for a payload again: send it from the cache or the log.
+ * Context: the transport's receive work (may sleep: a log read).
+ */
+static int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+{
+	const struct prbd_wire_plreq *r = rx->hdr;
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+	struct prbd_wire_data wd;
+	struct prbd_payload *pl;
+	u64 slot, id;
+	int err;
+
+	if (rx->hdr_len != sizeof(*r) || rx->payload_len || r->pad)
+		return -EINVAL;
+	slot = le64_to_cpu(r->slot);
+	id = le64_to_cpu(r->id);
+	pl = prbd_pl_find(dp, slot, id, le32_to_cpu(r->csum));
+	if (IS_ERR(pl)) {
+		pr_warn_ratelimited("%s: node %u asks for payload %llx of slot %llu: not here (%ld)\n",
+				    dp->res->name, rx->from, id, slot,
+				    PTR_ERR(pl));
+		return 0;
+	}
+	if (!tr) {
+		prbd_pl_put(pl);
+		return 0;
+	}
+	wd.id = r->id;
+	wd.sector = r->sector;
+	wd.len = cpu_to_le32(pl->len);
+	wd.csum = r->csum;
+	err = prbd_tr_send_crc(tr, rx->from, PRBD_MSG_DATA, &wd, sizeof(wd),
+			       pl->bvec, pl->nr, pl->len,
+			       le32_to_cpu(r->csum), prbd_repl_data_sent, pl);
+	if (err) {
+		prbd_pl_put(pl);
+		return 0;	/* the peer asks again */
+	}
+	spin_lock(&dp->pl_lock);
+	dp->pl_resent++;
+	spin_unlock(&dp->pl_lock);
+	return 0;
+}
 
 static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 {
@@ -655,6 +800,18 @@ static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	prbd_pl_insert(dp, pl);
 	prbd_pl_put(pl);
 	return 0;
+}
+
+/*
+ * Does [sector << 9, + len) lie in the data area?  The sector is compared
+ * before it is shifted: a sector of 2^55 or more would wrap the shift
+ * (2^55 << 9 is 0 modulo 2^64) and pass a check of the sum.
+ */
+static bool prbd_repl_extent_ok(const struct prbd_dp *dp, u64 sector, u32 len)
+{
+	if (sector > dp->data_size >> SECTOR_SHIFT)
+		return false;
+	return len <= dp->data_size - (sector << SECTOR_SHIFT);
 }
 
 static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
@@ -703,8 +860,8 @@ static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 			    !e->desc[j].len || e->desc[j].len >
 			    (e->desc[j].op == PRBD_LOG_OP_WRITE ?
 			     PRBD_DP_MAX_IO : PRBD_DP_MAX_TRIM) ||
-			    (e->desc[j].sector << SECTOR_SHIFT) + e->desc[j].len >
-			    dp->data_size)
+			    !prbd_repl_extent_ok(dp, e->desc[j].sector,
+						 e->desc[j].len))
 				return -EINVAL;
 		}
 	}
@@ -787,6 +944,9 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 	case PRBD_MSG_MEMBER:
 		err = prbd_member_recv(dp, rx);
 		break;
+	case PRBD_MSG_PLREQ:
+		err = prbd_repl_recv_plreq(dp, rx);
+		break;
 	}
 	if (err)
 		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",
@@ -804,11 +964,16 @@ static void prbd_repl_peer_state(void *ctx, u32 node, bool up)
 	memset(dp->rpeer[node].sent, 0, sizeof(dp->rpeer[node].sent));
 	pr_info("%s: peer %u %s\n", dp->res->name, node,
 		up ? "connected" : "disconnected");
-	/* cstate is configuration-side state: only an approximation here */
-	list_for_each_entry(peer, &dp->res->peers, list)
+	/*
+	 * cstate is configuration-side state: only an approximation here.
+	 * A transport callback: no prbd_cfg_mutex, so RCU (struct prbd_peer).
+	 */
+	rcu_read_lock();
+	list_for_each_entry_rcu(peer, &dp->res->peers, list)
 		if (peer->node_id == node)
 			WRITE_ONCE(peer->cstate, up ? PRBD_CONN_STATE_CONNECTED :
 				   PRBD_CONN_STATE_CONNECTING);
+	rcu_read_unlock();
 	prbd_res_changed(dp->res);
 	prbd_dp_kick(dp);
 }
@@ -855,6 +1020,7 @@ int prbd_repl_start(struct prbd_dp *dp)
 	INIT_LIST_HEAD(&dp->pl_lru);
 	mutex_init(&dp->pl_evict_lock);
 	mutex_init(&dp->rmsg_lock);
+	INIT_WORK(&dp->pl_want_work, prbd_repl_pl_want_work);
 	if (list_empty(&res->peers))
 		return 0;
 	/* for tests and the curious; nothing depends on it */

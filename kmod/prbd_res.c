@@ -172,6 +172,7 @@ int prbd_res_create(const struct prbd_res_params *p,
 	if (p->secret_len)
 		memcpy(res->secret, p->secret, p->secret_len);
 	res->secret_len = p->secret_len;
+	res->allow_no_secret = p->allow_no_secret;
 	res->on_no_quorum = p->on_no_quorum;
 	res->resync_rate = p->resync_rate;
 	if (p->listen)
@@ -223,8 +224,8 @@ int prbd_res_destroy(struct prbd_resource *res,
 
 	prbd_nl_notify_res(res, PRBD_EVENT_DESTROY);
 	list_for_each_entry_safe(peer, tmp, &res->peers, list) {
-		list_del(&peer->list);
-		kfree(peer);
+		list_del_rcu(&peer->list);
+		kfree_rcu(peer, rcu);
 	}
 	res->nr_peers = 0;
 	list_del_init(&res->list);
@@ -639,7 +640,7 @@ static int prbd_res_admin_addr(struct prbd_resource *res, enum prbd_cmd cmd,
 
 static void prbd_peer_link(struct prbd_resource *res, struct prbd_peer *peer)
 {
-	list_add_tail(&peer->list, &res->peers);
+	list_add_tail_rcu(&peer->list, &res->peers);	/* see prbd_peer */
 	res->nr_peers++;
 }
 
@@ -909,9 +910,9 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 	return 0;
 
 out_unlink_peer:
-	list_del(&peer->list);
+	list_del_rcu(&peer->list);
 	res->nr_peers--;
-	kfree(peer);
+	kfree_rcu(peer, rcu);
 	return err;
 }
 
@@ -942,10 +943,10 @@ int prbd_peer_del(struct prbd_resource *res, u32 node_id,
 	if (prbd_ops && prbd_ops->peer_removing)
 		prbd_ops->peer_removing(res, peer);
 	prbd_nl_notify_peer(res, peer, PRBD_EVENT_DESTROY);
-	list_del(&peer->list);
+	list_del_rcu(&peer->list);
 	res->nr_peers--;
 	pr_info("%s: peer %u removed\n", res->name, node_id);
-	kfree(peer);
+	kfree_rcu(peer, rcu);
 	return 0;
 }
 

@@ -628,14 +628,16 @@ static void prbd_rs_on_read_req(struct prbd_dp *dp, u32 from,
 		return;
 	}
 	if (!crc) {
-		/* what status shows for this peer */
-		list_for_each_entry(peer, &dp->res->peers, list) {
+		/* what status shows for this peer (RCU: struct prbd_peer) */
+		rcu_read_lock();
+		list_for_each_entry_rcu(peer, &dp->res->peers, list) {
 			if (peer->node_id != from)
 				continue;
 			WRITE_ONCE(peer->rs_done, le64_to_cpu(w->done));
 			WRITE_ONCE(peer->rs_total, le64_to_cpu(w->total));
 			WRITE_ONCE(peer->rs_rate, le64_to_cpu(w->rate));
 		}
+		rcu_read_unlock();
 		WRITE_ONCE(dp->rpeer[from].rs_seen, jiffies);
 	}
 	/* a peer asks for a few pieces at a time: more is a bug or abuse */

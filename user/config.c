@@ -7,6 +7,8 @@
  *   minor = 0
  *   cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
  *   secret = some-shared-secret          ; optional
+ *   allow-no-secret = no                 ; yes: several nodes may run without
+ *                                        ; a secret (no authentication)
  *   on-no-quorum = block                 ; or io-error; default block
  *   resync-rate = 20M                    ; bytes/s cap as resync target
  *   node-id = 1                          ; optional: the local node
@@ -45,6 +47,7 @@ enum {
 	PRBDCTL_SEEN_ONQ = 1 << 4,
 	PRBDCTL_SEEN_NODE_ID = 1 << 5,
 	PRBDCTL_SEEN_RATE = 1 << 6,
+	PRBDCTL_SEEN_NOSECRET = 1 << 7,
 };
 
 #define PRBDCTL_NODE_SEEN_ADDR	(1 << 0)
@@ -114,6 +117,14 @@ static int prbdctl_ini_resource(struct prbdctl_ini_ctx *ctx, const char *key,
 		if (!res->secret_len || res->secret_len > PRBD_SECRET_MAX_LEN)
 			return prbdctl_ini_fail(ctx, "secret must be 1..64 bytes%s%s", "", "");
 		memcpy(res->secret, val, res->secret_len);
+	} else if (!strcmp(key, "allow-no-secret")) {
+		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_NOSECRET))
+			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");
+		if (!strcmp(val, "yes"))
+			res->allow_no_secret = true;
+		else if (strcmp(val, "no"))
+			return prbdctl_ini_fail(ctx, "invalid allow-no-secret '%s'%s", val,
+						" (yes or no)");
 	} else if (!strcmp(key, "on-no-quorum")) {
 		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_ONQ))
 			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");

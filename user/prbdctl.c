@@ -44,6 +44,7 @@ enum {
 	OPT_PEER = 1 << 17,
 	OPT_RESYNC_RATE = 1 << 18,
 	OPT_CHUNK_SIZE = 1 << 19,
+	OPT_ALLOW_NO_SECRET = 1 << 20,
 };
 
 #define OPT_GLOBAL	(OPT_JSON)
@@ -59,6 +60,7 @@ struct prbdctl_opts {
 	uint32_t node_id;
 	uint32_t minor;
 	const char *secret_file;
+	bool allow_no_secret;
 	uint32_t on_no_quorum;
 	long count;
 	int timeout_ms;
@@ -69,7 +71,7 @@ struct prbdctl_opts {
 	uint32_t chunk_shift;
 };
 
-/* The first 20 entries are in OPT_* bit order (see prbdctl_opt_name()). */
+/* The first 21 entries are in OPT_* bit order (see prbdctl_opt_name()). */
 static const struct option prbdctl_long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "config", required_argument, NULL, 'c' },
@@ -91,6 +93,7 @@ static const struct option prbdctl_long_opts[] = {
 	{ "peer", required_argument, NULL, 'p' },
 	{ "resync-rate", required_argument, NULL, 'R' },
 	{ "chunk-size", required_argument, NULL, 'k' },
+	{ "allow-no-secret", no_argument, NULL, 'N' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -250,7 +253,7 @@ static const char *prbdctl_node_role_name(const struct prbdctl_node *n)
 static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 			   uint32_t minor, uint32_t node_id,
 			   const uint8_t *uuid, const uint8_t *secret,
-			   size_t secret_len, uint32_t onq,
+			   size_t secret_len, bool allow_no_secret, uint32_t onq,
 			   const struct sockaddr_storage *listen,
 			   uint32_t resync_rate, uint32_t self_role)
 {
@@ -263,6 +266,7 @@ static int prbdctl_res_new(struct prbdctl_nl *nl, const char *res,
 	    nla_put_u32(msg, PRBD_ATTR_NODE_ID, node_id) ||
 	    nla_put(msg, PRBD_ATTR_CLUSTER_UUID, PRBD_UUID_LEN, uuid) ||
 	    (secret_len && nla_put(msg, PRBD_ATTR_SECRET, secret_len, secret)) ||
+	    (allow_no_secret && nla_put_flag(msg, PRBD_ATTR_ALLOW_NO_SECRET)) ||
 	    nla_put_u32(msg, PRBD_ATTR_ON_NO_QUORUM, onq) ||
 	    nla_put_u32(msg, PRBD_ATTR_RESYNC_RATE, resync_rate) ||
 	    nla_put_u32(msg, PRBD_ATTR_MEMBER_ROLE, self_role) ||
@@ -468,7 +472,8 @@ static int cmd_up(const struct prbdctl_cmd *c, int argc, char **argv,
 
 	ret = prbdctl_res_new(nl, res.name, res.minor, res.local->node_id,
 			      res.cluster_uuid, res.secret, res.secret_len,
-			      res.on_no_quorum, &res.local->addr,
+			      res.allow_no_secret, res.on_no_quorum,
+			      &res.local->addr,
 			      res.resync_rate, prbdctl_node_role(res.local));
 	if (ret)
 		goto out_close;
@@ -555,7 +560,7 @@ static int cmd_new_resource(const struct prbdctl_cmd *c, int argc,
 		return ret;
 	ret = prbdctl_res_new(nl, argv[0], o->minor, o->node_id,
 			      o->cluster_uuid, secret, secret_len,
-			      o->on_no_quorum,
+			      o->allow_no_secret, o->on_no_quorum,
 			      o->set & OPT_LISTEN ? &o->listen : NULL,
 			      o->resync_rate, PRBD_MEMBER_ROLE_VOTER);
 	prbdctl_nl_close(nl);
@@ -991,9 +996,10 @@ static const struct prbdctl_cmd prbdctl_cmds[] = {
 	{ "down", cmd_down, 1, 1, 0, "down RES", 0 },
 	{ "new-resource", cmd_new_resource, 1, 1,
 	  OPT_MINOR | OPT_NODE_ID | OPT_CLUSTER_UUID | OPT_SECRET_FILE |
-	  OPT_ON_NO_QUORUM | OPT_LISTEN | OPT_RESYNC_RATE,
+	  OPT_ON_NO_QUORUM | OPT_LISTEN | OPT_RESYNC_RATE | OPT_ALLOW_NO_SECRET,
 	  "new-resource RES --minor M --node-id N --cluster-uuid UUID\n"
-	  "\t\t[--secret-file FILE] [--on-no-quorum block|io-error]\n"
+	  "\t\t[--secret-file FILE] [--allow-no-secret]\n"
+	  "\t\t[--on-no-quorum block|io-error]\n"
 	  "\t\t[--listen ADDRESS[:PORT]] [--resync-rate RATE]", 0 },
 	{ "del-resource", cmd_generic, 1, 1, 0, "del-resource RES",
 	  PRBD_CMD_RES_DEL },
@@ -1211,6 +1217,10 @@ static int prbdctl_parse_opts(int argc, char **argv, struct prbdctl_opts *o)
 				return PRBDCTL_EXIT_USAGE;
 			}
 			o->chunk_shift = __builtin_ctzll(v64);
+			break;
+		case 'N':
+			o->set |= OPT_ALLOW_NO_SECRET;
+			o->allow_no_secret = true;
 			break;
 		case 'h':
 			prbdctl_usage(stdout);

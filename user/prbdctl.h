@@ -74,6 +74,7 @@ struct prbdctl_res {
 	bool have_uuid;
 	uint8_t secret[PRBD_SECRET_MAX_LEN];
 	size_t secret_len;
+	bool allow_no_secret;		/* several nodes, no secret: allowed */
 	uint32_t on_no_quorum;
 	uint32_t resync_rate;		/* KiB/s, 0: no cap */
 	uint32_t node_id;		/* from the file, 0 if not given */

@@ -201,6 +201,10 @@ enum prbd_attr {
 					 * file (used while its disk has no
 					 * configuration of its own)
 					 */
+	PRBD_ATTR_ALLOW_NO_SECRET,	/* flag, res-new: a group of several
+					 * nodes may run without a secret
+					 * (peers not authenticated)
+					 */
 
 	__PRBD_ATTR_MAX,
 	PRBD_ATTR_MAX = (__PRBD_ATTR_MAX - 1)

@@ -23,6 +23,12 @@
  * leader's never chosen payloads would be, or a hostile authenticated
  * peer's; at most 8 in flight.  junk_sent counts the frames sent.  The
  * resource must stay up on this node until junk_sent stops growing.
+ *
+ * wrap_to=N (writable): the next Paxos frame (PRBD_MSG_PAXOS) this node
+ * sends to node N whose first entry is a write gets 2^55 added to that
+ * write's sector, as a hostile or broken peer could: (sector << 9) is
+ * unchanged modulo 2^64, so a bounds check that shifts first passes.
+ * wrapped counts the frames altered; wrap_to goes back to 0.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,6 +63,14 @@ MODULE_PARM_DESC(junk, "junk DATA frames the leader sends to each peer");
 static atomic_t junk_sent = ATOMIC_INIT(0);
 module_param_named(junk_sent, junk_sent.counter, int, 0444);
 MODULE_PARM_DESC(junk_sent, "junk frames sent so far");
+
+static int wrap_to;
+module_param(wrap_to, int, 0644);
+MODULE_PARM_DESC(wrap_to, "node whose next write descriptor gets a wrapping sector");
+
+static int wrapped;
+module_param(wrapped, int, 0444);
+MODULE_PARM_DESC(wrapped, "descriptors altered so far");
 
 static DEFINE_SPINLOCK(prbd_fi_lock);
 
@@ -184,6 +198,86 @@ static void prbd_fi_junk_exit(void)
 			__free_page(junk_pages[i]);
 }
 
+/* --- wrapping sectors ----------------------------------------------------- */
+
+#define PRBD_FI_MSG_PAXOS	65	/* PRBD_MSG_PAXOS (prbd_dp.h) */
+#define PRBD_FI_K_DATA		2	/* PRBD_PX_K_DATA (paxos/prbd_paxos.h) */
+#define PRBD_FI_BATCH		4	/* PRBD_PX_BATCH */
+
+/* struct prbd_wire_px and its entries (prbd_repl.c) */
+struct prbd_fi_wire_desc {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+	__le32 op;
+	__le32 pad;
+};
+
+struct prbd_fi_wire_ent {
+	__le64 slot;
+	__le64 ballot;
+	__u8 kind;
+	__u8 n_desc;
+	__u8 chosen;
+	__u8 pad;
+	__le16 voters;
+	__le16 learners;
+	struct prbd_fi_wire_desc desc[PRBD_FI_BATCH];
+};
+
+struct prbd_fi_wire_px {
+	__u8 type;
+	__u8 from;
+	__u8 to;
+	__u8 flags;
+	__u8 n_ent;
+	__u8 pad[3];
+	__le64 ballot;
+	__le64 slot;
+	__le64 commit;
+	__le64 aux;
+	__le64 aux2;
+	struct prbd_fi_wire_ent ent[];
+};
+
+/* prbd_tr_send(tr, node, type, hdr, hdr_len, ...): alter one descriptor */
+static int prbd_fi_tr_send(struct kprobe *p, struct pt_regs *regs)
+{
+	struct prbd_fi_wire_px *w = (void *)regs->cx;
+	struct prbd_fi_wire_desc *d;
+	u32 node = (u32)regs->si, len = (u32)regs->r8;
+	bool hit = false;
+
+	if ((u16)regs->dx != PRBD_FI_MSG_PAXOS || !READ_ONCE(wrap_to) ||
+	    node != READ_ONCE(wrap_to) ||
+	    len < sizeof(*w) + sizeof(w->ent[0]) || !w->n_ent ||
+	    w->ent[0].kind != PRBD_FI_K_DATA || !w->ent[0].n_desc ||
+	    w->ent[0].desc[0].op)	/* PRBD_LOG_OP_WRITE */
+		return 0;
+	spin_lock(&prbd_fi_lock);
+	if (wrap_to == node) {
+		wrap_to = 0;
+		wrapped++;
+		hit = true;
+	}
+	spin_unlock(&prbd_fi_lock);
+	if (!hit)
+		return 0;
+	/* the frame is built in the sender's buffer: change it there */
+	d = &w->ent[0].desc[0];
+	pr_info("slot %llu to node %u: sector %llu becomes %llu\n",
+		le64_to_cpu(w->ent[0].slot), node, le64_to_cpu(d->sector),
+		le64_to_cpu(d->sector) + (1ULL << 55));
+	d->sector = cpu_to_le64(le64_to_cpu(d->sector) + (1ULL << 55));
+	return 0;
+}
+
+static struct kprobe prbd_fi_tr_send_kp = {
+	.symbol_name = "prbd_tr_send",
+	.pre_handler = prbd_fi_tr_send,
+};
+
 /* entered with the probed function's stack: returns NULL to its caller */
 static noinline notrace void *prbd_fi_null(void)
 {
@@ -226,7 +320,8 @@ static struct kprobe prbd_fi_qrq_kp = {
 	.pre_handler = prbd_fi_qrq,
 };
 
-static struct kprobe *prbd_fi_kps[] = { &prbd_fi_kp, &prbd_fi_qrq_kp };
+static struct kprobe *prbd_fi_kps[] = { &prbd_fi_kp, &prbd_fi_qrq_kp,
+					&prbd_fi_tr_send_kp };
 
 static int __init prbd_fi_init(void)
 {

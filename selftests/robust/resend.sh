@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A dropped DATA payload is sent again (review defect 6 of issue 14).
+# A follower that finds no memory for a received DATA frame drops it
+# (fi/prbd_fi.ko fails prbd_pl_alloc()); the accept that names it then
+# cannot be logged.  Before, nothing ever sent it again: the follower's
+# persist batch retried for ever, it stopped acknowledging and applying
+# (its match index on the leader froze) while the other two went on, and
+# its replica fell behind for good.  Now it asks the leader for the
+# payload (PRBD_MSG_PLREQ) and the leader sends it again.  One 3-node
+# group, node 1 writing without pause (auto-promoted by a read-write open):
+#
+# - node 2 drops RS_DROP (4) payloads; within 20 s its applied index and
+#   its match index on the leader pass the leader's commit index of the
+#   moment the drops were done, and the leader's writes still complete;
+# - the same with node 3, a larger burst (RS_DROP * 4);
+# - replicas agree; no BUG, WARNING, oops or hung task.
+. "$(dirname "$0")/../lib.sh"
+need_rig
+RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
+HERE=$SELFTESTS_DIR/robust
+N=3
+DROP=${RS_DROP:-4}
+
+ktap_plan 5
+if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
+	sed 's/^/# /' "$HERE/fi/.build.log"
+	ktap_bail "prbd_fi.ko did not build"
+fi
+rig_start $N || ktap_bail "rig did not boot"
+
+# debugfs prbd/r0/payloads field of node I (asked, resent: after the fix)
+cache() {
+	rig_exec "$1" 'cat /sys/kernel/debug/prbd/r0/payloads' 2>/dev/null |
+		sed -n "s/^$2 //p"
+}
+
+# match I P: peer P's match index in node I's status
+match() {
+	rig_exec "$1" 'prbdctl status' 2>/dev/null |
+		sed -n "s/^  peer $2 .* match \([0-9]*\) .*/\1/p"
+}
+
+setup() {
+	local i
+	for i in $(seq 1 $N); do
+		repl_write_res "$i" $N
+		vm "$i" 'echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || true
+			grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug
+			modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0'
+	done
+	repl_wait_quorum 1 true
+	# node 1 writes 64 KiB blocks without pause until /tmp/writer.stop
+	rig_exec_bg 1 'for t in $(seq 1 30); do exec 3<>/dev/prbd0 && break; sleep 1; done
+echo open > /tmp/writer
+while [ ! -e /tmp/writer.stop ]; do
+	dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=$((RANDOM % 256)) oflag=direct 2>/dev/null || sleep 0.2
+done
+exec 3<&-
+echo closed > /tmp/writer' >/dev/null
+	for i in $(seq 1 30); do
+		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = open ] && break
+		sleep 1
+	done
+	vm 1 'prbdctl status'
+}
+
+# drop I COUNT: node I drops COUNT received payloads; it must get them again
+drop() {
+	local i=$1 count=$2 t failed c0 a m w0 w1
+	rig_put "$i" "$HERE/fi/prbd_fi.ko" /root/prbd_fi.ko
+	vm "$i" "insmod /root/prbd_fi.ko fail=$count"
+	for t in $(seq 1 60); do
+		failed=$(rig_exec "$i" 'cat /sys/module/prbd_fi/parameters/failed')
+		[ "$failed" -ge "$count" ] && break
+		sleep 1
+	done
+	[ "$failed" -ge "$count" ] || fail "node $i dropped only $failed payloads (are writes running?)"
+	sleep 1
+	c0=$(repl_field 1 commit_index)
+	echo "node $i dropped $failed payloads; leader commit index then: $c0"
+	for t in $(seq 1 20); do
+		a=$(repl_field "$i" applied_index)
+		m=$(match 1 "$i")
+		[ "${a:-0}" -gt "$c0" ] && [ "${m:-0}" -gt "$c0" ] && break
+		sleep 1
+	done
+	echo "after ${t} s: node $i applied $a, its match index on the leader $m, leader commit $(repl_field 1 commit_index)"
+	rig_exec "$i" 'dmesg | grep -E "not here yet|asked node" | tail -n 3' || true
+	echo "node $i asked again for $(cache "$i" asked) payloads, node 1 resent $(cache 1 resent)"
+	vm "$i" 'rmmod prbd_fi'
+	[ "${a:-0}" -gt "$c0" ] || fail "node $i applies nothing past slot $a: the dropped payload never came back"
+	[ "${m:-0}" -gt "$c0" ] || fail "node $i's match index on the leader is stuck at $m"
+	# and the leader's writes still complete
+	w0=$(repl_field 1 commit_index)
+	sleep 3
+	w1=$(repl_field 1 commit_index)
+	echo "leader commit index $w0 -> $w1 in 3 s"
+	[ "$w1" -gt "$w0" ] || fail "the leader's writes stopped"
+}
+
+replicas() {
+	vm 1 'touch /tmp/writer.stop'
+	for t in $(seq 1 60); do
+		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = closed ] && break
+		sleep 1
+	done
+	repl_same 4096 1 2 3
+}
+
+no_warnings() {
+	local i bad=0 out
+	for i in $(seq 1 $N); do
+		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
+			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
+		if [ -n "$out" ]; then
+			echo "vm$i:"
+			echo "$out" | head -n 15
+			bad=1
+		fi
+	done
+	[ $bad -eq 0 ] || fail "kernel warnings"
+}
+
+ktap_run "setup: 3 nodes up, node 1 writes without pause" setup
+ktap_run "node 2 drops $DROP payloads: it gets them again and acknowledges" drop 2 "$DROP"
+ktap_run "node 3 drops $((DROP * 4)) payloads: it gets them again and acknowledges" drop 3 $((DROP * 4))
+ktap_run "replicas agree" replicas
+ktap_run "no BUG, WARNING, oops or hung task in any guest" no_warnings
+rig_stop
+ktap_finish
