@@ -72,8 +72,9 @@ chmod 600 /etc/prbd.d/r0.res"
 # TCP connection (control network, port 7200) and running dmsetup; on
 # node 1 a loop holding both connections that takes the copy, sends the
 # name to both, marks its own log and collects the results; the writer is
-# stopped (SIGSTOP) for the count and the marks, so no write is in flight
-# between one node's mark and another's (the marks are not simultaneous,
+# stopped (SIGSTOP) for the count and the marks, and the marks wait until
+# every peer has acknowledged the leader's commit index, so no write is in
+# flight between one node's mark and another's (the marks are not simultaneous,
 # and a state cut at them must still be one a power cut can give).  No process
 # starts between the count and the marks, so they follow within
 # milliseconds (a round trip through the host or a rig agent takes a
@@ -105,6 +106,22 @@ while :; do
 	w=$(pidof prbd-blkcheck)
 	[ -n "$w" ] && kill -STOP $w
 	sleep 0.2
+	# and the group is quiet: every peer has acknowledged the leader's
+	# commit index, the same twice 100 ms apart (writes submitted before
+	# the stop may still be on their way through the log appends: a
+	# fixed pause left one in flight on a loaded host)
+	prev=
+	for t in $(seq 1 50); do
+		s=$(prbdctl status r0 2>/dev/null | awk '
+			/paxos/ { for (i = 1; i <= NF; i++) if ($i == "commit") c = $(i + 1) }
+			/^ *peer .* match/ { for (i = 1; i <= NF; i++) if ($i == "match") m = m " " $(i + 1) }
+			END { print c "|" m }')
+		ok=1
+		for x in ${s#*|}; do [ "$x" = "${s%%|*}" ] || ok=0; done
+		[ $ok = 1 ] && [ "$s" = "$prev" ] && break
+		prev=$s
+		sleep 0.1
+	done
 	t0=${EPOCHREALTIME/./}
 	cp /tmp/w.log /tmp/snap-$m
 	echo "$m" >&3

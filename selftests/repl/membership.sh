@@ -22,7 +22,7 @@ REPL_MD_OPTS="--log-size 4M"
 BLOCKS=4096
 
 N=4
-ktap_plan 11
+ktap_plan 10
 rig_start $N || ktap_bail "rig did not boot"
 
 # cfg I: "epoch E voters V learners L [change ...]" of node I
