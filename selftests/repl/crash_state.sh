@@ -75,7 +75,11 @@ chmod 600 /etc/prbd.d/r0.res"
 # stopped (SIGSTOP) for the count and the marks, and the marks wait until
 # every peer has acknowledged the leader's commit index, so no write is in
 # flight between one node's mark and another's (the marks are not simultaneous,
-# and a state cut at them must still be one a power cut can give).  No process
+# and a state cut at them must still be one a power cut can give).  Each node
+# flushes its disk right after its mark, still quiet: dm-log-writes logs the
+# plain writes in the cache at the mark only at the next flush, and any that
+# completed later would be logged with them (prbd-logreplay cannot tell
+# them apart, and leaves out only the FUA writes after the mark).  No process
 # starts between the count and the marks, so they follow within
 # milliseconds (a round trip through the host or a rig agent takes a
 # second or more on a loaded host, long enough for the nodes to flush what
@@ -85,7 +89,8 @@ chmod 600 /etc/prbd.d/r0.res"
 marker() {
 	cat > "$RIG_DIR/share/markd.sh" <<'EOF'
 while read -r m; do
-	dmsetup message lw 0 mark "$m" > /dev/null 2>> /tmp/markd.err
+	dmsetup message lw 0 mark "$m" > /dev/null 2>> /tmp/markd.err &&
+		sync /dev/mapper/lw 2>> /tmp/markd.err
 	echo "$? $m"
 done
 EOF
@@ -126,7 +131,7 @@ while :; do
 	cp /tmp/w.log /tmp/snap-$m
 	echo "$m" >&3
 	echo "$m" >&4
-	dmsetup message lw 0 mark "$m"
+	dmsetup message lw 0 mark "$m" && sync /dev/mapper/lw
 	rc=$?
 	read -r r2 <&3
 	read -r r3 <&4
