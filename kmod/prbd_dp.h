@@ -29,39 +29,12 @@
 
 #include "paxos/prbd_paxos.h"
 #include "prbd_compat.h"
+#include "prbd_wire.h"
 
 struct prbd_resource;
 struct prbd_acceptor_state;
 struct prbd_tr_rx;
 struct netlink_ext_ack;
-
-/* frame types of the replication (prbd_repl.c) and resync (prbd_resync.c) */
-enum {
-	PRBD_MSG_DATA = 64,	/* PRBD_WIRE_T_USER */
-	PRBD_MSG_PAXOS,
-	PRBD_MSG_XFER,
-	PRBD_MSG_RS,
-	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
-	PRBD_MSG_PLREQ,		/* "send me this payload again" (prbd_repl.c) */
-};
-
-/*
- * PRBD_MSG_MEMBER header.  DEL: the sender, leader, hands leadership to
- * the receiver (a TIMEOUT_NOW of the core follows) and asks it to remove
- * @node (the sender) from the group once it leads.  REMOVED: the leader
- * tells @node that the configuration entry at @slot removed it.
- */
-enum {
-	PRBD_MEMBER_OP_DEL = 1,
-	PRBD_MEMBER_OP_REMOVED = 2,
-};
-
-struct prbd_wire_member {
-	__u8 op;
-	__u8 node;
-	__u8 pad[6];
-	__le64 slot;
-};
 
 /* A membership change run by this node as leader (prbd_member.c). */
 struct prbd_member {

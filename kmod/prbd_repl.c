@@ -63,65 +63,6 @@
 
 static_assert((int)PRBD_MSG_DATA == (int)PRBD_WIRE_T_USER);
 
-struct prbd_wire_data {
-	__le64 id;
-	__le64 sector;
-	__le32 len;
-	__le32 csum;
-};
-
-struct prbd_wire_px_desc {
-	__le64 id;
-	__le64 sector;
-	__le32 len;
-	__le32 csum;
-	__le32 op;		/* PRBD_LOG_OP_* */
-	__le32 pad;
-};
-
-struct prbd_wire_px_ent {
-	__le64 slot;
-	__le64 ballot;
-	__u8 kind;
-	__u8 n_desc;
-	__u8 chosen;
-	__u8 pad;
-	__le16 voters;
-	__le16 learners;
-	struct prbd_wire_px_desc desc[PRBD_PX_BATCH];
-};
-
-struct prbd_wire_px {
-	__u8 type;
-	__u8 from;
-	__u8 to;
-	__u8 flags;
-	__u8 n_ent;
-	__u8 pad[3];
-	__le64 ballot;
-	__le64 slot;
-	__le64 commit;
-	__le64 aux;
-	__le64 aux2;
-	struct prbd_wire_px_ent ent[];
-};
-
-struct prbd_wire_plreq {
-	__le64 slot;
-	__le64 id;
-	__le64 sector;
-	__le32 csum;
-	__le32 pad;
-};
-
-#define PRBD_XFER_F_REFUSED	0x01	/* reply: the leader is primary */
-
-struct prbd_wire_xfer {
-	__u8 target;
-	__u8 flags;
-	__u8 pad[6];
-};
-
 static_assert(sizeof(struct prbd_wire_px) +
 	      PRBD_PX_MAX_ENT * sizeof(struct prbd_wire_px_ent) <=
 	      PRBD_WIRE_MAX_HDR);

@@ -78,56 +78,6 @@
 #define PRBD_VERIFY_RETRIES	20
 #define PRBD_RS_SERVE_MAX	64		/* reads queued for peers */
 
-/* struct prbd_wire_rs.op */
-enum {
-	PRBD_RS_BEGIN = 1,	/* T -> S: I resync from you */
-	PRBD_RS_BEGIN_R,	/* S -> T: install slot, configuration */
-	PRBD_RS_MAP_REQ,	/* T -> S: bitmap of chunks [off, off + len) */
-	PRBD_RS_MAP,		/* S -> T: payload = bitmap, LSB first */
-	PRBD_RS_REQ,		/* T -> S: bytes [off, off + len) */
-	PRBD_RS_DATA,		/* S -> T: payload = the bytes, as of slot */
-	PRBD_RS_CRC_REQ,	/* verifier -> peer: crcs of [off, off + len) */
-	PRBD_RS_CRC,		/* peer -> verifier: crc[] per 4 KiB */
-	PRBD_RS_REPAIR,		/* any -> T: resync [off, off + len) */
-	PRBD_RS_OP_MAX = PRBD_RS_REPAIR,
-};
-
-/* struct prbd_wire_rs.status of replies */
-enum {
-	PRBD_RS_OK = 0,
-	PRBD_RS_E_NOT_LEADER,	/* BEGIN: ask the leader */
-	PRBD_RS_E_INCONSISTENT,	/* the asked node's data is not whole */
-	PRBD_RS_E_GEOMETRY,	/* data size or chunk size differ */
-	PRBD_RS_E_NOMEM,
-	PRBD_RS_E_MAX = PRBD_RS_E_NOMEM,
-};
-
-#define PRBD_RS_F_FULL		0x01	/* every chunk (BEGIN, MAP_REQ) */
-#define PRBD_RS_F_KNOWN		PRBD_RS_F_FULL
-
-/*
- * struct prbd_wire_rs - header of every resync and verify message
- * (frame type PRBD_MSG_RS); little-endian.  Replies echo gen, off, len.
- */
-struct prbd_wire_rs {
-	__u8 op;
-	__u8 flags;
-	__le16 status;
-	__le32 gen;		/* the asker's run */
-	__le64 off;		/* bytes; MAP: first chunk */
-	__le32 len;		/* bytes; MAP: chunks */
-	__le32 chunk_shift;	/* BEGIN, BEGIN_R: the sender's map geometry */
-	__le64 data_size;	/* BEGIN, BEGIN_R */
-	__le64 from;		/* BEGIN, MAP_REQ: copy chunks written after */
-	__le64 slot;		/* BEGIN_R: install slot; DATA, CRC: as of */
-	__le64 mapval;		/* DATA: S's entry; BEGIN_R: config slot */
-	__le64 done, total;	/* REQ: the target's progress, bytes */
-	__le64 rate;		/* REQ: bytes/s */
-	__le16 voters, learners;	/* BEGIN_R */
-	__le32 n_crc;		/* CRC: entries in crc[] */
-	__le32 crc[];		/* CRC */
-};
-
 static_assert(sizeof(struct prbd_wire_rs) + PRBD_RS_CRCS * 4 <=
 	      PRBD_WIRE_MAX_HDR);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * prbd: on-the-wire framing of the transport (kmod/prbd_transport.c).
+ * prbd: the wire protocol - the framing of the transport
+ * (kmod/prbd_transport.c) and, at the end, the headers of the frames its
+ * users send (replication, resync and verify, membership).
  *
  * Every message is one frame:
  *
@@ -49,6 +51,8 @@
 #define PRBD_WIRE_H
 
 #include <linux/types.h>
+
+#include "paxos/prbd_paxos.h"	/* PRBD_PX_BATCH */
 
 #define PRBD_WIRE_MAGIC		0x50524244	/* "PRBD" */
 #define PRBD_WIRE_VERSION	1
@@ -167,5 +171,147 @@ struct prbd_wire_auth {
 struct prbd_wire_reject {
 	__le32 reason;
 } __packed;
+
+/*
+ * The frames of the transport's users: replication (prbd_repl.c), resync
+ * and verify (prbd_resync.c), membership (prbd_member.c).  A frame's type
+ * says which header follows it.
+ */
+enum {
+	PRBD_MSG_DATA = 64,	/* PRBD_WIRE_T_USER */
+	PRBD_MSG_PAXOS,
+	PRBD_MSG_XFER,
+	PRBD_MSG_RS,
+	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
+	PRBD_MSG_PLREQ,		/* "send me this payload again" (prbd_repl.c) */
+};
+
+/* PRBD_MSG_DATA, PAXOS, PLREQ, XFER (prbd_repl.c) */
+struct prbd_wire_data {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+};
+
+struct prbd_wire_px_desc {
+	__le64 id;
+	__le64 sector;
+	__le32 len;
+	__le32 csum;
+	__le32 op;		/* PRBD_LOG_OP_* */
+	__le32 pad;
+};
+
+struct prbd_wire_px_ent {
+	__le64 slot;
+	__le64 ballot;
+	__u8 kind;
+	__u8 n_desc;
+	__u8 chosen;
+	__u8 pad;
+	__le16 voters;
+	__le16 learners;
+	struct prbd_wire_px_desc desc[PRBD_PX_BATCH];
+};
+
+struct prbd_wire_px {
+	__u8 type;
+	__u8 from;
+	__u8 to;
+	__u8 flags;
+	__u8 n_ent;
+	__u8 pad[3];
+	__le64 ballot;
+	__le64 slot;
+	__le64 commit;
+	__le64 aux;
+	__le64 aux2;
+	struct prbd_wire_px_ent ent[];
+};
+
+struct prbd_wire_plreq {
+	__le64 slot;
+	__le64 id;
+	__le64 sector;
+	__le32 csum;
+	__le32 pad;
+};
+
+#define PRBD_XFER_F_REFUSED	0x01	/* reply: the leader is primary */
+
+struct prbd_wire_xfer {
+	__u8 target;
+	__u8 flags;
+	__u8 pad[6];
+};
+
+/*
+ * PRBD_MSG_MEMBER header.  DEL: the sender, leader, hands leadership to
+ * the receiver (a TIMEOUT_NOW of the core follows) and asks it to remove
+ * @node (the sender) from the group once it leads.  REMOVED: the leader
+ * tells @node that the configuration entry at @slot removed it.
+ */
+enum {
+	PRBD_MEMBER_OP_DEL = 1,
+	PRBD_MEMBER_OP_REMOVED = 2,
+};
+
+struct prbd_wire_member {
+	__u8 op;
+	__u8 node;
+	__u8 pad[6];
+	__le64 slot;
+};
+
+/* struct prbd_wire_rs.op */
+enum {
+	PRBD_RS_BEGIN = 1,	/* T -> S: I resync from you */
+	PRBD_RS_BEGIN_R,	/* S -> T: install slot, configuration */
+	PRBD_RS_MAP_REQ,	/* T -> S: bitmap of chunks [off, off + len) */
+	PRBD_RS_MAP,		/* S -> T: payload = bitmap, LSB first */
+	PRBD_RS_REQ,		/* T -> S: bytes [off, off + len) */
+	PRBD_RS_DATA,		/* S -> T: payload = the bytes, as of slot */
+	PRBD_RS_CRC_REQ,	/* verifier -> peer: crcs of [off, off + len) */
+	PRBD_RS_CRC,		/* peer -> verifier: crc[] per 4 KiB */
+	PRBD_RS_REPAIR,		/* any -> T: resync [off, off + len) */
+	PRBD_RS_OP_MAX = PRBD_RS_REPAIR,
+};
+
+/* struct prbd_wire_rs.status of replies */
+enum {
+	PRBD_RS_OK = 0,
+	PRBD_RS_E_NOT_LEADER,	/* BEGIN: ask the leader */
+	PRBD_RS_E_INCONSISTENT,	/* the asked node's data is not whole */
+	PRBD_RS_E_GEOMETRY,	/* data size or chunk size differ */
+	PRBD_RS_E_NOMEM,
+	PRBD_RS_E_MAX = PRBD_RS_E_NOMEM,
+};
+
+#define PRBD_RS_F_FULL		0x01	/* every chunk (BEGIN, MAP_REQ) */
+#define PRBD_RS_F_KNOWN		PRBD_RS_F_FULL
+
+/*
+ * struct prbd_wire_rs - header of every resync and verify message
+ * (frame type PRBD_MSG_RS); little-endian.  Replies echo gen, off, len.
+ */
+struct prbd_wire_rs {
+	__u8 op;
+	__u8 flags;
+	__le16 status;
+	__le32 gen;		/* the asker's run */
+	__le64 off;		/* bytes; MAP: first chunk */
+	__le32 len;		/* bytes; MAP: chunks */
+	__le32 chunk_shift;	/* BEGIN, BEGIN_R: the sender's map geometry */
+	__le64 data_size;	/* BEGIN, BEGIN_R */
+	__le64 from;		/* BEGIN, MAP_REQ: copy chunks written after */
+	__le64 slot;		/* BEGIN_R: install slot; DATA, CRC: as of */
+	__le64 mapval;		/* DATA: S's entry; BEGIN_R: config slot */
+	__le64 done, total;	/* REQ: the target's progress, bytes */
+	__le64 rate;		/* REQ: bytes/s */
+	__le16 voters, learners;	/* BEGIN_R */
+	__le32 n_crc;		/* CRC: entries in crc[] */
+	__le32 crc[];		/* CRC */
+};
 
 #endif /* PRBD_WIRE_H */

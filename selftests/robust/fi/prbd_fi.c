@@ -40,6 +40,9 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
+#include "prbd_wire.h"		/* kmod/: the frames prbd sends */
+#include "uapi/prbd_disk.h"	/* PRBD_LOG_OP_WRITE */
+
 static int fail;
 module_param(fail, int, 0644);
 MODULE_PARM_DESC(fail, "calls of prbd_pl_alloc() still to fail");
@@ -77,16 +80,8 @@ static DEFINE_SPINLOCK(prbd_fi_lock);
 /* --- junk payloads ------------------------------------------------------ */
 
 #define PRBD_FI_JUNK_PAGES	64		/* 256 KiB a frame */
-#define PRBD_FI_MSG_DATA	64		/* PRBD_MSG_DATA (prbd_repl.c) */
 #define PRBD_FI_JUNK_ID		(0xfeULL << 56)	/* no node has id 254 */
 
-/* struct prbd_wire_data (prbd_repl.c): the header of a DATA frame */
-struct prbd_fi_wire_data {
-	__le64 id;
-	__le64 sector;
-	__le32 len;
-	__le32 csum;
-};
 
 typedef void (*prbd_fi_done_t)(void *arg, int err);
 typedef int (*prbd_fi_send_t)(void *tr, u32 node, u16 type, const void *hdr,
@@ -110,7 +105,7 @@ static void prbd_fi_junk_done(void *arg, int err)
 
 static void prbd_fi_junk_work(struct work_struct *work)
 {
-	struct prbd_fi_wire_data wd = {};
+	struct prbd_wire_data wd = {};
 	void *tr = READ_ONCE(junk_tr);
 	u32 node;
 
@@ -119,7 +114,7 @@ static void prbd_fi_junk_work(struct work_struct *work)
 		wd.len = cpu_to_le32(PRBD_FI_JUNK_PAGES * PAGE_SIZE);
 		for (node = 1; node < 16; node++) {
 			atomic_inc(&junk_inflight);
-			if (prbd_fi_send(tr, node, PRBD_FI_MSG_DATA, &wd,
+			if (prbd_fi_send(tr, node, PRBD_MSG_DATA, &wd,
 					 sizeof(wd), junk_bvec,
 					 PRBD_FI_JUNK_PAGES,
 					 PRBD_FI_JUNK_PAGES * PAGE_SIZE,
@@ -200,60 +195,20 @@ static void prbd_fi_junk_exit(void)
 
 /* --- wrapping sectors ----------------------------------------------------- */
 
-#define PRBD_FI_MSG_PAXOS	65	/* PRBD_MSG_PAXOS (prbd_dp.h) */
-#define PRBD_FI_K_DATA		2	/* PRBD_PX_K_DATA (paxos/prbd_paxos.h) */
-#define PRBD_FI_BATCH		4	/* PRBD_PX_BATCH */
-
-/* struct prbd_wire_px and its entries (prbd_repl.c) */
-struct prbd_fi_wire_desc {
-	__le64 id;
-	__le64 sector;
-	__le32 len;
-	__le32 csum;
-	__le32 op;
-	__le32 pad;
-};
-
-struct prbd_fi_wire_ent {
-	__le64 slot;
-	__le64 ballot;
-	__u8 kind;
-	__u8 n_desc;
-	__u8 chosen;
-	__u8 pad;
-	__le16 voters;
-	__le16 learners;
-	struct prbd_fi_wire_desc desc[PRBD_FI_BATCH];
-};
-
-struct prbd_fi_wire_px {
-	__u8 type;
-	__u8 from;
-	__u8 to;
-	__u8 flags;
-	__u8 n_ent;
-	__u8 pad[3];
-	__le64 ballot;
-	__le64 slot;
-	__le64 commit;
-	__le64 aux;
-	__le64 aux2;
-	struct prbd_fi_wire_ent ent[];
-};
 
 /* prbd_tr_send(tr, node, type, hdr, hdr_len, ...): alter one descriptor */
 static int prbd_fi_tr_send(struct kprobe *p, struct pt_regs *regs)
 {
-	struct prbd_fi_wire_px *w = (void *)regs->cx;
-	struct prbd_fi_wire_desc *d;
+	struct prbd_wire_px *w = (void *)regs->cx;
+	struct prbd_wire_px_desc *d;
 	u32 node = (u32)regs->si, len = (u32)regs->r8;
 	bool hit = false;
 
-	if ((u16)regs->dx != PRBD_FI_MSG_PAXOS || !READ_ONCE(wrap_to) ||
+	if ((u16)regs->dx != PRBD_MSG_PAXOS || !READ_ONCE(wrap_to) ||
 	    node != READ_ONCE(wrap_to) ||
 	    len < sizeof(*w) + sizeof(w->ent[0]) || !w->n_ent ||
-	    w->ent[0].kind != PRBD_FI_K_DATA || !w->ent[0].n_desc ||
-	    w->ent[0].desc[0].op)	/* PRBD_LOG_OP_WRITE */
+	    w->ent[0].kind != PRBD_PX_K_DATA || !w->ent[0].n_desc ||
+	    le32_to_cpu(w->ent[0].desc[0].op) != PRBD_LOG_OP_WRITE)
 		return 0;
 	spin_lock(&prbd_fi_lock);
 	if (wrap_to == node) {
