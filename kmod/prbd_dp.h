@@ -102,6 +102,13 @@ struct prbd_log_loc {
 	u64 ballot;
 	u64 id;
 	u64 off;		/* byte offset of the payload on the backing dev */
+	/*
+	 * The same payload's earlier record (0: none).  A value accepted
+	 * again under a new ballot gets a new record, remembered when it is
+	 * submitted; until it is written, a read at @off finds old bytes
+	 * and falls back to this one.
+	 */
+	u64 prev_off;
 	u32 len;
 };
 

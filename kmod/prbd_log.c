@@ -273,9 +273,15 @@ static int prbd_log_remember(struct prbd_dp *dp, u64 slot, u64 ballot,
 	loc->ballot = ballot;
 	loc->id = id;
 	loc->off = payload_off;
+	loc->prev_off = 0;
 	loc->len = len;
-	old = xa_store(&dp->log_locs, slot * PRBD_PX_BATCH + idx, loc,
-		       GFP_NOIO);
+	xa_lock(&dp->log_locs);
+	old = __xa_store(&dp->log_locs, slot * PRBD_PX_BATCH + idx, loc,
+			 GFP_NOIO);
+	if (!xa_is_err(old) && old && old->slot == slot && old->id == id &&
+	    old->len == len)
+		loc->prev_off = old->off;
+	xa_unlock(&dp->log_locs);
 	if (xa_is_err(old)) {
 		kfree(loc);
 		return xa_err(old);
@@ -536,6 +542,12 @@ int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 	err = prbd_log_read_pages(dp, loc->off, p, n);
 	if (err)
 		goto out_free;
+	if (prbd_pages_crc(p, loc->len) != csum && loc->prev_off) {
+		/* the new record may still be on its way: the earlier one */
+		err = prbd_log_read_pages(dp, loc->prev_off, p, n);
+		if (err)
+			goto out_free;
+	}
 	if (prbd_pages_crc(p, loc->len) != csum) {
 		err = -EIO;
 		goto out_free;
