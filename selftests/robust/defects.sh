@@ -28,15 +28,13 @@
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
 RIG_APPEND="${RIG_APPEND:-} slub_debug=P"
+REPL_HUNG_TASK_SECS=20
 HERE=$SELFTESTS_DIR/robust
 
 N=3
 ktap_plan 11
 # prbd_fi.ko: makes a follower drop received payloads (fi/prbd_fi.c)
-if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
-	sed 's/^/# /' "$HERE/fi/.build.log"
-	ktap_bail "prbd_fi.ko did not build"
-fi
+build_fi
 rig_start $N || ktap_bail "rig did not boot"
 
 # a command that must answer: a hang (config mutex held) fails the case
@@ -111,11 +109,7 @@ state() {
 
 setup() {
 	local i
-	for i in $(seq 1 $N); do
-		repl_write_res "$i" $N
-		vm "$i" 'echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || true
-			modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0'
-	done
+	repl_start $N
 	repl_wait_quorum 1 true
 	# auto-promote: node 1 leads while it holds the device read-write
 	holder 1 rw
@@ -164,7 +158,7 @@ down_refused_ro() {
 	refused 2 'prbdctl down r0'
 	refused 2 'prbdctl detach --force r0'
 	holder_stop 2
-	rig_dmesg_check 2 || fail "vm2: kernel warnings"
+	repl_no_warnings 2
 }
 
 # down after the last close: completes, I/O drained; up again rejoins
@@ -176,9 +170,6 @@ down_after_close() {
 	holder 1 rw
 }
 
-
-# dmesg_count I REGEX: lines of guest I's kernel log matching
-dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
 
 # wait_dmesg I REGEX SECONDS [N]: more than N (0) lines of guest I's kernel
 # log match within SECONDS
@@ -247,19 +238,7 @@ replicas() {
 }
 
 
-no_warnings() {
-	local i bad=0 out
-	for i in $(seq 1 $N); do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
-}
+no_warnings() { repl_no_oops $(seq 1 $N); }
 
 # ordered so that on the unfixed module each case meets a working group
 # before the cases that may wedge a node (down under writes) run
