@@ -294,3 +294,45 @@ repl_payloads() {
 	rig_exec "$1" 'cat /sys/kernel/debug/prbd/r0/payloads' 2>/dev/null |
 		sed -n "s/^$2 //p"
 }
+
+# repl_holder I rw|ro [BLOCKS]: keep /dev/prbd0 open in guest I until
+# repl_holder_stop I; rw: and write 1 MiB at one of its first BLOCKS (1000)
+# 64 KiB blocks, chosen at random, without pause.  Fails unless open in 60 s
+repl_holder() {
+	local mode='<'
+	[ "$2" = rw ] && mode='<>'
+	vm "$1" 'rm -f /tmp/holder /tmp/holder.stop'
+	# a node just up may not get leadership at once (EAGAIN): retry
+	rig_exec_bg "$1" "for t in \$(seq 1 30); do
+	exec 3$mode/dev/prbd0 && break
+	sleep 1
+done
+[ -e /proc/self/fd/3 ] || { echo failed > /tmp/holder; exit 1; }
+echo open > /tmp/holder
+while [ ! -e /tmp/holder.stop ]; do
+	if [ $2 = rw ]; then
+		dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=\$((RANDOM % ${3:-1000})) oflag=direct 2>/dev/null || sleep 0.2
+	else
+		sleep 0.2
+	fi
+done
+exec 3<&-
+echo closed > /tmp/holder" >/dev/null
+	repl_wait_file "$1" /tmp/holder open
+}
+
+# repl_holder_stop I: end guest I's holder; fails unless closed in 60 s
+repl_holder_stop() {
+	vm "$1" 'touch /tmp/holder.stop'
+	repl_wait_file "$1" /tmp/holder closed
+}
+
+# repl_wait_file I FILE WORD: FILE in guest I says WORD within 60 s
+repl_wait_file() {
+	local t
+	for t in $(seq 1 60); do
+		[ "$(rig_exec "$1" "cat $2 2>/dev/null")" = "$3" ] && return 0
+		sleep 1
+	done
+	fail "vm$1: $2 is '$(rig_exec "$1" "cat $2 2>/dev/null")', not '$3'"
+}

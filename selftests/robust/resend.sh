@@ -35,22 +35,12 @@ match() {
 }
 
 setup() {
-	local i
 	repl_start $N
 	repl_debugfs $(seq 1 $N)
 	repl_wait_quorum 1 true
-	# node 1 writes 64 KiB blocks without pause until /tmp/writer.stop
-	rig_exec_bg 1 'for t in $(seq 1 30); do exec 3<>/dev/prbd0 && break; sleep 1; done
-echo open > /tmp/writer
-while [ ! -e /tmp/writer.stop ]; do
-	dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=$((RANDOM % 256)) oflag=direct 2>/dev/null || sleep 0.2
-done
-exec 3<&-
-echo closed > /tmp/writer' >/dev/null
-	for i in $(seq 1 30); do
-		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = open ] && break
-		sleep 1
-	done
+	# node 1 writes 1 MiB at a time, at one of its first 256 64 KiB blocks,
+	# without pause until repl_holder_stop
+	repl_holder 1 rw 256
 	vm 1 'prbdctl status'
 }
 
@@ -89,11 +79,7 @@ drop() {
 }
 
 replicas() {
-	vm 1 'touch /tmp/writer.stop'
-	for t in $(seq 1 60); do
-		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = closed ] && break
-		sleep 1
-	done
+	repl_holder_stop 1
 	repl_same 4096 1 2 3
 }
 
