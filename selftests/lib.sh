@@ -97,7 +97,8 @@ need_rig() {
 REPL_UUID=${REPL_UUID:-0b6f4c1e-5d2a-4f7e-9a3b-2c1d0e9f8a7b}
 REPL_SECRET=${REPL_SECRET:-repl-test-secret}
 
-# repl_res N [SECRET] [UUID] [EXTRA]: the text of /etc/prbd.d/r0.res
+# repl_res N [SECRET] [UUID] [EXTRA]: the text of /etc/prbd.d/r0.res; the
+# nodes listed in $REPL_OUTSIDE get "role = none" (outside the group)
 repl_res() {
 	local n=$1 secret=${2:-$REPL_SECRET} uuid=${3:-$REPL_UUID} i
 	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = %s\nsecret = %s\n%s' \
@@ -105,6 +106,7 @@ repl_res() {
 }"
 	for i in $(seq 1 "$n"); do
 		printf '[node %d]\naddress = 10.77.0.%d:7790\ndisk = /dev/vda\n' "$i" "$i"
+		case " ${REPL_OUTSIDE:-} " in *" $i "*) echo 'role = none' ;; esac
 	done
 }
 
@@ -118,14 +120,23 @@ EOF
 chmod 600 /etc/prbd.d/r0.res"
 }
 
-# repl_up N [EXTRA]: create-md (with $REPL_MD_OPTS) and up on nodes 1..N,
-# node 1 primary
-repl_up() {
-	local n=$1 i
+# repl_start N [EXTRA]: on nodes 1..N install the resource file, set the
+# hung-task timeout to $REPL_HUNG_TASK_SECS (if set), modprobe prbd (with
+# $REPL_MOD_OPTS), create-md (with $REPL_MD_OPTS) and up; nobody promoted
+repl_start() {
+	local n=$1 i hung=""
+	[ -n "${REPL_HUNG_TASK_SECS:-}" ] &&
+		hung="echo $REPL_HUNG_TASK_SECS > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || true
+"
 	for i in $(seq 1 "$n"); do
 		repl_write_res "$i" "$n" "" "" "${2:-}"
-		vm "$i" "modprobe prbd && prbdctl create-md ${REPL_MD_OPTS:-} r0 >/dev/null && prbdctl up r0"
+		vm "$i" "${hung}modprobe prbd ${REPL_MOD_OPTS:-} && prbdctl create-md ${REPL_MD_OPTS:-} r0 >/dev/null && prbdctl up r0"
 	done
+}
+
+# repl_up N [EXTRA]: repl_start N [EXTRA], then node 1 primary
+repl_up() {
+	repl_start "$@"
 	repl_promote 1
 }
 
@@ -198,4 +209,130 @@ repl_no_completions() {
 	c2=$(rig_exec "$1" "grep -c '^ok ' $2" 2>/dev/null || true)
 	echo "completed on node $1: $c1 when it reported no quorum, $c2 six seconds later"
 	[ $((c2 - c1)) -le "$3" ] || fail "node $1 completes writes without a majority"
+}
+
+# repl_no_oops NODE...: no BUG, WARNING, oops, hung task or general
+# protection fault in these nodes' kernel logs; every node is scanned and
+# its matching lines (15 at most) shown before the case fails
+repl_no_oops() {
+	local i bad=0 out
+	for i in "$@"; do
+		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
+			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
+		if [ -n "$out" ]; then
+			echo "vm$i:"
+			echo "$out" | head -n 15
+			bad=1
+		fi
+	done
+	[ $bad -eq 0 ] || fail "kernel warnings"
+}
+
+# dmesg_count I REGEX: lines of guest I's kernel log matching
+dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
+
+# --- membership (configuration) -------------------------------------------
+
+# repl_cfg I: "epoch E voters V learners L [change ...]" of node I
+repl_cfg() {
+	rig_exec "$1" 'prbdctl status' 2>/dev/null |
+		sed -n 's/^ *config \(.*\)$/\1/p' || true
+}
+
+# repl_voters I, repl_learners I: node I's voters and learners ("1,2,3", "-")
+repl_voters() { repl_cfg "$1" | sed -n 's/.* voters \([^ ]*\) .*/\1/p'; }
+repl_learners() { repl_cfg "$1" | sed -n 's/.* learners \([^ ]*\).*/\1/p'; }
+
+# repl_wait_cfg I VOTERS LEARNERS [SECONDS]: node I shows that
+# configuration within SECONDS (60)
+repl_wait_cfg() {
+	local t
+	for t in $(seq 1 "${4:-60}"); do
+		[ "$(repl_voters "$1")" = "$2" ] && [ "$(repl_learners "$1")" = "$3" ] &&
+			return 0
+		sleep 1
+	done
+	fail "node $1: config '$(repl_cfg "$1")', want voters $2 learners $3"
+}
+
+# repl_refuse I CMD PATTERN: the command fails on node I, printing PATTERN,
+# and node I's configuration is the same a second later
+repl_refuse() {
+	local before after out rc=0
+	before=$(repl_cfg "$1" | sed 's/ change.*//' || true)
+	out=$(rig_exec "$1" "$2" 2>&1) || rc=$?
+	echo "node $1: $2 -> exit $rc: $out"
+	[ $rc -ne 0 ] || fail "'$2' was accepted"
+	echo "$out" | grep -- "$3" >/dev/null || fail "'$2': no '$3' in the message"
+	sleep 1
+	after=$(repl_cfg "$1" | sed 's/ change.*//' || true)
+	[ "$before" = "$after" ] || fail "'$2' changed the configuration: '$before' -> '$after'"
+}
+
+# --- robustness groups (selftests/robust/) --------------------------------
+
+# build_fi: build robust/fi/prbd_fi.ko for the guests' kernel, or bail out
+build_fi() {
+	local dir=$SELFTESTS_DIR/robust/fi
+	if ! make -s -C "$dir" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$dir/.build.log" 2>&1; then
+		sed 's/^/# /' "$dir/.build.log"
+		ktap_bail "prbd_fi.ko did not build"
+	fi
+}
+
+# repl_debugfs NODE...: debugfs mounted on these nodes
+repl_debugfs() {
+	local i
+	for i in "$@"; do
+		vm "$i" 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug'
+	done
+}
+
+# repl_payloads I FIELD: a field of node I's debugfs prbd/r0/payloads
+# (count, bytes, evicted, asked, resent, ...)
+repl_payloads() {
+	rig_exec "$1" 'cat /sys/kernel/debug/prbd/r0/payloads' 2>/dev/null |
+		sed -n "s/^$2 //p"
+}
+
+# repl_holder I rw|ro [BLOCKS]: keep /dev/prbd0 open in guest I until
+# repl_holder_stop I; rw: and write 1 MiB at one of its first BLOCKS (1000)
+# 64 KiB blocks, chosen at random, without pause.  Fails unless open in 60 s
+repl_holder() {
+	local mode='<'
+	[ "$2" = rw ] && mode='<>'
+	vm "$1" 'rm -f /tmp/holder /tmp/holder.stop'
+	# a node just up may not get leadership at once (EAGAIN): retry
+	rig_exec_bg "$1" "for t in \$(seq 1 30); do
+	exec 3$mode/dev/prbd0 && break
+	sleep 1
+done
+[ -e /proc/self/fd/3 ] || { echo failed > /tmp/holder; exit 1; }
+echo open > /tmp/holder
+while [ ! -e /tmp/holder.stop ]; do
+	if [ $2 = rw ]; then
+		dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=\$((RANDOM % ${3:-1000})) oflag=direct 2>/dev/null || sleep 0.2
+	else
+		sleep 0.2
+	fi
+done
+exec 3<&-
+echo closed > /tmp/holder" >/dev/null
+	repl_wait_file "$1" /tmp/holder open
+}
+
+# repl_holder_stop I: end guest I's holder; fails unless closed in 60 s
+repl_holder_stop() {
+	vm "$1" 'touch /tmp/holder.stop'
+	repl_wait_file "$1" /tmp/holder closed
+}
+
+# repl_wait_file I FILE WORD: FILE in guest I says WORD within 60 s
+repl_wait_file() {
+	local t
+	for t in $(seq 1 60); do
+		[ "$(rig_exec "$1" "cat $2 2>/dev/null")" = "$3" ] && return 0
+		sleep 1
+	done
+	fail "vm$1: $2 is '$(rig_exec "$1" "cat $2 2>/dev/null")', not '$3'"
 }

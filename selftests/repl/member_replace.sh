@@ -26,76 +26,33 @@ WRITES=${REPLACE_WRITES:-1500}
 REPL_MD_OPTS="--log-size 4M"
 BLOCKS=2048
 WLOG=/tmp/replace-w.log
+# node 4 waits outside the group
+REPL_OUTSIDE=4
 
 N=4
 ktap_plan 6
 rig_start $N || ktap_bail "rig did not boot"
 
-cfg() {
-	rig_exec "$1" 'prbdctl status' 2>/dev/null |
-		sed -n 's/^ *config \(.*\)$/\1/p' || true
-}
-voters() { cfg "$1" | sed -n 's/.* voters \([^ ]*\) .*/\1/p'; }
-learners() { cfg "$1" | sed -n 's/.* learners \([^ ]*\).*/\1/p'; }
-
-# wait_cfg I VOTERS LEARNERS [SECONDS]
-wait_cfg() {
-	local t
-	for t in $(seq 1 "${4:-60}"); do
-		[ "$(voters "$1")" = "$2" ] && [ "$(learners "$1")" = "$3" ] &&
-			return 0
-		sleep 1
-	done
-	fail "node $1: config '$(cfg "$1")', want voters $2 learners $3"
-}
-
-# refuse I CMD PATTERN: fails with PATTERN, node I's configuration unchanged
-refuse() {
-	local before after out rc=0
-	before=$(cfg "$1" | sed 's/ change.*//' || true)
-	out=$(rig_exec "$1" "$2" 2>&1) || rc=$?
-	echo "node $1: $2 -> exit $rc: $out"
-	[ $rc -ne 0 ] || fail "'$2' was accepted"
-	echo "$out" | grep -- "$3" >/dev/null || fail "'$2': no '$3' in the message"
-	sleep 1
-	after=$(cfg "$1" | sed 's/ change.*//' || true)
-	[ "$before" = "$after" ] || fail "'$2' changed the configuration: '$before' -> '$after'"
-}
-
-# res_file I NONE: node I's resource file, node NONE with "role = none"
-res_file() {
-	local i=$1 none=$2
-	vm "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$(repl_res $N | awk -v n="$none" '{ print } $0 == "[node " n "]" { print "role = none" }')
-EOF
-chmod 600 /etc/prbd.d/r0.res"
-}
-
 setup() {
-	local i
-	for i in $(seq 1 $N); do
-		res_file "$i" 4
-		vm "$i" "modprobe prbd && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
-	done
-	repl_promote 1
+	repl_up $N
 	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=8 oflag=direct 2>/dev/null &&
 		dd if=/dev/urandom of=/dev/prbd0 bs=1M count=16 seek=8 oflag=direct 2>/dev/null'
-	wait_cfg 1 1,2,3 -
-	wait_cfg 4 1,2,3 -
+	repl_wait_cfg 1 1,2,3 -
+	repl_wait_cfg 4 1,2,3 -
 }
 
 refusals() {
-	refuse 1 'prbdctl node-replace r0 1 4' 'node 1 leads'
-	refuse 1 'prbdctl node-replace r0 3 2' 'node 2 is already a voter'
-	refuse 1 'prbdctl node-replace r0 4 3' 'node 4 is not a voter'
-	refuse 1 'prbdctl node-replace r0 3 3' 'equals the replaced'
-	refuse 1 'prbdctl node-replace r0 3 9' 'not a peer'
-	refuse 2 'prbdctl node-replace r0 3 4' 'run node-replace on node 1, the leader'
+	repl_refuse 1 'prbdctl node-replace r0 1 4' 'node 1 leads'
+	repl_refuse 1 'prbdctl node-replace r0 3 2' 'node 2 is already a voter'
+	repl_refuse 1 'prbdctl node-replace r0 4 3' 'node 4 is not a voter'
+	repl_refuse 1 'prbdctl node-replace r0 3 3' 'equals the replaced'
+	repl_refuse 1 'prbdctl node-replace r0 3 9' 'not a peer'
+	repl_refuse 2 'prbdctl node-replace r0 3 4' 'run node-replace on node 1, the leader'
 }
 
 replace() {
 	local out t0 t1
-	[ "$(repl_field 1 paxos_role)" = leader ] || fail "node 1 does not lead: $(cfg 1)"
+	[ "$(repl_field 1 paxos_role)" = leader ] || fail "node 1 does not lead: $(repl_cfg 1)"
 	vm 1 "prbd-blkcheck write /dev/prbd0 $BLOCKS $WRITES 21 4 > $WLOG 2>&1 &"
 	sleep 2
 	rig_crash 3
@@ -107,10 +64,10 @@ replace() {
 	echo "$out" | grep '3 voters, 2 alive: replacing 3 by 4 keeps a majority at every step: 3 of 4 voters alive (3 needed), then 3 of 3 (2 needed)' >/dev/null ||
 		fail "no quorum arithmetic in '$out'"
 	vm 1 'prbdctl status | grep config'
-	wait_cfg 1 1,2,4 - 180
+	repl_wait_cfg 1 1,2,4 - 180
 	t1=$(date +%s%N)
 	echo "node 3 replaced by node 4 in $(( (t1 - t0) / 1000000 )) ms (learner, resync of a $RIG_DISK_SIZE disk, voter, removal) under writes"
-	wait_cfg 4 1,2,4 - 30
+	repl_wait_cfg 4 1,2,4 - 30
 	vm 1 'dmesg | grep -E "node-replace|configuration epoch" | tail -6'
 	rig_exec 1 'dmesg' | grep -E 'voters 0x1e learners 0x0 \(node-replace of node 4' >/dev/null ||
 		fail "no configuration with voters 1,2,3,4 on the way"
@@ -139,7 +96,7 @@ intact() {
 comes_back() {
 	local out t slot
 	rig_boot 3 && rig_wait 3 || fail "node 3 did not reboot"
-	res_file 3 4
+	repl_write_res 3 $N
 	vm 3 'modprobe prbd && prbdctl up r0'
 	for t in $(seq 1 30); do
 		rig_exec 3 'prbdctl status' 2>/dev/null | grep 'removed from the group at slot' >/dev/null && break
@@ -152,11 +109,11 @@ comes_back() {
 	vm 1 'dmesg | grep "not in the configuration" | tail -2'
 	rig_exec 1 'dmesg' | grep 'node 3 campaigns but is not in the configuration' >/dev/null ||
 		fail "the leader did not refuse node 3"
-	refuse 3 'prbdctl learner-add r0 3' 'this node was removed from the group'
+	repl_refuse 3 'prbdctl learner-add r0 3' 'this node was removed from the group'
 	# the group goes on without it
 	sleep 3
-	[ "$(voters 1)" = 1,2,4 ] || fail "configuration changed: $(cfg 1)"
-	[ "$(repl_field 1 paxos_role)" = leader ] || fail "node 1 lost leadership: $(cfg 1)"
+	[ "$(repl_voters 1)" = 1,2,4 ] || fail "configuration changed: $(repl_cfg 1)"
+	[ "$(repl_field 1 paxos_role)" = leader ] || fail "node 1 lost leadership: $(repl_cfg 1)"
 	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=3 oflag=direct 2>/dev/null'
 	vm 3 'prbdctl down r0'
 }
@@ -191,14 +148,14 @@ chmod 600 /etc/prbd.d/r0.res"
 	vm 3 'prbdctl status'
 	rig_exec 3 'prbdctl status' | grep 'removed from the group' &&
 		fail "re-created node still refused"
-	refuse 1 'prbdctl node-add r0 5 10.77.0.3:7790' '10.77.0.3:7790 is the address of node 3'
-	refuse 1 'prbdctl node-add r0 5 10.77.0.1' "10.77.0.1:7790 is this node's own address"
-	refuse 1 'prbdctl node-add r0 5 10.77.0.300:7791' 'invalid address'
-	refuse 1 'prbdctl learner-add r0 2 10.77.0.9' 'node 2 is known at 10.77.0.2:7790'
+	repl_refuse 1 'prbdctl node-add r0 5 10.77.0.3:7790' '10.77.0.3:7790 is the address of node 3'
+	repl_refuse 1 'prbdctl node-add r0 5 10.77.0.1' "10.77.0.1:7790 is this node's own address"
+	repl_refuse 1 'prbdctl node-add r0 5 10.77.0.300:7791' 'invalid address'
+	repl_refuse 1 'prbdctl learner-add r0 2 10.77.0.9' 'node 2 is known at 10.77.0.2:7790'
 	rig_exec 1 'prbdctl status' | grep 'peer 5 ' && fail "a refused node-add left peer 5"
 	vm 1 'prbdctl node-add r0 5 10.77.0.3:7791'
-	wait_cfg 1 1,2,4,5 - 120
-	wait_cfg 3 1,2,4,5 - 30
+	repl_wait_cfg 1 1,2,4,5 - 120
+	repl_wait_cfg 3 1,2,4,5 - 30
 	vm 1 'prbdctl status'
 	repl_same $BLOCKS 1 2 3 4
 	vm 1 'prbdctl verify r0'

@@ -20,71 +20,31 @@ WRITES=${MEMBER_WRITES:-3000}
 # a small log: node 4 joins behind its truncation point and gets a resync
 REPL_MD_OPTS="--log-size 4M"
 BLOCKS=4096
+# node 4 waits outside the group
+REPL_OUTSIDE=4
 
 N=4
 ktap_plan 10
 rig_start $N || ktap_bail "rig did not boot"
 
-# cfg I: "epoch E voters V learners L [change ...]" of node I
-cfg() {
-	rig_exec "$1" 'prbdctl status' 2>/dev/null |
-		sed -n 's/^ *config \(.*\)$/\1/p' || true
-}
-
-voters() { cfg "$1" | sed -n 's/.* voters \([^ ]*\) .*/\1/p'; }
-learners() { cfg "$1" | sed -n 's/.* learners \([^ ]*\).*/\1/p'; }
-
-# wait_cfg I VOTERS LEARNERS [SECONDS]: node I shows that configuration
-wait_cfg() {
-	local t
-	for t in $(seq 1 "${4:-60}"); do
-		[ "$(voters "$1")" = "$2" ] && [ "$(learners "$1")" = "$3" ] &&
-			return 0
-		sleep 1
-	done
-	fail "node $1: config '$(cfg "$1")', want voters $2 learners $3"
-}
-
-# refuse I CMD PATTERN: the command fails on node I, printing PATTERN, and
-# node I's configuration is the same afterwards
-refuse() {
-	local before after out rc=0
-	before=$(cfg "$1" | sed 's/ change.*//' || true)
-	out=$(rig_exec "$1" "$2" 2>&1) || rc=$?
-	echo "node $1: $2 -> exit $rc: $out"
-	[ $rc -ne 0 ] || fail "'$2' was accepted"
-	echo "$out" | grep -- "$3" >/dev/null || fail "'$2': no '$3' in the message"
-	after=$(cfg "$1" | sed 's/ change.*//' || true)
-	[ "$before" = "$after" ] || fail "'$2' changed the configuration: '$before' -> '$after'"
-}
-
 setup() {
-	local i
-	for i in $(seq 1 $N); do
-		vm "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$(repl_res $N)
-role = none
-EOF
-chmod 600 /etc/prbd.d/r0.res"
-		vm "$i" "modprobe prbd && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
-	done
-	repl_promote 1
+	repl_up $N
 	# zeros where the checked writers write, more beyond: past the 4M log
 	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null &&
 		dd if=/dev/urandom of=/dev/prbd0 bs=1M count=16 seek=16 oflag=direct 2>/dev/null'
-	wait_cfg 1 1,2,3 -
-	wait_cfg 4 1,2,3 -
+	repl_wait_cfg 1 1,2,3 -
+	repl_wait_cfg 4 1,2,3 -
 	vm 1 'prbdctl status'
 	vm 4 'prbdctl status'
 }
 
 refusals_before() {
-	refuse 1 'prbdctl node-add r0 9' 'neither the local node nor a peer'
-	refuse 1 'prbdctl node-add r0 2' 'node 2 is already a voter'
-	refuse 1 'prbdctl learner-add r0 3' 'node 3 is already a voter'
-	refuse 1 'prbdctl node-del r0 4' 'node 4 is not a member'
-	refuse 1 'prbdctl leader-transfer r0 4' 'node 4 is not a voter'
-	refuse 2 'prbdctl learner-add r0 4' 'run learner-add on node 1, the leader'
+	repl_refuse 1 'prbdctl node-add r0 9' 'neither the local node nor a peer'
+	repl_refuse 1 'prbdctl node-add r0 2' 'node 2 is already a voter'
+	repl_refuse 1 'prbdctl learner-add r0 3' 'node 3 is already a voter'
+	repl_refuse 1 'prbdctl node-del r0 4' 'node 4 is not a member'
+	repl_refuse 1 'prbdctl leader-transfer r0 4' 'node 4 is not a voter'
+	repl_refuse 2 'prbdctl learner-add r0 4' 'run learner-add on node 1, the leader'
 }
 
 WLOG=/tmp/member-w.log
@@ -97,8 +57,8 @@ learner_add() {
 	t0=$(date +%s%N)
 	echo "$t0" > "$RIG_DIR/t_learner"
 	vm 1 'prbdctl learner-add r0 4'
-	wait_cfg 1 1,2,3 4 30
-	wait_cfg 4 1,2,3 4 60
+	repl_wait_cfg 1 1,2,3 4 30
+	repl_wait_cfg 4 1,2,3 4 60
 	# whole: the leader sees it up to date (after a bulk resync)
 	for t in $(seq 1 300); do
 		rig_exec 1 'prbdctl status' 2>/dev/null | grep 'peer 4 .*up-to-date' >/dev/null && break
@@ -147,7 +107,7 @@ refusal_quorum() {
 	# with one of them alive
 	rig_pause 3
 	sleep 2
-	refuse 1 'prbdctl node-del r0 2' 'without a majority'
+	repl_refuse 1 'prbdctl node-del r0 2' 'without a majority'
 	rig_resume 3
 	sleep 2
 }
@@ -159,13 +119,13 @@ promote() {
 	sleep 1
 	vm 1 'prbdctl node-add r0 4'
 	vm 1 'prbdctl status | grep config'
-	refuse 1 'prbdctl node-del r0 3' 'membership change is in flight (node-add of node 4)'
-	refuse 1 'prbdctl node-del r0 2' 'in flight'
+	repl_refuse 1 'prbdctl node-del r0 3' 'membership change is in flight (node-add of node 4)'
+	repl_refuse 1 'prbdctl node-del r0 2' 'in flight'
 	rig_resume 4
-	wait_cfg 1 1,2,3,4 - 120
+	repl_wait_cfg 1 1,2,3,4 - 120
 	t1=$(date +%s%N)
 	echo "node 4 a voter $(( (t1 - $(cat "$RIG_DIR/t_learner")) / 1000000 )) ms after learner-add (incl. ~1 s paused)"
-	wait_cfg 4 1,2,3,4 - 30
+	repl_wait_cfg 4 1,2,3,4 - 30
 	vm 1 'dmesg | grep -E "configuration|node 4" | tail -6'
 }
 
@@ -179,7 +139,7 @@ stop_writer() {
 
 transfer() {
 	local leader gaps
-	refuse 1 "sh -c 'prbd-blkcheck write /dev/prbd0 $BLOCKS 300 12 > /dev/null & sleep 0.5; prbdctl leader-transfer r0 2; r=\$?; wait; exit \$r'" \
+	repl_refuse 1 "sh -c 'prbd-blkcheck write /dev/prbd0 $BLOCKS 300 12 > /dev/null & sleep 0.5; prbdctl leader-transfer r0 2; r=\$?; wait; exit \$r'" \
 		'open read-write on this node'
 	# writes keep coming from node 1, one open each (auto-promote); the
 	# transfer slips in between two of them and the next open takes the
@@ -214,7 +174,7 @@ del_leader() {
 	vm "$l" "prbdctl node-del r0 $l"
 	local want
 	want=$(echo 1 2 3 4 | tr ' ' '\n' | grep -v "^$l\$" | paste -sd,)
-	wait_cfg "$other" "$want" - 60
+	repl_wait_cfg "$other" "$want" - 60
 	for t in $(seq 1 20); do
 		rig_exec "$l" 'prbdctl status' | grep 'removed from the group at slot' >/dev/null && break
 		sleep 1
@@ -229,8 +189,8 @@ del_leader() {
 		sleep 1
 	done
 	echo "$NEWL" > "$RIG_DIR/newl"
-	echo "new leader: node $NEWL; config on node $other: $(cfg "$other")"
-	refuse "$NEWL" "prbdctl node-del r0 $l" "node $l is not a member"
+	echo "new leader: node $NEWL; config on node $other: $(repl_cfg "$other")"
+	repl_refuse "$NEWL" "prbdctl node-del r0 $l" "node $l is not a member"
 	echo "$want" | tr , ' ' > "$RIG_DIR/rest"
 }
 

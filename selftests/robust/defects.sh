@@ -28,15 +28,13 @@
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
 RIG_APPEND="${RIG_APPEND:-} slub_debug=P"
+REPL_HUNG_TASK_SECS=20
 HERE=$SELFTESTS_DIR/robust
 
 N=3
 ktap_plan 11
 # prbd_fi.ko: makes a follower drop received payloads (fi/prbd_fi.c)
-if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
-	sed 's/^/# /' "$HERE/fi/.build.log"
-	ktap_bail "prbd_fi.ko did not build"
-fi
+build_fi
 rig_start $N || ktap_bail "rig did not boot"
 
 # a command that must answer: a hang (config mutex held) fails the case
@@ -62,46 +60,6 @@ refused() {
 	echo "$out" | grep -q 'open' || fail "vm$i: '$*': no message naming the open device"
 }
 
-# holder I rw|ro: keep /dev/prbd0 open in guest I (rw: and write to it
-# without pause) until holder_stop
-holder() {
-	local mode='<'
-	[ "$2" = rw ] && mode='<>'
-	vm "$1" 'rm -f /tmp/holder /tmp/holder.stop'
-	# a node just up may not get leadership at once (EAGAIN): retry
-	rig_exec_bg "$1" "for t in \$(seq 1 30); do
-	exec 3$mode/dev/prbd0 && break
-	sleep 1
-done
-[ -e /proc/self/fd/3 ] || { echo failed > /tmp/holder; exit 1; }
-echo open > /tmp/holder
-while [ ! -e /tmp/holder.stop ]; do
-	if [ $2 = rw ]; then
-		dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=\$((RANDOM % 1000)) oflag=direct 2>/dev/null || sleep 0.2
-	else
-		sleep 0.2
-	fi
-done
-exec 3<&-
-echo closed > /tmp/holder" >/dev/null
-	wait_file "$1" /tmp/holder open
-}
-
-holder_stop() {
-	vm "$1" 'touch /tmp/holder.stop'
-	wait_file "$1" /tmp/holder closed
-}
-
-# wait_file I FILE WORD: FILE in guest I says WORD within 60 s
-wait_file() {
-	local t
-	for t in $(seq 1 60); do
-		[ "$(rig_exec "$1" "cat $2 2>/dev/null")" = "$3" ] && return 0
-		sleep 1
-	done
-	fail "vm$1: $2 is '$(rig_exec "$1" "cat $2 2>/dev/null")', not '$3'"
-}
-
 # (no pipe into head: under pipefail a SIGPIPE would end the case)
 state() {
 	local out
@@ -111,14 +69,10 @@ state() {
 
 setup() {
 	local i
-	for i in $(seq 1 $N); do
-		repl_write_res "$i" $N
-		vm "$i" 'echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || true
-			modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0'
-	done
+	repl_start $N
 	repl_wait_quorum 1 true
 	# auto-promote: node 1 leads while it holds the device read-write
-	holder 1 rw
+	repl_holder 1 rw
 	vm 1 'prbdctl status'
 }
 
@@ -160,25 +114,21 @@ down_refused_rw() {
 # defect 1: a read-only opener on a follower; before: down passed and the
 # device was freed under its opener
 down_refused_ro() {
-	holder 2 ro
+	repl_holder 2 ro
 	refused 2 'prbdctl down r0'
 	refused 2 'prbdctl detach --force r0'
-	holder_stop 2
-	rig_dmesg_check 2 || fail "vm2: kernel warnings"
+	repl_holder_stop 2
+	repl_no_warnings 2
 }
 
 # down after the last close: completes, I/O drained; up again rejoins
 down_after_close() {
-	holder_stop 1
+	repl_holder_stop 1
 	quick 1 60 'prbdctl down r0' || fail "down after the last close failed"
 	quick 1 60 'prbdctl up r0' || fail "up again failed"
 	repl_wait_quorum 1 true
-	holder 1 rw
+	repl_holder 1 rw
 }
-
-
-# dmesg_count I REGEX: lines of guest I's kernel log matching
-dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
 
 # wait_dmesg I REGEX SECONDS [N]: more than N (0) lines of guest I's kernel
 # log match within SECONDS
@@ -239,27 +189,14 @@ cycles() {
 }
 
 replicas() {
-	holder_stop 1
+	repl_holder_stop 1
 	if ! (repl_same 4096 1 2 3); then
 		rig_exec 1 'prbdctl verify r0 --range 0:16M' | head -n 8
 		fail "replicas differ"
 	fi
 }
 
-
-no_warnings() {
-	local i bad=0 out
-	for i in $(seq 1 $N); do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
-}
+no_warnings() { repl_no_oops $(seq 1 $N); }
 
 # ordered so that on the unfixed module each case meets a working group
 # before the cases that may wedge a node (down under writes) run

@@ -24,13 +24,8 @@ HERE=$SELFTESTS_DIR/robust
 N=3
 
 ktap_plan 6
-if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
-	sed 's/^/# /' "$HERE/fi/.build.log"
-	ktap_bail "prbd_fi.ko did not build"
-fi
+build_fi
 rig_start $N || ktap_bail "rig did not boot"
-
-dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
 
 setup() {
 	repl_up $N
@@ -128,19 +123,7 @@ EOF
 prbdctl create-md --force r1 >/dev/null && prbdctl up r1 && prbdctl down r1"
 }
 
-no_warnings() {
-	local i bad=0 out
-	for i in $(seq 1 $N); do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
-}
+no_warnings() { repl_no_oops $(seq 1 $N); }
 
 replicas() {
 	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=32 oflag=direct 2>/dev/null'

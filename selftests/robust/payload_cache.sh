@@ -24,31 +24,22 @@ JUNK=${PC_JUNK:-400}
 MiB=$((1 << 20))
 
 ktap_plan 5
-if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
-	sed 's/^/# /' "$HERE/fi/.build.log"
-	ktap_bail "prbd_fi.ko did not build"
-fi
+build_fi
 rig_start $N || ktap_bail "rig did not boot"
-
-# cache I FIELD: a field of node I's prbd/r0/payloads (count, bytes, ...)
-cache() {
-	rig_exec "$1" 'cat /sys/kernel/debug/prbd/r0/payloads' 2>/dev/null |
-		sed -n "s/^$2 //p"
-}
 
 show() {
 	local i
 	for i in "$@"; do
-		echo "node $i cache: $(cache "$i" count) payloads, $(( $(cache "$i" bytes) / 1024 )) KiB," \
-			"evicted $(cache "$i" evicted)"
+		echo "node $i cache: $(repl_payloads "$i" count) payloads, $(( $(repl_payloads "$i" bytes) / 1024 )) KiB," \
+			"evicted $(repl_payloads "$i" evicted)"
 	done
 }
 
 setup() {
 	local i
 	repl_up $N
+	repl_debugfs $(seq 1 $N)
 	for i in $(seq 1 $N); do
-		vm "$i" 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug'
 		vm "$i" 'test -r /sys/kernel/debug/prbd/r0/payloads'
 	done
 	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=32 oflag=direct 2>/dev/null'
@@ -63,8 +54,8 @@ junk() {
 	for t in $(seq 1 180); do
 		vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=4 seek=$((RANDOM % 1000)) oflag=direct 2>/dev/null' ||
 			fail "a write failed during the junk"
-		b=$(cache 2 bytes); [ "${b:-0}" -gt $peak2 ] && peak2=$b
-		b=$(cache 3 bytes); [ "${b:-0}" -gt $peak3 ] && peak3=$b
+		b=$(repl_payloads 2 bytes); [ "${b:-0}" -gt $peak2 ] && peak2=$b
+		b=$(repl_payloads 3 bytes); [ "${b:-0}" -gt $peak3 ] && peak3=$b
 		now=$(rig_exec 1 'cat /sys/module/prbd_fi/parameters/junk_sent')
 		[ "$now" -ge $((2 * JUNK)) ] && break
 		[ "$now" = "$sent" ] && [ $t -gt 20 ] && break
@@ -73,7 +64,7 @@ junk() {
 	done
 	sleep 2
 	for i in 2 3; do
-		b=$(cache $i bytes)
+		b=$(repl_payloads $i bytes)
 		[ "$i" = 2 ] && [ "$b" -gt $peak2 ] && peak2=$b
 		[ "$i" = 3 ] && [ "$b" -gt $peak3 ] && peak3=$b
 	done
@@ -92,7 +83,7 @@ leader_change() {
 	repl_promote 2
 	vm 2 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=32 oflag=direct 2>/dev/null'
 	for t in $(seq 1 15); do
-		b2=$(cache 2 bytes) b3=$(cache 3 bytes)
+		b2=$(repl_payloads 2 bytes) b3=$(repl_payloads 3 bytes)
 		[ "$b2" -le $MiB ] && [ "$b3" -le $MiB ] && break
 		sleep 1
 	done
@@ -105,19 +96,7 @@ replicas() {
 	repl_same 4096 1 2 3
 }
 
-no_warnings() {
-	local i bad=0 out
-	for i in $(seq 1 $N); do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
-}
+no_warnings() { repl_no_oops $(seq 1 $N); }
 
 ktap_run "setup: 3 nodes up, node 1 primary, debugfs" setup
 ktap_run "junk payloads from the leader: each follower's cache stays bounded, writes complete" junk

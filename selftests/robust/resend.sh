@@ -22,19 +22,11 @@ RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
 HERE=$SELFTESTS_DIR/robust
 N=3
 DROP=${RS_DROP:-4}
+REPL_HUNG_TASK_SECS=20
 
 ktap_plan 5
-if ! make -s -C "$HERE/fi" KDIR="/usr/src/linux-headers-$RIG_KVER" >"$HERE/fi/.build.log" 2>&1; then
-	sed 's/^/# /' "$HERE/fi/.build.log"
-	ktap_bail "prbd_fi.ko did not build"
-fi
+build_fi
 rig_start $N || ktap_bail "rig did not boot"
-
-# debugfs prbd/r0/payloads field of node I (asked, resent: after the fix)
-cache() {
-	rig_exec "$1" 'cat /sys/kernel/debug/prbd/r0/payloads' 2>/dev/null |
-		sed -n "s/^$2 //p"
-}
 
 # match I P: peer P's match index in node I's status
 match() {
@@ -43,26 +35,12 @@ match() {
 }
 
 setup() {
-	local i
-	for i in $(seq 1 $N); do
-		repl_write_res "$i" $N
-		vm "$i" 'echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || true
-			grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug
-			modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0'
-	done
+	repl_start $N
+	repl_debugfs $(seq 1 $N)
 	repl_wait_quorum 1 true
-	# node 1 writes 64 KiB blocks without pause until /tmp/writer.stop
-	rig_exec_bg 1 'for t in $(seq 1 30); do exec 3<>/dev/prbd0 && break; sleep 1; done
-echo open > /tmp/writer
-while [ ! -e /tmp/writer.stop ]; do
-	dd if=/dev/urandom of=/dev/prbd0 bs=64k count=16 seek=$((RANDOM % 256)) oflag=direct 2>/dev/null || sleep 0.2
-done
-exec 3<&-
-echo closed > /tmp/writer' >/dev/null
-	for i in $(seq 1 30); do
-		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = open ] && break
-		sleep 1
-	done
+	# node 1 writes 1 MiB at a time, at one of its first 256 64 KiB blocks,
+	# without pause until repl_holder_stop
+	repl_holder 1 rw 256
 	vm 1 'prbdctl status'
 }
 
@@ -88,7 +66,7 @@ drop() {
 	done
 	echo "after ${t} s: node $i applied $a, its match index on the leader $m, leader commit $(repl_field 1 commit_index)"
 	rig_exec "$i" 'dmesg | grep -E "not here yet|asked node" | tail -n 3' || true
-	echo "node $i asked again for $(cache "$i" asked) payloads, node 1 resent $(cache 1 resent)"
+	echo "node $i asked again for $(repl_payloads "$i" asked) payloads, node 1 resent $(repl_payloads 1 resent)"
 	vm "$i" 'rmmod prbd_fi'
 	[ "${a:-0}" -gt "$c0" ] || fail "node $i applies nothing past slot $a: the dropped payload never came back"
 	[ "${m:-0}" -gt "$c0" ] || fail "node $i's match index on the leader is stuck at $m"
@@ -101,27 +79,11 @@ drop() {
 }
 
 replicas() {
-	vm 1 'touch /tmp/writer.stop'
-	for t in $(seq 1 60); do
-		[ "$(rig_exec 1 'cat /tmp/writer 2>/dev/null')" = closed ] && break
-		sleep 1
-	done
+	repl_holder_stop 1
 	repl_same 4096 1 2 3
 }
 
-no_warnings() {
-	local i bad=0 out
-	for i in $(seq 1 $N); do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
-}
+no_warnings() { repl_no_oops $(seq 1 $N); }
 
 ktap_run "setup: 3 nodes up, node 1 writes without pause" setup
 ktap_run "node 2 drops $DROP payloads: it gets them again and acknowledges" drop 2 "$DROP"
