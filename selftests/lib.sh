@@ -190,12 +190,28 @@ repl_wait_quorum() {
 	fail "node $1 quorum is $(repl_field "$1" quorum), not $2"
 }
 
-# repl_no_warnings NODE...: no kernel warning on these nodes
+# repl_no_warnings NODE...: no kernel warning, BUG, oops or hung task on
+# these nodes (rig_dmesg_check); every node is scanned and its lines shown
+# before the case fails
 repl_no_warnings() {
-	local i
+	local i bad=""
 	for i in "$@"; do
-		rig_dmesg_check "$i" || fail "vm$i: kernel warnings"
+		rig_dmesg_check "$i" 2>&1 | sed "s/^/vm$i: /"
+		[ "${PIPESTATUS[0]}" = 0 ] || bad="$bad vm$i"
 	done
+	[ -z "$bad" ] || fail "kernel warnings on$bad"
+}
+
+# quick I LIMIT CMD: CMD in guest I must return within LIMIT seconds (else a
+# hang fails the case); prints its output, returns its status
+quick() {
+	local i=$1 limit=$2 rc=0 out
+	shift 2
+	out=$(RIG_EXEC_TIMEOUT=$limit rig_exec "$i" "$@") || rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out"
+	[ $rc -eq 124 ] && fail "vm$i: '$*' did not return within $limit s (hang)"
+	[ $rc -eq 255 ] && fail "vm$i: agent lost during '$*' (guest crashed?)"
+	return $rc
 }
 
 # repl_no_completions I LOG MAX: node I reports no quorum, then the writer
@@ -209,23 +225,6 @@ repl_no_completions() {
 	c2=$(rig_exec "$1" "grep -c '^ok ' $2" 2>/dev/null || true)
 	echo "completed on node $1: $c1 when it reported no quorum, $c2 six seconds later"
 	[ $((c2 - c1)) -le "$3" ] || fail "node $1 completes writes without a majority"
-}
-
-# repl_no_oops NODE...: no BUG, WARNING, oops, hung task or general
-# protection fault in these nodes' kernel logs; every node is scanned and
-# its matching lines (15 at most) shown before the case fails
-repl_no_oops() {
-	local i bad=0 out
-	for i in "$@"; do
-		out=$(RIG_EXEC_TIMEOUT=30 rig_exec "$i" dmesg 2>&1 |
-			grep -E 'BUG|WARNING|Oops|hung task|blocked for more than|general protection' || true)
-		if [ -n "$out" ]; then
-			echo "vm$i:"
-			echo "$out" | head -n 15
-			bad=1
-		fi
-	done
-	[ $bad -eq 0 ] || fail "kernel warnings"
 }
 
 # dmesg_count I REGEX: lines of guest I's kernel log matching

@@ -37,18 +37,6 @@ ktap_plan 11
 build_fi
 rig_start $N || ktap_bail "rig did not boot"
 
-# a command that must answer: a hang (config mutex held) fails the case
-# after $2 seconds instead of blocking the group
-quick() {
-	local i=$1 limit=$2 rc=0 out
-	shift 2
-	out=$(RIG_EXEC_TIMEOUT=$limit rig_exec "$i" "$@") || rc=$?
-	[ -n "$out" ] && printf '%s\n' "$out"
-	[ $rc -eq 124 ] && fail "vm$i: '$*' did not return within $limit s (hang)"
-	[ $rc -eq 255 ] && fail "vm$i: agent lost during '$*' (guest crashed?)"
-	return $rc
-}
-
 # refused I CMD: CMD must fail with exit 5 (busy) and say the device is open
 refused() {
 	local i=$1 out rc=0
@@ -196,7 +184,7 @@ replicas() {
 	fi
 }
 
-no_warnings() { repl_no_oops $(seq 1 $N); }
+no_warnings() { repl_no_warnings $(seq 1 $N); }
 
 # ordered so that on the unfixed module each case meets a working group
 # before the cases that may wedge a node (down under writes) run

@@ -123,7 +123,7 @@ EOF
 prbdctl create-md --force r1 >/dev/null && prbdctl up r1 && prbdctl down r1"
 }
 
-no_warnings() { repl_no_oops $(seq 1 $N); }
+no_warnings() { repl_no_warnings $(seq 1 $N); }
 
 replicas() {
 	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=32 oflag=direct 2>/dev/null'

@@ -96,7 +96,7 @@ replicas() {
 	repl_same 4096 1 2 3
 }
 
-no_warnings() { repl_no_oops $(seq 1 $N); }
+no_warnings() { repl_no_warnings $(seq 1 $N); }
 
 ktap_run "setup: 3 nodes up, node 1 primary, debugfs" setup
 ktap_run "junk payloads from the leader: each follower's cache stays bounded, writes complete" junk

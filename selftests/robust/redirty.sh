@@ -104,7 +104,7 @@ replicas() {
 	repl_same 4096 1 2 3
 }
 
-no_warnings() { repl_no_oops $(seq 1 $N); }
+no_warnings() { repl_no_warnings $(seq 1 $N); }
 
 ktap_run "setup: 3 nodes up" setup
 ktap_run "$SECS s of O_DIRECT writes from buffers modified in flight: no crc mismatch, no disconnect" redirty

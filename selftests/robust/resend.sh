@@ -83,7 +83,7 @@ replicas() {
 	repl_same 4096 1 2 3
 }
 
-no_warnings() { repl_no_oops $(seq 1 $N); }
+no_warnings() { repl_no_warnings $(seq 1 $N); }
 
 ktap_run "setup: 3 nodes up, node 1 writes without pause" setup
 ktap_run "node 2 drops $DROP payloads: it gets them again and acknowledges" drop 2 "$DROP"

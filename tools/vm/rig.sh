@@ -273,10 +273,11 @@ rig_netem() {
 	fi
 }
 
-# rig_dmesg_check I: fail if guest I's kernel log shows a WARN/BUG/oops.
+# rig_dmesg_check I: fail if guest I's kernel log shows a WARN/BUG/oops
+# ("BUG cache (...): ..." is a slub_debug report), a hung task, lockdep.
 rig_dmesg_check() {
 	local bad
-	bad=$(rig_exec "$1" 'dmesg' | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
+	bad=$(rig_exec "$1" 'dmesg' | grep -E 'WARNING:|BUG:|\] BUG |Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 20 >&2
 		return 1
