@@ -82,7 +82,6 @@ static DEFINE_SPINLOCK(prbd_fi_lock);
 #define PRBD_FI_JUNK_PAGES	64		/* 256 KiB a frame */
 #define PRBD_FI_JUNK_ID		(0xfeULL << 56)	/* no node has id 254 */
 
-
 typedef void (*prbd_fi_done_t)(void *arg, int err);
 typedef int (*prbd_fi_send_t)(void *tr, u32 node, u16 type, const void *hdr,
 			      u32 hdr_len, const struct bio_vec *payload,
@@ -194,7 +193,6 @@ static void prbd_fi_junk_exit(void)
 }
 
 /* --- wrapping sectors ----------------------------------------------------- */
-
 
 /* prbd_tr_send(tr, node, type, hdr, hdr_len, ...): alter one descriptor */
 static int prbd_fi_tr_send(struct kprobe *p, struct pt_regs *regs)
