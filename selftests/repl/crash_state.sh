@@ -45,6 +45,10 @@ MARK_EVERY=3	# seconds of writes between marks
 BLOCKS=2048	# 8 MiB checked region
 QD=4
 WSEED=4242	# the writer's seed
+# checkpoints (data-area flushes) while recording: seconds apart, so the
+# applies since the last one are in the volatile cache at a mark (the log
+# filling up still forces one sooner)
+CKPT_MS=5000
 
 ktap_plan $((CRASH_POINTS + 3))
 ktap_diag "crash points $CRASH_POINTS, seed base $CRASH_SEED (CRASH_SEED=$CRASH_SEED repeats them), $NMARKS marks"
@@ -177,7 +181,7 @@ record() {
 	done
 	write_res /dev/mapper/lw
 	for i in 1 2 3; do
-		vm "$i" "modprobe prbd && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
+		vm "$i" "modprobe prbd checkpoint_ms=$CKPT_MS && prbdctl create-md $REPL_MD_OPTS r0 >/dev/null && prbdctl up r0"
 	done
 	repl_promote 1
 	marker
