@@ -202,6 +202,11 @@ static inline size_t prbd_pl_size(unsigned int nr)
 #define PRBD_REPL_SENT_RING	256
 /* payloads a follower asks for at once (PRBD_MSG_PLREQ) */
 #define PRBD_PL_WANT_MAX	8
+/*
+ * A payload the log write misses is asked for after this long: a relayed
+ * one may trail its accept by a queue of large payloads on two links.
+ */
+#define PRBD_PL_ASK_MS		500
 
 /* a payload this node misses: the descriptor that names it, and its slot */
 struct prbd_pl_want {
@@ -218,6 +223,13 @@ struct prbd_repl_peer {
 	u64 sent[PRBD_REPL_SENT_RING];	/* payload ids sent on this connection */
 	u64 learn_from;			/* LEARN_REQ for the history, 0: none */
 	unsigned long rs_seen;		/* jiffies of its last resync request */
+	unsigned long plreq_at;		/* jiffies of its last PLREQ, 0: none */
+};
+
+/* who forwards a payload to whom, per batch of messages (prbd_repl.c) */
+struct prbd_repl_plan {
+	u8 child[PRBD_PX_MAX_NODES];	/* node -> who it forwards to */
+	bool is_child[PRBD_PX_MAX_NODES];
 };
 
 struct prbd_tr;
@@ -426,6 +438,12 @@ struct prbd_dp {
 	u32 n_pl_want;			/* ... to ask for (pl_want_work) */
 	u64 pl_asked;			/* payloads asked for, ever */
 	u64 pl_resent;			/* payloads sent again when asked, ever */
+	wait_queue_head_t pl_wq;	/* a payload arrived (pl_gen moved) */
+	atomic_t pl_gen;		/* payloads inserted, ever */
+	u32 relay_rot;			/* which follower relays (drive work) */
+	struct prbd_repl_plan rplan;	/* prbd_repl_send() (drive work) */
+	u64 data_direct;		/* DATA frames sent (drive work) */
+	u64 data_relayed;		/* ... of those, with a relay (drive work) */
 	struct work_struct pl_want_work;	/* sends the asks (dp->wq) */
 	struct dentry *dbg;		/* debugfs: prbd/<resource>/ */
 	struct mutex rmsg_lock;		/* protects rmsg */

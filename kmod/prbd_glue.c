@@ -1317,7 +1317,7 @@ static void prbd_batch_work(struct work_struct *work)
 	struct prbd_dp *dp = b->dp;
 	unsigned int noio = memalloc_noio_save();
 	struct prbd_batch *o;
-	unsigned int tries = 0;
+	unsigned long ask_at = 0;	/* jiffies: ask for missing payloads */
 	int err;
 
 	if (READ_ONCE(dp->failed))
@@ -1327,16 +1327,22 @@ static void prbd_batch_work(struct work_struct *work)
 		goto out;
 	trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
 	for (;;) {
+		int gen = atomic_read(&dp->pl_gen);
+
 		err = prbd_log_write_batch(dp, b);
 		if (err != -ENOSPC && err != -ENOENT && !prbd_io_transient(err))
 			break;
 		/*
 		 * Log full: the checkpoint frees what is applied.  Payload
-		 * missing (this node dropped its DATA frame): ask the leader
-		 * for it again, every 200 ms (prbd_repl_want_payloads()).  No
-		 * memory: wait.  Then try again (records already written are
-		 * skipped), unless down stops the data path: the batch is
-		 * never persisted (nor reported).
+		 * missing: a relayed one (prbd_repl_plan()) may come after
+		 * the accept that names it, so wait for the next payload to
+		 * arrive; if it is still missing after PRBD_PL_ASK_MS (this
+		 * node dropped its DATA frame, or the relay did not reach
+		 * it), ask the leader for it again, then every 200 ms
+		 * (prbd_repl_want_payloads()).  No memory: wait.  Then try
+		 * again (records already written are skipped), unless down
+		 * stops the data path: the batch is never persisted (nor
+		 * reported).
 		 */
 		if (err == -ENOSPC) {
 			/* a lagging member may hold the log: not for long */
@@ -1346,10 +1352,21 @@ static void prbd_batch_work(struct work_struct *work)
 			WRITE_ONCE(dp->log_starved, true);
 			queue_work(dp->pwq, &dp->persist_work);
 		} else if (err == -ENOENT) {
-			pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
-					    dp->res->name);
-			if (!(tries++ % 10))
+			if (!ask_at) {
+				ask_at = jiffies + msecs_to_jiffies(PRBD_PL_ASK_MS);
+			} else if (time_after_eq(jiffies, ask_at)) {
+				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
+						    dp->res->name);
 				prbd_repl_want_payloads(dp, b);
+				ask_at = jiffies + msecs_to_jiffies(200);
+			}
+			wait_event_timeout(dp->pl_wq,
+					   atomic_read(&dp->pl_gen) != gen ||
+					   READ_ONCE(dp->stopping),
+					   msecs_to_jiffies(20));
+			if (READ_ONCE(dp->stopping))
+				goto out;
+			continue;
 		}
 		if (READ_ONCE(dp->stopping))
 			goto out;

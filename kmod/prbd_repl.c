@@ -238,6 +238,8 @@ static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
 out_unlock:
 	over = dp->pl_bytes > dp->pl_needed_bytes + PRBD_PL_IDLE_MAX;
 	spin_unlock(&dp->pl_lock);
+	atomic_inc(&dp->pl_gen);
+	wake_up_all(&dp->pl_wq);
 	if (over)
 		prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, false);
 }
@@ -397,11 +399,20 @@ static int prbd_pl_show(struct seq_file *m, void *v)
 {
 	struct prbd_dp *dp = m->private;
 
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+	u64 fwd = 0, fwd_fails = 0;
+
 	spin_lock(&dp->pl_lock);
 	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\nasked %llu\nresent %llu\n",
 		   dp->pl_count, dp->pl_bytes, dp->pl_needed_bytes,
 		   dp->pl_evicted, dp->pl_asked, dp->pl_resent);
 	spin_unlock(&dp->pl_lock);
+	if (tr)
+		prbd_tr_fwd_stats(tr, &fwd, &fwd_fails);
+	/* racy reads of drive-work counters: for the curious */
+	seq_printf(m, "data_sent %llu\ndata_relayed %llu\nforwarded %llu\nforward_failed %llu\n",
+		   READ_ONCE(dp->data_direct), READ_ONCE(dp->data_relayed),
+		   fwd, fwd_fails);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(prbd_pl);
@@ -426,14 +437,56 @@ static bool prbd_repl_sent_before(struct prbd_dp *dp, u32 node, u64 id)
 	return false;
 }
 
-/* Return: 0, or the error of the first payload that could not be sent. */
+/*
+ * Payload relay.  The emulated network (and a real one's leader uplink)
+ * is what bounds a replicated write: a leader that sends each payload to
+ * every follower pays for it N-1 times.  Of the D connected members a
+ * leader's accepts go to, the first ceil(D/2) - voters first, in node
+ * order rotated by one each time so the forwarding cost is shared - get
+ * the payloads of at least relay_min bytes straight from us and forward
+ * each to one of the others: the leader sends ceil(D/2) copies instead of
+ * D.  With every voter connected the direct ones and the leader are a
+ * majority of the voters, so a commit does not wait for a relayed copy;
+ * it does lose the fastest of all followers' acceptances, which is why
+ * small payloads (cheap to send, latency-bound) go straight to every
+ * member.  Relaying is best effort: a
+ * node that does not get its copy asks us for it (PLREQ, after
+ * PRBD_PL_ASK_MS, prbd_batch_work()), and a node that asked in the last
+ * PRBD_REPL_NORELAY seconds gets its payloads straight from us.  Paxos
+ * messages always go straight to their destination.
+ */
+static bool prbd_relay = true;
+module_param_named(relay, prbd_relay, bool, 0644);
+MODULE_PARM_DESC(relay, "followers forward write payloads to each other, so the leader sends each once for two (default Y)");
+static unsigned int prbd_relay_min = 65536;
+module_param_named(relay_min, prbd_relay_min, uint, 0644);
+MODULE_PARM_DESC(relay_min, "smallest payload relayed, in bytes (default 65536)");
+
+#define PRBD_REPL_NORELAY	5	/* seconds */
+
+/* Not sent after all: forget the last id noted, so a retransmission sends it. */
+static void prbd_repl_unsend(struct prbd_dp *dp, u32 node)
+{
+	struct prbd_repl_peer *rp = &dp->rpeer[node];
+
+	rp->sent[(rp->sent_pos - 1) % PRBD_REPL_SENT_RING] = 0;
+}
+
+/*
+ * Send the payloads entry @e of a message to @node names, once per
+ * connection.  @child, if not 0, is another member: @node forwards each
+ * payload to it (PRBD_WIRE_F_FORWARD), so this node sends it once for
+ * both.
+ * Return: 0, or the error of the first payload that could not be sent.
+ */
 static int prbd_repl_send_data(struct prbd_dp *dp, struct prbd_tr *tr,
-			       u32 node, const struct prbd_px_entry *e)
+			       u32 node, const struct prbd_px_entry *e,
+			       u32 child)
 {
 	struct prbd_wire_data wd;
 	struct prbd_payload *pl;
 	int err, ret = 0;
-	u32 j;
+	u32 j, relay;
 
 	for (j = 0; j < e->n_desc; j++) {
 		const struct prbd_px_desc *d = &e->desc[j];
@@ -447,28 +500,108 @@ static int prbd_repl_send_data(struct prbd_dp *dp, struct prbd_tr *tr,
 			pr_warn_ratelimited("%s: no payload for slot %llu id %llx: %ld\n",
 					    dp->res->name, e->slot, d->id,
 					    PTR_ERR(pl));
-			/* not sent: forget it so a retransmission tries again */
-			dp->rpeer[node].sent[(dp->rpeer[node].sent_pos - 1) %
-					     PRBD_REPL_SENT_RING] = 0;
+			prbd_repl_unsend(dp, node);
 			ret = ret ?: PTR_ERR(pl);
 			continue;
 		}
+		relay = 0;
+		if (child && pl->len >= READ_ONCE(prbd_relay_min) &&
+		    !prbd_repl_sent_before(dp, child, d->id))
+			relay = BIT(child);
 		wd.id = cpu_to_le64(d->id);
 		wd.sector = cpu_to_le64(d->sector);
 		wd.len = cpu_to_le32(pl->len);
 		wd.csum = cpu_to_le32(d->csum);
-		err = prbd_tr_send_crc(tr, node, PRBD_MSG_DATA, &wd,
-				       sizeof(wd), pl->bvec, pl->nr, pl->len,
-				       d->csum, prbd_repl_data_sent, pl);
+		err = prbd_tr_send_relay(tr, node, relay, PRBD_MSG_DATA, &wd,
+					 sizeof(wd), pl->bvec, pl->nr, pl->len,
+					 d->csum, prbd_repl_data_sent, pl);
 		if (err) {
 			prbd_pl_put(pl);
-			/* not sent: forget it so a retransmission sends it */
-			dp->rpeer[node].sent[(dp->rpeer[node].sent_pos - 1) %
-					     PRBD_REPL_SENT_RING] = 0;
+			prbd_repl_unsend(dp, node);
+			if (relay)
+				prbd_repl_unsend(dp, child);
 			ret = ret ?: err;
+			continue;
 		}
+		dp->data_direct++;
+		if (relay)
+			dp->data_relayed++;
 	}
 	return ret;
+}
+
+/* Does @m carry a payload (a write's data) at all? */
+static bool prbd_repl_msg_has_data(const struct prbd_px_msg *m)
+{
+	u32 k, j;
+
+	for (k = 0; k < m->n_ent; k++) {
+		const struct prbd_px_entry *e = &m->ent[k];
+
+		if (e->kind != PRBD_PX_K_DATA)
+			continue;
+		for (j = 0; j < e->n_desc; j++)
+			if (e->desc[j].op == PRBD_LOG_OP_WRITE)
+				return true;
+	}
+	return false;
+}
+
+/* Order of the nodes a payload goes to: voters, then the others. */
+static u32 prbd_repl_rank(u16 voters, u32 node)
+{
+	return (voters & BIT(node) ? 0 : PRBD_PX_MAX_NODES) + node;
+}
+
+static void prbd_repl_plan(struct prbd_dp *dp, const struct prbd_px_msg *msgs,
+			   u32 n, struct prbd_repl_plan *p)
+{
+	u8 dst[PRBD_PX_MAX_NODES], rot[PRBD_PX_MAX_NODES];
+	/* a heuristic: a racy read of the configuration is good enough */
+	u16 voters = READ_ONCE(dp->hs_disk.voters);
+	u16 members = voters | READ_ONCE(dp->hs_disk.learners);
+	u32 i, j, nd = 0, nv = 0, k, node;
+	bool accepts = false;
+	unsigned long at;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < n && !accepts; i++)
+		accepts = msgs[i].type == PRBD_PX_M_P2A &&
+			  prbd_repl_msg_has_data(&msgs[i]);
+	if (!READ_ONCE(prbd_relay) || !accepts)
+		return;
+	/*
+	 * Every member the leader's accepts go to, whether or not this
+	 * batch has one for it: per-peer flow control lets each follower's
+	 * accepts out at its own pace, and a payload relayed ahead of its
+	 * accept waits in the receiver's cache.
+	 */
+	for (node = 1; node < PRBD_PX_MAX_NODES; node++) {
+		if (!(members & BIT(node)) || node == dp->res->node_id ||
+		    !dp->rpeer[node].up)
+			continue;
+		at = dp->rpeer[node].plreq_at;
+		if (at && time_before(jiffies, at + PRBD_REPL_NORELAY * HZ))
+			continue;	/* relaying to it failed lately */
+		/* insertion sort, voters first: a handful of nodes */
+		for (j = nd; j && prbd_repl_rank(voters, dst[j - 1]) >
+				  prbd_repl_rank(voters, node); j--)
+			dst[j] = dst[j - 1];
+		dst[j] = node;
+		nd++;
+		nv += !!(voters & BIT(node));
+	}
+	if (nd < 2)
+		return;
+	/* the voters rotate; learners come last, so relayed first */
+	for (i = 0; i < nd; i++)
+		rot[i] = i < nv ? dst[(i + dp->relay_rot) % nv] : dst[i];
+	dp->relay_rot++;
+	k = (nd + 1) / 2;
+	for (i = 0; k + i < nd; i++) {
+		p->child[rot[i]] = rot[k + i];
+		p->is_child[rot[k + i]] = true;
+	}
 }
 
 static u32 prbd_repl_encode(const struct prbd_px_msg *m,
@@ -519,24 +652,32 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 {
 	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct prbd_wire_px *w = dp->wbuf;
-	u32 i, k, len;
+	struct prbd_repl_plan *p = &dp->rplan;
+	u32 i, k, len, pass, child;
 
 	if (!tr)
 		return;
-	for (i = 0; i < n; i++) {
-		const struct prbd_px_msg *m = &msgs[i];
+	prbd_repl_plan(dp, msgs, n, p);
+	/* the relaying nodes first, so their copies carry the relay */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			const struct prbd_px_msg *m = &msgs[i];
 
-		if (!m->to || m->to >= PRBD_PX_MAX_NODES)
-			continue;
-		if (!dp->rpeer[m->to].up)
-			continue;
-		for (k = 0; k < m->n_ent; k++)
-			if (m->ent[k].kind == PRBD_PX_K_DATA)
-				prbd_repl_send_data(dp, tr, m->to, &m->ent[k]);
-		len = prbd_repl_encode(m, w);
-		prbd_trace_msg_out(dp, m);
-		prbd_tr_send(tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0, 0,
-			     NULL, NULL);
+			if (!m->to || m->to >= PRBD_PX_MAX_NODES)
+				continue;
+			if (!dp->rpeer[m->to].up ||
+			    p->is_child[m->to] != pass)
+				continue;
+			child = m->type == PRBD_PX_M_P2A ? p->child[m->to] : 0;
+			for (k = 0; k < m->n_ent; k++)
+				if (m->ent[k].kind == PRBD_PX_K_DATA)
+					prbd_repl_send_data(dp, tr, m->to,
+							    &m->ent[k], child);
+			len = prbd_repl_encode(m, w);
+			prbd_trace_msg_out(dp, m);
+			prbd_tr_send(tr, m->to, PRBD_MSG_PAXOS, w, len, NULL, 0,
+				     0, NULL, NULL);
+		}
 	}
 }
 
@@ -564,7 +705,7 @@ int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m)
 	for (k = 0; k < m->n_ent; k++) {
 		if (m->ent[k].kind != PRBD_PX_K_DATA)
 			continue;
-		err = prbd_repl_send_data(dp, tr, m->to, &m->ent[k]);
+		err = prbd_repl_send_data(dp, tr, m->to, &m->ent[k], 0);
 		if (err)
 			break;
 	}
@@ -677,6 +818,8 @@ static int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 
 	if (rx->hdr_len != sizeof(*r) || rx->payload_len || r->pad)
 		return -EINVAL;
+	if (rx->from < PRBD_PX_MAX_NODES)	/* relaying to it fails: stop */
+		dp->rpeer[rx->from].plreq_at = jiffies ?: 1;
 	slot = le64_to_cpu(r->slot);
 	id = le64_to_cpu(r->id);
 	pl = prbd_pl_find(dp, slot, id, le32_to_cpu(r->csum));
@@ -857,6 +1000,13 @@ static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
 	struct prbd_px_msg *m = dp->rmsg;
 	int err = -EINVAL;
 
+	/* only payloads are relayed (prbd_tr_send_relay()) */
+	if (rx->origin != rx->from && rx->type != PRBD_MSG_DATA) {
+		pr_warn_ratelimited("%s: message type %u of node %u relayed by node %u: refused\n",
+				    dp->res->name, rx->type, rx->origin,
+				    rx->from);
+		return;
+	}
 	switch (rx->type) {
 	case PRBD_MSG_DATA:
 		err = prbd_repl_recv_data(dp, rx);
@@ -962,6 +1112,8 @@ int prbd_repl_start(struct prbd_dp *dp)
 	mutex_init(&dp->pl_evict_lock);
 	mutex_init(&dp->rmsg_lock);
 	INIT_WORK(&dp->pl_want_work, prbd_repl_pl_want_work);
+	init_waitqueue_head(&dp->pl_wq);
+	atomic_set(&dp->pl_gen, 0);
 	if (list_empty(&res->peers))
 		return 0;
 	/* for tests and the curious; nothing depends on it */

@@ -194,6 +194,8 @@ struct prbd_tr {
 	wait_queue_head_t conn_wq;
 	atomic64_t seq;
 	atomic64_t unauth_drops;
+	atomic64_t fwd_sent;		/* frames relayed to another node */
+	atomic64_t fwd_fails;		/* ... that could not be queued */
 };
 
 static const char * const prbd_tr_reasons[] = {
@@ -669,10 +671,23 @@ static int prbd_tr_conn_enqueue(struct prbd_tr_conn *conn,
 	return err;
 }
 
+/*
+ * How a frame travels (NULL: straight to the peer).  @relay: the other
+ * destinations, which the peer forwards it to (ttl 1, F_FORWARD); a
+ * forwarded copy keeps its @origin and has ttl 0.
+ */
+struct prbd_tr_route {
+	u32 origin;
+	u32 relay;
+	u8 flags;
+	u8 ttl;
+};
+
 static int __prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type,
 			  const void *hdr, u32 hdr_len,
 			  const struct bio_vec *payload, unsigned int nr_bvec,
 			  u32 payload_len, const u32 *pcrc,
+			  const struct prbd_tr_route *rt,
 			  prbd_tr_done_t done, void *arg)
 {
 	struct prbd_tr_peer *peer;
@@ -706,6 +721,12 @@ static int __prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type,
 		msg->pcrc_set = true;
 	}
 	prbd_tr_msg_init(tr, msg, node, type);
+	if (rt) {
+		msg->frame.origin = rt->origin;
+		msg->frame.flags = rt->flags;
+		msg->frame.ttl = rt->ttl;
+		msg->frame.dest_mask = cpu_to_le32(BIT(node) | rt->relay);
+	}
 
 	spin_lock_bh(&tr->lock);
 	peer = tr->peers[node];
@@ -726,7 +747,7 @@ int prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		 void *arg)
 {
 	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
-			      payload_len, NULL, done, arg);
+			      payload_len, NULL, NULL, done, arg);
 }
 
 int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
@@ -735,7 +756,76 @@ int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		     prbd_tr_done_t done, void *arg)
 {
 	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
-			      payload_len, &payload_crc, done, arg);
+			      payload_len, &payload_crc, NULL, done, arg);
+}
+
+int prbd_tr_send_relay(struct prbd_tr *tr, u32 node, u32 relay, u16 type,
+		       const void *hdr, u32 hdr_len,
+		       const struct bio_vec *payload, unsigned int nr_bvec,
+		       u32 payload_len, u32 payload_crc, prbd_tr_done_t done,
+		       void *arg)
+{
+	struct prbd_tr_route rt = {
+		.origin = tr->node_id,
+		.relay = relay & ~(BIT(node) | BIT(tr->node_id) | BIT(0)),
+		.flags = PRBD_WIRE_F_FORWARD,
+		.ttl = 1,
+	};
+
+	if (!rt.relay)
+		return prbd_tr_send_crc(tr, node, type, hdr, hdr_len, payload,
+					nr_bvec, payload_len, payload_crc,
+					done, arg);
+	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
+			      payload_len, &payload_crc, &rt, done, arg);
+}
+
+static void prbd_tr_fwd_sent(void *arg, int err)
+{
+	prbd_tr_buf_put(arg);
+}
+
+/*
+ * Forward a frame that asks for it (F_FORWARD, ttl 1) to the other nodes
+ * of its dest_mask: the same header, the payload pages straight from the
+ * receive buffer, its crc unchanged.  Best effort: a destination that
+ * does not get it asks the origin (the replication layer's PLREQ).
+ * Context: the receive work of the connection it came in on.
+ */
+static void prbd_tr_forward(struct prbd_tr_conn *conn)
+{
+	const struct prbd_wire_frame *f = &conn->rx_frame;
+	struct prbd_tr_buf *buf = conn->rx_buf;
+	struct prbd_tr *tr = conn->tr;
+	u32 mask = le32_to_cpu(f->dest_mask) &
+		   ~(BIT(tr->node_id) | BIT(f->origin) | BIT(f->sender));
+	u32 crc = le32_to_cpu(f->payload_crc);
+	struct prbd_tr_route rt = {
+		.origin = f->origin,
+		.flags = f->flags,
+		.ttl = 0,
+	};
+	unsigned long m = mask;
+	unsigned int n;
+	int err;
+
+	for_each_set_bit(n, &m, PRBD_WIRE_MAX_NODE + 1) {
+		if (buf)
+			prbd_tr_buf_get(buf);
+		err = __prbd_tr_send(tr, n, le16_to_cpu(f->type), conn->rx_hdr,
+				     le32_to_cpu(f->hdr_len),
+				     buf ? buf->bvec : NULL,
+				     buf ? buf->nr_bvec : 0,
+				     buf ? buf->len : 0, &crc, &rt,
+				     buf ? prbd_tr_fwd_sent : NULL, buf);
+		if (err) {
+			if (buf)
+				prbd_tr_buf_put(buf);
+			atomic64_inc(&tr->fwd_fails);
+		} else {
+			atomic64_inc(&tr->fwd_sent);
+		}
+	}
 }
 
 /* Push one message; 0 when all of it is in the socket, -EAGAIN when full. */
@@ -1261,9 +1351,16 @@ static int prbd_tr_check_frame(struct prbd_tr_conn *conn)
 		}
 		return 0;
 	}
-	/* relaying is not implemented: frames come straight from the peer */
-	if (f->sender != conn->peer->node || f->origin != f->sender ||
-	    !(le32_to_cpu(f->dest_mask) & BIT(tr->node_id))) {
+	/*
+	 * Straight from the peer, or relayed by it once (ttl 0, from
+	 * another origin); only the origin asks for a relay (ttl 1).
+	 */
+	if (f->sender != conn->peer->node ||
+	    !(le32_to_cpu(f->dest_mask) & BIT(tr->node_id)) ||
+	    f->ttl > 1 || (f->ttl && !(f->flags & PRBD_WIRE_F_FORWARD)) ||
+	    (f->origin != f->sender &&
+	     (f->ttl || !f->origin || f->origin > PRBD_WIRE_MAX_NODE ||
+	      f->origin == tr->node_id))) {
 		prbd_tr_conn_warn(conn,
 				  "dropped: misaddressed frame (origin %u sender %u dest 0x%x)",
 				  f->origin, f->sender,
@@ -1313,6 +1410,8 @@ static int prbd_tr_deliver(struct prbd_tr_conn *conn)
 	rx.payload_len = payload_len;
 	WRITE_ONCE(conn->peer->st.rx_msgs, conn->peer->st.rx_msgs + 1);
 	WRITE_ONCE(conn->peer->st.rx_bytes, conn->peer->st.rx_bytes + payload_len);
+	if ((f->flags & PRBD_WIRE_F_FORWARD) && f->ttl)
+		prbd_tr_forward(conn);
 	if (tr->ops->recv)
 		tr->ops->recv(tr->ctx, &rx);
 	return 0;
@@ -1939,4 +2038,10 @@ int prbd_tr_peer_stats(struct prbd_tr *tr, u32 node, struct prbd_tr_stats *st)
 u64 prbd_tr_unauth_drops(struct prbd_tr *tr)
 {
 	return atomic64_read(&tr->unauth_drops);
+}
+
+void prbd_tr_fwd_stats(struct prbd_tr *tr, u64 *sent, u64 *fails)
+{
+	*sent = atomic64_read(&tr->fwd_sent);
+	*fails = atomic64_read(&tr->fwd_fails);
 }

@@ -51,7 +51,7 @@ struct prbd_tr_buf {
 /**
  * struct prbd_tr_rx - one received message, for the recv callback
  * @from: node the frame came from (the connection's peer)
- * @origin: node that created it (== @from until relaying exists)
+ * @origin: node that created it (!= @from: @from relayed it)
  * @type: message type, >= PRBD_WIRE_T_USER
  * @flags: PRBD_WIRE_F_*
  * @dest_mask: destinations, bit n for node n
@@ -168,11 +168,23 @@ int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		     u32 hdr_len, const struct bio_vec *payload,
 		     unsigned int nr_bvec, u32 payload_len, u32 payload_crc,
 		     prbd_tr_done_t done, void *arg);
+/*
+ * The same, and the peer forwards the frame (payload pages from its
+ * receive buffer, crc unchanged) to the nodes of @relay: the leader sends
+ * a write's payload once for two followers.  Best effort: a node of
+ * @relay the peer cannot reach does not get it.
+ */
+int prbd_tr_send_relay(struct prbd_tr *tr, u32 node, u32 relay, u16 type,
+		       const void *hdr, u32 hdr_len,
+		       const struct bio_vec *payload, unsigned int nr_bvec,
+		       u32 payload_len, u32 payload_crc, prbd_tr_done_t done,
+		       void *arg);
 u32 prbd_tr_payload_crc(const struct bio_vec *payload, unsigned int nr_bvec,
 			u32 payload_len);
 int prbd_tr_peer_stats(struct prbd_tr *tr, u32 node,
 		       struct prbd_tr_stats *st);
 u64 prbd_tr_unauth_drops(struct prbd_tr *tr);
+void prbd_tr_fwd_stats(struct prbd_tr *tr, u64 *sent, u64 *fails);
 
 void prbd_tr_buf_get(struct prbd_tr_buf *buf);
 void prbd_tr_buf_put(struct prbd_tr_buf *buf);

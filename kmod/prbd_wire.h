@@ -35,16 +35,19 @@
  * (ids as __le32).  Either side may answer REJECT(reason) instead and close.
  * The node with the lower id is the connector.
  *
- * Relaying (not implemented yet, fields reserved and checked): origin is the
- * node that created a message, sender the node that wrote it on this
- * connection; dest_mask has bit n set for every node the message is meant
- * for.  A leader can send one Accept+payload to follower A with
- * PRBD_WIRE_F_FORWARD, dest_mask = {A, B} and ttl = 1; A delivers it
- * locally and re-sends the same frame to B with sender = A, ttl = 0 and
+ * Relaying (version 2): origin is the node that created a message, sender
+ * the node that wrote it on this connection; dest_mask has bit n set for
+ * every node the message is meant for.  A leader sends one payload (DATA
+ * frame) to follower A with PRBD_WIRE_F_FORWARD, dest_mask = {A, B} and
+ * ttl = 1; A re-sends the same frame to B with sender = A, ttl = 0 and
  * dest_mask = {B}, payload pages straight from its receive buffer and
- * payload_crc unchanged.  seq is per origin and lets a receiver drop a copy
- * that reached it twice.  Today a receiver refuses frames whose origin or
- * sender is not the peer, or that are not addressed to it.
+ * payload_crc unchanged, then delivers it locally
+ * (prbd_tr_send_relay(), prbd_tr_forward()).  A receiver refuses a frame
+ * whose sender is not the peer, that is not addressed to it, with ttl > 1,
+ * ttl 1 without F_FORWARD or from another origin, or relayed from its own
+ * or an invalid origin; the replication layer accepts only DATA frames
+ * relayed (a receiver drops a copy that reached it twice by payload id).
+ * seq numbers the frames a node writes.
  */
 
 #ifndef PRBD_WIRE_H
@@ -55,7 +58,7 @@
 #include "paxos/prbd_paxos.h"	/* PRBD_PX_BATCH */
 
 #define PRBD_WIRE_MAGIC		0x50524244	/* "PRBD" */
-#define PRBD_WIRE_VERSION	1
+#define PRBD_WIRE_VERSION	2		/* 2: payload relay */
 #define PRBD_WIRE_MAX_NODE	31		/* node ids are 1..31 */
 #define PRBD_WIRE_MAX_HDR	4096
 #define PRBD_WIRE_MAX_PAYLOAD	(1024 * 1024 + 64 * 1024)

@@ -6,7 +6,9 @@
 # replica; a follower that was down for a burst of writes catches up from
 # the leader's log; killing the leader mid-write loses no completed write
 # once another node is made primary; opening the device read-write on a
-# secondary auto-promotes it unless another node is primary.  (See
+# secondary auto-promotes it unless another node is primary.  The leader
+# sends each payload once: one follower forwards it to the other, and with
+# the link between the followers cut the payloads still reach both.  (See
 # partition.sh, failover.sh and five_nodes.sh for the rest.)
 . "$(dirname "$0")/../lib.sh"
 need_rig
@@ -16,7 +18,7 @@ RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
 REPL_MD_OPTS="--log-size 64M"
 
 N=3
-ktap_plan 7
+ktap_plan 8
 rig_start $N || ktap_bail "rig did not boot"
 
 write_res() { repl_write_res "$1" $N; }
@@ -45,6 +47,43 @@ replicate() {
 	echo "leader applied $applied; peers report 2: $m2, 3: $m3"
 	[ -n "$applied" ] && [ "$applied" -gt 0 ] && [ "$m2" = "$applied" ] && [ "$m3" = "$applied" ] ||
 		fail "peer match index not the leader's applied index"
+}
+
+# pl FIELD I: a counter of node I's debugfs payloads file
+pl() {
+	local v
+	v=$(repl_payloads "$2" "$1")
+	echo "${v:-0}"
+}
+
+relay() {
+	local s0 r0 f0 a0 s1 r1 f1 a1 fail0 fail1
+	repl_debugfs 1 2 3
+	s0=$(pl data_sent 1) r0=$(pl data_relayed 1)
+	f0=$(($(pl forwarded 2) + $(pl forwarded 3)))
+	fail0=$(($(pl forward_failed 2) + $(pl forward_failed 3)))
+	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=128 seek=32 oflag=direct 2>/dev/null'
+	wait_same 4096
+	s1=$(pl data_sent 1) r1=$(pl data_relayed 1)
+	f1=$(($(pl forwarded 2) + $(pl forwarded 3)))
+	fail1=$(($(pl forward_failed 2) + $(pl forward_failed 3)))
+	echo "leader sent $((s1 - s0)) payloads, $((r1 - r0)) with a relay; the followers forwarded $((f1 - f0)), failed $((fail1 - fail0))"
+	[ $((s1 - s0)) -ge 128 ] || fail "fewer payload frames than writes"
+	# one follower gets each payload and forwards it to the other
+	[ $((r1 - r0)) -ge $(((s1 - s0) * 9 / 10)) ] || fail "payloads not relayed"
+	[ $((f1 - f0)) -ge $(((r1 - r0) * 9 / 10)) ] || fail "the followers did not forward"
+	# the followers cut off from each other: what is not forwarded is
+	# asked for again and then sent straight
+	a0=$(($(pl asked 2) + $(pl asked 3)))
+	vm 2 'ip route add blackhole 10.77.0.3/32'
+	vm 3 'ip route add blackhole 10.77.0.2/32'
+	vm 1 'dd if=/dev/urandom of=/dev/prbd0 bs=64k count=64 seek=160 oflag=direct 2>/dev/null'
+	wait_same 4096
+	a1=$(($(pl asked 2) + $(pl asked 3)))
+	echo "link 2-3 cut: $((a1 - a0)) payloads asked for again"
+	vm 2 'ip route del blackhole 10.77.0.3/32'
+	vm 3 'ip route del blackhole 10.77.0.2/32'
+	[ $((a1 - a0)) -gt 0 ] || fail "no payload was missing with the link cut"
 }
 
 failover() {
@@ -119,6 +158,7 @@ no_warnings() { repl_no_warnings 2 3; }
 
 ktap_run "3 nodes up, node 1 primary" setup
 ktap_run "writes on the primary reach every replica" replicate
+ktap_run "payloads relayed by a follower; with the followers cut off from each other they still arrive" relay
 ktap_run "a follower killed under writes: no stall; it returns and catches up; replicas identical" follower_catches_up
 ktap_run "leader killed mid-write; node 2 promoted; every completed write intact" failover
 ktap_run "writes continue on two nodes" writes_continue

@@ -36,7 +36,8 @@
 # (ratios prbd/raw and prbd/DRBD), raw fio JSON in build/bench/raw-STAMP/,
 # a bar plot results-STAMP.png when gnuplot is installed.
 #
-# Settings (environment): BENCH_TARGETS ("raw prbd1 drbd prbd3 prbd5"),
+# Settings (environment): BENCH_TARGETS ("raw prbd1 drbd prbd3 prbd5"; also
+# prbd3nr and prbd5nr: without payload relay),
 # BENCH_RUNTIME (20), BENCH_RAMP (3), BENCH_SIZE (256M), BENCH_OUT
 # (build/bench), BENCH_IDLE_WAIT (900: seconds to wait for other VMs to end).
 # Needs root (the rig) and 'make initramfs' (run when the image is missing).
@@ -208,7 +209,7 @@ prbdn_setup() { # prbdn_setup N
 		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
 $(prbdn_res "$1")
 EOF
-chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
+chmod 600 /etc/prbd.d/r0.res; modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
 	done
 	gx 1 'for n in $(seq 1 30); do prbdctl primary r0 2>/dev/null && break; sleep 1; done
 		prbdctl status | grep -q "role primary"' || return 1
@@ -240,6 +241,28 @@ tgt_prbd5() {
 	label) echo "prbd, 5 nodes" ;;
 	available) ;;
 	setup) prbdn_setup 5 ;;
+	teardown) prbdn_teardown 5 ;;
+	esac
+}
+
+# the same without payload relay (module parameter relay=0): the leader
+# sends every payload to every follower
+tgt_prbd3nr() {
+	case $1 in
+	nodes) echo 3 ;;
+	label) echo "prbd, 3 nodes, no relay" ;;
+	available) ;;
+	setup) PRBD_MODPARAMS=relay=0 prbdn_setup 3 ;;
+	teardown) prbdn_teardown 3 ;;
+	esac
+}
+
+tgt_prbd5nr() {
+	case $1 in
+	nodes) echo 5 ;;
+	label) echo "prbd, 5 nodes, no relay" ;;
+	available) ;;
+	setup) PRBD_MODPARAMS=relay=0 prbdn_setup 5 ;;
 	teardown) prbdn_teardown 5 ;;
 	esac
 }
