@@ -18,7 +18,7 @@
  * device may.
  *
  * junk=N (at load): on the leader, once it sends a write's payload
- * (prbd_tr_send_crc(), whose transport it notes), send N DATA frames of
+ * (prbd_tr_send_relay(), whose transport it notes), send N DATA frames of
  * 256 KiB to every connected peer under ids no write has, as a deposed
  * leader's never chosen payloads would be, or a hostile authenticated
  * peer's; at most 8 in flight.  junk_sent counts the frames sent.  The
@@ -129,8 +129,8 @@ static void prbd_fi_junk_work(struct work_struct *work)
 		schedule_delayed_work(&junk_work, tr ? 1 : HZ / 10);
 }
 
-/* prbd_tr_send_crc(tr, ...): the leader sends a payload; note tr */
-static int prbd_fi_send_crc(struct kprobe *p, struct pt_regs *regs)
+/* prbd_tr_send_relay(tr, ...): the leader sends a payload; note tr */
+static int prbd_fi_send_relay(struct kprobe *p, struct pt_regs *regs)
 {
 	if (!READ_ONCE(junk_tr))
 		WRITE_ONCE(junk_tr, (void *)regs->di);
@@ -138,8 +138,8 @@ static int prbd_fi_send_crc(struct kprobe *p, struct pt_regs *regs)
 }
 
 static struct kprobe prbd_fi_send_kp = {
-	.symbol_name = "prbd_tr_send_crc",
-	.pre_handler = prbd_fi_send_crc,
+	.symbol_name = "prbd_tr_send_relay",
+	.pre_handler = prbd_fi_send_relay,
 };
 
 static int prbd_fi_junk_init(void)
