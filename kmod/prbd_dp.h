@@ -226,12 +226,6 @@ struct prbd_repl_peer {
 	unsigned long plreq_at;		/* jiffies of its last PLREQ, 0: none */
 };
 
-/* who forwards a payload to whom, per batch of messages (prbd_repl.c) */
-struct prbd_repl_plan {
-	u8 child[PRBD_PX_MAX_NODES];	/* node -> who it forwards to */
-	bool is_child[PRBD_PX_MAX_NODES];
-};
-
 struct prbd_tr;
 
 /* resync and verify I/O on the data area (prbd_resync.c) */
@@ -441,7 +435,6 @@ struct prbd_dp {
 	wait_queue_head_t pl_wq;	/* a payload arrived (pl_gen moved) */
 	atomic_t pl_gen;		/* payloads inserted, ever */
 	u32 relay_rot;			/* which follower relays (drive work) */
-	struct prbd_repl_plan rplan;	/* prbd_repl_send() (drive work) */
 	u64 data_direct;		/* DATA frames sent (drive work) */
 	u64 data_relayed;		/* ... of those, with a relay (drive work) */
 	struct work_struct pl_want_work;	/* sends the asks (dp->wq) */

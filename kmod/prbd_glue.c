@@ -1360,17 +1360,16 @@ static void prbd_batch_work(struct work_struct *work)
 				prbd_repl_want_payloads(dp, b);
 				ask_at = jiffies + msecs_to_jiffies(200);
 			}
+		}
+		if (READ_ONCE(dp->stopping))
+			goto out;
+		if (err == -ENOENT)	/* until the next payload arrives */
 			wait_event_timeout(dp->pl_wq,
 					   atomic_read(&dp->pl_gen) != gen ||
 					   READ_ONCE(dp->stopping),
 					   msecs_to_jiffies(20));
-			if (READ_ONCE(dp->stopping))
-				goto out;
-			continue;
-		}
-		if (READ_ONCE(dp->stopping))
-			goto out;
-		msleep(20);
+		else
+			msleep(20);
 	}
 	if (!err) {
 		mutex_lock(&dp->hs_mutex);

@@ -239,7 +239,8 @@ out_unlock:
 	over = dp->pl_bytes > dp->pl_needed_bytes + PRBD_PL_IDLE_MAX;
 	spin_unlock(&dp->pl_lock);
 	atomic_inc(&dp->pl_gen);
-	wake_up_all(&dp->pl_wq);
+	if (wq_has_sleeper(&dp->pl_wq))	/* a batch misses a payload */
+		wake_up_all(&dp->pl_wq);
 	if (over)
 		prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, false);
 }
@@ -398,7 +399,6 @@ struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
 static int prbd_pl_show(struct seq_file *m, void *v)
 {
 	struct prbd_dp *dp = m->private;
-
 	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	u64 fwd = 0, fwd_fails = 0;
 
@@ -553,6 +553,12 @@ static u32 prbd_repl_rank(u16 voters, u32 node)
 	return (voters & BIT(node) ? 0 : PRBD_PX_MAX_NODES) + node;
 }
 
+/* who forwards a payload to whom, per batch of messages */
+struct prbd_repl_plan {
+	u8 child[PRBD_PX_MAX_NODES];	/* node -> who it forwards to */
+	u32 children;			/* the nodes that get relayed copies */
+};
+
 static void prbd_repl_plan(struct prbd_dp *dp, const struct prbd_px_msg *msgs,
 			   u32 n, struct prbd_repl_plan *p)
 {
@@ -600,7 +606,7 @@ static void prbd_repl_plan(struct prbd_dp *dp, const struct prbd_px_msg *msgs,
 	k = (nd + 1) / 2;
 	for (i = 0; k + i < nd; i++) {
 		p->child[rot[i]] = rot[k + i];
-		p->is_child[rot[k + i]] = true;
+		p->children |= BIT(rot[k + i]);
 	}
 }
 
@@ -652,12 +658,12 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 {
 	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct prbd_wire_px *w = dp->wbuf;
-	struct prbd_repl_plan *p = &dp->rplan;
+	struct prbd_repl_plan p;
 	u32 i, k, len, pass, child;
 
 	if (!tr)
 		return;
-	prbd_repl_plan(dp, msgs, n, p);
+	prbd_repl_plan(dp, msgs, n, &p);
 	/* the relaying nodes first, so their copies carry the relay */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++) {
@@ -666,9 +672,9 @@ void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n)
 			if (!m->to || m->to >= PRBD_PX_MAX_NODES)
 				continue;
 			if (!dp->rpeer[m->to].up ||
-			    p->is_child[m->to] != pass)
+			    !!(p.children & BIT(m->to)) != pass)
 				continue;
-			child = m->type == PRBD_PX_M_P2A ? p->child[m->to] : 0;
+			child = m->type == PRBD_PX_M_P2A ? p.child[m->to] : 0;
 			for (k = 0; k < m->n_ent; k++)
 				if (m->ent[k].kind == PRBD_PX_K_DATA)
 					prbd_repl_send_data(dp, tr, m->to,
