@@ -14,6 +14,8 @@
  *            token), prbd_px_applied(slot), prbd_px_install(slot, ...),
  *            prbd_px_set_novote(on) (see "Non-voting members"),
  *            prbd_px_set_nopromise(on) (see "Amnesiac members"),
+ *            prbd_px_set_suspect(on), prbd_px_barrier(&id),
+ *            prbd_px_flushed(token) (see "Flush mode"),
  *            prbd_px_log_full() (the embedder's log storage is full: a
  *            leader truncates past lagging members at its next heartbeat).
  *   output : prbd_px_ready() returns messages to send, one persist batch
@@ -199,6 +201,63 @@
  *   3E for messages sent to a restarted node; a wipe takes minutes in
  *   practice.
  *
+ * Flush mode (durability = flush; not used by prbd.ko yet)
+ *   DRBD's contract: a write completes once chosen, each acceptance
+ *   counted once the acceptor's record is written (prbd_px_persisted()
+ *   after the write, no flush); a flush completes once every write
+ *   completed before it is durable on a majority.  A crash of a minority
+ *   loses nothing that completed; a crash of a majority may lose what
+ *   completed after the last completed flush; replicas never diverge.
+ *   The promise and the configuration stay durable as before (the hard
+ *   state is written with PREFLUSH | FUA), so only accepted values, and
+ *   what the data area applied from them, can be lost.
+ *    - Barrier: prbd_px_barrier() (leader) takes B, the last slot
+ *      proposed, and sends FLUSH(B) to the voters; an acceptor answers
+ *      FLUSH_R with its frontier D (every slot from its log start to D
+ *      holds, written, the value accepted at that ballot or one known
+ *      chosen) once a device flush issued after D was computed completed
+ *      (rd->flush_token, prbd_px_flushed()); the leader does the same for
+ *      itself.  The barrier completes (rd->barrier_done) once voting
+ *      voters of its epoch with D >= B are a majority.  Barriers that
+ *      arrive meanwhile share the next round; retransmitted every hb_ms;
+ *      dropped (rd->barrier_dropped) when the leader steps down.
+ *    - Suspects: a node that restarts without its clean-shutdown mark
+ *      calls prbd_px_set_suspect(true) until status.suspect reads 0 (the
+ *      bound of "Amnesiac members": it has applied every slot a leader
+ *      had proposed when it first heard from it); its P1B carries
+ *      PRBD_PX_F_SUSPECT.  A phase 1 completes as before if the voters
+ *      that promised without a flag (neither amnesiac nor suspect) are at
+ *      least half of the voters: they meet every majority that may have
+ *      chosen a value with its record written.  No silence is needed:
+ *      the promise is durable.
+ *    - Lossy election: if instead the flagged promises alone are a
+ *      majority of the voters (a majority restarted uncleanly or lost its
+ *      disk) and ours is among them, the phase 1 completes "lossy": what
+ *      only their caches held is gone, as the contract allows; what was
+ *      flushed is on a majority, which the unamnesiac promises meet.  The
+ *      leader decides the reported values alone (chosen by fiat, no
+ *      phase 2) and starts a new epoch (= its ballot) with that base,
+ *      durable with them in one batch; only then does it send anything
+ *      that carries the epoch (records written before say "accepted",
+ *      prbd_px_restore_entry() takes them as chosen once the hard state
+ *      holds the epoch and its base).  Every message carries its sender's
+ *      epoch.  A node that hears of a later epoch is non-voting and
+ *      resets: rd->needs_resync with rd->reset_epoch, the embedder copies
+ *      the whole data area from a member of that epoch whose recorded
+ *      applied slot is at least its base, and prbd_px_install() then
+ *      drops everything it held (log, replies in flight) even below its
+ *      commit, since it may have applied values the election dropped.  A
+ *      candidate of an older epoch steps down on a P1B of a later one;
+ *      a promise of an older epoch counts, its report does not (nothing
+ *      chosen in the later epoch depends on it: its acknowledgements
+ *      there were non-voting).  Replicas converge on the lossy leader's
+ *      data area, which may hold parts of lost writes (its cache kept
+ *      them): they are then the same everywhere.
+ *   Limits: a lossy leader holds its epoch's base alone until a member
+ *   completed a reset; losing its disk then loses flushed writes (two
+ *   disks of three, in effect).  The simulator models record and data
+ *   caches, power cuts, barriers and resets (tools/sim/README.md).
+ *
  * Reconfiguration: stop-and-restart ("alpha = 1" Stoppable Paxos)
  *   A membership change is a CONFIG log entry at slot i that governs every
  *   slot > i.  The leader proposes nothing after i until i is chosen, then
@@ -243,6 +302,10 @@
  *   PRBD_PX_MUTATION 6: amnesiac promises count like any other
  *   PRBD_PX_MUTATION 7: a restored (durably accepted) entry counts as
  *                       chosen, as if the chosen flag were durable
+ *   PRBD_PX_MUTATION 11: suspect promises count like any other
+ *   PRBD_PX_MUTATION 12: a barrier completes on the leader's flush alone
+ *   PRBD_PX_MUTATION 13: a lossy election keeps the old epoch
+ *   PRBD_PX_MUTATION 14: an acceptor answers a barrier without a flush
  */
 #include "prbd_paxos.h"
 
@@ -314,6 +377,12 @@ static bool px_novote(const struct prbd_px *px)
 	return px->novote || px->needs_resync;
 }
 
+/* A lossy election we do not hold the state of: reset (see "Flush mode"). */
+static bool px_resetting(const struct prbd_px *px)
+{
+	return px->reset_epoch > px->epoch;
+}
+
 /*
  * Amnesiac: the first bound learned from a leader (the last slot it had
  * proposed) covers whatever we may have accepted before we lost our state
@@ -321,7 +390,7 @@ static bool px_novote(const struct prbd_px *px)
  */
 static void px_np_bound(struct prbd_px *px, u64 bound)
 {
-	if (!px->nopromise || px->np_bound_set || !bound)
+	if (!(px->nopromise || px->suspect) || px->np_bound_set || !bound)
 		return;
 	px->np_bound = bound;
 	px->np_bound_set = 1;
@@ -333,9 +402,10 @@ static void px_np_bound(struct prbd_px *px, u64 bound)
  * them from this run of phase 1, which lasts less than 2E: two members
  * amnesiac at once, a new group where nobody lost anything (see nopromise).
  */
-static bool px_p1_quorum(const struct prbd_px *px)
+static bool px_p1_quorum(struct prbd_px *px)
 {
-	u16 all = 0, np = 0;
+	u16 all = 0, np = 0, sus = 0;
+	bool fresh, base;
 	u8 p;
 
 	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
@@ -344,15 +414,41 @@ static bool px_p1_quorum(const struct prbd_px *px)
 		all |= BIT16(p);
 		if (px->peer[p].np)
 			np |= BIT16(p);
+		if (px->peer[p].sus)
+			sus |= BIT16(p);
 	}
+	px->lossy = 0;
 	if (!px_majority(px, all))
 		return false;
 #if PRBD_PX_MUTATION == 6
 	np = 0;		/* BUG: amnesiac promises count like any other */
 #endif
-	return px_majority(px, all & ~np) ||
-	       ((px_popc(np & px->voters) >= 2 || px_popc(px->voters) == 1) &&
-		px->now - px->p1_start < 2 * (u64)px->cfg.elect_ms);
+#if PRBD_PX_MUTATION == 11
+	sus = 0;	/* BUG: suspect promises count like any other */
+#endif
+	/* a new group: two members amnesiac at once (see nopromise) */
+	fresh = (px_popc(np & px->voters) >= 2 || px_popc(px->voters) == 1) &&
+		px->now - px->p1_start < 2 * (u64)px->cfg.elect_ms;
+	/*
+	 * Suspects (see "Flush mode"): what they did not flush may be gone,
+	 * so those that kept everything must meet every majority that may
+	 * have chosen a value: at least half of the voters.
+	 */
+	base = px_majority(px, all & ~np) || fresh;
+	if (base && (!(sus & all) ||
+		     px_popc(all & ~np & ~sus & px->voters) * 2 >=
+		     px_popc(px->voters)))
+		return true;
+	/*
+	 * A majority restarted uncleanly or lost its disk (see "Flush
+	 * mode"): what only their caches held is gone, as the flush contract
+	 * allows; what was flushed is on a majority, which the promises of
+	 * those that kept their disks intersect (in a new group, nobody's
+	 * disk had anything before).
+	 */
+	px->lossy = base && px_majority(px, all & (sus | np)) &&
+		    (all & BIT16(px->id));	/* our own log is the base */
+	return px->lossy;
 }
 
 /* Members whose latest P2B/HB_R to us (the leader) had F_NOVOTE. */
@@ -456,7 +552,9 @@ static void px_msg_init(struct prbd_px *px, struct prbd_px_msg *m, u8 type,
 	m->from = px->id;
 	m->to = to;
 	m->commit = px->commit;
-	if ((type == PRBD_PX_M_P2B || type == PRBD_PX_M_HB_R) && px_novote(px))
+	m->epoch = px->epoch;
+	if ((type == PRBD_PX_M_P2B || type == PRBD_PX_M_HB_R ||
+	     type == PRBD_PX_M_FLUSH_R) && px_novote(px))
 		m->flags = PRBD_PX_F_NOVOTE;
 }
 
@@ -521,6 +619,10 @@ static void px_step_down(struct prbd_px *px)
 	px->n_pend = 0;
 	px->pend_head = 0;
 	px->cfg_pending = 0;
+	/* barriers not completed: the embedder retries them elsewhere */
+	if (px->bar_next_id > px->bar_done)
+		px->bar_dropped = px->bar_next_id;
+	px->bar_round = 0;
 	px_new_timeout(px);
 }
 
@@ -584,6 +686,8 @@ void prbd_px_restore(struct prbd_px *px, const struct prbd_px_hardstate *hs,
 		     u64 applied)
 {
 	px->promised = hs->promised;
+	px->epoch = hs->epoch;
+	px->epoch_base = hs->epoch_base;
 	/*
 	 * The log start is volatile (see "Durability rule"): the embedder
 	 * keeps every entry above the applied slot it recorded, so the log
@@ -620,7 +724,13 @@ void prbd_px_restore_entry(struct prbd_px *px, const struct prbd_px_entry *e)
 #if PRBD_PX_MUTATION == 7
 	s->e.chosen = 1;	/* BUG: a durable accept taken for chosen */
 #else
-	if (e->slot <= px_max(px->commit, px->applied))
+	/*
+	 * A lossy leader's base is chosen once its epoch is durable, and
+	 * its records say so only then (see "Flush mode").
+	 */
+	if (e->slot <= px_max(px->commit, px->applied) ||
+	    (px->epoch && e->ballot == px->epoch &&
+	     e->slot <= px->epoch_base))
 		s->e.chosen = 1;
 #endif
 	/*
@@ -680,7 +790,8 @@ static void px_advance_commit(struct prbd_px *px)
 		if (s->e.kind == PRBD_PX_K_CONFIG)
 			px_apply_config(px, &s->e);
 	}
-	if (px->needs_resync && px->commit >= px->resync_upto)
+	if (px->needs_resync && px->commit >= px->resync_upto &&
+	    !px_resetting(px))
 		px->needs_resync = 0;	/* caught up by ordinary learning */
 	/* phase 1 covered up to p1_end only: extend it (progress made) */
 	if (px->role == PRBD_PX_LEADER && !px->preparing &&
@@ -797,7 +908,7 @@ static void px_send_accepts(struct prbd_px *px)
 	u32 len;
 	u8 p;
 
-	if (px->role != PRBD_PX_LEADER)
+	if (px->role != PRBD_PX_LEADER || px->epoch_new > px->epoch)
 		return;
 	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
 		if (!(members & BIT16(p)))
@@ -848,6 +959,8 @@ static void px_send_hb(struct prbd_px *px)
 
 	u8 p;
 
+	if (px->epoch_new > px->epoch)
+		return;		/* our epoch is not durable yet */
 	pressure = px->log_full || px->next_slot + px->cfg.window >=
 		   px->log_start + PRBD_PX_LOG_CAP;
 	px->log_full = 0;
@@ -933,6 +1046,8 @@ static void px_p1b_build(struct prbd_px *px, u8 to, u64 from, u64 ballot)
 	m->aux2 = px->log_start;
 	if (px->nopromise)
 		m->flags |= PRBD_PX_F_NOPROMISE;
+	if (px->suspect)
+		m->flags |= PRBD_PX_F_SUSPECT;
 	for (s = from; s < from + PRBD_PX_WINDOW_MAX; s++) {
 		sl = px_sl(px, s);
 		if (sl && sl->e.kind)
@@ -951,7 +1066,8 @@ static void px_send_p1a(struct prbd_px *px)
 
 	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
 		if (!(px->voters & BIT16(p)) ||
-		    (px->peer[p].promised && !px->peer[p].np))
+		    (px->peer[p].promised && !px->peer[p].np &&
+		     !px->peer[p].sus))
 			continue;
 		if (p == px->id) {
 			/* non-voting: never, we step down first */
@@ -1086,6 +1202,13 @@ static void px_phase1_done(struct prbd_px *px)
 			    px_popc(b->e.voters ^ px->voters) > 1)
 				b->valid = 0;
 			px_propose_at(px, s, b->valid ? &b->e : &noop);
+			/*
+			 * A lossy phase 1 (see "Flush mode"): what it found is
+			 * the new epoch's base, decided here, durable with the
+			 * epoch in one batch.
+			 */
+			if (px->lossy)
+				sl->e.chosen = 1;
 		}
 		px->next_slot = px_max(px->next_slot, s + 1);
 		if (sl->e.kind == PRBD_PX_K_CONFIG) {
@@ -1096,6 +1219,23 @@ static void px_phase1_done(struct prbd_px *px)
 	}
 	if (px->p1_over)
 		px->p1_end = px_min(px->p1_end, px->p1_from + PRBD_PX_WINDOW_MAX);
+	if (px->lossy) {
+		/*
+		 * A new epoch: every other member resets to our state.  It
+		 * takes effect, and we say so, once it is durable here (with
+		 * the base, in the next batch): nobody may wait for a state
+		 * a crash of ours would take back.
+		 */
+		if (px->epoch_new != px->ballot) {
+#if PRBD_PX_MUTATION != 13
+			px->epoch_new = px->ballot;
+#endif
+			px->epoch_tok = px->tok_next;
+		}
+		px_advance_commit(px);
+		px->epoch_base = px_max(px->epoch_base, px->commit);
+		px_hs_dirty(px);
+	}
 	/* a no-op marks our first slot; reads wait until it is applied */
 	px->need_noop = !px->first_slot && !px->p1_over;
 	px_advance_commit(px);
@@ -1178,7 +1318,8 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 	}
 	if (m->ballot != px->ballot || m->slot != px->p1_from ||
 	    !(px->role == PRBD_PX_CANDIDATE ? !px->prevote : px->preparing) ||
-	    (px->peer[m->from].promised && !px->peer[m->from].np) ||
+	    (px->peer[m->from].promised && !px->peer[m->from].np &&
+	     !px->peer[m->from].sus) ||
 	    !(px->voters & BIT16(m->from)))
 		return;
 	if (m->aux2 > px->p1_from) {
@@ -1190,7 +1331,16 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 	}
 	px->peer[m->from].promised = 1;
 	px->peer[m->from].np = !!(m->flags & PRBD_PX_F_NOPROMISE);
+	px->peer[m->from].sus = !!(m->flags & PRBD_PX_F_SUSPECT);
 	px->peer[m->from].last_heard = px->now;
+	/*
+	 * An acceptor of an older epoch (not reset yet) counts for the
+	 * quorum, its report does not: what it holds above our epoch's
+	 * base was superseded, and nothing chosen in our epoch depends on
+	 * it (its acknowledgements were non-voting).
+	 */
+	if (m->epoch < px->epoch)
+		goto quorum;
 	if (m->aux >= px->p1_from + PRBD_PX_WINDOW_MAX)
 		px->p1_over = 1;
 	for (i = 0; i < m->n_ent && i < PRBD_PX_MAX_ENT; i++) {
@@ -1213,6 +1363,7 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 			b->valid = 1;
 		}
 	}
+quorum:
 	if (px_p1_quorum(px))
 		px_phase1_done(px);
 }
@@ -1306,7 +1457,8 @@ static void px_on_p2a(struct prbd_px *px, const struct prbd_px_msg *m)
 		 * this, voters all waiting for a source nobody has block
 		 * the majority that would let them learn.
 		 */
-		if (px->needs_resync && e->slot == px->commit + 1)
+		if (px->needs_resync && e->slot == px->commit + 1 &&
+		    !px_resetting(px))
 			px->needs_resync = 0;
 	}
 	px_learn_commit(px, m->commit, m->ballot, m->from);
@@ -1389,6 +1541,143 @@ static void px_self_acks(struct prbd_px *px)
 			px_ack_slot(px, s, px->id, true);
 	}
 	px_advance_commit(px);
+}
+
+/* ---- flush mode: barriers ---- */
+
+/*
+ * The flush frontier for a leader at @ballot: the highest slot D <= @upto
+ * such that every slot from the log start to D holds, written, the value
+ * accepted at that ballot or one known chosen.  A device flush issued
+ * after this call makes all of them durable.
+ */
+static u64 px_frontier(struct prbd_px *px, u64 ballot, u64 upto)
+{
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	for (s = px->log_start; s <= upto; s++) {
+		sl = px_sl(px, s);
+		if (!sl || !sl->e.kind ||
+		    !(sl->e.chosen || sl->e.ballot == ballot))
+			break;
+		if (sl->tok > px->tok_done)
+			break;	/* not written yet */
+	}
+	return s - 1;
+}
+
+/* The token of the next device flush not issued yet (shared). */
+static u64 px_want_flush(struct prbd_px *px)
+{
+	if (px->fl_tok_req <= px->fl_tok_issued)
+		px->fl_tok_req = px->fl_tok_issued + 1;
+	return px->fl_tok_req;
+}
+
+static void px_bar_send(struct prbd_px *px)
+{
+	struct prbd_px_msg *m;
+	u8 p;
+
+	px->bar_sent = px->now;
+	for (p = 1; p < PRBD_PX_MAX_NODES; p++) {
+		if (!(px->voters & BIT16(p)) || (px->bar_acks & BIT16(p)))
+			continue;
+		if (p == px->id) {
+			if (px->bar_self)
+				continue;	/* ours is in flight */
+			px->bar_self = 1;
+			px->bar_self_d = px_frontier(px, px->ballot, px->bar_b);
+			px->bar_self_tok = px_want_flush(px);
+			continue;
+		}
+		m = px_out(px, PRBD_PX_M_FLUSH, p);
+		if (!m)
+			continue;
+		m->ballot = px->ballot;
+		m->slot = px->bar_b;
+		m->aux = px->bar_round;
+	}
+}
+
+static void px_bar_start(struct prbd_px *px)
+{
+	px->bar_round = px->bar_next_id;
+	px->bar_b = px->next_slot - 1;
+	px->bar_acks = 0;
+	px->bar_self = 0;
+	px_bar_send(px);
+}
+
+static void px_bar_check(struct prbd_px *px)
+{
+	if (!px->bar_round)
+		return;
+#if PRBD_PX_MUTATION == 12
+	if (!(px->bar_acks & BIT16(px->id)))
+		return;	/* BUG: our own flush is enough */
+#else
+	if (!px_majority(px, px->bar_acks))
+		return;
+#endif
+	px->bar_done = px->bar_round;
+	px->bar_round = 0;
+	if (px->bar_next_id > px->bar_done)
+		px_bar_start(px);	/* the barriers that came meanwhile */
+}
+
+static void px_bar_self(struct prbd_px *px)
+{
+	if (!px->bar_round || !px->bar_self ||
+	    px->fl_tok_done < px->bar_self_tok)
+		return;
+	px->bar_self = 0;
+	if (px->bar_self_d >= px->bar_b)
+		px->bar_acks |= BIT16(px->id);
+	px_bar_check(px);
+}
+
+static void px_on_flush(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	struct prbd_px_flreply *q;
+	u32 i;
+
+	if (m->ballot < px->promised || px_resetting(px))
+		return;
+	for (i = 0; i < px->n_flq; i++)
+		if (px->flq[i].to == m->from && px->flq[i].id == m->aux)
+			return;	/* a retransmission: the answer comes */
+	if (px->n_flq >= PRBD_PX_FLQ)
+		return;		/* the leader asks again */
+	q = &px->flq[px->n_flq++];
+	q->to = m->from;
+	q->ballot = m->ballot;
+	q->id = m->aux;
+	q->frontier = px_frontier(px, m->ballot, m->slot);
+#if PRBD_PX_MUTATION == 14
+	q->tok = px->fl_tok_done;	/* BUG: answers without a flush */
+	prbd_px_flushed(px, px->fl_tok_done);
+#else
+	q->tok = px_want_flush(px);
+#endif
+}
+
+static void px_on_flush_r(struct prbd_px *px, const struct prbd_px_msg *m)
+{
+	/*
+	 * Only a voting member of our epoch counts: a non-voting one may be
+	 * reset, and its log dropped, before what it flushed matters.
+	 */
+	if (px->role != PRBD_PX_LEADER || m->ballot != px->ballot ||
+	    !px->bar_round || m->epoch != px->epoch ||
+	    (m->flags & PRBD_PX_F_NOVOTE) || !(px->voters & BIT16(m->from)))
+		return;
+	px->peer[m->from].last_heard = px->now;
+	if (m->slot >= px->bar_b) {
+		px->bar_acks |= BIT16(m->from);
+		px_bar_check(px);
+	}
 }
 
 /* ---- heartbeats, catch-up, transfer ---- */
@@ -1514,6 +1803,18 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 		if (m->ent[i].n_desc > PRBD_PX_BATCH ||
 		    m->ent[i].kind > PRBD_PX_K_CONFIG)
 			return;
+	/*
+	 * A node of a later epoch: a lossy election happened that we do not
+	 * hold the state of.  Our log and data may hold values it dropped:
+	 * non-voting until reset to a member of that epoch.
+	 */
+	if (m->epoch > px->epoch && m->epoch > px->reset_epoch) {
+		px->reset_epoch = m->epoch;
+		px->needs_resync = 1;
+		px->resync_upto = NOSLOT;
+		if (px->role != PRBD_PX_FOLLOWER)
+			px_step_down(px);
+	}
 	/* amnesiac and quiet: whoever counts on what we forgot is gone first */
 	if (px->np_quiet && (m->type == PRBD_PX_M_PREVOTE ||
 			     m->type == PRBD_PX_M_P1A ||
@@ -1555,6 +1856,12 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 	case PRBD_PX_M_TIMEOUT_NOW:
 		px_on_timeout_now(px, m);
 		break;
+	case PRBD_PX_M_FLUSH:
+		px_on_flush(px, m);
+		break;
+	case PRBD_PX_M_FLUSH_R:
+		px_on_flush_r(px, m);
+		break;
 	default:
 		break;
 	}
@@ -1566,6 +1873,10 @@ static void px_flush(struct prbd_px *px)
 	u32 i;
 	bool again = true;
 
+	if (px->epoch_new > px->epoch && px->tok_done >= px->epoch_tok) {
+		px->epoch = px->epoch_new;	/* durable: see px_phase1_done() */
+		px->reset_epoch = 0;
+	}
 	while (again) {
 		again = false;
 		for (i = 0; i < px->n_held; i++)
@@ -1588,6 +1899,8 @@ static void px_flush(struct prbd_px *px)
 			}
 			if (px->scratch.type == PRBD_PX_M_P1B && px->nopromise)
 				px->scratch.flags |= PRBD_PX_F_NOPROMISE;
+			if (px->scratch.type == PRBD_PX_M_P1B && px->suspect)
+				px->scratch.flags |= PRBD_PX_F_SUSPECT;
 			again = true;
 			if (px->scratch.to == px->id)
 				px_handle(px, &px->scratch);
@@ -1631,6 +1944,9 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 			px_send_hb(px);
 			if (!px->transferring)
 				px_update_lease(px);
+			if (px->bar_round &&
+			    px->now - px->bar_sent >= px->cfg.hb_ms)
+				px_bar_send(px);	/* retransmit */
 			if (px->preparing &&
 			    px->now - px->p1_start >= 2 * (u64)px->cfg.elect_ms)
 				px_begin_prepare(px);	/* fresh promises */
@@ -1772,14 +2088,30 @@ void prbd_px_applied(struct prbd_px *px, u64 slot)
 void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 		     u16 learners)
 {
-	if (slot <= px->commit)
+	bool reset = px_resetting(px);
+
+	if (reset) {
+		/* a reset: everything we held is replaced, even what we
+		 * applied (it may be what the lossy election dropped)
+		 */
+		memset(px->log, 0, sizeof(px->log));
+		/* replies about what we held: it is gone */
+		px->n_held = 0;
+		px->n_flq = 0;
+		px->log_start = slot + 1;
+		px->epoch = px->reset_epoch;
+		px->epoch_base = slot;
+		px->leader_commit = slot;
+		px->cfg_slot = 0;
+	} else if (slot <= px->commit) {
 		return;
+	}
 	px_truncate_to(px, slot + 1);
 	px->commit = slot;
 	px->applied = slot;
 	px->apply_next = slot + 1;
 	px->needs_resync = 0;
-	if (cfg_slot > px->cfg_slot && voters) {
+	if ((cfg_slot > px->cfg_slot || reset) && voters) {
 		px->cfg_slot = cfg_slot;
 		px->voters = voters;
 		px->learners = learners;
@@ -1811,6 +2143,63 @@ void prbd_px_set_nopromise(struct prbd_px *px, bool on)
 	px_flush(px);
 }
 
+/*
+ * Flush mode: the embedder restarted without its clean-shutdown mark, so
+ * records it wrote without flushing may be gone (see "Flush mode").
+ */
+void prbd_px_set_suspect(struct prbd_px *px, bool on)
+{
+	px->suspect = on;
+	px->np_bound_set = 0;
+	px_flush(px);
+}
+
+/*
+ * A flush barrier (REQ_PREFLUSH): once rd->barrier_done >= *id, every slot
+ * proposed before this call is durable on a majority of voters.  Returns
+ * PRBD_PX_ENOTLEADER or PRBD_PX_EBUSY (phase 1 not complete: retry).
+ */
+int prbd_px_barrier(struct prbd_px *px, u64 *id)
+{
+	if (px->role != PRBD_PX_LEADER || px->transferring)
+		return PRBD_PX_ENOTLEADER;
+	if (px->preparing || !px->first_slot || px->epoch_new > px->epoch)
+		return PRBD_PX_EBUSY;
+	*id = ++px->bar_next_id;
+	if (!px->bar_round)
+		px_bar_start(px);
+	px_flush(px);
+	return 0;
+}
+
+/* The device flush rd->flush_token (and every one before it) completed. */
+void prbd_px_flushed(struct prbd_px *px, u64 token)
+{
+	struct prbd_px_flreply *q;
+	struct prbd_px_msg *r;
+	u32 i = 0;
+
+	if (token > px->fl_tok_issued)
+		return;
+	px->fl_tok_done = px_max(px->fl_tok_done, token);
+	while (i < px->n_flq) {
+		q = &px->flq[i];
+		if (q->tok > px->fl_tok_done) {
+			i++;
+			continue;
+		}
+		r = px_out(px, PRBD_PX_M_FLUSH_R, q->to);
+		if (r) {
+			r->ballot = q->ballot;
+			r->slot = q->frontier;
+			r->aux = q->id;
+		}
+		*q = px->flq[--px->n_flq];
+	}
+	px_bar_self(px);
+	px_flush(px);
+}
+
 void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 {
 	struct prbd_px_slot *sl;
@@ -1827,7 +2216,12 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 			if (!sl->dirty)
 				continue;
 			sl->dirty = 0;
-			px->pbuf[rd->n_ents++] = sl->e;
+			px->pbuf[rd->n_ents] = sl->e;
+			/* a base not durable yet: accepted, see restore_entry */
+			if (px->epoch_new > px->epoch &&
+			    sl->e.ballot == px->epoch_new)
+				px->pbuf[rd->n_ents].chosen = 0;
+			rd->n_ents++;
 		}
 		rd->ents = px->pbuf;
 		px->any_dirty = 0;
@@ -1856,6 +2250,8 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	rd->hs.cfg_slot = px->cfg_slot;
 	rd->hs.voters = px->voters;
 	rd->hs.learners = px->learners;
+	rd->hs.epoch = px_max(px->epoch, px->epoch_new);
+	rd->hs.epoch_base = px->epoch_base;
 	/* apply only what is durably chosen: a restart never forgets it */
 	for (s = px->apply_next; s <= px->commit; s++) {
 		sl = px_sl(px, s);
@@ -1875,11 +2271,22 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	/* amnesiac: all we may have lost is durably known chosen now */
 	if (px->nopromise && px->np_bound_set && px->apply_next > px->np_bound)
 		px->nopromise = 0;
+	if (px->suspect && px->np_bound_set && px->apply_next > px->np_bound &&
+	    !px_resetting(px))
+		px->suspect = 0;
 	rd->role = px->role;
 	rd->leader = px->leader;
 	rd->role_changed = px->role_changed;
 	px->role_changed = 0;
 	rd->needs_resync = px->needs_resync;
+	if (px_resetting(px))
+		rd->reset_epoch = px->reset_epoch;
+	if (px->fl_tok_req > px->fl_tok_issued) {
+		px->fl_tok_issued = px->fl_tok_req;
+		rd->flush_token = px->fl_tok_req;
+	}
+	rd->barrier_done = px->bar_done;
+	rd->barrier_dropped = px->bar_dropped;
 }
 
 /*
@@ -1937,6 +2344,12 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->novote = px_novote(px);
 	st->can_commit = px_can_commit(px);
 	st->nopromise = px->nopromise;
+	st->suspect = px->suspect;
+	st->lossy = px->lossy;
+	st->epoch = px->epoch;
+	st->reset_epoch = px->reset_epoch;
+	st->epoch_base = px->epoch_base;
+	st->barrier_done = px->bar_done;
 	st->voters = px->voters;
 	st->learners = px->learners;
 	st->id = px->id;

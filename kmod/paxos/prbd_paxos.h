@@ -43,7 +43,7 @@ enum prbd_px_msg_type {
 	PRBD_PX_M_PREVOTE = 1, PRBD_PX_M_PREVOTE_R, PRBD_PX_M_P1A,
 	PRBD_PX_M_P1B, PRBD_PX_M_P2A, PRBD_PX_M_P2B, PRBD_PX_M_HB,
 	PRBD_PX_M_HB_R, PRBD_PX_M_LEARN_REQ, PRBD_PX_M_LEARN,
-	PRBD_PX_M_TIMEOUT_NOW,
+	PRBD_PX_M_TIMEOUT_NOW, PRBD_PX_M_FLUSH, PRBD_PX_M_FLUSH_R,
 };
 
 #define PRBD_PX_F_NACK		0x01	/* rejected; ballot = promised */
@@ -55,6 +55,10 @@ enum prbd_px_msg_type {
 					 */
 #define PRBD_PX_F_LOGFULL	0x20	/* HB_R: sender's log storage is
 					 * full: truncate past laggards
+					 */
+#define PRBD_PX_F_SUSPECT	0x40	/* P1B: sender restarted uncleanly
+					 * in flush mode: its report may lack
+					 * accepts it had not flushed
 					 */
 
 /* Opaque write descriptor; the payload travels outside the core. */
@@ -96,6 +100,7 @@ struct prbd_px_msg {
 	u64 commit;	/* sender's commit index (piggybacked) */
 	u64 aux;	/* P1B: max accepted slot; HB/HB_R: leader ts */
 	u64 aux2;	/* P1B, LEARN: log start; HB: truncation; HB_R: applied */
+	u64 epoch;	/* sender's epoch (see "Flush mode" in prbd_paxos.c) */
 	struct prbd_px_entry ent[PRBD_PX_MAX_ENT];
 };
 
@@ -108,6 +113,10 @@ struct prbd_px_hardstate {
 	u16 voters;
 	u16 learners;
 	u32 pad;
+	u64 epoch;	/* ballot of the last lossy election whose state this
+			 * node holds (0: none ever); see "Flush mode"
+			 */
+	u64 epoch_base;	/* the slot up to which that election decided */
 };
 
 struct prbd_px_config {
@@ -141,6 +150,18 @@ struct prbd_px_ready {
 	u8 role, leader;		/* current role / known leader id */
 	u8 role_changed;
 	u8 needs_resync;		/* bulk resync, then prbd_px_install() */
+	u64 reset_epoch;		/* with needs_resync: a reset, the whole
+					 * data area from a node at this epoch
+					 * or later (0: an ordinary resync)
+					 */
+	u64 flush_token;		/* flush the device cache (everything
+					 * written so far), then call
+					 * prbd_px_flushed(token); 0: none
+					 */
+	u64 barrier_done;		/* barriers <= this id completed */
+	u64 barrier_dropped;		/* leader stepped down: barriers <= this
+					 * id not done are abandoned (retry)
+					 */
 };
 
 /* A snapshot for status reporting (netlink, debugfs, the CLI). */
@@ -163,6 +184,11 @@ struct prbd_px_status {
 			 * are flagged PRBD_PX_F_NOPROMISE until every slot
 			 * it may have forgotten is known chosen
 			 */
+	u8 suspect;	/* prbd_px_set_suspect(): promises flagged
+			 * PRBD_PX_F_SUSPECT until what it may have lost
+			 * is known chosen
+			 */
+	u8 lossy;	/* leader: its phase 1 counted suspect promises */
 	u8 transferring;	/* leader: handing over to transfer_to */
 	u8 transfer_to;
 	u16 heard;	/* leader: members (voters and learners, itself
@@ -171,6 +197,8 @@ struct prbd_px_status {
 	u64 cfg_pending;	/* leader: slot of the configuration entry
 				 * proposed and not yet chosen, 0: none
 				 */
+	u64 epoch, reset_epoch, epoch_base;
+	u64 barrier_done;	/* leader: last barrier completed */
 };
 
 #include "prbd_px_state.h"
@@ -191,6 +219,9 @@ void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 		     u16 learners);
 void prbd_px_set_novote(struct prbd_px *px, bool on);
 void prbd_px_set_nopromise(struct prbd_px *px, bool on);
+void prbd_px_set_suspect(struct prbd_px *px, bool on);
+int prbd_px_barrier(struct prbd_px *px, u64 *id);
+void prbd_px_flushed(struct prbd_px *px, u64 token);
 void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd);
 u64 prbd_px_read_index(const struct prbd_px *px, u64 now_ms);
 bool prbd_px_may_read(const struct prbd_px *px, u64 now_ms);

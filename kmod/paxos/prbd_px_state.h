@@ -30,7 +30,8 @@ struct prbd_px_peer {
 	u8 promised;		/* phase 1 / pre-vote granted */
 	u8 novote;		/* leader: its latest P2B/HB_R had F_NOVOTE */
 	u8 np;			/* its promise had F_NOPROMISE */
-	u8 pad[5];
+	u8 sus;			/* its promise had F_SUSPECT */
+	u8 pad[4];
 };
 
 struct prbd_px_p1best {
@@ -38,6 +39,15 @@ struct prbd_px_p1best {
 	u8 valid;
 	u8 pad[7];
 };
+
+/* An acceptor's FLUSH_R, sent once the device flush @tok completed. */
+struct prbd_px_flreply {
+	u64 ballot, id, frontier, tok;
+	u8 to;
+	u8 pad[7];
+};
+
+#define PRBD_PX_FLQ	16
 
 struct prbd_px {
 	struct prbd_px_config cfg;
@@ -68,9 +78,29 @@ struct prbd_px {
 	u8 need_noop;
 	u8 novote;		/* embedder: non-voting (see prbd_px_set_novote) */
 	u8 nopromise;		/* embedder: amnesiac (prbd_px_set_nopromise) */
-	u8 np_bound_set;	/* nopromise: np_bound learned */
-	u8 pad[3];
-	u64 np_bound;		/* nopromise: cleared once it is applied */
+	u8 np_bound_set;	/* nopromise/suspect: np_bound learned */
+	u8 suspect;		/* embedder: restarted uncleanly (flush mode) */
+	u8 lossy;		/* leader: phase 1 counted suspect promises */
+	u8 pad;
+	u64 np_bound;		/* nopromise/suspect: cleared once applied */
+	u64 epoch;		/* durable: see "Flush mode" */
+	u64 epoch_base;		/* durable: the epoch's base (lossy leader) */
+	u64 epoch_new, epoch_tok;	/* lossy leader: durable with batch tok */
+	u64 reset_epoch;	/* a leader at this epoch told us to reset */
+	/* flush mode, acceptor: device flushes and the replies behind them */
+	u64 fl_tok_req, fl_tok_issued, fl_tok_done;
+	struct prbd_px_flreply flq[PRBD_PX_FLQ];
+	u32 n_flq;
+	/* flush mode, leader: one barrier round at a time */
+	u16 bar_acks;		/* voters durable up to bar_b */
+	u8 bar_self;		/* our own flush is requested */
+	u8 pad2;
+	u64 bar_next_id;	/* last id handed out */
+	u64 bar_round;		/* ids <= this are covered by the round */
+	u64 bar_b;		/* the round's bound B */
+	u64 bar_sent;		/* when its FLUSH was last sent */
+	u64 bar_self_tok, bar_self_d;
+	u64 bar_done, bar_dropped;
 	u64 np_quiet;		/* nopromise: ms left to stay silent */
 	u64 next_slot;		/* leader: next free slot */
 	u64 first_slot;		/* leader: first slot of this leadership */

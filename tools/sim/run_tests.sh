@@ -11,7 +11,7 @@ rc=0
 "$OUT/px_test" || rc=1
 
 echo "TAP version 13"
-echo "1..19"
+echo "1..28"
 n=0
 campaign() {	# name nodes seeds
 	n=$((n + 1))
@@ -47,6 +47,10 @@ mutation 6 f "amnesiac promises count like any other"
 mutation 7 g "a durably accepted entry restored as chosen"
 mutation 8 h "checkpoint records applied without flushing the data"
 mutation 10 j "persist batches reported durable out of token order"
+mutation 11 k "flush mode: suspect promises count like any other"
+mutation 12 l "flush mode: a barrier completes on the leader's flush alone"
+mutation 13 m "flush mode: a lossy election keeps the old epoch"
+mutation 14 n "flush mode: an acceptor answers a barrier without flushing"
 # the same bugs must also show up in what clients observe (acknowledged
 # writes, applied sequences, reads) with the protocol-level oracles off
 BUDGET=$((BUDGET * 4))
@@ -57,4 +61,8 @@ mutation 4 d "client-visible, lease-pair check off" --no-lease-check
 mutation 6 f "client-visible, oracle off" --no-oracle
 mutation 7 g "client-visible, oracle off" --no-oracle
 mutation 8 h "client-visible, oracle off" --no-oracle
+mutation 11 k "client-visible, oracle off" --no-oracle
+mutation 12 l "client-visible, oracle off" --no-oracle
+mutation 13 m "client-visible, oracle off" --no-oracle
+mutation 14 n "client-visible, oracle off" --no-oracle
 exit $rc
