@@ -573,20 +573,12 @@ bool prbd_member_step(struct prbd_dp *dp);
 void prbd_member_send(struct prbd_dp *dp);
 int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m);
-int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
-			   struct netlink_ext_ack *extack);
-void prbd_member_peer_removing(struct prbd_resource *res,
-			       struct prbd_peer *peer);
-int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
-		      u32 node_id, u32 new_node_id,
-		      struct netlink_ext_ack *extack);
 
 /* prbd_glue.c */
 bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
 void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
 bool prbd_io_transient(int err);
 void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
-extern const struct prbd_res_ops prbd_dp_ops;
 void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);

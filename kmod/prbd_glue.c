@@ -1450,7 +1450,7 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	kfree(dp);
 }
 
-static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
+int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 {
 	struct prbd_md *md = &res->backing->md;
 	struct prbd_acceptor_state st;
@@ -1629,7 +1629,7 @@ static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "cannot create the block device");
 		goto out_free;
 	}
-	res->priv = dp;
+	res->dp = dp;
 	res->dev.disk = dp->disk;
 	/* the module stays loaded while a device exists */
 	__module_get(THIS_MODULE);
@@ -1689,10 +1689,9 @@ static void prbd_dp_fail_rest(struct prbd_dp *dp)
 	}
 }
 
-static int prbd_dp_down(struct prbd_resource *res,
-			struct netlink_ext_ack *extack)
+int prbd_dp_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	struct prbd_io *cmd, *tmp;
 	unsigned int openers;
 
@@ -1749,17 +1748,17 @@ static int prbd_dp_down(struct prbd_resource *res,
 	prbd_dev_destroy(dp);
 	if (!READ_ONCE(dp->failed))	/* nothing more goes to a failed disk */
 		prbd_checkpoint(dp);
-	res->priv = NULL;
+	res->dp = NULL;
 	res->dev.disk = NULL;
 	prbd_dp_free(dp);
 	module_put(THIS_MODULE);
 	return 0;
 }
 
-static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
-			    bool force, struct netlink_ext_ack *extack)
+int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
+		     bool force, struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	int err;
 
 	if (!dp) {
@@ -1873,10 +1872,10 @@ u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids)
 	return n;
 }
 
-static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
-			  struct netlink_ext_ack *extack)
+int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
+		   struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 
 	if (!dp) {
 		NL_SET_ERR_MSG_MOD(extack, "resource is down");
@@ -1885,10 +1884,10 @@ static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
 	return prbd_rs_verify(dp, start, len, extack);
 }
 
-static int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,
-			  u64 len, struct netlink_ext_ack *extack)
+int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,
+		   u64 len, struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 
 	if (!dp) {
 		NL_SET_ERR_MSG_MOD(extack, "resource is down");
@@ -1896,14 +1895,3 @@ static int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,
 	}
 	return prbd_rs_repair(dp, peer, start, len, extack);
 }
-
-const struct prbd_res_ops prbd_dp_ops = {
-	.up = prbd_dp_up,
-	.down = prbd_dp_down,
-	.set_role = prbd_dp_set_role,
-	.peer_added = prbd_member_peer_added,
-	.peer_removing = prbd_member_peer_removing,
-	.admin = prbd_member_admin,
-	.verify = prbd_dp_verify,
-	.resync = prbd_dp_resync,
-};

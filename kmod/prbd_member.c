@@ -734,7 +734,7 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 		      u32 node_id, u32 new_node_id,
 		      struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	bool demote = false;
 	int err;
 
@@ -784,7 +784,7 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
 			   struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
 	int err;
 
@@ -806,7 +806,7 @@ int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
 void prbd_member_peer_removing(struct prbd_resource *res,
 			       struct prbd_peer *peer)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
 
 	if (tr && peer->node_id < PRBD_PX_MAX_NODES)
