@@ -262,6 +262,19 @@ enum {
 };
 
 #define PRBD_RS_WINDOW		8	/* pieces requested at once */
+#define PRBD_RS_PIECE		(256u << 10)	/* bytes per request */
+#define PRBD_RS_BLOCK		4096u		/* verify granularity */
+#define PRBD_RS_CRCS		(PRBD_RS_PIECE / PRBD_RS_BLOCK)
+#define PRBD_RS_TIMEOUT		(10 * HZ)
+
+/* A received resync or verify message, for the drive work. */
+struct prbd_rs_rx {
+	struct list_head list;
+	u32 from;
+	struct prbd_rs_io *io;		/* DATA: the piece */
+	u8 *bits;			/* MAP: the bitmap */
+	struct prbd_wire_rs w;		/* crc[] follows (CRC) */
+};
 
 /* The resync into this node (drive work only). */
 struct prbd_rs_target {
@@ -460,7 +473,7 @@ struct prbd_dp {
 	unsigned long xfer_refused_at;	/* jiffies of that refusal */
 	unsigned long reclaim_at;	/* jiffies a primary found another leader */
 
-	/* slot map (prbd_resync.c) */
+	/* slot map (prbd_map.c) */
 	spinlock_t map_lock;		/* protects map, map_dirty */
 	u64 *map;			/* per chunk: highest slot that wrote it */
 	unsigned long *map_dirty;	/* per page of map: not on disk yet */
@@ -468,15 +481,17 @@ struct prbd_dp {
 	u64 map_chunks, map_pages;
 	u64 map_covers;			/* the map header on disk says */
 
-	/* resync and verify (prbd_resync.c) */
-	spinlock_t rs_lock;		/* protects rs_rx, rs_queue, ver_req */
+	/* resync and verify (prbd_resync.c, prbd_verify.c) */
+	spinlock_t rs_lock;		/* protects rs_rx, rs_queue, ver_rx, ver_req */
 	struct list_head rs_rx;		/* received, for the drive work */
+	struct list_head ver_rx;	/* ... verify answers (PRBD_RS_CRC) */
 	struct list_head rs_queue;	/* reads asked by peers, new */
 	struct list_head rs_serve;	/* reads asked by peers (drive work) */
 	atomic_t rs_nserve;		/* ... queued or in flight */
 	struct list_head rs_wait;	/* received pieces to write */
 	struct list_head rs_ios;	/* on the data area now */
 	struct llist_head rs_done;
+	struct llist_head ver_done;	/* this node's verify reads, done */
 	void *rs_wbuf;			/* an outgoing CRC message */
 	struct prbd_rs_target rst;
 	struct prbd_verify ver;
@@ -548,25 +563,47 @@ void prbd_hist_destroy(struct prbd_dp *dp);
 bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
 void prbd_hist_serve(struct prbd_dp *dp);
 
-/* prbd_resync.c */
+/* prbd_map.c */
+static inline u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)
+{
+	return byte >> dp->map_shift;
+}
+
 void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot);
+u64 prbd_map_max(struct prbd_dp *dp, u64 off, u64 len);
 void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e);
 int prbd_map_load(struct prbd_dp *dp);
 void prbd_map_free(struct prbd_dp *dp);
 int prbd_map_flush(struct prbd_dp *dp, u64 covers);
+
+/* prbd_resync.c */
 bool prbd_rs_overlaps(struct prbd_dp *dp, u64 sector, u32 len);
+void prbd_rs_io_free(struct prbd_rs_io *io);
+struct prbd_rs_io *prbd_rs_io_alloc(struct prbd_dp *dp, u8 kind, u64 off,
+				    u32 len);
+bool prbd_rs_io_try(struct prbd_dp *dp, struct prbd_rs_io *io);
+int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
+		 u32 hdr_len, struct prbd_rs_io *io);
+void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n);
+void prbd_rs_rx_free(struct prbd_rs_rx *r);
+int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
+		  struct netlink_ext_ack *extack);
 int prbd_rs_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_rs_drive(struct prbd_dp *dp);
 enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
 				      const struct prbd_px_status *st,
 				      u32 node);
-int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
-		   struct netlink_ext_ack *extack);
 int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 		   struct netlink_ext_ack *extack);
 int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
 void prbd_rs_destroy(struct prbd_dp *dp);
 bool prbd_rs_busy(struct prbd_dp *dp);
+
+/* prbd_verify.c */
+void prbd_verify_drive(struct prbd_dp *dp);
+int prbd_verify_start(struct prbd_dp *dp, u64 start, u64 len,
+		      struct netlink_ext_ack *extack);
+void prbd_verify_destroy(struct prbd_dp *dp);
 
 /* prbd_member.c */
 bool prbd_member_step(struct prbd_dp *dp);

@@ -1102,6 +1102,7 @@ static void prbd_drive_work(struct work_struct *work)
 	prbd_hist_serve(dp);
 	prbd_start_applies(dp);
 	prbd_rs_drive(dp);
+	prbd_verify_drive(dp);
 	prbd_reap_applies(dp);
 	prbd_serve_reads(dp);
 	spin_lock(&dp->res->lock);
@@ -1441,6 +1442,7 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	prbd_log_unload(dp);
 	prbd_hist_destroy(dp);
 	prbd_rs_destroy(dp);
+	prbd_verify_destroy(dp);
 	prbd_map_free(dp);
 	kvfree(dp->hmsg);
 	kvfree(dp->batches);
@@ -1881,7 +1883,7 @@ int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
 		NL_SET_ERR_MSG_MOD(extack, "resource is down");
 		return -ENOTCONN;
 	}
-	return prbd_rs_verify(dp, start, len, extack);
+	return prbd_verify_start(dp, start, len, extack);
 }
 
 int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,

@@ -16,7 +16,7 @@
  *                  little-endian; no payload.
  *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
  *                  sent by a node asked to become primary.
- *  PRBD_MSG_RS     resync and verify (prbd_resync.c).
+ *  PRBD_MSG_RS     resync and verify (prbd_resync.c, prbd_verify.c).
  *  PRBD_MSG_PLREQ  header struct prbd_wire_plreq: "send me this payload
  *                  again".  A follower that dropped a DATA frame (no
  *                  memory to receive it) cannot log the accept that names
