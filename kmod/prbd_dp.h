@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * prbd data path: the block device (prbd_req.c), the on-disk log ring
- * (prbd_log.c) and the glue that drives the Paxos core (prbd_glue.c).
+ * (prbd_log.c), driving the Paxos core (prbd_drive.c), persist batches and
+ * checkpoints (prbd_persist.c), up and down (prbd_updown.c).
  *
  * Threads and locks
  *  - dp->px_lock (spinlock) protects the Paxos core instance and the
@@ -216,7 +217,7 @@ struct prbd_pl_want {
 	u32 csum;
 };
 
-/* per peer state of the replication glue */
+/* per peer state of replication (prbd_repl.c) */
 struct prbd_repl_peer {
 	bool up;
 	u32 sent_pos;
@@ -611,7 +612,18 @@ void prbd_member_send(struct prbd_dp *dp);
 int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m);
 
-/* prbd_glue.c */
+/* prbd_persist.c */
+bool prbd_want_checkpoint(struct prbd_dp *dp);
+int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
+		  u64 applied, u32 flags);
+void prbd_checkpoint(struct prbd_dp *dp);
+void prbd_persist_work(struct work_struct *work);
+void prbd_batch_work(struct work_struct *work);
+
+/* prbd_drive.c */
+void prbd_drive_work(struct work_struct *work);
+void prbd_tick_work(struct work_struct *work);
+int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary);
 bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
 void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
 bool prbd_io_transient(int err);

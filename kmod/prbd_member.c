@@ -9,7 +9,7 @@
  * leader runs at most one change at a time, as a small state machine
  * stepped by the drive work under px_lock (prbd_member_step()):
  *
- *   PROPOSE   the glue proposes no new writes (mbr.hold) until the core
+ *   PROPOSE   the drive work proposes no new writes (mbr.hold) until the core
  *	       takes the entry: prbd_px_propose_conf() needs an empty queue
  *   CHOOSE    the entry is in flight; done once the core's configuration
  *	       slot reaches it
@@ -555,7 +555,7 @@ void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m)
 		dp->mbr.campaigners |= prbd_bit(m->from);
 }
 
-/* What prbdctl status shows (res->lock inside px_lock, as the glue does). */
+/* What prbdctl status shows (res->lock inside px_lock, as prbd_drive.c does). */
 static void prbd_member_publish(struct prbd_dp *dp,
 				const struct prbd_px_status *st)
 {
@@ -582,7 +582,7 @@ static void prbd_member_publish(struct prbd_dp *dp,
  * @dp: the data path
  *
  * Context: drive work, px_lock held.
- * Return: true while the glue must propose no new writes.
+ * Return: true while the drive work must propose no new writes.
  */
 bool prbd_member_step(struct prbd_dp *dp)
 {

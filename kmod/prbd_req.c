@@ -2,8 +2,8 @@
 /*
  * prbd: the request path - the blk-mq block device /dev/prbd<minor>.
  *
- * queue_rq never waits for Paxos: writes are queued for the Paxos glue
- * (prbd_glue.c), which proposes them, has them made durable in the log and
+ * queue_rq never waits for Paxos: writes are queued for the drive work
+ * (prbd_drive.c), which proposes them, has them made durable in the log and
  * applied to the data area, and completes them; reads go to the data area
  * of the backing device directly when the core grants local reads, or wait
  * for it.  Submitting a read may sleep (a bio from the mempool, a tag of
