@@ -30,6 +30,7 @@
 
 #include "paxos/prbd_paxos.h"
 #include "prbd_compat.h"
+#include "prbd_transport.h"
 #include "prbd_wire.h"
 
 struct prbd_resource;
@@ -505,6 +506,26 @@ struct prbd_dp {
 	u64 rs_cursor_disk;		/* as last written */
 };
 
+/*
+ * Is an apply overlapping these sectors in flight?  Context: drive work.
+ */
+static inline bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
+{
+	struct prbd_apply *a;
+
+	list_for_each_entry(a, &dp->applies, list)
+		if (a->len && sector < a->sector + (a->len >> SECTOR_SHIFT) &&
+		    a->sector < sector + (len >> SECTOR_SHIFT))
+			return true;
+	return false;
+}
+
+/* Make the drive work run (again).  Context: any. */
+static inline void prbd_dp_kick(struct prbd_dp *dp)
+{
+	queue_work(dp->wq, &dp->drive_work);
+}
+
 /* prbd_main.c */
 extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
 
@@ -512,21 +533,37 @@ extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
 extern int prbd_major;
 int prbd_dev_create(struct prbd_dp *dp, u32 minor);
 void prbd_dev_destroy(struct prbd_dp *dp);
+
+/* prbd_io.c */
 void prbd_io_end(struct prbd_io *cmd, blk_status_t status);
+int prbd_dp_pools_init(struct prbd_dp *dp);
+void prbd_dp_pools_exit(struct prbd_dp *dp);
 int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 		       struct page *hdr, sector_t sector, blk_opf_t opf,
 		       bio_end_io_t *end_io, void *priv);
-int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
 u32 prbd_rq_op(struct request *rq);
-int prbd_dp_pools_init(struct prbd_dp *dp);
-void prbd_dp_pools_exit(struct prbd_dp *dp);
 int prbd_submit_trim(struct prbd_dp *dp, u32 op, sector_t sector, u32 len,
 		     bio_end_io_t *end_io, void *priv);
-
-/* prbd_log.c */
+int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
 struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
 			   struct page **pages, u32 len, sector_t sector,
 			   blk_opf_t opf);
+bool prbd_io_transient(int err);
+void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
+
+/* prbd_payload.c */
+void prbd_pl_put(struct prbd_payload *pl);
+struct prbd_payload *prbd_pl_new(struct prbd_dp *dp, u64 id, u32 len,
+				 gfp_t gfp);
+struct prbd_payload *prbd_pl_alloc(struct prbd_dp *dp, u64 id, u32 len);
+void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl);
+struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
+void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+void prbd_pl_drop_all(struct prbd_dp *dp);
+void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
+int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
+
+/* prbd_log.c */
 int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs);
 void prbd_log_unload(struct prbd_dp *dp);
 bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);
@@ -536,26 +573,29 @@ int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 			  struct page ***pages, unsigned int *nr, u32 *len);
 void prbd_log_free_payload(struct prbd_dp *dp, struct page **pages,
 			   unsigned int nr);
+struct prbd_payload *prbd_log_payload(struct prbd_dp *dp, u64 slot, u64 id,
+				      u32 csum);
 u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep);
 bool prbd_log_releasable(struct prbd_dp *dp, u64 slot);
 void prbd_log_forget(struct prbd_dp *dp, u64 slot);
 u32 prbd_log_need(u32 len);
 
 /* prbd_repl.c */
-int prbd_repl_start(struct prbd_dp *dp);
+int prbd_repl_start(struct prbd_dp *dp, const struct prbd_tr_ops *ops);
 void prbd_repl_stop(struct prbd_dp *dp);
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);
 int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m);
+int prbd_repl_send_frame(struct prbd_dp *dp, u32 node, u16 type,
+			 const void *hdr, u32 hdr_len, struct bio_vec *bv,
+			 unsigned int nr, u32 len, prbd_tr_done_t done,
+			 void *arg);
 void prbd_repl_ask_leadership(struct prbd_dp *dp);
 void prbd_repl_want_payloads(struct prbd_dp *dp, const struct prbd_batch *b);
-int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
-struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
-struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
-				  u32 csum);
-void prbd_pl_put(struct prbd_payload *pl);
-void prbd_pl_drop(struct prbd_dp *dp, u64 id);
-void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
-u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids);
+int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
+		     struct prbd_px_msg *m);
+void prbd_repl_peer_state(void *ctx, u32 node, bool up);
 
 /* prbd_catchup.c */
 void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
@@ -623,18 +663,13 @@ void prbd_batch_work(struct work_struct *work);
 /* prbd_drive.c */
 void prbd_drive_work(struct work_struct *work);
 void prbd_tick_work(struct work_struct *work);
+extern const struct prbd_tr_ops prbd_drive_tr_ops;
 int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary);
-bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
-void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
-bool prbd_io_transient(int err);
-void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
-void prbd_dp_kick(struct prbd_dp *dp);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open(struct prbd_dp *dp);
 void prbd_dp_close(struct prbd_dp *dp);
 int prbd_dp_open_rw(struct prbd_dp *dp);
 void prbd_dp_release_rw(struct prbd_dp *dp);
-void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node);
 
 #endif /* PRBD_DP_H */

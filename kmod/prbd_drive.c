@@ -44,6 +44,7 @@
 #include "prbd_int.h"
 #include "prbd_dp.h"
 #include "prbd_trace.h"
+#include "prbd_transport.h"
 
 #define PRBD_ID_NODE_SHIFT	56
 #define PRBD_ID_TAG_MASK	0xffULL
@@ -52,11 +53,6 @@ static_assert(PRBD_DP_QUEUE_DEPTH - 1 <= PRBD_ID_TAG_MASK);
 static u64 prbd_now_ms(void)
 {
 	return jiffies64_to_msecs(get_jiffies_64());
-}
-
-void prbd_dp_kick(struct prbd_dp *dp)
-{
-	queue_work(dp->wq, &dp->drive_work);
 }
 
 static struct prbd_io *prbd_io_by_id(struct prbd_dp *dp, u64 id)
@@ -275,7 +271,7 @@ void prbd_dp_release_rw(struct prbd_dp *dp)
  * @dp: the data path
  * @node: that leader, which is primary
  */
-void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node)
+static void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node)
 {
 	spin_lock(&dp->px_lock);
 	dp->xfer_refused_by = node;
@@ -652,25 +648,6 @@ static void prbd_apply_endio(struct bio *bio)
 	prbd_dp_kick(a->dp);
 }
 
-/**
- * prbd_apply_busy() - is an apply overlapping these sectors in flight?
- * @dp: the data path
- * @sector: of the prbd device
- * @len: bytes
- *
- * Context: drive work.
- */
-bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
-{
-	struct prbd_apply *a;
-
-	list_for_each_entry(a, &dp->applies, list)
-		if (a->len && sector < a->sector + (a->len >> SECTOR_SHIFT) &&
-		    a->sector < sector + (len >> SECTOR_SHIFT))
-			return true;
-	return false;
-}
-
 /* An apply waits for older applies and resync I/O on the same sectors. */
 static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
 {
@@ -693,7 +670,7 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 			a->done = true;	/* nothing to do on this device */
 		return min(err, 0);
 	}
-	a->pl = prbd_pl_find(dp, a->slot, id, a->csum);
+	a->pl = prbd_log_payload(dp, a->slot, id, a->csum);
 	if (IS_ERR(a->pl)) {
 		err = PTR_ERR(a->pl);
 		a->pl = NULL;
@@ -975,44 +952,6 @@ static void prbd_serve_reads(struct prbd_dp *dp)
 	}
 }
 
-/**
- * prbd_io_transient() - is @err a backing-device error worth a retry?
- * @err: a negative errno (blk_status_to_errno() of a bio, or ours)
- *
- * No memory (BLK_STS_RESOURCE) or a busy device: the same I/O may succeed
- * later.  Anything else is a failed disk.
- */
-bool prbd_io_transient(int err)
-{
-	return err == -ENOMEM || err == -EAGAIN || err == -EBUSY;
-}
-
-/**
- * prbd_dp_io_error() - a backing-device I/O failed: detach the disk
- * @dp: the data path
- * @err: the error; transient ones (prbd_io_transient()) are ignored
- * @what: which I/O, for the kernel log
- *
- * DRBD's on-io-error detach: the disk is failed for good (until down and
- * up).  I/O in flight and new I/O fail with EIO, nothing more is written
- * to the disk, the node stops voting (a leader steps down) and status
- * shows "disk failed"; the other nodes carry the group on.  The drive work
- * does the rest (prbd_detach_failed()).
- *
- * Context: any (bio completion included).
- */
-void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what)
-{
-	if (!err || prbd_io_transient(err) || err == -ESHUTDOWN)
-		return;
-	if (atomic_cmpxchg(&dp->disk_err, 0, err))
-		return;	/* said already */
-	pr_err("%s: backing device failed (%s: %d): detaching it, I/O fails with EIO, this node stops voting\n",
-	       dp->res->name, what, err);
-	WRITE_ONCE(dp->failed, true);
-	prbd_dp_kick(dp);
-}
-
 /* Once the disk failed: status, and no vote (a leader steps down). */
 static void prbd_detach_failed(struct prbd_dp *dp)
 {
@@ -1085,77 +1024,106 @@ void prbd_tick_work(struct work_struct *work)
 				   msecs_to_jiffies(PRBD_DP_TICK_MS));
 }
 
-/**
- * prbd_rs_installed() - the core installed @slot: the data path follows
- * @dp: the data path
- * @slot: the slot a resync source had applied
- *
- * Context: drive work.  Every slot up to @slot counts as applied: the
- * resync copies what they wrote.
+/*
+ * "Make me the leader": granted unless this node is primary (it holds the
+ * device, or was made primary explicitly); then the asker is told so.
  */
-void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
+static int prbd_drive_recv_xfer(struct prbd_dp *dp,
+				const struct prbd_tr_rx *rx)
 {
-	struct prbd_px_status st;
+	const struct prbd_wire_xfer *x = rx->hdr;
+	struct prbd_wire_xfer r = { .target = x->target,
+				    .flags = PRBD_XFER_F_REFUSED };
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+	bool primary;
+	int err;
 
+	if (x->flags & ~PRBD_XFER_F_REFUSED || memchr_inv(x->pad, 0,
+							  sizeof(x->pad)))
+		return -EINVAL;
+	if (x->flags & PRBD_XFER_F_REFUSED) {
+		if (x->target == dp->res->node_id)
+			prbd_dp_xfer_refused(dp, rx->from);
+		return 0;
+	}
+	if (x->target != rx->from)
+		return -EINVAL;
 	spin_lock(&dp->px_lock);
-	prbd_px_status(dp->px, &st);
+	primary = dp->primary;
+	err = primary ? 0 : prbd_px_transfer(dp->px, x->target);
 	spin_unlock(&dp->px_lock);
-	if (st.applied <= dp->applied)
-		return;	/* nothing installed: we were ahead already */
-	dp->applied = st.applied;
-	dp->apply_next = max(dp->apply_next, st.applied + 1);
-	dp->apply_hi = max(dp->apply_hi, st.applied);
-	spin_lock(&dp->res->lock);
-	dp->res->applied_index = dp->applied;
-	spin_unlock(&dp->res->lock);
-	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
+	if (primary) {
+		pr_info_ratelimited("%s: node %u asked for leadership: refused, this node is primary\n",
+				    dp->res->name, rx->from);
+		if (tr)
+			prbd_tr_send(tr, rx->from, PRBD_MSG_XFER, &r,
+				     sizeof(r), NULL, 0, 0, NULL, NULL);
+		return 0;
+	}
+	prbd_dp_kick(dp);
+	if (!err)
+		pr_info("%s: leadership transfer to node %u requested\n",
+			dp->res->name, x->target);
+	return 0;
 }
 
-/**
- * prbd_dp_pl_needed() - the ids whose payloads the cache must keep
- * @dp: the data path
- * @ids: room for PRBD_PL_IDS_MAX ids
- *
- * This node's writes queued or proposed, and every write an entry of the
- * core's log or of a persist batch in flight names (accepted, being logged, or
- * chosen and not applied yet).  See prbd_pl_evict().
- *
- * Context: px_lock held.
- * Return: the number of ids in @ids.
+/*
+ * A frame from a peer (the transport's receive work): core messages are
+ * stepped into the core here; payloads and the other parts' frames go to
+ * their owners.
  */
-u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids)
+static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 {
-	const struct prbd_px_entry *e;
-	struct prbd_px_status st;
-	struct prbd_batch *b;
-	struct prbd_io *cmd;
-	u32 n = 0, i, j, k;
-	u64 slot;
+	struct prbd_dp *dp = ctx;
+	struct prbd_px_msg *m = dp->rmsg;
+	int err = -EINVAL;
 
-	list_for_each_entry(cmd, &dp->incoming, list)
-		if (n < PRBD_DP_QUEUE_DEPTH)
-			ids[n++] = cmd->id;
-	for (i = 0; i < dp->tag_set.queue_depth; i++)
-		if (dp->cmds[i] && n < PRBD_DP_QUEUE_DEPTH)
-			ids[n++] = dp->cmds[i]->id;
-	prbd_px_status(dp->px, &st);
-	for (slot = st.log_start; slot < st.log_start + PRBD_PX_LOG_CAP;
-	     slot++) {
-		e = prbd_px_entry_at(dp->px, slot);
-		if (!e || e->slot != slot || e->kind != PRBD_PX_K_DATA)
-			continue;
-		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
-			ids[n++] = e->desc[j].id;
+	/* only payloads are relayed (prbd_tr_send_relay()) */
+	if (rx->origin != rx->from && rx->type != PRBD_MSG_DATA) {
+		pr_warn_ratelimited("%s: message type %u of node %u relayed by node %u: refused\n",
+				    dp->res->name, rx->type, rx->origin,
+				    rx->from);
+		return;
 	}
-	for (k = 0; k < dp->b_n; k++) {
-		b = &dp->batches[(dp->b_head + k) % PRBD_DP_PERSIST_WINDOW];
-		for (i = 0; i < b->n_ents; i++) {
-			e = &b->ents[i];
-			if (e->kind != PRBD_PX_K_DATA)
-				continue;
-			for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
-				ids[n++] = e->desc[j].id;
+	switch (rx->type) {
+	case PRBD_MSG_DATA:
+		err = prbd_repl_recv_data(dp, rx);
+		break;
+	case PRBD_MSG_PAXOS:
+		/* rmsg is only used here; the transport runs one recv at a time */
+		mutex_lock(&dp->rmsg_lock);
+		err = prbd_repl_decode(dp, rx, m);
+		if (!err && !prbd_hist_want(dp, m)) {
+			prbd_trace_msg_in(dp, m);
+			spin_lock(&dp->px_lock);
+			prbd_member_heard(dp, m);
+			prbd_px_step(dp->px, m);
+			spin_unlock(&dp->px_lock);
 		}
+		mutex_unlock(&dp->rmsg_lock);
+		prbd_dp_kick(dp);
+		break;
+	case PRBD_MSG_XFER:
+		if (rx->hdr_len == sizeof(struct prbd_wire_xfer))
+			err = prbd_drive_recv_xfer(dp, rx);
+		break;
+	case PRBD_MSG_RS:
+		err = prbd_rs_recv(dp, rx);
+		break;
+	case PRBD_MSG_MEMBER:
+		err = prbd_member_recv(dp, rx);
+		break;
+	case PRBD_MSG_PLREQ:
+		err = prbd_repl_recv_plreq(dp, rx);
+		break;
 	}
-	return n;
+	if (err)
+		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",
+				    dp->res->name, rx->type, rx->from, err);
 }
+
+/* Received frames: passed to prbd_repl_start() */
+const struct prbd_tr_ops prbd_drive_tr_ops = {
+	.recv = prbd_drive_recv,
+	.peer_state = prbd_repl_peer_state,
+};

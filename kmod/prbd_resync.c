@@ -165,17 +165,10 @@ static void prbd_rs_pages_sent(void *arg, int err)
 int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 		 u32 hdr_len, struct prbd_rs_io *io)
 {
-	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct bio_vec *bv = NULL;
 	unsigned int i;
 	int err;
 
-	if (!tr || !node || node >= PRBD_PX_MAX_NODES ||
-	    !dp->rpeer[node].up) {
-		if (io)
-			prbd_rs_io_free(io);
-		return -ENOTCONN;
-	}
 	if (io) {
 		bv = kcalloc(io->nr, sizeof(*bv), GFP_NOIO);
 		if (!bv) {
@@ -188,9 +181,9 @@ int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 					    io->len - i * PAGE_SIZE), 0);
 		io->bvec = bv;
 	}
-	err = prbd_tr_send(tr, node, PRBD_MSG_RS, w, hdr_len, bv,
-			   io ? io->nr : 0, io ? io->len : 0,
-			   io ? prbd_rs_pages_sent : NULL, io);
+	err = prbd_repl_send_frame(dp, node, PRBD_MSG_RS, w, hdr_len, bv,
+				   io ? io->nr : 0, io ? io->len : 0,
+				   io ? prbd_rs_pages_sent : NULL, io);
 	if (err && io)
 		prbd_rs_io_free(io);
 	return err;
@@ -431,6 +424,32 @@ static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 	prbd_rs_send(dp, io->peer, r, sizeof(*r), failed ? NULL : io);
 	if (failed)
 		prbd_rs_io_free(io);
+}
+
+/*
+ * prbd_rs_installed() - the core installed @slot: the data path follows
+ * @dp: the data path
+ * @slot: the slot a resync source had applied
+ *
+ * Context: drive work.  Every slot up to @slot counts as applied: the
+ * resync copies what they wrote.
+ */
+static void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_px_status st;
+
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	if (st.applied <= dp->applied)
+		return;	/* nothing installed: we were ahead already */
+	dp->applied = st.applied;
+	dp->apply_next = max(dp->apply_next, st.applied + 1);
+	dp->apply_hi = max(dp->apply_hi, st.applied);
+	spin_lock(&dp->res->lock);
+	dp->res->applied_index = dp->applied;
+	spin_unlock(&dp->res->lock);
+	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
 }
 
 /* --- target side ----------------------------------------------------------- */

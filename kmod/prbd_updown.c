@@ -223,7 +223,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	if (!dp->wq || !dp->pwq || !dp->lwq)
 		goto out_free;
 
-	err = prbd_repl_start(dp);
+	err = prbd_repl_start(dp, &prbd_drive_tr_ops);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot start replication (listen address?)");
 		goto out_free;
