@@ -598,11 +598,11 @@ int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 void prbd_repl_peer_state(void *ctx, u32 node, bool up);
 
 /* prbd_catchup.c */
-void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
-void prbd_hist_forget(struct prbd_dp *dp, u64 slot);
-void prbd_hist_destroy(struct prbd_dp *dp);
-bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
-void prbd_hist_serve(struct prbd_dp *dp);
+void prbd_catchup_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
+void prbd_catchup_forget(struct prbd_dp *dp, u64 slot);
+void prbd_catchup_destroy(struct prbd_dp *dp);
+bool prbd_catchup_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
+void prbd_catchup_serve(struct prbd_dp *dp);
 
 /* prbd_map.c */
 static inline u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)

@@ -805,7 +805,7 @@ static void prbd_start_applies(struct prbd_dp *dp)
 				return;
 			}
 		}
-		prbd_hist_add(dp, &e);
+		prbd_catchup_add(dp, &e);
 		/* before any later resync read or write of these chunks */
 		prbd_map_note_entry(dp, &e);
 		for (j = 0; j < n; j++) {
@@ -988,7 +988,7 @@ void prbd_drive_work(struct work_struct *work)
 		prbd_repl_send(dp, dp->out, dp->n_out);
 		dp->n_out = 0;
 	}
-	prbd_hist_serve(dp);
+	prbd_catchup_serve(dp);
 	prbd_start_applies(dp);
 	prbd_rs_drive(dp);
 	prbd_verify_drive(dp);
@@ -1093,7 +1093,7 @@ static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 		/* rmsg is only used here; the transport runs one recv at a time */
 		mutex_lock(&dp->rmsg_lock);
 		err = prbd_repl_decode(dp, rx, m);
-		if (!err && !prbd_hist_want(dp, m)) {
+		if (!err && !prbd_catchup_want(dp, m)) {
 			prbd_trace_msg_in(dp, m);
 			spin_lock(&dp->px_lock);
 			prbd_member_heard(dp, m);

@@ -134,7 +134,7 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
  *
  * Records are freed oldest first; a record of a slot > @slot stops the
  * walk (conservative).  Records of applied slots that stay are the
- * history a lagging peer catches up from (prbd_hist_serve()).
+ * history a lagging peer catches up from (prbd_catchup_serve()).
  *
  * Return: the highest slot of a freed record (its payloads and those of
  * every older slot are gone), or 0.

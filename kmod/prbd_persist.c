@@ -180,7 +180,7 @@ static void __prbd_checkpoint(struct prbd_dp *dp)
 	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);
 	if (freed) {
 		prbd_log_forget(dp, freed);
-		prbd_hist_forget(dp, freed);
+		prbd_catchup_forget(dp, freed);
 		prbd_pl_evict(dp, 0, true);	/* payloads of truncated slots */
 	}
 	WRITE_ONCE(dp->log_starved, false);

@@ -43,7 +43,7 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	if (dp->wq)
 		destroy_workqueue(dp->wq);
 	prbd_log_unload(dp);
-	prbd_hist_destroy(dp);
+	prbd_catchup_destroy(dp);
 	prbd_rs_destroy(dp);
 	prbd_verify_destroy(dp);
 	prbd_map_free(dp);
