@@ -43,7 +43,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 #include "prbd_transport.h"
 
 #define PRBD_ID_NODE_SHIFT	56

@@ -17,7 +17,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 
 /**
  * prbd_io_end() - complete a request

@@ -20,7 +20,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 
 /*
  * How often the applied index is recorded (data area flushed, log space

@@ -52,7 +52,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 #include "prbd_transport.h"
 #include "prbd_wire.h"
 
