@@ -197,7 +197,7 @@ static inline size_t prbd_pl_size(unsigned int nr)
  * never chosen (a deposed leader's, or junk) is dropped, oldest first.
  */
 #define PRBD_PL_IDLE_MAX	(32ULL << 20)
-/* ids a prbd_dp_pl_needed() may return */
+/* ids a prbd_pl_needed() may return */
 #define PRBD_PL_IDS_MAX		(PRBD_DP_QUEUE_DEPTH + \
 				 (1 + PRBD_DP_PERSIST_WINDOW) * \
 				 PRBD_PX_LOG_CAP * PRBD_PX_BATCH)
@@ -441,7 +441,7 @@ struct prbd_dp {
 	u64 pl_needed_bytes;		/* of those, needed (last pass) */
 	u64 pl_evicted;			/* payloads evicted, ever */
 	struct mutex pl_evict_lock;	/* one prbd_pl_evict() at a time; pl_ids */
-	u64 *pl_ids;			/* ids needed (prbd_dp_pl_needed()) */
+	u64 *pl_ids;			/* ids needed (prbd_pl_needed()) */
 	bool pl_purge;			/* the leader changed (drive work) */
 	struct prbd_pl_want pl_want[PRBD_PL_WANT_MAX];	/* under pl_lock */
 	u32 n_pl_want;			/* ... to ask for (pl_want_work) */
