@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * prbd data path: the block device (prbd_req.c), the on-disk log ring
- * (prbd_log.c), driving the Paxos core (prbd_drive.c), persist batches and
- * checkpoints (prbd_persist.c), up and down (prbd_updown.c).
+ * prbd data path, top down (a file calls only the ones below it;
+ * tools/depgraph.py checks it): up and down (prbd_updown.c), the block
+ * device (prbd_req.c), driving the Paxos core (prbd_drive.c), persist
+ * batches and checkpoints (prbd_persist.c), membership (prbd_member.c),
+ * online verify (prbd_verify.c), bulk resync (prbd_resync.c), catch-up
+ * (prbd_catchup.c), replication (prbd_repl.c), the on-disk log ring
+ * (prbd_log.c), the slot map (prbd_map.c), the payload cache
+ * (prbd_payload.c), bios and request completion (prbd_io.c).
  *
  * Threads and locks
  *  - dp->px_lock (spinlock) protects the Paxos core instance and the
