@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * prbd latency histograms: tp_btf programs on the tracepoints of prbd.ko
- * (kmod/trace.h).  Each pair of events of one stage is matched through a
+ * (kmod/prbd_trace.h).  Each pair of events of one stage is matched through a
  * small LRU map of start times; the difference goes into a log2 histogram
  * of microseconds keyed by (minor, stage, peer) in prbd_hist.  prbd_cnt
  * counts events.  The tracepoints' arguments are scalars: no module

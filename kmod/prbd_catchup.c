@@ -13,10 +13,10 @@
  *  - when a slot is applied, a copy of its chosen entry goes into
  *    dp->hist (an xarray keyed by slot);
  *  - when its records are released from the ring, the entry is forgotten
- *    (prbd_hist_forget());
+ *    (prbd_catchup_forget());
  *  - a LEARN_REQ for a slot below the core's log start that the history
- *    holds is answered here (prbd_hist_want() on receive, prbd_hist_serve()
- *    in the drive work) with up to PRBD_PX_MAX_ENT chosen entries; their
+ *    holds is answered here (prbd_catchup_want() on receive,
+ *    prbd_catchup_serve() in the drive work) with up to PRBD_PX_MAX_ENT chosen entries; their
  *    payloads go first as DATA frames, read back from the log and checked
  *    against each descriptor's crc32c (a record overwritten since is never
  *    sent).  The asker learns them like any LEARN and asks for more.
@@ -33,14 +33,14 @@
 #include "prbd_dp.h"
 
 /**
- * prbd_hist_add() - remember an applied slot's chosen entry
+ * prbd_catchup_add() - remember an applied slot's chosen entry
  * @dp: the data path
  * @e: the entry (chosen)
  *
  * Context: drive work.  Best effort: without memory the slot is simply not
  * served from history.
  */
-void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e)
+void prbd_catchup_add(struct prbd_dp *dp, const struct prbd_px_entry *e)
 {
 	struct prbd_px_entry *c, *old;
 
@@ -57,11 +57,11 @@ void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e)
 }
 
 /**
- * prbd_hist_forget() - forget the entries of every slot <= @slot
+ * prbd_catchup_forget() - forget the entries of every slot <= @slot
  * @dp: the data path
  * @slot: the highest slot whose records left the ring
  */
-void prbd_hist_forget(struct prbd_dp *dp, u64 slot)
+void prbd_catchup_forget(struct prbd_dp *dp, u64 slot)
 {
 	struct prbd_px_entry *e;
 	unsigned long idx;
@@ -72,15 +72,15 @@ void prbd_hist_forget(struct prbd_dp *dp, u64 slot)
 }
 
 /* Drop the whole history (the data path goes away). */
-void prbd_hist_destroy(struct prbd_dp *dp)
+void prbd_catchup_destroy(struct prbd_dp *dp)
 {
-	prbd_hist_forget(dp, ULONG_MAX);
+	prbd_catchup_forget(dp, ULONG_MAX);
 	xa_destroy(&dp->hist);
 }
 
 /* A copy of slot @slot's entry; readers copy under the xarray lock. */
-static bool prbd_hist_get(struct prbd_dp *dp, u64 slot,
-			  struct prbd_px_entry *out)
+static bool prbd_catchup_get(struct prbd_dp *dp, u64 slot,
+			     struct prbd_px_entry *out)
 {
 	struct prbd_px_entry *e;
 
@@ -93,15 +93,15 @@ static bool prbd_hist_get(struct prbd_dp *dp, u64 slot,
 }
 
 /**
- * prbd_hist_want() - take a LEARN_REQ the core cannot answer any more
+ * prbd_catchup_want() - take a LEARN_REQ the core cannot answer any more
  * @dp: the data path
  * @m: the decoded request
  *
  * Context: receive; takes px_lock.
- * Return: true when the history answers it (prbd_hist_serve()), false to
+ * Return: true when the history answers it (prbd_catchup_serve()), false to
  * hand it to the core.
  */
-bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m)
+bool prbd_catchup_want(struct prbd_dp *dp, const struct prbd_px_msg *m)
 {
 	u64 core_start;
 
@@ -119,12 +119,12 @@ bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m)
 }
 
 /**
- * prbd_hist_serve() - answer the LEARN_REQs taken by prbd_hist_want()
+ * prbd_catchup_serve() - answer the LEARN_REQs taken by prbd_catchup_want()
  * @dp: the data path
  *
  * Context: drive work (it owns the outgoing message buffers).
  */
-void prbd_hist_serve(struct prbd_dp *dp)
+void prbd_catchup_serve(struct prbd_dp *dp)
 {
 	struct prbd_px_msg *r = dp->hmsg;
 	u64 from, s, core_start;
@@ -146,7 +146,7 @@ void prbd_hist_serve(struct prbd_dp *dp)
 		r->to = node;
 		r->slot = from;
 		for (s = from; s < core_start && r->n_ent < PRBD_PX_MAX_ENT; s++)
-			if (!prbd_hist_get(dp, s, &r->ent[r->n_ent++])) {
+			if (!prbd_catchup_get(dp, s, &r->ent[r->n_ent++])) {
 				r->n_ent--;
 				break;
 			}
@@ -159,7 +159,7 @@ void prbd_hist_serve(struct prbd_dp *dp)
 			 * ends after it, and the core answers the next ask
 			 * (resync).
 			 */
-			prbd_hist_forget(dp, from);
+			prbd_catchup_forget(dp, from);
 			continue;
 		}
 		if (!sent)

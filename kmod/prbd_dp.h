@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * prbd data path: the block device (prbd_req.c), the on-disk log ring
- * (prbd_log.c) and the glue that drives the Paxos core (prbd_glue.c).
+ * prbd data path, top down (a file calls only the ones below it;
+ * tools/depgraph.py checks it): up and down (prbd_updown.c), the block
+ * device (prbd_req.c), driving the Paxos core (prbd_drive.c), persist
+ * batches and checkpoints (prbd_persist.c), membership (prbd_member.c),
+ * online verify (prbd_verify.c), bulk resync (prbd_resync.c), catch-up
+ * (prbd_catchup.c), replication (prbd_repl.c), the on-disk log ring
+ * (prbd_log.c), the slot map (prbd_map.c), the payload cache
+ * (prbd_payload.c), bios and request completion (prbd_io.c).
  *
  * Threads and locks
  *  - dp->px_lock (spinlock) protects the Paxos core instance and the
@@ -29,6 +35,7 @@
 
 #include "paxos/prbd_paxos.h"
 #include "prbd_compat.h"
+#include "prbd_transport.h"
 #include "prbd_wire.h"
 
 struct prbd_resource;
@@ -195,7 +202,7 @@ static inline size_t prbd_pl_size(unsigned int nr)
  * never chosen (a deposed leader's, or junk) is dropped, oldest first.
  */
 #define PRBD_PL_IDLE_MAX	(32ULL << 20)
-/* ids a prbd_dp_pl_needed() may return */
+/* ids a prbd_pl_needed() may return */
 #define PRBD_PL_IDS_MAX		(PRBD_DP_QUEUE_DEPTH + \
 				 (1 + PRBD_DP_PERSIST_WINDOW) * \
 				 PRBD_PX_LOG_CAP * PRBD_PX_BATCH)
@@ -216,7 +223,7 @@ struct prbd_pl_want {
 	u32 csum;
 };
 
-/* per peer state of the replication glue */
+/* per peer state of replication (prbd_repl.c) */
 struct prbd_repl_peer {
 	bool up;
 	u32 sent_pos;
@@ -262,6 +269,19 @@ enum {
 };
 
 #define PRBD_RS_WINDOW		8	/* pieces requested at once */
+#define PRBD_RS_PIECE		(256u << 10)	/* bytes per request */
+#define PRBD_RS_BLOCK		4096u		/* verify granularity */
+#define PRBD_RS_CRCS		(PRBD_RS_PIECE / PRBD_RS_BLOCK)
+#define PRBD_RS_TIMEOUT		(10 * HZ)
+
+/* A received resync or verify message, for the drive work. */
+struct prbd_rs_rx {
+	struct list_head list;
+	u32 from;
+	struct prbd_rs_io *io;		/* DATA: the piece */
+	u8 *bits;			/* MAP: the bitmap */
+	struct prbd_wire_rs w;		/* crc[] follows (CRC) */
+};
 
 /* The resync into this node (drive work only). */
 struct prbd_rs_target {
@@ -426,7 +446,7 @@ struct prbd_dp {
 	u64 pl_needed_bytes;		/* of those, needed (last pass) */
 	u64 pl_evicted;			/* payloads evicted, ever */
 	struct mutex pl_evict_lock;	/* one prbd_pl_evict() at a time; pl_ids */
-	u64 *pl_ids;			/* ids needed (prbd_dp_pl_needed()) */
+	u64 *pl_ids;			/* ids needed (prbd_pl_needed()) */
 	bool pl_purge;			/* the leader changed (drive work) */
 	struct prbd_pl_want pl_want[PRBD_PL_WANT_MAX];	/* under pl_lock */
 	u32 n_pl_want;			/* ... to ask for (pl_want_work) */
@@ -460,7 +480,7 @@ struct prbd_dp {
 	unsigned long xfer_refused_at;	/* jiffies of that refusal */
 	unsigned long reclaim_at;	/* jiffies a primary found another leader */
 
-	/* slot map (prbd_resync.c) */
+	/* slot map (prbd_map.c) */
 	spinlock_t map_lock;		/* protects map, map_dirty */
 	u64 *map;			/* per chunk: highest slot that wrote it */
 	unsigned long *map_dirty;	/* per page of map: not on disk yet */
@@ -468,15 +488,17 @@ struct prbd_dp {
 	u64 map_chunks, map_pages;
 	u64 map_covers;			/* the map header on disk says */
 
-	/* resync and verify (prbd_resync.c) */
-	spinlock_t rs_lock;		/* protects rs_rx, rs_queue, ver_req */
+	/* resync and verify (prbd_resync.c, prbd_verify.c) */
+	spinlock_t rs_lock;		/* protects rs_rx, rs_queue, ver_rx, ver_req */
 	struct list_head rs_rx;		/* received, for the drive work */
+	struct list_head ver_rx;	/* ... verify answers (PRBD_RS_CRC) */
 	struct list_head rs_queue;	/* reads asked by peers, new */
 	struct list_head rs_serve;	/* reads asked by peers (drive work) */
 	atomic_t rs_nserve;		/* ... queued or in flight */
 	struct list_head rs_wait;	/* received pieces to write */
 	struct list_head rs_ios;	/* on the data area now */
 	struct llist_head rs_done;
+	struct llist_head ver_done;	/* this node's verify reads, done */
 	void *rs_wbuf;			/* an outgoing CRC message */
 	struct prbd_rs_target rst;
 	struct prbd_verify ver;
@@ -489,6 +511,26 @@ struct prbd_dp {
 	u64 rs_cursor_disk;		/* as last written */
 };
 
+/*
+ * Is an apply overlapping these sectors in flight?  Context: drive work.
+ */
+static inline bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
+{
+	struct prbd_apply *a;
+
+	list_for_each_entry(a, &dp->applies, list)
+		if (a->len && sector < a->sector + (a->len >> SECTOR_SHIFT) &&
+		    a->sector < sector + (len >> SECTOR_SHIFT))
+			return true;
+	return false;
+}
+
+/* Make the drive work run (again).  Context: any. */
+static inline void prbd_dp_kick(struct prbd_dp *dp)
+{
+	queue_work(dp->wq, &dp->drive_work);
+}
+
 /* prbd_main.c */
 extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
 
@@ -496,21 +538,37 @@ extern struct dentry *prbd_debugfs;	/* prbd/ in debugfs, or an error */
 extern int prbd_major;
 int prbd_dev_create(struct prbd_dp *dp, u32 minor);
 void prbd_dev_destroy(struct prbd_dp *dp);
+
+/* prbd_io.c */
 void prbd_io_end(struct prbd_io *cmd, blk_status_t status);
+int prbd_dp_pools_init(struct prbd_dp *dp);
+void prbd_dp_pools_exit(struct prbd_dp *dp);
 int prbd_submit_rq_bio(struct prbd_dp *dp, struct prbd_io *cmd,
 		       struct page *hdr, sector_t sector, blk_opf_t opf,
 		       bio_end_io_t *end_io, void *priv);
-int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
 u32 prbd_rq_op(struct request *rq);
-int prbd_dp_pools_init(struct prbd_dp *dp);
-void prbd_dp_pools_exit(struct prbd_dp *dp);
 int prbd_submit_trim(struct prbd_dp *dp, u32 op, sector_t sector, u32 len,
 		     bio_end_io_t *end_io, void *priv);
-
-/* prbd_log.c */
+int prbd_submit_read(struct prbd_dp *dp, struct prbd_io *cmd);
 struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
 			   struct page **pages, u32 len, sector_t sector,
 			   blk_opf_t opf);
+bool prbd_io_transient(int err);
+void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
+
+/* prbd_payload.c */
+void prbd_pl_put(struct prbd_payload *pl);
+struct prbd_payload *prbd_pl_new(struct prbd_dp *dp, u64 id, u32 len,
+				 gfp_t gfp);
+struct prbd_payload *prbd_pl_alloc(struct prbd_dp *dp, u64 id, u32 len);
+void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl);
+struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
+void prbd_pl_drop(struct prbd_dp *dp, u64 id);
+void prbd_pl_drop_all(struct prbd_dp *dp);
+void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
+int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
+
+/* prbd_log.c */
 int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs);
 void prbd_log_unload(struct prbd_dp *dp);
 bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);
@@ -520,80 +578,103 @@ int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 			  struct page ***pages, unsigned int *nr, u32 *len);
 void prbd_log_free_payload(struct prbd_dp *dp, struct page **pages,
 			   unsigned int nr);
+struct prbd_payload *prbd_log_payload(struct prbd_dp *dp, u64 slot, u64 id,
+				      u32 csum);
 u64 prbd_log_release(struct prbd_dp *dp, u64 slot, u64 keep);
 bool prbd_log_releasable(struct prbd_dp *dp, u64 slot);
 void prbd_log_forget(struct prbd_dp *dp, u64 slot);
 u32 prbd_log_need(u32 len);
 
 /* prbd_repl.c */
-int prbd_repl_start(struct prbd_dp *dp);
+int prbd_repl_start(struct prbd_dp *dp, const struct prbd_tr_ops *ops);
 void prbd_repl_stop(struct prbd_dp *dp);
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);
 int prbd_repl_send_learn(struct prbd_dp *dp, struct prbd_px_msg *m);
+int prbd_repl_send_frame(struct prbd_dp *dp, u32 node, u16 type,
+			 const void *hdr, u32 hdr_len, struct bio_vec *bv,
+			 unsigned int nr, u32 len, prbd_tr_done_t done,
+			 void *arg);
 void prbd_repl_ask_leadership(struct prbd_dp *dp);
 void prbd_repl_want_payloads(struct prbd_dp *dp, const struct prbd_batch *b);
-int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io);
-struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id);
-struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
-				  u32 csum);
-void prbd_pl_put(struct prbd_payload *pl);
-void prbd_pl_drop(struct prbd_dp *dp, u64 id);
-void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait);
-u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids);
+int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
+		     struct prbd_px_msg *m);
+void prbd_repl_peer_state(void *ctx, u32 node, bool up);
 
 /* prbd_catchup.c */
-void prbd_hist_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
-void prbd_hist_forget(struct prbd_dp *dp, u64 slot);
-void prbd_hist_destroy(struct prbd_dp *dp);
-bool prbd_hist_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
-void prbd_hist_serve(struct prbd_dp *dp);
+void prbd_catchup_add(struct prbd_dp *dp, const struct prbd_px_entry *e);
+void prbd_catchup_forget(struct prbd_dp *dp, u64 slot);
+void prbd_catchup_destroy(struct prbd_dp *dp);
+bool prbd_catchup_want(struct prbd_dp *dp, const struct prbd_px_msg *m);
+void prbd_catchup_serve(struct prbd_dp *dp);
 
-/* prbd_resync.c */
+/* prbd_map.c */
+static inline u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)
+{
+	return byte >> dp->map_shift;
+}
+
 void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot);
+u64 prbd_map_max(struct prbd_dp *dp, u64 off, u64 len);
 void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e);
 int prbd_map_load(struct prbd_dp *dp);
 void prbd_map_free(struct prbd_dp *dp);
 int prbd_map_flush(struct prbd_dp *dp, u64 covers);
+
+/* prbd_resync.c */
 bool prbd_rs_overlaps(struct prbd_dp *dp, u64 sector, u32 len);
+void prbd_rs_io_free(struct prbd_rs_io *io);
+struct prbd_rs_io *prbd_rs_io_alloc(struct prbd_dp *dp, u8 kind, u64 off,
+				    u32 len);
+bool prbd_rs_io_try(struct prbd_dp *dp, struct prbd_rs_io *io);
+int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
+		 u32 hdr_len, struct prbd_rs_io *io);
+void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n);
+void prbd_rs_rx_free(struct prbd_rs_rx *r);
+int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
+		  struct netlink_ext_ack *extack);
 int prbd_rs_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_rs_drive(struct prbd_dp *dp);
 enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
 				      const struct prbd_px_status *st,
 				      u32 node);
-int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
-		   struct netlink_ext_ack *extack);
 int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 		   struct netlink_ext_ack *extack);
 int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
 void prbd_rs_destroy(struct prbd_dp *dp);
 bool prbd_rs_busy(struct prbd_dp *dp);
 
+/* prbd_verify.c */
+void prbd_verify_drive(struct prbd_dp *dp);
+int prbd_verify_start(struct prbd_dp *dp, u64 start, u64 len,
+		      struct netlink_ext_ack *extack);
+void prbd_verify_destroy(struct prbd_dp *dp);
+
 /* prbd_member.c */
 bool prbd_member_step(struct prbd_dp *dp);
 void prbd_member_send(struct prbd_dp *dp);
 int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m);
-int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
-			   struct netlink_ext_ack *extack);
-void prbd_member_peer_removing(struct prbd_resource *res,
-			       struct prbd_peer *peer);
-int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
-		      u32 node_id, u32 new_node_id,
-		      struct netlink_ext_ack *extack);
 
-/* prbd_glue.c */
-bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len);
-void prbd_rs_installed(struct prbd_dp *dp, u64 slot);
-bool prbd_io_transient(int err);
-void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what);
-extern const struct prbd_res_ops prbd_dp_ops;
-void prbd_dp_kick(struct prbd_dp *dp);
+/* prbd_persist.c */
+bool prbd_want_checkpoint(struct prbd_dp *dp);
+int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
+		  u64 applied, u32 flags);
+void prbd_checkpoint(struct prbd_dp *dp);
+void prbd_persist_work(struct work_struct *work);
+void prbd_batch_work(struct work_struct *work);
+
+/* prbd_drive.c */
+void prbd_drive_work(struct work_struct *work);
+void prbd_tick_work(struct work_struct *work);
+extern const struct prbd_tr_ops prbd_drive_tr_ops;
+int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open(struct prbd_dp *dp);
 void prbd_dp_close(struct prbd_dp *dp);
 int prbd_dp_open_rw(struct prbd_dp *dp);
 void prbd_dp_release_rw(struct prbd_dp *dp);
-void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node);
 
 #endif /* PRBD_DP_H */

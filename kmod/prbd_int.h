@@ -33,6 +33,7 @@
 
 struct netlink_ext_ack;
 struct gendisk;
+struct prbd_dp;
 
 /**
  * struct prbd_md - in-core copy of the validated on-disk metadata
@@ -115,7 +116,6 @@ struct prbd_backing {
  * @rs_done: bytes a resync copied to it so far (as it reported); WRITE_ONCE()
  * @rs_total: bytes that resync copies in all; WRITE_ONCE()
  * @rs_rate: its recent resync rate, bytes/s; WRITE_ONCE()
- * @priv: for the replication code (connection state etc.)
  * @rcu: frees it after the lockless readers of the list are done
  *
  * prbd_resource.peers changes under prbd_cfg_mutex only, with the _rcu
@@ -135,7 +135,6 @@ struct prbd_peer {
 	u64 match_index;
 	enum prbd_peer_sync sync;
 	u64 rs_done, rs_total, rs_rate;
-	void *priv;
 	struct rcu_head rcu;
 };
 
@@ -170,12 +169,10 @@ struct prbd_verify_status {
  * struct prbd_device - the exported block device (owned by the data path)
  * @minor: minor number, /dev/prbd<minor>
  * @disk: the gendisk, NULL until the data path creates it
- * @priv: for the data path
  */
 struct prbd_device {
 	u32 minor;
 	struct gendisk *disk;
-	void *priv;
 };
 
 /**
@@ -220,7 +217,7 @@ struct prbd_device {
  * @removed_at: this node was removed from the group at that slot, 0
  * @rs: the resync into this node (status)
  * @verify: the last verify run from this node (status)
- * @priv: for the replication code
+ * @dp: the data path while up (prbd_dp_up()), NULL while down
  */
 struct prbd_resource {
 	struct list_head list;
@@ -259,7 +256,7 @@ struct prbd_resource {
 	u64 removed_at;
 	struct prbd_resync_status rs;
 	struct prbd_verify_status verify;
-	void *priv;
+	struct prbd_dp *dp;
 };
 
 /**
@@ -291,53 +288,10 @@ struct prbd_res_params {
 	bool allow_no_secret;
 };
 
-/**
- * struct prbd_res_ops - hooks of the data path and the replication code
- *
- * All are optional and called with prbd_cfg_mutex held.  A hook that
- * returns an error must leave the resource unchanged; it should set an
- * extack message.
- *
- * @attached: a backing device was attached (create the gendisk etc.)
- * @detaching: the backing device is about to be detached
- * @up: start replication
- * @down: stop replication; refused (-EBUSY) while the device is open
- * @set_role: switch between primary and secondary
- * @peer_added: a peer was added
- * @peer_removing: a peer is about to be removed
- * @admin: node-add, node-del, node-replace, learner-add, leader-transfer;
- *	   without it these fail with -EOPNOTSUPP
- * @verify: start an online verify of bytes [@start, @start + @len) of the
- *	    data area against every connected peer (@len 0: all); the run
- *	    reports through prbd_nl_notify_verify() and res->verify
- * @resync: make node @peer (this node or another) copy bytes [@start,
- *	    @start + @len) from the leader (@len 0: all)
- */
-struct prbd_res_ops {
-	int (*attached)(struct prbd_resource *res,
-			struct netlink_ext_ack *extack);
-	void (*detaching)(struct prbd_resource *res);
-	int (*up)(struct prbd_resource *res, struct netlink_ext_ack *extack);
-	int (*down)(struct prbd_resource *res, struct netlink_ext_ack *extack);
-	int (*set_role)(struct prbd_resource *res, enum prbd_role role,
-			bool force, struct netlink_ext_ack *extack);
-	int (*peer_added)(struct prbd_resource *res, struct prbd_peer *peer,
-			  struct netlink_ext_ack *extack);
-	void (*peer_removing)(struct prbd_resource *res,
-			      struct prbd_peer *peer);
-	int (*admin)(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
-		     u32 new_node_id, struct netlink_ext_ack *extack);
-	int (*verify)(struct prbd_resource *res, u64 start, u64 len,
-		      struct netlink_ext_ack *extack);
-	int (*resync)(struct prbd_resource *res, u32 peer, u64 start, u64 len,
-		      struct netlink_ext_ack *extack);
-};
-
 extern struct mutex prbd_cfg_mutex;
 extern struct list_head prbd_resources;
 
 /* prbd_res.c */
-void prbd_res_set_ops(const struct prbd_res_ops *ops);
 bool prbd_res_name_valid(const char *name);
 struct prbd_resource *prbd_res_find(const char *name);
 struct prbd_resource *prbd_res_find_minor(u32 minor);
@@ -374,6 +328,39 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 int prbd_peer_del(struct prbd_resource *res, u32 node_id,
 		  struct netlink_ext_ack *extack);
 void prbd_res_exit(void);
+
+/*
+ * The data path, called by prbd_res.c with prbd_cfg_mutex held.  One that
+ * returns an error leaves the resource unchanged and sets an extack
+ * message.
+ *  prbd_dp_up(): start replication
+ *  prbd_dp_down(): stop it; refused (-EBUSY) while the device is open
+ *  prbd_dp_set_role(): switch between primary and secondary
+ *  prbd_member_peer_added(): a peer was added
+ *  prbd_member_peer_removing(): a peer is about to be removed
+ *  prbd_member_admin(): node-add, node-del, node-replace, learner-add,
+ *	leader-transfer
+ *  prbd_dp_verify(): start an online verify of bytes [@start, @start +
+ *	@len) of the data area against every connected peer (@len 0: all);
+ *	the run reports through prbd_nl_notify_verify() and res->verify
+ *  prbd_dp_resync(): make node @peer (this node or another) copy bytes
+ *	[@start, @start + @len) from the leader (@len 0: all)
+ */
+int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_dp_down(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
+		     bool force, struct netlink_ext_ack *extack);
+int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
+			   struct netlink_ext_ack *extack);
+void prbd_member_peer_removing(struct prbd_resource *res,
+			       struct prbd_peer *peer);
+int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
+		      u32 node_id, u32 new_node_id,
+		      struct netlink_ext_ack *extack);
+int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
+		   struct netlink_ext_ack *extack);
+int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start, u64 len,
+		   struct netlink_ext_ack *extack);
 
 /* prbd_md.c */
 u32 prbd_md_crc(const void *buf, size_t len);

@@ -134,7 +134,7 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
  *
  * Records are freed oldest first; a record of a slot > @slot stops the
  * walk (conservative).  Records of applied slots that stay are the
- * history a lagging peer catches up from (prbd_hist_serve()).
+ * history a lagging peer catches up from (prbd_catchup_serve()).
  *
  * Return: the highest slot of a freed record (its payloads and those of
  * every older slot are gone), or 0.
@@ -197,35 +197,6 @@ static void prbd_log_io_endio(struct bio *bio)
 	bio_put(bio);
 	if (atomic_dec_and_test(&io->pending))
 		complete(&io->done);
-}
-
-/**
- * prbd_pages_bio() - a bio over a header page and @len bytes of @pages
- * @dp: the data path (its backing device)
- * @hdr: a page put first (a log record header), or NULL
- * @pages: the data, PAGE_SIZE each but the last
- * @len: bytes of @pages
- * @sector: where on the backing device
- * @opf: operation and flags
- *
- * Return: the bio (never NULL: it comes from dp->bio_set with GFP_NOIO).
- */
-struct bio *prbd_pages_bio(struct prbd_dp *dp, struct page *hdr,
-			   struct page **pages, u32 len, sector_t sector,
-			   blk_opf_t opf)
-{
-	unsigned int i, n = DIV_ROUND_UP(len, PAGE_SIZE);
-	struct bio *bio;
-
-	bio = bio_alloc_bioset(dp->bdev, n + !!hdr, opf, GFP_NOIO,
-			       &dp->bio_set);
-	bio->bi_iter.bi_sector = sector;
-	if (hdr)
-		__bio_add_page(bio, hdr, PAGE_SIZE, 0);
-	for (i = 0; i < n; i++)
-		__bio_add_page(bio, pages[i],
-			       min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
-	return bio;
 }
 
 static void prbd_log_fill_hdr(struct prbd_dp *dp, struct page *page,
@@ -440,8 +411,9 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 
 			/* discard, write zeroes: a header, never a payload */
 			if (len) {
-				pls[k] = prbd_pl_find(dp, e->slot, e->desc[j].id,
-						      e->desc[j].csum);
+				pls[k] = prbd_log_payload(dp, e->slot,
+							  e->desc[j].id,
+							  e->desc[j].csum);
 				if (IS_ERR(pls[k])) {
 					err = PTR_ERR(pls[k]);
 					pls[k] = NULL;
@@ -955,4 +927,39 @@ void prbd_log_forget(struct prbd_dp *dp, u64 slot)
 		xa_erase(&dp->log_locs, idx);
 		kfree(loc);
 	}
+}
+
+/**
+ * prbd_log_payload() - a payload from the cache or, failing that, the log
+ * @dp: the data path
+ * @slot: the slot the descriptor is in
+ * @id: the descriptor id
+ * @csum: its crc32c, checked when the payload is read from the log
+ *
+ * Context: may sleep (log read).
+ * Return: the payload with a reference, or an ERR_PTR.
+ */
+struct prbd_payload *prbd_log_payload(struct prbd_dp *dp, u64 slot, u64 id,
+				      u32 csum)
+{
+	struct prbd_payload *pl = prbd_pl_get(dp, id);
+	struct page **pages;
+	unsigned int nr, i;
+	u32 len;
+	int err;
+
+	if (pl)
+		return pl;
+	err = prbd_log_read_payload(dp, slot, id, csum, &pages, &nr, &len);
+	if (err)
+		return ERR_PTR(err);
+	pl = prbd_pl_new(dp, id, len, GFP_NOIO);	/* never NULL */
+	pl->nr = nr;
+	for (i = 0; i < nr; i++) {
+		pl->pages[i] = pages[i];
+		bvec_set_page(&pl->bvec[i], pages[i],
+			      min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
+	}
+	kfree(pages);
+	return pl;
 }

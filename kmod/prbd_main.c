@@ -23,7 +23,6 @@ static int __init prbd_init(void)
 		return err;
 	prbd_major = err;
 	prbd_debugfs = debugfs_create_dir("prbd", NULL);
-	prbd_res_set_ops(&prbd_dp_ops);
 
 	err = prbd_nl_init();
 	if (err)
@@ -32,7 +31,6 @@ static int __init prbd_init(void)
 	return 0;
 
 out_unregister_blkdev:
-	prbd_res_set_ops(NULL);
 	debugfs_remove(prbd_debugfs);
 	unregister_blkdev(prbd_major, "prbd");
 	return err;
@@ -42,7 +40,6 @@ static void __exit prbd_exit(void)
 {
 	prbd_nl_exit();
 	prbd_res_exit();
-	prbd_res_set_ops(NULL);
 	debugfs_remove(prbd_debugfs);
 	unregister_blkdev(prbd_major, "prbd");
 	pr_info("unloaded\n");

@@ -9,7 +9,7 @@
  * leader runs at most one change at a time, as a small state machine
  * stepped by the drive work under px_lock (prbd_member_step()):
  *
- *   PROPOSE   the glue proposes no new writes (mbr.hold) until the core
+ *   PROPOSE   the drive work proposes no new writes (mbr.hold) until the core
  *	       takes the entry: prbd_px_propose_conf() needs an empty queue
  *   CHOOSE    the entry is in flight; done once the core's configuration
  *	       slot reaches it
@@ -555,7 +555,7 @@ void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m)
 		dp->mbr.campaigners |= prbd_bit(m->from);
 }
 
-/* What prbdctl status shows (res->lock inside px_lock, as the glue does). */
+/* What prbdctl status shows (res->lock inside px_lock, as prbd_drive.c does). */
 static void prbd_member_publish(struct prbd_dp *dp,
 				const struct prbd_px_status *st)
 {
@@ -582,7 +582,7 @@ static void prbd_member_publish(struct prbd_dp *dp,
  * @dp: the data path
  *
  * Context: drive work, px_lock held.
- * Return: true while the glue must propose no new writes.
+ * Return: true while the drive work must propose no new writes.
  */
 bool prbd_member_step(struct prbd_dp *dp)
 {
@@ -734,7 +734,7 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 		      u32 node_id, u32 new_node_id,
 		      struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	bool demote = false;
 	int err;
 
@@ -784,7 +784,7 @@ int prbd_member_admin(struct prbd_resource *res, enum prbd_cmd cmd,
 int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
 			   struct netlink_ext_ack *extack)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
 	int err;
 
@@ -806,7 +806,7 @@ int prbd_member_peer_added(struct prbd_resource *res, struct prbd_peer *peer,
 void prbd_member_peer_removing(struct prbd_resource *res,
 			       struct prbd_peer *peer)
 {
-	struct prbd_dp *dp = res->priv;
+	struct prbd_dp *dp = res->dp;
 	struct prbd_tr *tr = dp ? READ_ONCE(dp->tr) : NULL;
 
 	if (tr && peer->node_id < PRBD_PX_MAX_NODES)

@@ -16,33 +16,26 @@
  *                  little-endian; no payload.
  *  PRBD_MSG_XFER   header struct prbd_wire_xfer: "make me the leader",
  *                  sent by a node asked to become primary.
- *  PRBD_MSG_RS     resync and verify (prbd_resync.c).
+ *  PRBD_MSG_RS     resync and verify (prbd_resync.c, prbd_verify.c).
  *  PRBD_MSG_PLREQ  header struct prbd_wire_plreq: "send me this payload
  *                  again".  A follower that dropped a DATA frame (no
  *                  memory to receive it) cannot log the accept that names
  *                  it; its batch work retries and, every 200 ms, asks the
  *                  leader for what is missing (prbd_repl_want_payloads()).
  *                  The leader answers with a DATA frame from its cache or
- *                  its log (prbd_pl_find()), or with nothing if it has
+ *                  its log (prbd_log_payload()), or with nothing if it has
  *                  neither (then a resync or catch-up repairs the node).
  * One connection delivers in order, so a DATA frame always arrives before
  * the message that needs it, unless the receiver dropped it.
  *
- * The payload cache (struct prbd_payload) holds the data of writes whose
- * slot is not applied yet: copies of the primary's requests (what is sent
- * to the peers) and the payloads received from the leader (what a follower
- * logs and applies).  A payload not in the cache is read back from the
- * local log.
+ * The payload cache (prbd_payload.c) holds the data of writes whose slot
+ * is not applied yet: what the leader sends, what a follower received.
  *
- * It is bounded (prbd_pl_evict()): a payload is needed while in use (a
- * send, a log write, an apply holds a reference), while an entry of the
- * core's log or of the persist batch names it, or while it is this node's
- * own write, queued or proposed.  Payloads needed by none (never chosen:
- * a deposed leader's, a no-op'd slot's, one a resync skipped, or a peer's
- * junk) may fill PRBD_PL_IDLE_MAX; past that the oldest go.  A leader
- * change, a log truncation and a resync install drop them all, but those
- * cached within the last second: the accept that names a payload follows
- * it on the connection and may not have reached the core yet.
+ * Frames arrive through prbd_drive_tr_ops (prbd_drive.c), passed to
+ * prbd_repl_start(): core messages are stepped into the core there, DATA
+ * and PLREQ come back here (prbd_repl_recv_data(), prbd_repl_recv_plreq()),
+ * the other parts' frames go to their owners.  Resync and verify frames go
+ * out through prbd_repl_send_frame().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,7 +50,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 #include "prbd_transport.h"
 #include "prbd_wire.h"
 
@@ -66,334 +59,6 @@ static_assert((int)PRBD_MSG_DATA == (int)PRBD_WIRE_T_USER);
 static_assert(sizeof(struct prbd_wire_px) +
 	      PRBD_PX_MAX_ENT * sizeof(struct prbd_wire_px_ent) <=
 	      PRBD_WIRE_MAX_HDR);
-
-/* --- payload cache ------------------------------------------------------ */
-
-static u32 prbd_pl_hash(u64 id)
-{
-	return hash_64(id, PRBD_PL_HASH_BITS);
-}
-
-void prbd_pl_put(struct prbd_payload *pl)
-{
-	unsigned int i;
-
-	if (!pl || !refcount_dec_and_test(&pl->ref))
-		return;
-	for (i = 0; i < pl->nr; i++)
-		mempool_free(pl->pages[i], pl->dp->page_pool);
-	mempool_free(pl, pl->dp->pl_pool);
-}
-
-/* A payload of @len bytes from dp->pl_pool, without its pages yet. */
-static struct prbd_payload *prbd_pl_new(struct prbd_dp *dp, u64 id, u32 len,
-					gfp_t gfp)
-{
-	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE);
-	struct prbd_payload *pl;
-
-	pl = mempool_alloc(dp->pl_pool, gfp);
-	if (!pl)
-		return NULL;
-	memset(pl, 0, prbd_pl_size(nr));
-	pl->dp = dp;
-	pl->bvec = (struct bio_vec *)&pl->pages[nr];
-	refcount_set(&pl->ref, 1);
-	pl->id = id;
-	pl->len = len;
-	return pl;
-}
-
-/*
- * A payload with its pages, from the pools without waiting: it is made in
- * queue_rq (the primary's copy) or by the receive path, and the pools'
- * elements only come back as slots are applied.  NULL: retry later.
- */
-static struct prbd_payload *prbd_pl_alloc(struct prbd_dp *dp, u64 id, u32 len)
-{
-	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
-	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
-	struct prbd_payload *pl;
-
-	pl = prbd_pl_new(dp, id, len, gfp);
-	if (!pl)
-		return NULL;
-	for (i = 0; i < nr; i++) {
-		pl->pages[i] = mempool_alloc(dp->page_pool, gfp);
-		if (!pl->pages[i]) {
-			prbd_pl_put(pl);
-			return NULL;
-		}
-		pl->nr++;
-		bvec_set_page(&pl->bvec[i], pl->pages[i],
-			      min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
-	}
-	return pl;
-}
-
-static int prbd_pl_id_cmp(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool prbd_pl_id_in(const u64 *ids, u32 n, u64 id)
-{
-	u32 lo = 0, hi = n;
-
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == id)
-			return true;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-/**
- * prbd_pl_evict() - drop cached payloads no one needs, oldest first
- * @dp: the data path
- * @keep: stop once no more than this many bytes of them are left; 0: drop
- *	all but those cached within the last second
- * @wait: wait for an eviction running elsewhere (else leave it the work)
- *
- * Context: process, no lock held (takes px_lock, then pl_lock).
- */
-void prbd_pl_evict(struct prbd_dp *dp, u64 keep, bool wait)
-{
-	struct prbd_payload *pl, *tmp;
-	u64 idle = 0, needed = 0;
-	LIST_HEAD(gone);
-	u32 n;
-
-	if (!wait && !mutex_trylock(&dp->pl_evict_lock))
-		return;
-	if (wait)
-		mutex_lock(&dp->pl_evict_lock);
-	if (!dp->pl_ids) {	/* no peers, or stopped */
-		mutex_unlock(&dp->pl_evict_lock);
-		return;
-	}
-	spin_lock(&dp->px_lock);
-	n = prbd_dp_pl_needed(dp, dp->pl_ids);
-	spin_unlock(&dp->px_lock);
-	sort(dp->pl_ids, n, sizeof(*dp->pl_ids), prbd_pl_id_cmp, NULL);
-
-	spin_lock(&dp->pl_lock);
-	list_for_each_entry(pl, &dp->pl_lru, lru) {
-		/* the cache's own reference and no other: not in use */
-		pl->needed = refcount_read(&pl->ref) > 1 ||
-			     prbd_pl_id_in(dp->pl_ids, n, pl->id);
-		if (pl->needed)
-			needed += pl->len;
-		else
-			idle += pl->len;
-	}
-	list_for_each_entry_safe(pl, tmp, &dp->pl_lru, lru) {
-		if (idle <= keep)
-			break;
-		if (pl->needed ||
-		    (!keep && time_before(jiffies, pl->at + HZ)))
-			continue;
-		hlist_del(&pl->node);
-		list_move_tail(&pl->lru, &gone);
-		dp->pl_count--;
-		dp->pl_bytes -= pl->len;
-		dp->pl_evicted++;
-		idle -= pl->len;
-	}
-	dp->pl_needed_bytes = needed;
-	spin_unlock(&dp->pl_lock);
-	mutex_unlock(&dp->pl_evict_lock);
-
-	list_for_each_entry_safe(pl, tmp, &gone, lru) {
-		list_del(&pl->lru);
-		prbd_pl_put(pl);
-	}
-}
-
-/* Insert @pl (the cache takes a reference); an existing id wins. */
-static void prbd_pl_insert(struct prbd_dp *dp, struct prbd_payload *pl)
-{
-	struct prbd_payload *old;
-	u32 h = prbd_pl_hash(pl->id);
-	bool over;
-
-	spin_lock(&dp->pl_lock);
-	hlist_for_each_entry(old, &dp->pl_hash[h], node)
-		if (old->id == pl->id)
-			goto out_unlock;
-	refcount_inc(&pl->ref);
-	hlist_add_head(&pl->node, &dp->pl_hash[h]);
-	list_add_tail(&pl->lru, &dp->pl_lru);
-	pl->at = jiffies;
-	pl->needed = false;
-	dp->pl_count++;
-	dp->pl_bytes += pl->len;
-out_unlock:
-	over = dp->pl_bytes > dp->pl_needed_bytes + PRBD_PL_IDLE_MAX;
-	spin_unlock(&dp->pl_lock);
-	atomic_inc(&dp->pl_gen);
-	if (wq_has_sleeper(&dp->pl_wq))	/* a batch misses a payload */
-		wake_up_all(&dp->pl_wq);
-	if (over)
-		prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, false);
-}
-
-/**
- * prbd_pl_get() - a payload from the cache
- * @dp: the data path
- * @id: the descriptor id
- *
- * Return: the payload with a reference (prbd_pl_put()), or NULL.
- */
-struct prbd_payload *prbd_pl_get(struct prbd_dp *dp, u64 id)
-{
-	struct prbd_payload *pl;
-
-	spin_lock(&dp->pl_lock);
-	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
-		if (pl->id == id) {
-			refcount_inc(&pl->ref);
-			spin_unlock(&dp->pl_lock);
-			return pl;
-		}
-	}
-	spin_unlock(&dp->pl_lock);
-	return NULL;
-}
-
-/**
- * prbd_pl_drop() - remove a payload from the cache (its slot is applied)
- * @dp: the data path
- * @id: the descriptor id
- */
-void prbd_pl_drop(struct prbd_dp *dp, u64 id)
-{
-	struct prbd_payload *pl, *found = NULL;
-
-	spin_lock(&dp->pl_lock);
-	hlist_for_each_entry(pl, &dp->pl_hash[prbd_pl_hash(id)], node) {
-		if (pl->id == id) {
-			hlist_del(&pl->node);
-			list_del(&pl->lru);
-			dp->pl_count--;
-			dp->pl_bytes -= pl->len;
-			if (pl->needed)
-				dp->pl_needed_bytes -= min_t(u64, pl->len,
-							     dp->pl_needed_bytes);
-			found = pl;
-			break;
-		}
-	}
-	spin_unlock(&dp->pl_lock);
-	prbd_pl_put(found);
-}
-
-static void prbd_pl_drop_all(struct prbd_dp *dp)
-{
-	struct prbd_payload *pl;
-	struct hlist_node *tmp;
-	u32 h;
-
-	spin_lock(&dp->pl_lock);
-	for (h = 0; h < ARRAY_SIZE(dp->pl_hash); h++) {
-		hlist_for_each_entry_safe(pl, tmp, &dp->pl_hash[h], node) {
-			hlist_del(&pl->node);
-			list_del(&pl->lru);
-			prbd_pl_put(pl);
-		}
-	}
-	dp->pl_count = 0;
-	dp->pl_bytes = 0;
-	dp->pl_needed_bytes = 0;
-	spin_unlock(&dp->pl_lock);
-}
-
-/**
- * prbd_pl_from_rq() - cache a copy of a write request's data (primary)
- * @dp: the data path
- * @io: the request, its id set; its csum is set to the copy's crc32c
- *
- * The only read of the request's pages: everything after (the checksum,
- * the DATA frames, the log record, the apply) uses the copy, so a page the
- * writer redirties meanwhile (no stable pages asked for) cannot make them
- * disagree.
- *
- * Return: 0 or -ENOMEM.
- */
-int prbd_pl_from_rq(struct prbd_dp *dp, struct prbd_io *io)
-{
-	struct req_iterator iter;
-	struct prbd_payload *pl;
-	struct iov_iter it;
-	struct bio_vec bv;
-	u32 crc = ~0U, i;
-	size_t n;
-	void *src;
-
-	pl = prbd_pl_alloc(dp, io->id, blk_rq_bytes(io->rq));
-	if (!pl)
-		return -ENOMEM;
-	/* READ: the iterator is the destination */
-	iov_iter_bvec(&it, READ, pl->bvec, pl->nr, pl->len);
-	rq_for_each_segment(bv, io->rq, iter) {
-		src = bvec_kmap_local(&bv);
-		n = copy_to_iter(src, bv.bv_len, &it);
-		kunmap_local(src);
-		if (n != bv.bv_len) {
-			prbd_pl_put(pl);
-			return -EINVAL;
-		}
-	}
-	for (i = 0; i < pl->nr; i++)
-		crc = crc32c(crc, page_address(pl->pages[i]),
-			     pl->bvec[i].bv_len);
-	io->csum = ~crc;
-	prbd_pl_insert(dp, pl);
-	prbd_pl_put(pl);
-	return 0;
-}
-
-/**
- * prbd_pl_find() - a payload from the cache or, failing that, the log
- * @dp: the data path
- * @slot: the slot the descriptor is in
- * @id: the descriptor id
- * @csum: its crc32c, checked when the payload is read from the log
- *
- * Context: may sleep (log read).
- * Return: the payload with a reference, or an ERR_PTR.
- */
-struct prbd_payload *prbd_pl_find(struct prbd_dp *dp, u64 slot, u64 id,
-				  u32 csum)
-{
-	struct prbd_payload *pl = prbd_pl_get(dp, id);
-	struct page **pages;
-	unsigned int nr, i;
-	u32 len;
-	int err;
-
-	if (pl)
-		return pl;
-	err = prbd_log_read_payload(dp, slot, id, csum, &pages, &nr, &len);
-	if (err)
-		return ERR_PTR(err);
-	pl = prbd_pl_new(dp, id, len, GFP_NOIO);	/* never NULL */
-	pl->nr = nr;
-	for (i = 0; i < nr; i++) {
-		pl->pages[i] = pages[i];
-		bvec_set_page(&pl->bvec[i], pages[i],
-			      min_t(u32, PAGE_SIZE, len - i * PAGE_SIZE), 0);
-	}
-	kfree(pages);
-	return pl;
-}
 
 /* prbd/<resource>/payloads in debugfs: the payload cache at a glance */
 static int prbd_pl_show(struct seq_file *m, void *v)
@@ -495,7 +160,7 @@ static int prbd_repl_send_data(struct prbd_dp *dp, struct prbd_tr *tr,
 			continue;	/* no payload */
 		if (prbd_repl_sent_before(dp, node, d->id))
 			continue;
-		pl = prbd_pl_find(dp, e->slot, d->id, d->csum);
+		pl = prbd_log_payload(dp, e->slot, d->id, d->csum);
 		if (IS_ERR(pl)) {
 			pr_warn_ratelimited("%s: no payload for slot %llu id %llx: %ld\n",
 					    dp->res->name, e->slot, d->id,
@@ -813,7 +478,7 @@ static void prbd_repl_pl_want_work(struct work_struct *work)
  * A follower asks for a payload again: send it from the cache or the log.
  * Context: the transport's receive work (may sleep: a log read).
  */
-static int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 {
 	const struct prbd_wire_plreq *r = rx->hdr;
 	struct prbd_tr *tr = READ_ONCE(dp->tr);
@@ -828,7 +493,7 @@ static int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		dp->rpeer[rx->from].plreq_at = jiffies ?: 1;
 	slot = le64_to_cpu(r->slot);
 	id = le64_to_cpu(r->id);
-	pl = prbd_pl_find(dp, slot, id, le32_to_cpu(r->csum));
+	pl = prbd_log_payload(dp, slot, id, le32_to_cpu(r->csum));
 	if (IS_ERR(pl)) {
 		pr_warn_ratelimited("%s: node %u asks for payload %llx of slot %llu: not here (%ld)\n",
 				    dp->res->name, rx->from, id, slot,
@@ -856,7 +521,7 @@ static int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	return 0;
 }
 
-static int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 {
 	const struct prbd_wire_data *wd = rx->hdr;
 	struct prbd_payload *pl;
@@ -904,8 +569,8 @@ static bool prbd_repl_extent_ok(const struct prbd_dp *dp, u64 sector, u32 len)
 	return len <= dp->data_size - (sector << SECTOR_SHIFT);
 }
 
-static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
-			    struct prbd_px_msg *m)
+int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
+		     struct prbd_px_msg *m)
 {
 	const struct prbd_wire_px *w = rx->hdr;
 	u32 i, j;
@@ -958,99 +623,7 @@ static int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 	return 0;
 }
 
-/*
- * "Make me the leader": granted unless this node is primary (it holds the
- * device, or was made primary explicitly); then the asker is told so.
- */
-static int prbd_repl_recv_xfer(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
-{
-	const struct prbd_wire_xfer *x = rx->hdr;
-	struct prbd_wire_xfer r = { .target = x->target,
-				    .flags = PRBD_XFER_F_REFUSED };
-	struct prbd_tr *tr = READ_ONCE(dp->tr);
-	bool primary;
-	int err;
-
-	if (x->flags & ~PRBD_XFER_F_REFUSED || memchr_inv(x->pad, 0,
-							  sizeof(x->pad)))
-		return -EINVAL;
-	if (x->flags & PRBD_XFER_F_REFUSED) {
-		if (x->target == dp->res->node_id)
-			prbd_dp_xfer_refused(dp, rx->from);
-		return 0;
-	}
-	if (x->target != rx->from)
-		return -EINVAL;
-	spin_lock(&dp->px_lock);
-	primary = dp->primary;
-	err = primary ? 0 : prbd_px_transfer(dp->px, x->target);
-	spin_unlock(&dp->px_lock);
-	if (primary) {
-		pr_info_ratelimited("%s: node %u asked for leadership: refused, this node is primary\n",
-				    dp->res->name, rx->from);
-		if (tr)
-			prbd_tr_send(tr, rx->from, PRBD_MSG_XFER, &r,
-				     sizeof(r), NULL, 0, 0, NULL, NULL);
-		return 0;
-	}
-	prbd_dp_kick(dp);
-	if (!err)
-		pr_info("%s: leadership transfer to node %u requested\n",
-			dp->res->name, x->target);
-	return 0;
-}
-
-static void prbd_repl_recv(void *ctx, const struct prbd_tr_rx *rx)
-{
-	struct prbd_dp *dp = ctx;
-	struct prbd_px_msg *m = dp->rmsg;
-	int err = -EINVAL;
-
-	/* only payloads are relayed (prbd_tr_send_relay()) */
-	if (rx->origin != rx->from && rx->type != PRBD_MSG_DATA) {
-		pr_warn_ratelimited("%s: message type %u of node %u relayed by node %u: refused\n",
-				    dp->res->name, rx->type, rx->origin,
-				    rx->from);
-		return;
-	}
-	switch (rx->type) {
-	case PRBD_MSG_DATA:
-		err = prbd_repl_recv_data(dp, rx);
-		break;
-	case PRBD_MSG_PAXOS:
-		/* rmsg is only used here; the transport runs one recv at a time */
-		mutex_lock(&dp->rmsg_lock);
-		err = prbd_repl_decode(dp, rx, m);
-		if (!err && !prbd_hist_want(dp, m)) {
-			prbd_trace_msg_in(dp, m);
-			spin_lock(&dp->px_lock);
-			prbd_member_heard(dp, m);
-			prbd_px_step(dp->px, m);
-			spin_unlock(&dp->px_lock);
-		}
-		mutex_unlock(&dp->rmsg_lock);
-		prbd_dp_kick(dp);
-		break;
-	case PRBD_MSG_XFER:
-		if (rx->hdr_len == sizeof(struct prbd_wire_xfer))
-			err = prbd_repl_recv_xfer(dp, rx);
-		break;
-	case PRBD_MSG_RS:
-		err = prbd_rs_recv(dp, rx);
-		break;
-	case PRBD_MSG_MEMBER:
-		err = prbd_member_recv(dp, rx);
-		break;
-	case PRBD_MSG_PLREQ:
-		err = prbd_repl_recv_plreq(dp, rx);
-		break;
-	}
-	if (err)
-		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",
-				    dp->res->name, rx->type, rx->from, err);
-}
-
-static void prbd_repl_peer_state(void *ctx, u32 node, bool up)
+void prbd_repl_peer_state(void *ctx, u32 node, bool up)
 {
 	struct prbd_dp *dp = ctx;
 	struct prbd_peer *peer;
@@ -1075,10 +648,34 @@ static void prbd_repl_peer_state(void *ctx, u32 node, bool up)
 	prbd_dp_kick(dp);
 }
 
-static const struct prbd_tr_ops prbd_repl_tr_ops = {
-	.recv = prbd_repl_recv,
-	.peer_state = prbd_repl_peer_state,
-};
+/**
+ * prbd_repl_send_frame() - send a frame of another part of the data path
+ * @dp: the data path
+ * @node: the peer
+ * @type: PRBD_MSG_*
+ * @hdr: its header
+ * @hdr_len: bytes of @hdr
+ * @bv: the payload, or NULL
+ * @nr: entries of @bv
+ * @len: payload bytes
+ * @done: called once the payload is sent (not when this fails)
+ * @arg: for @done
+ *
+ * Return: 0, -ENOTCONN when the peer is not connected, or the transport's
+ * error.
+ */
+int prbd_repl_send_frame(struct prbd_dp *dp, u32 node, u16 type,
+			 const void *hdr, u32 hdr_len, struct bio_vec *bv,
+			 unsigned int nr, u32 len, prbd_tr_done_t done,
+			 void *arg)
+{
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+
+	if (!tr || !node || node >= PRBD_PX_MAX_NODES || !dp->rpeer[node].up)
+		return -ENOTCONN;
+	return prbd_tr_send(tr, node, type, hdr, hdr_len, bv, nr, len, done,
+			    arg);
+}
 
 /**
  * prbd_repl_ask_leadership() - ask the leader to hand leadership to us
@@ -1102,11 +699,12 @@ void prbd_repl_ask_leadership(struct prbd_dp *dp)
 /**
  * prbd_repl_start() - connect to the peers (resource with peers only)
  * @dp: the data path
+ * @ops: what to do with received frames (prbd_drive_tr_ops)
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0 or a negative errno.
  */
-int prbd_repl_start(struct prbd_dp *dp)
+int prbd_repl_start(struct prbd_dp *dp, const struct prbd_tr_ops *ops)
 {
 	struct prbd_resource *res = dp->res;
 	struct prbd_tr_params p = {};
@@ -1143,7 +741,7 @@ int prbd_repl_start(struct prbd_dp *dp)
 	p.secret = res->secret_len ? res->secret : NULL;
 	p.secret_len = res->secret_len;
 	p.listen = res->listen;
-	dp->tr = prbd_tr_create(&p, &prbd_repl_tr_ops, dp);
+	dp->tr = prbd_tr_create(&p, ops, dp);
 	if (IS_ERR(dp->tr)) {
 		err = PTR_ERR(dp->tr);
 		dp->tr = NULL;

@@ -19,19 +19,6 @@
 DEFINE_MUTEX(prbd_cfg_mutex);	/* the resource list and all configuration */
 LIST_HEAD(prbd_resources);
 
-static const struct prbd_res_ops *prbd_ops;
-
-/**
- * prbd_res_set_ops() - register the hooks of the data path / replication
- * @ops: the hooks, or NULL to unregister
- */
-void prbd_res_set_ops(const struct prbd_res_ops *ops)
-{
-	mutex_lock(&prbd_cfg_mutex);
-	prbd_ops = ops;
-	mutex_unlock(&prbd_cfg_mutex);
-}
-
 /**
  * prbd_res_name_valid() - is @name acceptable as a resource name?
  * @name: NUL-terminated name
@@ -386,11 +373,6 @@ int prbd_res_attach(struct prbd_resource *res, const char *path,
 
 	res->backing = b;
 	res->disk_state = PRBD_DISK_STATE_ATTACHED;
-	if (prbd_ops && prbd_ops->attached) {
-		err = prbd_ops->attached(res, extack);
-		if (err)
-			goto out_unset_backing;
-	}
 
 	prbd_md_get_acceptor(&b->md, &st);
 	spin_lock(&res->lock);
@@ -405,9 +387,6 @@ int prbd_res_attach(struct prbd_resource *res, const char *path,
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
 	return 0;
 
-out_unset_backing:
-	res->disk_state = PRBD_DISK_STATE_DISKLESS;
-	res->backing = NULL;
 out_close_bdev:
 	prbd_bdev_close(&b->bd);
 out_free_path:
@@ -421,8 +400,6 @@ static void prbd_res_drop_backing(struct prbd_resource *res)
 {
 	struct prbd_backing *b = res->backing;
 
-	if (prbd_ops && prbd_ops->detaching)
-		prbd_ops->detaching(res);
 	res->backing = NULL;
 	res->disk_state = PRBD_DISK_STATE_DISKLESS;
 	prbd_bdev_close(&b->bd);
@@ -479,7 +456,7 @@ int prbd_res_detach(struct prbd_resource *res, bool force,
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: 0 (also when already up), -ENODEV or the up hook's error.
+ * Return: 0 (also when already up), -ENODEV or prbd_dp_up()'s error.
  */
 int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 {
@@ -492,11 +469,9 @@ int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "no backing device is attached");
 		return -ENODEV;
 	}
-	if (prbd_ops && prbd_ops->up) {
-		err = prbd_ops->up(res, extack);
-		if (err)
-			return err;
-	}
+	err = prbd_dp_up(res, extack);
+	if (err)
+		return err;
 	res->state = PRBD_RES_STATE_UP;
 	pr_info("%s: up\n", res->name);
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);
@@ -510,7 +485,7 @@ int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0 (also when already down) or -EBUSY (primary, or the device is
- * open: the down hook refuses).
+ * open: prbd_dp_down() refuses).
  */
 int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 {
@@ -525,11 +500,9 @@ int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 				   "resource is primary; make it secondary first");
 		return -EBUSY;
 	}
-	if (prbd_ops && prbd_ops->down) {
-		err = prbd_ops->down(res, extack);
-		if (err)
-			return err;
-	}
+	err = prbd_dp_down(res, extack);
+	if (err)
+		return err;
 	res->state = PRBD_RES_STATE_DOWN;
 	list_for_each_entry(peer, &res->peers, list)
 		peer->cstate = PRBD_CONN_STATE_STANDALONE;
@@ -546,16 +519,16 @@ int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
  * prbd_res_set_role() - switch between primary and secondary
  * @res: the resource
  * @role: the new role
- * @force: passed to the hook (e.g. primary without quorum)
+ * @force: passed to prbd_dp_set_role() (e.g. primary without quorum)
  * @extack: error message
  *
  * A node auto-promoted by a read-write open keeps res->role secondary:
- * secondary still asks the hook while up, which refuses while the device
- * is open read-write.
+ * secondary still asks prbd_dp_set_role() while up, which refuses while
+ * the device is open read-write.
  *
  * Context: prbd_cfg_mutex held.
- * Return: 0 (also when the role is unchanged), -ENOTCONN when down, or the
- * set_role hook's error.
+ * Return: 0 (also when the role is unchanged), -ENOTCONN when down, or
+ * prbd_dp_set_role()'s error.
  */
 int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		      bool force, struct netlink_ext_ack *extack)
@@ -570,11 +543,9 @@ int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		NL_SET_ERR_MSG_MOD(extack, "resource is down; bring it up first");
 		return -ENOTCONN;
 	}
-	if (prbd_ops && prbd_ops->set_role) {
-		err = prbd_ops->set_role(res, role, force, extack);
-		if (err)
-			return err;
-	}
+	err = prbd_dp_set_role(res, role, force, extack);
+	if (err)
+		return err;
 	if (res->role == role)
 		return 0;
 	res->role = role;
@@ -658,9 +629,8 @@ static void prbd_peer_link(struct prbd_resource *res, struct prbd_peer *peer)
  * transport connects to it; refused, nothing changes.
  *
  * Context: prbd_cfg_mutex held.
- * Return: the admin hook's result, -ENOENT for an unknown node, -EINVAL,
- * -EEXIST for an address in use, -EOPNOTSUPP without a hook, -ENOTCONN
- * when down.
+ * Return: prbd_member_admin()'s result, -ENOENT for an unknown node, -EINVAL,
+ * -EEXIST for an address in use, -ENOTCONN when down.
  */
 int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		   u32 new_node_id, const struct sockaddr_storage *addr,
@@ -693,11 +663,6 @@ int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 			return -ENOENT;
 		}
 	}
-	if (!prbd_ops || !prbd_ops->admin) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "this command is not implemented yet");
-		return -EOPNOTSUPP;
-	}
 	if (res->state != PRBD_RES_STATE_UP) {
 		NL_SET_ERR_MSG_MOD(extack, "resource is down; bring it up first");
 		return -ENOTCONN;
@@ -711,14 +676,14 @@ int prbd_res_admin(struct prbd_resource *res, enum prbd_cmd cmd, u32 node_id,
 		peer->cstate = PRBD_CONN_STATE_STANDALONE;
 		peer->mrole = PRBD_MEMBER_ROLE_NONE;
 	}
-	err = prbd_ops->admin(res, cmd, node_id, new_node_id, extack);
+	err = prbd_member_admin(res, cmd, node_id, new_node_id, extack);
 	if (err || !peer) {
 		kfree(peer);
 		return err;
 	}
-	/* the change runs: the leader reaches the node once the hook ran */
+	/* the change runs: the leader reaches the node once the data path knows it */
 	prbd_peer_link(res, peer);
-	if (prbd_ops->peer_added && prbd_ops->peer_added(res, peer, NULL))
+	if (prbd_member_peer_added(res, peer, NULL))
 		pr_warn("%s: node %u: the transport did not take %pISpc\n",
 			res->name, node_id, &peer->addr);
 	pr_info("%s: peer %u added at %pISpc by %s\n", res->name, node_id,
@@ -763,9 +728,8 @@ static int prbd_res_range_check(struct prbd_resource *res, u64 start,
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: the verify hook's result, -ENOTCONN when down, -ENODEV without a
- * backing device, -ERANGE for a range beyond the data area, -EOPNOTSUPP
- * without a hook.
+ * Return: prbd_dp_verify()'s result, -ENOTCONN when down, -ENODEV without a
+ * backing device, -ERANGE for a range beyond the data area.
  */
 int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
 		    struct netlink_ext_ack *extack)
@@ -776,11 +740,7 @@ int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
 	err = prbd_res_range_check(res, start, len, extack);
 	if (err)
 		return err;
-	if (!prbd_ops || !prbd_ops->verify) {
-		NL_SET_ERR_MSG_MOD(extack, "verify is not supported");
-		return -EOPNOTSUPP;
-	}
-	return prbd_ops->verify(res, start, len, extack);
+	return prbd_dp_verify(res, start, len, extack);
 }
 
 /**
@@ -792,9 +752,9 @@ int prbd_res_verify(struct prbd_resource *res, u64 start, u64 len,
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: the resync hook's result, -ENOENT for an unknown node, -ENOTCONN
+ * Return: prbd_dp_resync()'s result, -ENOENT for an unknown node, -ENOTCONN
  * when down, -ENODEV without a backing device, -ERANGE for a range beyond
- * the data area, -EOPNOTSUPP without a hook.
+ * the data area.
  */
 int prbd_res_resync(struct prbd_resource *res, u32 node_id, u64 start,
 		    u64 len, struct netlink_ext_ack *extack)
@@ -810,11 +770,7 @@ int prbd_res_resync(struct prbd_resource *res, u32 node_id, u64 start,
 	err = prbd_res_range_check(res, start, len, extack);
 	if (err)
 		return err;
-	if (!prbd_ops || !prbd_ops->resync) {
-		NL_SET_ERR_MSG_MOD(extack, "resync is not supported");
-		return -EOPNOTSUPP;
-	}
-	return prbd_ops->resync(res, node_id, start, len, extack);
+	return prbd_dp_resync(res, node_id, start, len, extack);
 }
 
 /**
@@ -859,7 +815,7 @@ static bool prbd_addr_equal(const struct sockaddr_storage *a,
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: 0, -EINVAL, -EEXIST, -ENOSPC, -ENOMEM or the peer_added hook's
+ * Return: 0, -EINVAL, -EEXIST, -ENOSPC, -ENOMEM or prbd_member_peer_added()'s
  * error.
  */
 int prbd_peer_add(struct prbd_resource *res, u32 node_id,
@@ -900,11 +856,9 @@ int prbd_peer_add(struct prbd_resource *res, u32 node_id,
 	peer->mrole = mrole;
 	prbd_peer_link(res, peer);
 
-	if (prbd_ops && prbd_ops->peer_added) {
-		err = prbd_ops->peer_added(res, peer, extack);
-		if (err)
-			goto out_unlink_peer;
-	}
+	err = prbd_member_peer_added(res, peer, extack);
+	if (err)
+		goto out_unlink_peer;
 	pr_info("%s: peer %u added\n", res->name, node_id);
 	prbd_nl_notify_peer(res, peer, PRBD_EVENT_CREATE);
 	return 0;
@@ -940,8 +894,7 @@ int prbd_peer_del(struct prbd_resource *res, u32 node_id,
 		NL_SET_ERR_MSG_MOD(extack, "resource is up; take it down first");
 		return -EBUSY;
 	}
-	if (prbd_ops && prbd_ops->peer_removing)
-		prbd_ops->peer_removing(res, peer);
+	prbd_member_peer_removing(res, peer);
 	prbd_nl_notify_peer(res, peer, PRBD_EVENT_DESTROY);
 	list_del_rcu(&peer->list);
 	res->nr_peers--;
@@ -966,8 +919,7 @@ void prbd_res_exit(void)
 		res->role = PRBD_ROLE_SECONDARY;
 		if (res->state == PRBD_RES_STATE_UP) {
 			/* no device is left: it holds the module */
-			if (prbd_ops && prbd_ops->down)
-				WARN_ON(prbd_ops->down(res, NULL));
+			WARN_ON(prbd_dp_down(res, NULL));
 			res->state = PRBD_RES_STATE_DOWN;
 		}
 		if (res->backing)

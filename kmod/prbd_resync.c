@@ -1,19 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * prbd: the slot map, bulk resync and online verify.
- *
- * Slot map.  For every chunk of the data area (2^map_chunk_shift bytes)
- * each node records the highest slot whose write, discard or zeroing
- * touched it, when it starts applying that slot (prbd_map_note()) and when
- * it replays its log.  The entries only grow.  A checkpoint writes the
- * changed entry blocks, flushes, and writes a map header saying which
- * applied slot the entries cover, before the acceptor state records that
- * slot as applied; so after a crash the entries cover every slot up to the
- * durable applied index, and the log replay notes the rest.  Without an
- * intact header every entry is raised to the applied index (everything
- * counts as changed).  The map needs no state per peer: a node that
- * applied every slot up to X is missing exactly the chunks whose entry is
- * above X on an up-to-date node, however long it was away.
+ * prbd: bulk resync - copies the chunks a node missed (per the slot map,
+ * prbd_map.c) from the leader while writes go on; also the data-area
+ * reads and writes serialised against applies and the PRBD_MSG_RS frames
+ * that online verify (prbd_verify.c) shares.
  *
  * Resync (this node the target T, the leader the source S).  When the core
  * says this node fell behind the retained log (needs_resync), or a resync
@@ -46,12 +36,9 @@
  * restarts the exchange with the new leader at the first piece not
  * written.  T never clears the flag before every chunk is copied.
  *
- * Verify.  The node running it asks every connected peer for crc32c per
- * 4 KiB of each 256 KiB piece, read the same serialised way (state after
- * its slot s), and reads the piece itself (state after s').  They are
- * comparable when s <= s' and no slot above s touched the piece here
- * (map entries); otherwise the piece is asked again.  Divergent blocks are
- * reported, never repaired: `prbdctl resync --range` repairs them.
+ * Locking: dp->rs_lock (spinlock) protects what arrives from the transport
+ * and netlink for the drive work (rs_rx, rs_queue, ver_rx, ver_req);
+ * everything else belongs to the drive work.  It nests inside nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -65,227 +52,15 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
 #include "prbd_transport.h"
 #include "prbd_wire.h"
 
-#define PRBD_MAP_PER_PAGE	(PAGE_SIZE / sizeof(u64))
-#define PRBD_RS_PIECE		(256u << 10)	/* bytes per request */
-#define PRBD_RS_BLOCK		4096u		/* verify granularity */
-#define PRBD_RS_CRCS		(PRBD_RS_PIECE / PRBD_RS_BLOCK)
 #define PRBD_RS_MAP_BITS	65536u		/* chunks per MAP reply */
-#define PRBD_RS_TIMEOUT		(10 * HZ)
-#define PRBD_VERIFY_RETRIES	20
 #define PRBD_RS_SERVE_MAX	64		/* reads queued for peers */
 
 static_assert(sizeof(struct prbd_wire_rs) + PRBD_RS_CRCS * 4 <=
 	      PRBD_WIRE_MAX_HDR);
-
-/* A received resync or verify message, for the drive work. */
-struct prbd_rs_rx {
-	struct list_head list;
-	u32 from;
-	struct prbd_rs_io *io;		/* DATA: the piece */
-	u8 *bits;			/* MAP: the bitmap */
-	struct prbd_wire_rs w;		/* crc[] follows (CRC) */
-};
-
-/* --- slot map ------------------------------------------------------------ */
-
-static u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)
-{
-	return byte >> dp->map_shift;
-}
-
-/**
- * prbd_map_note() - record that @slot writes bytes [@off, @off + @len)
- * @dp: the data path
- * @off: byte offset in the data area
- * @len: bytes
- * @slot: the slot (or, for resync data, the source's entry)
- */
-void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot)
-{
-	u64 c, last;
-
-	if (!dp->map || !len)
-		return;
-	c = prbd_map_chunk(dp, off);
-	last = min(prbd_map_chunk(dp, off + len - 1), dp->map_chunks - 1);
-	spin_lock(&dp->map_lock);
-	for (; c <= last; c++) {
-		if (dp->map[c] >= slot)
-			continue;
-		dp->map[c] = slot;
-		__set_bit(c / PRBD_MAP_PER_PAGE, dp->map_dirty);
-	}
-	spin_unlock(&dp->map_lock);
-}
-
-/* The highest entry of the chunks of bytes [@off, @off + @len). */
-static u64 prbd_map_max(struct prbd_dp *dp, u64 off, u64 len)
-{
-	u64 c, last, v = 0;
-
-	if (!dp->map)
-		return U64_MAX;
-	c = prbd_map_chunk(dp, off);
-	last = min(prbd_map_chunk(dp, off + len - 1), dp->map_chunks - 1);
-	spin_lock(&dp->map_lock);
-	for (; c <= last; c++)
-		v = max(v, dp->map[c]);
-	spin_unlock(&dp->map_lock);
-	return v;
-}
-
-void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e)
-{
-	u32 j;
-
-	if (e->kind != PRBD_PX_K_DATA)
-		return;
-	for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
-		prbd_map_note(dp, e->desc[j].sector << SECTOR_SHIFT,
-			      e->desc[j].len, e->slot);
-}
-
-static u64 prbd_map_entries_off(struct prbd_dp *dp)
-{
-	return dp->res->backing->md.map_offset + 2 * PRBD_DISK_BLOCK;
-}
-
-/**
- * prbd_map_load() - read the slot map (before the log replay)
- * @dp: the data path, applied_disk set
- *
- * Return: 0 or a negative errno.
- */
-int prbd_map_load(struct prbd_dp *dp)
-{
-	struct prbd_md *md = &dp->res->backing->md;
-	u64 covers = 0, i, n;
-	struct page *page;
-	u64 *src;
-	int err;
-
-	spin_lock_init(&dp->map_lock);
-	dp->map_shift = md->map_offset ? md->map_chunk_shift :
-			PRBD_MAP_CHUNK_SHIFT_MIN;
-	while (prbd_md_map_chunks(dp->data_size, dp->map_shift) >
-	       PRBD_MAP_MAX_CHUNKS)
-		dp->map_shift++;
-	n = prbd_md_map_chunks(dp->data_size, dp->map_shift);
-	dp->map_chunks = n;
-	dp->map_pages = DIV_ROUND_UP(n, PRBD_MAP_PER_PAGE);
-	dp->map = kvcalloc(dp->map_pages * PRBD_MAP_PER_PAGE, sizeof(u64),
-			   GFP_KERNEL);
-	dp->map_dirty = bitmap_zalloc(dp->map_pages, GFP_KERNEL);
-	if (!dp->map || !dp->map_dirty)
-		return -ENOMEM;
-	if (!md->map_offset) {
-		/* no map on disk: whatever we hold may have changed */
-		for (i = 0; i < n; i++)
-			dp->map[i] = dp->applied_disk;
-		return 0;
-	}
-	err = prbd_md_read_map_hdr(dp->bdev, md, &covers);
-	if (err && err != -ENOENT)
-		return err;
-	page = alloc_page(GFP_KERNEL);
-	if (!page)
-		return -ENOMEM;
-	for (i = 0; i < dp->map_pages; i++) {
-		struct bio *bio;
-
-		bio = prbd_pages_bio(dp, NULL, &page, PAGE_SIZE,
-				     (prbd_map_entries_off(dp) >> SECTOR_SHIFT) +
-				     i * (PAGE_SIZE >> SECTOR_SHIFT),
-				     REQ_OP_READ | REQ_SYNC);
-		err = submit_bio_wait(bio);
-		bio_put(bio);
-		if (err)
-			break;
-		src = page_address(page);
-		for (n = 0; n < PRBD_MAP_PER_PAGE; n++)
-			dp->map[i * PRBD_MAP_PER_PAGE + n] =
-				le64_to_cpu((__force __le64)src[n]);
-	}
-	__free_page(page);
-	if (err)
-		return err;
-	if (!md->map_seq || covers < dp->applied_disk) {
-		pr_warn("%s: slot map not intact: every chunk counts as changed\n",
-			dp->res->name);
-		for (i = 0; i < dp->map_chunks; i++)
-			dp->map[i] = max(dp->map[i], dp->applied_disk);
-		bitmap_fill(dp->map_dirty, dp->map_pages);
-	}
-	return 0;
-}
-
-void prbd_map_free(struct prbd_dp *dp)
-{
-	kvfree(dp->map);
-	dp->map = NULL;
-	bitmap_free(dp->map_dirty);
-	dp->map_dirty = NULL;
-}
-
-/**
- * prbd_map_flush() - make the map entries cover @covers durably
- * @dp: the data path
- * @covers: every slot <= this has been noted (applied)
- *
- * Context: persist work (serialised with every metadata write).
- * Return: 0 or an I/O error.
- */
-int prbd_map_flush(struct prbd_dp *dp, u64 covers)
-{
-	struct prbd_md *md = &dp->res->backing->md;
-	struct page *page;
-	__le64 *dst;
-	u64 i, k;
-	int err = 0;
-
-	if (!dp->map || !md->map_offset)
-		return 0;
-	page = alloc_page(GFP_NOIO);
-	if (!page)
-		return -ENOMEM;
-	for (i = 0; i < dp->map_pages; i++) {
-		struct bio *bio;
-
-		spin_lock(&dp->map_lock);
-		if (!__test_and_clear_bit(i, dp->map_dirty)) {
-			spin_unlock(&dp->map_lock);
-			continue;
-		}
-		dst = page_address(page);
-		for (k = 0; k < PRBD_MAP_PER_PAGE; k++)
-			dst[k] = cpu_to_le64(dp->map[i * PRBD_MAP_PER_PAGE + k]);
-		spin_unlock(&dp->map_lock);
-		bio = prbd_pages_bio(dp, NULL, &page, PAGE_SIZE,
-				     (prbd_map_entries_off(dp) >> SECTOR_SHIFT) +
-				     i * (PAGE_SIZE >> SECTOR_SHIFT),
-				     REQ_OP_WRITE | REQ_SYNC);
-		err = submit_bio_wait(bio);
-		bio_put(bio);
-		if (err) {
-			spin_lock(&dp->map_lock);
-			__set_bit(i, dp->map_dirty);
-			spin_unlock(&dp->map_lock);
-			goto out_free;
-		}
-	}
-	if (covers == dp->map_covers)
-		goto out_free;
-	err = prbd_md_write_map_hdr(dp->bdev, md, covers);
-	if (!err)
-		dp->map_covers = covers;
-out_free:
-	__free_page(page);
-	return err;
-}
 
 /* --- data-area I/O serialised against applies ---------------------------- */
 
@@ -302,7 +77,7 @@ bool prbd_rs_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
 	return false;
 }
 
-static void prbd_rs_io_free(struct prbd_rs_io *io)
+void prbd_rs_io_free(struct prbd_rs_io *io)
 {
 	unsigned int i;
 
@@ -313,8 +88,8 @@ static void prbd_rs_io_free(struct prbd_rs_io *io)
 	kfree(io);
 }
 
-static struct prbd_rs_io *prbd_rs_io_alloc(struct prbd_dp *dp, u8 kind,
-					   u64 off, u32 len)
+struct prbd_rs_io *prbd_rs_io_alloc(struct prbd_dp *dp, u8 kind, u64 off,
+				    u32 len)
 {
 	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct prbd_rs_io *io;
@@ -346,7 +121,8 @@ static void prbd_rs_endio(struct bio *bio)
 	if (bio->bi_status)
 		io->err = blk_status_to_errno(bio->bi_status);
 	bio_put(bio);
-	llist_add(&io->done_node, &io->dp->rs_done);
+	llist_add(&io->done_node, io->kind == PRBD_RSIO_VLOCAL ?
+		  &io->dp->ver_done : &io->dp->rs_done);
 	prbd_dp_kick(io->dp);
 }
 
@@ -355,7 +131,7 @@ static void prbd_rs_endio(struct bio *bio)
  * holds back later overlapping applies until it completes.  Its slot is the
  * last slot started: the data it reads is the state after that slot.
  */
-static bool prbd_rs_io_try(struct prbd_dp *dp, struct prbd_rs_io *io)
+bool prbd_rs_io_try(struct prbd_dp *dp, struct prbd_rs_io *io)
 {
 	u64 sector = io->off >> SECTOR_SHIFT;
 	struct bio *bio;
@@ -386,20 +162,13 @@ static void prbd_rs_pages_sent(void *arg, int err)
 }
 
 /* Send a resync message; @io's pages (if any) are the payload and freed. */
-static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
-			u32 hdr_len, struct prbd_rs_io *io)
+int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
+		 u32 hdr_len, struct prbd_rs_io *io)
 {
-	struct prbd_tr *tr = READ_ONCE(dp->tr);
 	struct bio_vec *bv = NULL;
 	unsigned int i;
 	int err;
 
-	if (!tr || !node || node >= PRBD_PX_MAX_NODES ||
-	    !dp->rpeer[node].up) {
-		if (io)
-			prbd_rs_io_free(io);
-		return -ENOTCONN;
-	}
 	if (io) {
 		bv = kcalloc(io->nr, sizeof(*bv), GFP_NOIO);
 		if (!bv) {
@@ -412,9 +181,9 @@ static int prbd_rs_send(struct prbd_dp *dp, u32 node, struct prbd_wire_rs *w,
 					    io->len - i * PAGE_SIZE), 0);
 		io->bvec = bv;
 	}
-	err = prbd_tr_send(tr, node, PRBD_MSG_RS, w, hdr_len, bv,
-			   io ? io->nr : 0, io ? io->len : 0,
-			   io ? prbd_rs_pages_sent : NULL, io);
+	err = prbd_repl_send_frame(dp, node, PRBD_MSG_RS, w, hdr_len, bv,
+				   io ? io->nr : 0, io ? io->len : 0,
+				   io ? prbd_rs_pages_sent : NULL, io);
 	if (err && io)
 		prbd_rs_io_free(io);
 	return err;
@@ -608,7 +377,7 @@ static void prbd_rs_on_read_req(struct prbd_dp *dp, u32 from,
 	prbd_dp_kick(dp);
 }
 
-static void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n)
+void prbd_rs_crcs(struct prbd_rs_io *io, __le32 *out, u32 *n)
 {
 	u32 i, b, per = PAGE_SIZE / PRBD_RS_BLOCK;
 	void *p;
@@ -655,6 +424,32 @@ static void prbd_rs_served(struct prbd_dp *dp, struct prbd_rs_io *io)
 	prbd_rs_send(dp, io->peer, r, sizeof(*r), failed ? NULL : io);
 	if (failed)
 		prbd_rs_io_free(io);
+}
+
+/*
+ * prbd_rs_installed() - the core installed @slot: the data path follows
+ * @dp: the data path
+ * @slot: the slot a resync source had applied
+ *
+ * Context: drive work.  Every slot up to @slot counts as applied: the
+ * resync copies what they wrote.
+ */
+static void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_px_status st;
+
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	if (st.applied <= dp->applied)
+		return;	/* nothing installed: we were ahead already */
+	dp->applied = st.applied;
+	dp->apply_next = max(dp->apply_next, st.applied + 1);
+	dp->apply_hi = max(dp->apply_hi, st.applied);
+	spin_lock(&dp->res->lock);
+	dp->res->applied_index = dp->applied;
+	spin_unlock(&dp->res->lock);
+	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
 }
 
 /* --- target side ----------------------------------------------------------- */
@@ -1171,233 +966,6 @@ static void prbd_rs_start_writes(struct prbd_dp *dp)
 	list_splice(&still, &dp->rs_wait);
 }
 
-/* --- verify (the node it runs on) ---------------------------------------- */
-
-static void prbd_verify_status(struct prbd_dp *dp)
-{
-	struct prbd_verify *v = &dp->ver;
-
-	spin_lock(&dp->res->lock);
-	dp->res->verify.running = v->running;
-	dp->res->verify.start = v->start;
-	dp->res->verify.len = v->end - v->start;
-	dp->res->verify.checked = v->checked;
-	dp->res->verify.divergent = v->divergent;
-	spin_unlock(&dp->res->lock);
-}
-
-static void prbd_verify_notify(struct prbd_dp *dp, enum prbd_verify_event ev,
-			       u32 peer, u64 off, u64 len)
-{
-	struct prbd_verify *v = &dp->ver;
-
-	prbd_verify_status(dp);
-	prbd_nl_notify_verify(dp->res, ev, peer, off, len, v->checked,
-			      v->divergent);
-}
-
-static void prbd_verify_stop(struct prbd_dp *dp, bool abort, const char *why)
-{
-	struct prbd_verify *v = &dp->ver;
-	u32 i;
-
-	if (!v->running)
-		return;
-	WRITE_ONCE(v->running, false);
-	v->gen++;
-	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
-		if (v->piece[i].local && !v->piece[i].local_busy)
-			prbd_rs_io_free(v->piece[i].local);
-		v->piece[i].local = NULL;
-		v->piece[i].used = false;
-	}
-	if (abort)
-		pr_warn("%s: verify aborted: %s\n", dp->res->name, why);
-	else
-		pr_info("%s: verify done: %llu bytes checked, %llu bytes divergent%s\n",
-			dp->res->name, v->checked, v->divergent,
-			v->skipped ? " (some ranges were busy and skipped)" : "");
-	prbd_verify_notify(dp, abort ? PRBD_VERIFY_EVENT_ABORT :
-			   PRBD_VERIFY_EVENT_FINISH, 0, v->start,
-			   v->end - v->start);
-}
-
-static void prbd_verify_issue(struct prbd_dp *dp, struct prbd_vpiece *p)
-{
-	struct prbd_verify *v = &dp->ver;
-	struct prbd_wire_rs w = {};
-	u32 node;
-
-	p->local = prbd_rs_io_alloc(dp, PRBD_RSIO_VLOCAL, p->off, p->len);
-	if (!p->local)
-		return;
-	p->local->gen = v->gen;
-	p->local_busy = false;
-	p->local_done = false;
-	p->got = 0;
-	w.op = PRBD_RS_CRC_REQ;
-	w.gen = cpu_to_le32(v->gen);
-	w.off = cpu_to_le64(p->off);
-	w.len = cpu_to_le32(p->len);
-	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
-		if (v->peers & BIT(node))
-			prbd_rs_send(dp, node, &w, sizeof(w), NULL);
-	p->sent_at = jiffies;
-}
-
-/* Compare a piece whose answers are all in; true when it is finished. */
-static bool prbd_verify_compare(struct prbd_dp *dp, struct prbd_vpiece *p)
-{
-	struct prbd_verify *v = &dp->ver;
-	__le32 mine[PRBD_RS_CRCS];
-	u32 node, n, i, run;
-	bool busy = false;
-
-	prbd_rs_crcs(p->local, mine, &n);
-	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
-		if ((v->peers & BIT(node)) &&
-		    (p->slot[node] > p->local->slot ||
-		     p->local->mapval > p->slot[node]))
-			busy = true;
-	if (busy && ++p->tries < PRBD_VERIFY_RETRIES) {
-		prbd_rs_io_free(p->local);
-		prbd_verify_issue(dp, p);
-		return false;
-	}
-	if (busy) {
-		v->skipped = true;
-		pr_warn("%s: verify: bytes %llu+%u busy with writes, not compared\n",
-			dp->res->name, p->off, p->len);
-	}
-	for (node = 1; node < PRBD_PX_MAX_NODES && !busy; node++) {
-		if (!(v->peers & BIT(node)))
-			continue;
-		for (i = 0; i < n; i = run) {
-			run = i;
-			while (run < n && p->crc[node][run] != mine[run])
-				run++;
-			if (run == i) {
-				run++;
-				continue;
-			}
-			pr_warn("%s: verify: node %u differs at bytes %llu+%u\n",
-				dp->res->name, node,
-				p->off + (u64)i * PRBD_RS_BLOCK,
-				(run - i) * PRBD_RS_BLOCK);
-			v->divergent += (u64)(run - i) * PRBD_RS_BLOCK;
-			prbd_verify_notify(dp, PRBD_VERIFY_EVENT_DIVERGENT, node,
-					   p->off + (u64)i * PRBD_RS_BLOCK,
-					   (u64)(run - i) * PRBD_RS_BLOCK);
-		}
-	}
-	v->checked += p->len;
-	prbd_rs_io_free(p->local);
-	p->local = NULL;
-	p->used = false;
-	return true;
-}
-
-static void prbd_verify_drive(struct prbd_dp *dp)
-{
-	struct prbd_verify *v = &dp->ver;
-	struct prbd_vpiece *p;
-	u32 i, node;
-
-	if (!v->running)
-		return;
-	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
-		if ((v->peers & BIT(node)) && !dp->rpeer[node].up) {
-			prbd_verify_stop(dp, true, "a peer disconnected");
-			return;
-		}
-	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
-		p = &v->piece[i];
-		if (!p->used) {
-			if (v->next >= v->end)
-				continue;
-			p->used = true;
-			p->off = v->next;
-			p->len = min_t(u64, PRBD_RS_PIECE, v->end - v->next);
-			p->tries = 0;
-			v->next += p->len;
-			prbd_verify_issue(dp, p);
-		}
-		if (!p->local) {
-			prbd_verify_issue(dp, p);	/* no memory before */
-			continue;
-		}
-		if (!p->local_busy && !p->local_done &&
-		    prbd_rs_io_try(dp, p->local))
-			p->local_busy = true;
-		if (p->local_done && p->got == v->peers) {
-			if (prbd_verify_compare(dp, p) &&
-			    time_after(jiffies, v->note_at + HZ)) {
-				v->note_at = jiffies;
-				prbd_verify_status(dp);
-			}
-		} else if (time_after(jiffies, p->sent_at + PRBD_RS_TIMEOUT)) {
-			prbd_verify_stop(dp, true, "a peer did not answer for 10 s");
-			return;
-		}
-	}
-	for (i = 0; i < ARRAY_SIZE(v->piece); i++)
-		if (v->piece[i].used)
-			return;
-	if (v->next >= v->end)
-		prbd_verify_stop(dp, false, NULL);
-}
-
-static void prbd_verify_begin(struct prbd_dp *dp,
-			      const struct prbd_verify_req *vr)
-{
-	struct prbd_verify *v = &dp->ver;
-
-	if (v->running || dp->rs_inconsistent)
-		return;
-	memset(v->piece, 0, sizeof(v->piece));
-	v->gen++;
-	v->peers = vr->peers;
-	v->start = vr->start;
-	v->next = vr->start;
-	v->end = vr->start + vr->len;
-	v->checked = 0;
-	v->divergent = 0;
-	v->skipped = false;
-	v->note_at = jiffies;
-	WRITE_ONCE(v->running, true);
-	pr_info("%s: verify of bytes %llu+%llu against nodes %#x started\n",
-		dp->res->name, vr->start, vr->len, vr->peers);
-	prbd_verify_notify(dp, PRBD_VERIFY_EVENT_START, 0, vr->start, vr->len);
-}
-
-static void prbd_verify_on_crc(struct prbd_dp *dp, struct prbd_rs_rx *rx)
-{
-	struct prbd_verify *v = &dp->ver;
-	const struct prbd_wire_rs *w = &rx->w;
-	u64 off = le64_to_cpu(w->off);
-	struct prbd_vpiece *p;
-	u32 i;
-
-	if (!v->running || le32_to_cpu(w->gen) != v->gen ||
-	    !(v->peers & BIT(rx->from)))
-		return;
-	if (le16_to_cpu(w->status)) {
-		prbd_verify_stop(dp, true, "a peer cannot read (inconsistent?)");
-		return;
-	}
-	for (i = 0; i < ARRAY_SIZE(v->piece); i++) {
-		p = &v->piece[i];
-		if (!p->used || p->off != off || !p->local ||
-		    le32_to_cpu(w->len) != p->len ||
-		    le32_to_cpu(w->n_crc) != DIV_ROUND_UP(p->len, PRBD_RS_BLOCK))
-			continue;
-		memcpy(p->crc[rx->from], w->crc, le32_to_cpu(w->n_crc) * 4);
-		p->slot[rx->from] = le64_to_cpu(w->slot);
-		p->got |= BIT(rx->from);
-		return;
-	}
-}
-
 /* --- receive, drive, control --------------------------------------------- */
 
 /**
@@ -1505,13 +1073,13 @@ int prbd_rs_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		}
 	}
 	spin_lock(&dp->rs_lock);
-	list_add_tail(&r->list, &dp->rs_rx);
+	list_add_tail(&r->list, w->op == PRBD_RS_CRC ? &dp->ver_rx : &dp->rs_rx);
 	spin_unlock(&dp->rs_lock);
 	prbd_dp_kick(dp);
 	return 0;
 }
 
-static void prbd_rs_rx_free(struct prbd_rs_rx *r)
+void prbd_rs_rx_free(struct prbd_rs_rx *r)
 {
 	if (r->io)
 		prbd_rs_io_free(r->io);
@@ -1525,8 +1093,6 @@ static void prbd_rs_reap(struct prbd_dp *dp)
 	struct llist_node *done = llist_del_all(&dp->rs_done);
 	struct prbd_rs_target *t = &dp->rst;
 	struct prbd_rs_io *io, *tmp;
-	struct prbd_vpiece *p;
-	u32 i;
 
 	llist_for_each_entry_safe(io, tmp, done, done_node) {
 		list_del_init(&io->list);
@@ -1556,35 +1122,18 @@ static void prbd_rs_reap(struct prbd_dp *dp)
 			t->n_writes--;
 			prbd_rs_io_free(io);
 			break;
-		case PRBD_RSIO_VLOCAL:
-			for (i = 0; i < ARRAY_SIZE(dp->ver.piece); i++) {
-				p = &dp->ver.piece[i];
-				if (p->local != io)
-					continue;
-				p->local_busy = false;
-				p->local_done = !io->err;
-				if (io->err)
-					prbd_verify_stop(dp, true,
-							 "local read error");
-				io = NULL;
-				break;
-			}
-			if (io)	/* its run was stopped */
-				prbd_rs_io_free(io);
-			break;
 		}
 	}
 }
 
 /**
- * prbd_rs_drive() - everything resync and verify do (drive work)
+ * prbd_rs_drive() - everything a resync does, either side (drive work)
  * @dp: the data path
  */
 void prbd_rs_drive(struct prbd_dp *dp)
 {
 	struct prbd_rs_rx *r, *rtmp;
 	struct prbd_rs_io *io, *tmp;
-	struct prbd_verify_req vr;
 	LIST_HEAD(rxq);
 	LIST_HEAD(serve);
 	bool want;
@@ -1593,16 +1142,10 @@ void prbd_rs_drive(struct prbd_dp *dp)
 	spin_lock(&dp->rs_lock);
 	list_splice_init(&dp->rs_rx, &rxq);
 	list_splice_init(&dp->rs_queue, &serve);
-	vr = dp->ver_req;
-	dp->ver_req.pending = false;
 	spin_unlock(&dp->rs_lock);
-	if (vr.pending)
-		prbd_verify_begin(dp, &vr);
 	list_for_each_entry_safe(r, rtmp, &rxq, list) {
 		list_del(&r->list);
-		if (r->w.op == PRBD_RS_CRC)
-			prbd_verify_on_crc(dp, r);
-		else if (r->w.op == PRBD_RS_REPAIR)
+		if (r->w.op == PRBD_RS_REPAIR)
 			prbd_rs_start(dp, true, le64_to_cpu(r->w.off),
 				      le64_to_cpu(r->w.from));
 		else
@@ -1629,7 +1172,6 @@ void prbd_rs_drive(struct prbd_dp *dp)
 	    !READ_ONCE(dp->failed))
 		prbd_rs_start(dp, false, 0, 0);
 	prbd_rs_target(dp);
-	prbd_verify_drive(dp);
 }
 
 /**
@@ -1653,8 +1195,8 @@ enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
 }
 
 /* A byte range of a verify or repair: @len 0 means to the end. */
-static int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
-			 struct netlink_ext_ack *extack)
+int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
+		  struct netlink_ext_ack *extack)
 {
 	if (!*len && start < dp->data_size)
 		*len = dp->data_size - start;
@@ -1665,55 +1207,6 @@ static int prbd_rs_range(struct prbd_dp *dp, u64 start, u64 *len,
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/**
- * prbd_rs_verify() - start an online verify (netlink, cfg mutex held)
- * @dp: the data path
- * @start: bytes
- * @len: bytes, 0: to the end
- * @extack: for errors
- *
- * Return: 0 or a negative errno.
- */
-int prbd_rs_verify(struct prbd_dp *dp, u64 start, u64 len,
-		   struct netlink_ext_ack *extack)
-{
-	struct prbd_px_status st;
-	u32 node, peers = 0;
-	int err = 0;
-
-	err = prbd_rs_range(dp, start, &len, extack);
-	if (err)
-		return err;
-	spin_lock(&dp->px_lock);
-	prbd_px_status(dp->px, &st);
-	spin_unlock(&dp->px_lock);
-	/* members only: a node waiting to join or removed holds no replica */
-	for (node = 1; node < PRBD_PX_MAX_NODES; node++)
-		if (dp->rpeer[node].up && ((st.voters | st.learners) & BIT(node)))
-			peers |= BIT(node);
-	if (!peers) {
-		NL_SET_ERR_MSG_MOD(extack, "no peer is connected");
-		return -ENOTCONN;
-	}
-	if (READ_ONCE(dp->ver.running)) {
-		NL_SET_ERR_MSG_MOD(extack, "a verify is running");
-		return -EBUSY;
-	}
-	if (READ_ONCE(dp->rs_inconsistent) || READ_ONCE(dp->needs_resync)) {
-		NL_SET_ERR_MSG_MOD(extack, "this node's data is not whole (resync first)");
-		return -EAGAIN;
-	}
-	/* the drive work owns the run: it starts it */
-	spin_lock(&dp->rs_lock);
-	dp->ver_req.pending = true;
-	dp->ver_req.start = start;
-	dp->ver_req.len = len;
-	dp->ver_req.peers = peers;
-	spin_unlock(&dp->rs_lock);
-	prbd_dp_kick(dp);
-	return err;
 }
 
 /**
@@ -1792,6 +1285,8 @@ int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st)
 	INIT_LIST_HEAD(&dp->rs_serve);
 	INIT_LIST_HEAD(&dp->rs_wait);
 	init_llist_head(&dp->rs_done);
+	INIT_LIST_HEAD(&dp->ver_rx);
+	init_llist_head(&dp->ver_done);
 	dp->rs_inconsistent = st->flags & PRBD_DISK_ACC_F_INCONSISTENT;
 	dp->rs_full = st->flags & PRBD_DISK_ACC_F_RS_FULL;
 	dp->rs_from = st->rs_from;
@@ -1812,7 +1307,6 @@ void prbd_rs_destroy(struct prbd_dp *dp)
 {
 	struct prbd_rs_rx *r, *rtmp;
 	struct prbd_rs_io *io, *tmp;
-	u32 i;
 
 	list_for_each_entry_safe(r, rtmp, &dp->rs_rx, list)
 		prbd_rs_rx_free(r);
@@ -1822,10 +1316,6 @@ void prbd_rs_destroy(struct prbd_dp *dp)
 	list_for_each_entry_safe(io, tmp, &dp->rs_serve, list)
 		prbd_rs_io_free(io);
 	INIT_LIST_HEAD(&dp->rs_serve);
-	for (i = 0; i < ARRAY_SIZE(dp->ver.piece); i++)
-		if (dp->ver.piece[i].local && !dp->ver.piece[i].local_busy)
-			prbd_rs_io_free(dp->ver.piece[i].local);
-	memset(dp->ver.piece, 0, sizeof(dp->ver.piece));
 	kfree(dp->rst.bm);
 	dp->rst.bm = NULL;
 	kfree(dp->rs_wbuf);
@@ -1835,5 +1325,6 @@ void prbd_rs_destroy(struct prbd_dp *dp)
 /* Are resync or verify reads/writes still on the data area? */
 bool prbd_rs_busy(struct prbd_dp *dp)
 {
-	return !list_empty(&dp->rs_ios) || !llist_empty(&dp->rs_done);
+	return !list_empty(&dp->rs_ios) || !llist_empty(&dp->rs_done) ||
+	       !llist_empty(&dp->ver_done);
 }

@@ -344,12 +344,12 @@ static bool prbd_tr_addr_any(const struct sockaddr_storage *a)
 
 static void prbd_tr_release(struct kref *kref);
 
-void prbd_tr_buf_get(struct prbd_tr_buf *buf)
+static void prbd_tr_buf_get(struct prbd_tr_buf *buf)
 {
 	refcount_inc(&buf->ref);
 }
 
-void prbd_tr_buf_put(struct prbd_tr_buf *buf)
+static void prbd_tr_buf_put(struct prbd_tr_buf *buf)
 {
 	struct prbd_tr *tr;
 	unsigned int i;

@@ -33,7 +33,7 @@ struct prbd_tr;
 
 /**
  * struct prbd_tr_buf - a received payload, in pages from the transport's
- * mempool; valid during the recv callback, longer with prbd_tr_buf_get()
+ * mempool; valid during the recv callback (a relay holds a reference longer)
  * @ref: reference count
  * @tr: owner (holds a reference on it)
  * @len: payload bytes
@@ -185,8 +185,5 @@ int prbd_tr_peer_stats(struct prbd_tr *tr, u32 node,
 		       struct prbd_tr_stats *st);
 u64 prbd_tr_unauth_drops(struct prbd_tr *tr);
 void prbd_tr_fwd_stats(struct prbd_tr *tr, u64 *sent, u64 *fails);
-
-void prbd_tr_buf_get(struct prbd_tr_buf *buf);
-void prbd_tr_buf_put(struct prbd_tr_buf *buf);
 
 #endif /* PRBD_TRANSPORT_H */

@@ -177,7 +177,7 @@ struct prbd_wire_reject {
 
 /*
  * The frames of the transport's users: replication (prbd_repl.c), resync
- * and verify (prbd_resync.c), membership (prbd_member.c).  A frame's type
+ * and verify (prbd_resync.c, prbd_verify.c), membership (prbd_member.c).  A frame's type
  * says which header follows it.
  */
 enum {

@@ -56,11 +56,12 @@ group() {
 }
 
 # The build group: dependencies, a warning-free W=1 build with module BTF,
-# checkpatch --strict clean on kmod/.
+# checkpatch --strict clean on kmod/, no call cycle among the data-path
+# files of kmod/ (tools/depgraph.py).
 build_group() {
 	local n=0 log=$LOGDIR/build-make.log
 	echo "TAP version 13"
-	echo "1..5"
+	echo "1..6"
 	if tools/deps.sh > "$LOGDIR/deps.log" 2>&1; then
 		echo "ok 1 dependencies installed"
 	else
@@ -95,6 +96,12 @@ build_group() {
 	else
 		sed 's/^/# /' "$LOGDIR/checkpatch.log" | head -n 30
 		echo "not ok 5 checkpatch --strict is clean on kmod/"
+	fi
+	if python3 tools/depgraph.py > "$LOGDIR/depgraph.log" 2>&1; then
+		echo "ok 6 no call cycle among the data-path files of kmod/"
+	else
+		sed -n '/^cycle/,$s/^/# /p' "$LOGDIR/depgraph.log" | head -n 40
+		echo "not ok 6 no call cycle among the data-path files of kmod/"
 	fi
 }
 

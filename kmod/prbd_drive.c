@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * prbd: the Paxos glue - drives the sans-I/O Multi-Paxos core
- * (paxos/prbd_paxos.c) for one resource: proposes the device's writes,
- * makes persist batches durable in the log ring, applies chosen slots to
- * the data area in slot order, completes requests, grants reads.
+ * prbd: driving the Paxos core - feeds the sans-I/O Multi-Paxos core
+ * (paxos/prbd_paxos.c) of one resource its inputs and acts on its output:
+ * proposes the device's writes, hands persist batches to the persist
+ * works (prbd_persist.c), applies chosen slots to the data area in slot
+ * order, completes requests, grants reads; tracks leadership, quorum and
+ * writes in doubt.
  *
  * A write's life on the leader: queue_rq copies it into a payload (the
  * only read of the request's pages) and computes the copy's crc32c, then
@@ -20,6 +22,10 @@
  *
  * Request ids: (node id << 56) | ((random 40-bit start + counter) << 8 |
  * blk-mq tag); the tag finds the request, the full id proves it is the one.
+ *
+ * Threads and locks: see prbd_dp.h.  The drive work (dp->drive_work, also
+ * run by the tick) is the only caller of prbd_px_ready(); dp->px_lock
+ * protects the core and the request lists, res->lock nests inside it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -37,44 +43,16 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
-#include "prbd_trace.h"
+#include "prbd_trace_helpers.h"
+#include "prbd_transport.h"
 
 #define PRBD_ID_NODE_SHIFT	56
 #define PRBD_ID_TAG_MASK	0xffULL
 static_assert(PRBD_DP_QUEUE_DEPTH - 1 <= PRBD_ID_TAG_MASK);
 
-/*
- * How often the applied index is recorded (data area flushed, log space
- * released).  Longer: fewer flushes, more log replayed after a crash.
- */
-static unsigned int prbd_ckpt_ms = 1000;
-module_param_named(checkpoint_ms, prbd_ckpt_ms, uint, 0644);
-MODULE_PARM_DESC(checkpoint_ms, "checkpoint interval in ms (100..600000, default 1000)");
-
-static unsigned long prbd_ckpt_jiffies(void)
-{
-	return msecs_to_jiffies(clamp(READ_ONCE(prbd_ckpt_ms), 100U, 600000U));
-}
-
-/*
- * Persist batches written at once.  Each batch costs one flush of the
- * backing device at least (its records are FUA); more batches in flight
- * overlap those flushes, fewer make each batch larger.
- */
-static unsigned int prbd_persist_window = PRBD_DP_PERSIST_WINDOW;
-module_param_named(persist_window, prbd_persist_window, uint, 0644);
-static_assert(PRBD_DP_PERSIST_WINDOW == 4);	/* the description says so */
-MODULE_PARM_DESC(persist_window,
-		 "persist batches in flight, 1..4 (default 4; read at up)");
-
 static u64 prbd_now_ms(void)
 {
 	return jiffies64_to_msecs(get_jiffies_64());
-}
-
-void prbd_dp_kick(struct prbd_dp *dp)
-{
-	queue_work(dp->wq, &dp->drive_work);
 }
 
 static struct prbd_io *prbd_io_by_id(struct prbd_dp *dp, u64 id)
@@ -154,7 +132,7 @@ bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd)
 }
 
 /* Wait up to three election timeouts (twelve if new) for this node to lead. */
-static int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
+int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
 {
 	/* a new node first keeps silent for about five election timeouts */
 	unsigned long until = jiffies +
@@ -293,7 +271,7 @@ void prbd_dp_release_rw(struct prbd_dp *dp)
  * @dp: the data path
  * @node: that leader, which is primary
  */
-void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node)
+static void prbd_dp_xfer_refused(struct prbd_dp *dp, u8 node)
 {
 	spin_lock(&dp->px_lock);
 	dp->xfer_refused_by = node;
@@ -670,25 +648,6 @@ static void prbd_apply_endio(struct bio *bio)
 	prbd_dp_kick(a->dp);
 }
 
-/**
- * prbd_apply_busy() - is an apply overlapping these sectors in flight?
- * @dp: the data path
- * @sector: of the prbd device
- * @len: bytes
- *
- * Context: drive work.
- */
-bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
-{
-	struct prbd_apply *a;
-
-	list_for_each_entry(a, &dp->applies, list)
-		if (a->len && sector < a->sector + (a->len >> SECTOR_SHIFT) &&
-		    a->sector < sector + (len >> SECTOR_SHIFT))
-			return true;
-	return false;
-}
-
 /* An apply waits for older applies and resync I/O on the same sectors. */
 static bool prbd_apply_overlaps(struct prbd_dp *dp, u64 sector, u32 len)
 {
@@ -711,7 +670,7 @@ static int prbd_apply_submit(struct prbd_dp *dp, struct prbd_apply *a,
 			a->done = true;	/* nothing to do on this device */
 		return min(err, 0);
 	}
-	a->pl = prbd_pl_find(dp, a->slot, id, a->csum);
+	a->pl = prbd_log_payload(dp, a->slot, id, a->csum);
 	if (IS_ERR(a->pl)) {
 		err = PTR_ERR(a->pl);
 		a->pl = NULL;
@@ -846,7 +805,7 @@ static void prbd_start_applies(struct prbd_dp *dp)
 				return;
 			}
 		}
-		prbd_hist_add(dp, &e);
+		prbd_catchup_add(dp, &e);
 		/* before any later resync read or write of these chunks */
 		prbd_map_note_entry(dp, &e);
 		for (j = 0; j < n; j++) {
@@ -993,76 +952,6 @@ static void prbd_serve_reads(struct prbd_dp *dp)
 	}
 }
 
-/* The slots whose records may leave the ring (see prbd_checkpoint()). */
-static u64 prbd_release_bound(struct prbd_dp *dp)
-{
-	return min(dp->applied_disk, READ_ONCE(dp->core_log_start) - 1);
-}
-
-static bool prbd_want_checkpoint(struct prbd_dp *dp)
-{
-	u64 used;
-
-	if (READ_ONCE(dp->rs_flags_want) != READ_ONCE(dp->rs_flags_disk))
-		return true;
-	if (READ_ONCE(dp->rs_inconsistent) &&
-	    READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk &&
-	    time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies()))
-		return true;
-
-	if (READ_ONCE(dp->log_starved) &&
-	    prbd_log_releasable(dp, prbd_release_bound(dp)))
-		return true;
-	if (dp->applied <= dp->applied_disk)
-		return false;
-	if (READ_ONCE(dp->ckpt_now))
-		return true;
-	spin_lock(&dp->log.lock);
-	used = dp->log.used + dp->log.reserved;
-	spin_unlock(&dp->log.lock);
-	return READ_ONCE(dp->log_starved) ||
-	       used > dp->log.ring_size / 4 * 3 ||
-	       time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies());
-}
-
-/**
- * prbd_io_transient() - is @err a backing-device error worth a retry?
- * @err: a negative errno (blk_status_to_errno() of a bio, or ours)
- *
- * No memory (BLK_STS_RESOURCE) or a busy device: the same I/O may succeed
- * later.  Anything else is a failed disk.
- */
-bool prbd_io_transient(int err)
-{
-	return err == -ENOMEM || err == -EAGAIN || err == -EBUSY;
-}
-
-/**
- * prbd_dp_io_error() - a backing-device I/O failed: detach the disk
- * @dp: the data path
- * @err: the error; transient ones (prbd_io_transient()) are ignored
- * @what: which I/O, for the kernel log
- *
- * DRBD's on-io-error detach: the disk is failed for good (until down and
- * up).  I/O in flight and new I/O fail with EIO, nothing more is written
- * to the disk, the node stops voting (a leader steps down) and status
- * shows "disk failed"; the other nodes carry the group on.  The drive work
- * does the rest (prbd_detach_failed()).
- *
- * Context: any (bio completion included).
- */
-void prbd_dp_io_error(struct prbd_dp *dp, int err, const char *what)
-{
-	if (!err || prbd_io_transient(err) || err == -ESHUTDOWN)
-		return;
-	if (atomic_cmpxchg(&dp->disk_err, 0, err))
-		return;	/* said already */
-	pr_err("%s: backing device failed (%s: %d): detaching it, I/O fails with EIO, this node stops voting\n",
-	       dp->res->name, what, err);
-	WRITE_ONCE(dp->failed, true);
-	prbd_dp_kick(dp);
-}
-
 /* Once the disk failed: status, and no vote (a leader steps down). */
 static void prbd_detach_failed(struct prbd_dp *dp)
 {
@@ -1078,7 +967,7 @@ static void prbd_detach_failed(struct prbd_dp *dp)
 	dp->res_changed = true;
 }
 
-static void prbd_drive_work(struct work_struct *work)
+void prbd_drive_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, drive_work);
 	unsigned int noio = memalloc_noio_save();
@@ -1099,9 +988,10 @@ static void prbd_drive_work(struct work_struct *work)
 		prbd_repl_send(dp, dp->out, dp->n_out);
 		dp->n_out = 0;
 	}
-	prbd_hist_serve(dp);
+	prbd_catchup_serve(dp);
 	prbd_start_applies(dp);
 	prbd_rs_drive(dp);
+	prbd_verify_drive(dp);
 	prbd_reap_applies(dp);
 	prbd_serve_reads(dp);
 	spin_lock(&dp->res->lock);
@@ -1120,7 +1010,7 @@ static void prbd_drive_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-static void prbd_tick_work(struct work_struct *work)
+void prbd_tick_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(to_delayed_work(work),
 					  struct prbd_dp, tick_work);
@@ -1134,776 +1024,106 @@ static void prbd_tick_work(struct work_struct *work)
 				   msecs_to_jiffies(PRBD_DP_TICK_MS));
 }
 
-/* --- persistence -------------------------------------------------------- */
-
-static void prbd_hs_to_state(struct prbd_dp *dp,
-			     const struct prbd_px_hardstate *hs, u64 applied,
-			     u32 flags, struct prbd_acceptor_state *st)
-{
-	u32 id;
-
-	memset(st, 0, sizeof(*st));
-	st->promised_ballot = hs->promised;
-	st->config_epoch = hs->cfg_slot;
-	st->commit_index = hs->commit;
-	st->applied_index = applied;
-	st->flags = flags | (READ_ONCE(dp->amnesiac) ?
-			     PRBD_DISK_ACC_F_AMNESIAC : 0);
-	if (flags & PRBD_DISK_ACC_F_INCONSISTENT) {
-		st->rs_from = dp->rs_from;
-		st->rs_cursor = READ_ONCE(dp->rs_cursor);
-		st->rs_need = READ_ONCE(dp->rs_need);
-	}
-	for (id = 1; id < PRBD_PX_MAX_NODES; id++) {
-		if (!((hs->voters | hs->learners) & BIT(id)))
-			continue;
-		st->members[st->nr_members].node_id = id;
-		st->members[st->nr_members].flags =
-			hs->voters & BIT(id) ? 0 : PRBD_DISK_MEMBER_LEARNER;
-		st->nr_members++;
-	}
-}
-
 /*
- * Write the acceptor state.  Only a checkpoint changes the resync flags
- * (@flags; others pass dp->rs_flags_disk): it flushes the data area and the
- * slot map first.  The resync cursor may go with any write: the pieces below
- * it are completed writes, which the record's preflush makes durable.
+ * "Make me the leader": granted unless this node is primary (it holds the
+ * device, or was made primary explicitly); then the asker is told so.
  */
-static int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
-			 u64 applied, u32 flags)
+static int prbd_drive_recv_xfer(struct prbd_dp *dp,
+				const struct prbd_tr_rx *rx)
 {
-	struct prbd_acceptor_state st;
+	const struct prbd_wire_xfer *x = rx->hdr;
+	struct prbd_wire_xfer r = { .target = x->target,
+				    .flags = PRBD_XFER_F_REFUSED };
+	struct prbd_tr *tr = READ_ONCE(dp->tr);
+	bool primary;
 	int err;
 
-	prbd_hs_to_state(dp, hs, applied, flags, &st);
-	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
-	if (err)
-		return err;
-	dp->hs_disk = *hs;
-	dp->applied_disk = applied;
-	WRITE_ONCE(dp->rs_flags_disk, flags);
-	dp->rs_cursor_disk = st.rs_cursor;
+	if (x->flags & ~PRBD_XFER_F_REFUSED || memchr_inv(x->pad, 0,
+							  sizeof(x->pad)))
+		return -EINVAL;
+	if (x->flags & PRBD_XFER_F_REFUSED) {
+		if (x->target == dp->res->node_id)
+			prbd_dp_xfer_refused(dp, rx->from);
+		return 0;
+	}
+	if (x->target != rx->from)
+		return -EINVAL;
+	spin_lock(&dp->px_lock);
+	primary = dp->primary;
+	err = primary ? 0 : prbd_px_transfer(dp->px, x->target);
+	spin_unlock(&dp->px_lock);
+	if (primary) {
+		pr_info_ratelimited("%s: node %u asked for leadership: refused, this node is primary\n",
+				    dp->res->name, rx->from);
+		if (tr)
+			prbd_tr_send(tr, rx->from, PRBD_MSG_XFER, &r,
+				     sizeof(r), NULL, 0, 0, NULL, NULL);
+		return 0;
+	}
+	prbd_dp_kick(dp);
+	if (!err)
+		pr_info("%s: leadership transfer to node %u requested\n",
+			dp->res->name, x->target);
 	return 0;
 }
 
-static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
-			    const struct prbd_px_hardstate *b)
-{
-	return a->promised != b->promised || a->cfg_slot != b->cfg_slot ||
-	       a->voters != b->voters || a->learners != b->learners;
-}
-
 /*
- * Flush the applied data, record the applied index, release log space.
- * Context: dp->hs_mutex held (a batch may write a new promise meanwhile).
- * Records of applied slots stay as catch-up history (prbd_catchup.c) while
- * they fill at most half of the ring; a proposal starved of log space
- * releases them all.
+ * A frame from a peer (the transport's receive work): core messages are
+ * stepped into the core here; payloads and the other parts' frames go to
+ * their owners.
  */
-static void __prbd_checkpoint(struct prbd_dp *dp)
+static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 {
-	u64 applied = READ_ONCE(dp->applied), keep, freed;
-	u32 flags = READ_ONCE(dp->rs_flags_want);
-	struct prbd_px_hardstate hs = dp->hs_disk;
-	struct prbd_px_status st;
-	int err;
+	struct prbd_dp *dp = ctx;
+	struct prbd_px_msg *m = dp->rmsg;
+	int err = -EINVAL;
 
-	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
-	    ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
-	     READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk)) {
-		/*
-		 * The map covers what is applied before the record says so.
-		 * Both writes preflush: the applied data is stable before
-		 * either, no separate flush needed.
-		 */
-		/*
-		 * With the applied index goes the configuration in effect:
-		 * a configuration entry at or below it leaves the log, and
-		 * the acceptor state is otherwise written only when a batch
-		 * carries a new promise or configuration, which may not have
-		 * happened yet (see prbd_merge_hs()).
-		 */
-		spin_lock(&dp->px_lock);
-		prbd_px_status(dp->px, &st);
-		spin_unlock(&dp->px_lock);
-		if (st.cfg_slot > hs.cfg_slot) {
-			hs.cfg_slot = st.cfg_slot;
-			hs.voters = st.voters;
-			hs.learners = st.learners;
-		}
-		hs.commit = max(hs.commit, applied);
-		err = prbd_map_flush(dp, applied);
-		if (!err)
-			err = prbd_write_hs(dp, &hs, applied, flags);
-		if (err) {
-			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
-			       err);
-			prbd_dp_io_error(dp, err, "checkpoint");
-			return;
-		}
-		dp->ckpt_at = jiffies;
-		WRITE_ONCE(dp->ckpt_now, false);
+	/* only payloads are relayed (prbd_tr_send_relay()) */
+	if (rx->origin != rx->from && rx->type != PRBD_MSG_DATA) {
+		pr_warn_ratelimited("%s: message type %u of node %u relayed by node %u: refused\n",
+				    dp->res->name, rx->type, rx->origin,
+				    rx->from);
+		return;
 	}
-	keep = READ_ONCE(dp->log_starved) ? 0 : dp->log.ring_size / 2;
-	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);
-	if (freed) {
-		prbd_log_forget(dp, freed);
-		prbd_hist_forget(dp, freed);
-		prbd_pl_evict(dp, 0, true);	/* payloads of truncated slots */
-	}
-	WRITE_ONCE(dp->log_starved, false);
-	prbd_dp_kick(dp);	/* proposals waiting for log space */
-}
-
-static void prbd_checkpoint(struct prbd_dp *dp)
-{
-	mutex_lock(&dp->hs_mutex);
-	__prbd_checkpoint(dp);
-	mutex_unlock(&dp->hs_mutex);
-}
-
-/*
- * A batch's hard state is a snapshot from when it was issued; a checkpoint
- * since may have written a newer configuration (or a promise): never go
- * back to an older one.
- */
-static void prbd_merge_hs(struct prbd_px_hardstate *hs,
-			  const struct prbd_px_hardstate *disk)
-{
-	if (disk->cfg_slot > hs->cfg_slot) {
-		hs->cfg_slot = disk->cfg_slot;
-		hs->voters = disk->voters;
-		hs->learners = disk->learners;
-	}
-	hs->promised = max(hs->promised, disk->promised);
-	hs->commit = max(hs->commit, disk->commit);
-}
-
-/*
- * Does the batch need the hard state written?  Only for a new promise or
- * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
- * index and chosen flags are volatile, re-learned after a restart, so a
- * write costs one log append (FUA) on each node and nothing more.  Commit
- * goes to disk whenever the record is written anyway, and the checkpoint
- * records the applied index once the data area is flushed.
- */
-static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
-{
-	return prbd_hs_changed(&b->hs, &dp->hs_disk);
-}
-
-/* Checkpoints (and the resync's requests for one). */
-static void prbd_persist_work(struct work_struct *work)
-{
-	struct prbd_dp *dp = container_of(work, struct prbd_dp, persist_work);
-	unsigned int noio = memalloc_noio_save();
-
-	if (prbd_want_checkpoint(dp))
-		prbd_checkpoint(dp);
-	memalloc_noio_restore(noio);
-}
-
-/*
- * Write one persist batch: its records (FUA), then the acceptor state if
- * it carries a new promise or configuration (the core issues such a batch
- * alone).  Several batch works run at once; each marks its batch done and
- * the core hears of the oldest done batches in token order, so a batch
- * that lands early waits for the older ones (prbd_px_persisted()).
- */
-static void prbd_batch_work(struct work_struct *work)
-{
-	struct prbd_batch *b = container_of(work, struct prbd_batch, work);
-	struct prbd_dp *dp = b->dp;
-	unsigned int noio = memalloc_noio_save();
-	struct prbd_batch *o;
-	unsigned long ask_at = 0;	/* jiffies: ask for missing payloads */
-	int err;
-
-	if (READ_ONCE(dp->failed))
-		goto detached;
-	/* down: never persisted (nor reported) */
-	if (READ_ONCE(dp->stopping))
-		goto out;
-	trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
-	for (;;) {
-		int gen = atomic_read(&dp->pl_gen);
-
-		err = prbd_log_write_batch(dp, b);
-		if (err != -ENOSPC && err != -ENOENT && !prbd_io_transient(err))
-			break;
-		/*
-		 * Log full: the checkpoint frees what is applied.  Payload
-		 * missing: a relayed one (prbd_repl_plan()) may come after
-		 * the accept that names it, so wait for the next payload to
-		 * arrive; if it is still missing after PRBD_PL_ASK_MS (this
-		 * node dropped its DATA frame, or the relay did not reach
-		 * it), ask the leader for it again, then every 200 ms
-		 * (prbd_repl_want_payloads()).  No memory: wait.  Then try
-		 * again (records already written are skipped), unless down
-		 * stops the data path: the batch is never persisted (nor
-		 * reported).
-		 */
-		if (err == -ENOSPC) {
-			/* a lagging member may hold the log: not for long */
+	switch (rx->type) {
+	case PRBD_MSG_DATA:
+		err = prbd_repl_recv_data(dp, rx);
+		break;
+	case PRBD_MSG_PAXOS:
+		/* rmsg is only used here; the transport runs one recv at a time */
+		mutex_lock(&dp->rmsg_lock);
+		err = prbd_repl_decode(dp, rx, m);
+		if (!err && !prbd_catchup_want(dp, m)) {
+			prbd_trace_msg_in(dp, m);
 			spin_lock(&dp->px_lock);
-			prbd_px_log_full(dp->px);
+			prbd_member_heard(dp, m);
+			prbd_px_step(dp->px, m);
 			spin_unlock(&dp->px_lock);
-			WRITE_ONCE(dp->log_starved, true);
-			queue_work(dp->pwq, &dp->persist_work);
-		} else if (err == -ENOENT) {
-			if (!ask_at) {
-				ask_at = jiffies + msecs_to_jiffies(PRBD_PL_ASK_MS);
-			} else if (time_after_eq(jiffies, ask_at)) {
-				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
-						    dp->res->name);
-				prbd_repl_want_payloads(dp, b);
-				ask_at = jiffies + msecs_to_jiffies(200);
-			}
 		}
-		if (READ_ONCE(dp->stopping))
-			goto out;
-		if (err == -ENOENT)	/* until the next payload arrives */
-			wait_event_timeout(dp->pl_wq,
-					   atomic_read(&dp->pl_gen) != gen ||
-					   READ_ONCE(dp->stopping),
-					   msecs_to_jiffies(20));
-		else
-			msleep(20);
-	}
-	if (!err) {
-		mutex_lock(&dp->hs_mutex);
-		while (prbd_batch_needs_hs(dp, b)) {
-			struct prbd_px_hardstate hs = b->hs;
-
-			prbd_merge_hs(&hs, &dp->hs_disk);
-			err = prbd_write_hs(dp, &hs, dp->applied_disk,
-					    dp->rs_flags_disk);
-			if (!prbd_io_transient(err) || READ_ONCE(dp->stopping))
-				break;
-			msleep(20);	/* no memory: write it again */
-		}
-		mutex_unlock(&dp->hs_mutex);
-	}
-	trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
-	if (err) {
-		/* not durable: never reported (a transient error too) */
-		pr_err("%s: log write failed: %d; backing device failed\n",
-		       dp->res->name, err);
-		prbd_dp_io_error(dp, err, "log write");
-		WRITE_ONCE(dp->failed, true);
-		goto detached;
-	}
-	spin_lock(&dp->px_lock);
-	b->done = true;
-	while (dp->b_n) {
-		o = &dp->batches[dp->b_head];
-		if (!o->done)
-			break;
-		prbd_px_persisted(dp->px, o->token);
-		o->busy = false;
-		o->done = false;
-		dp->b_head = (dp->b_head + 1) % PRBD_DP_PERSIST_WINDOW;
-		dp->b_n--;
-	}
-	spin_unlock(&dp->px_lock);
-	prbd_dp_kick(dp);
-	if (prbd_want_checkpoint(dp) && !READ_ONCE(dp->failed))
-		queue_work(dp->pwq, &dp->persist_work);
-out:
-	memalloc_noio_restore(noio);
-	return;
-
-detached:
-	/*
-	 * The batch is never written nor reported (the core keeps it in
-	 * flight: a failed disk persists nothing more); its bios are done,
-	 * so the drive work may now fail the requests it names.
-	 */
-	spin_lock(&dp->px_lock);
-	b->dead = true;
-	spin_unlock(&dp->px_lock);
-	prbd_dp_kick(dp);
-	memalloc_noio_restore(noio);
-}
-
-/* --- up / down / role ----------------------------------------------------- */
-
-static void prbd_dp_free(struct prbd_dp *dp)
-{
-	prbd_repl_stop(dp);
-	if (dp->lwq)
-		destroy_workqueue(dp->lwq);
-	if (dp->pwq)
-		destroy_workqueue(dp->pwq);
-	if (dp->wq)
-		destroy_workqueue(dp->wq);
-	prbd_log_unload(dp);
-	prbd_hist_destroy(dp);
-	prbd_rs_destroy(dp);
-	prbd_map_free(dp);
-	kvfree(dp->hmsg);
-	kvfree(dp->batches);
-	kvfree(dp->px);
-	kfree(dp->cmds);
-	prbd_dp_pools_exit(dp);
-	kfree(dp);
-}
-
-static int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
-{
-	struct prbd_md *md = &res->backing->md;
-	struct prbd_acceptor_state st;
-	struct prbd_px_hardstate hs = {};
-	struct prbd_px_config cfg = {};
-	struct prbd_peer *peer;
-	struct prbd_dp *dp;
-	u32 i;
-	int err;
-
-	if (res->node_id >= PRBD_PX_MAX_NODES) {
-		NL_SET_ERR_MSG_MOD(extack, "node id too large for the Paxos core (max 15)");
-		return -EINVAL;
-	}
-	/*
-	 * Without a secret the handshake authenticates nothing: anyone who
-	 * reaches the port could join the group.  Only if asked for.
-	 */
-	if (!list_empty(&res->peers) && !res->secret_len &&
-	    !res->allow_no_secret) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "a group of several nodes needs a secret (or allow-no-secret)");
-		return -EINVAL;
-	}
-	dp = kzalloc(sizeof(*dp), GFP_KERNEL);
-	if (!dp)
-		return -ENOMEM;
-	dp->res = res;
-	dp->bdev = res->backing->bd.bdev;
-	dp->data_sect = md->data_offset >> SECTOR_SHIFT;
-	dp->data_size = md->data_size;
-	dp->block_size = md->block_size;
-	memcpy(dp->disk_uuid, md->sb.disk_uuid, sizeof(dp->disk_uuid));
-	dp->log.ring_off = le64_to_cpu(md->sb.log_offset) + PRBD_DISK_BLOCK;
-	dp->log.ring_size = le64_to_cpu(md->sb.log_size) - PRBD_DISK_BLOCK;
-	INIT_LIST_HEAD(&dp->log.exts);
-	spin_lock_init(&dp->log.lock);
-	xa_init(&dp->log_locs);
-	xa_init(&dp->hist);
-	spin_lock_init(&dp->px_lock);
-	INIT_LIST_HEAD(&dp->incoming);
-	INIT_LIST_HEAD(&dp->reads);
-	INIT_LIST_HEAD(&dp->applies);
-	init_llist_head(&dp->applies_done);
-	INIT_WORK(&dp->drive_work, prbd_drive_work);
-	INIT_WORK(&dp->persist_work, prbd_persist_work);
-	mutex_init(&dp->hs_mutex);
-	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
-	atomic_set(&dp->open_rw, 0);
-	atomic64_set(&dp->next_id, get_random_u64() & GENMASK_ULL(39, 0));
-	dp->ckpt_at = jiffies;
-
-	err = -ENOMEM;
-	dp->px = kvzalloc(sizeof(*dp->px), GFP_KERNEL);
-	dp->batches = kvcalloc(PRBD_DP_PERSIST_WINDOW, sizeof(*dp->batches),
-			       GFP_KERNEL);
-	dp->hmsg = kvzalloc(sizeof(*dp->hmsg), GFP_KERNEL);
-	dp->cmds = kcalloc(PRBD_DP_QUEUE_DEPTH, sizeof(*dp->cmds), GFP_KERNEL);
-	if (!dp->px || !dp->batches || !dp->cmds || !dp->hmsg ||
-	    prbd_dp_pools_init(dp))
-		goto out_free;
-	for (i = 0; i < PRBD_DP_PERSIST_WINDOW; i++) {
-		dp->batches[i].dp = dp;
-		INIT_WORK(&dp->batches[i].work, prbd_batch_work);
-	}
-
-	cfg.id = res->node_id;
-	/* a node with role none waits, outside the group, to be added */
-	if (res->self_role == PRBD_MEMBER_ROLE_VOTER)
-		cfg.voters = BIT(res->node_id);
-	else if (res->self_role == PRBD_MEMBER_ROLE_LEARNER)
-		cfg.learners = BIT(res->node_id);
-	list_for_each_entry(peer, &res->peers, list) {
-		if (peer->node_id >= PRBD_PX_MAX_NODES)
-			continue;
-		if (peer->mrole == PRBD_MEMBER_ROLE_VOTER)
-			cfg.voters |= BIT(peer->node_id);
-		else if (peer->mrole == PRBD_MEMBER_ROLE_LEARNER)
-			cfg.learners |= BIT(peer->node_id);
-	}
-	if (!cfg.voters) {
-		NL_SET_ERR_MSG_MOD(extack, "the resource file names no voter");
-		err = -EINVAL;
-		goto out_free;
-	}
-	cfg.hb_ms = PRBD_DP_HB_MS;
-	cfg.elect_ms = PRBD_DP_ELECT_MS;
-	cfg.drift_ppm = PRBD_DP_DRIFT_PPM;
-	cfg.window = PRBD_PX_WINDOW_MAX;
-	cfg.persist_window = clamp(READ_ONCE(prbd_persist_window), 1U,
-				   (unsigned int)PRBD_DP_PERSIST_WINDOW);
-	cfg.max_inflight_bytes = 8 << 20;
-	cfg.seed = get_random_u64();
-	prbd_px_init(dp->px, &cfg);
-
-	prbd_md_get_acceptor(md, &st);
-	hs.promised = st.promised_ballot;
-	hs.commit = st.commit_index;
-	hs.log_start = st.applied_index + 1;
-	hs.cfg_slot = st.config_epoch;
-	hs.voters = cfg.voters;
-	hs.learners = cfg.learners;
-	if (st.nr_members) {
-		hs.voters = 0;
-		hs.learners = 0;
-		for (i = 0; i < st.nr_members; i++) {
-			if (st.members[i].node_id >= PRBD_PX_MAX_NODES)
-				continue;
-			if (st.members[i].flags & PRBD_DISK_MEMBER_LEARNER)
-				hs.learners |= BIT(st.members[i].node_id);
-			else
-				hs.voters |= BIT(st.members[i].node_id);
-		}
-	}
-	dp->hs_disk = hs;
-	dp->applied_disk = st.applied_index;
-	err = prbd_rs_init(dp, &st);
-	if (err)
-		goto out_free;
-	err = prbd_map_load(dp);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot read the slot map");
-		goto out_free;
-	}
-	err = prbd_log_load(dp, &hs);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot read or replay the log area");
-		goto out_free;
-	}
-	if (dp->applied > dp->applied_disk) {
-		err = prbd_write_hs(dp, &hs, dp->applied, dp->rs_flags_disk);
-		if (err) {
-			NL_SET_ERR_MSG_MOD(extack, "cannot write the acceptor state");
-			goto out_free;
-		}
-	}
-	if (dp->rs_inconsistent)
-		prbd_px_set_novote(dp->px, true);	/* until the resync ends */
-	/*
-	 * A disk never used (fresh create-md) may be a wiped one that forgot
-	 * what it promised and accepted: it promises nothing to a candidate
-	 * that knows of chosen slots until it installed a resync or followed
-	 * a leader for a while (prbd_px_set_nopromise()).
-	 */
-	/* a lone voter has nobody to protect: its data is all there is */
-	dp->amnesiac = hweight16(hs.voters) > 1 &&
-		       ((st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
-			(!st.applied_index && !st.commit_index &&
-			 !st.promised_ballot));
-	if (dp->amnesiac)
-		prbd_px_set_nopromise(dp->px, true);
-	spin_lock(&res->lock);
-	res->applied_index = dp->applied;
-	res->commit_index = max(hs.commit, dp->applied);
-	if (dp->rs_inconsistent)
-		res->disk_state = PRBD_DISK_STATE_INCONSISTENT;
-	spin_unlock(&res->lock);
-
-	err = -ENOMEM;
-	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
-	dp->pwq = alloc_ordered_workqueue("prbd_%s_ckpt", WQ_MEM_RECLAIM,
-					  res->name);
-	dp->lwq = alloc_workqueue("prbd_%s_log", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				  PRBD_DP_PERSIST_WINDOW, res->name);
-	if (!dp->wq || !dp->pwq || !dp->lwq)
-		goto out_free;
-
-	err = prbd_repl_start(dp);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot start replication (listen address?)");
-		goto out_free;
-	}
-
-	err = prbd_dev_create(dp, res->dev.minor);
-	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot create the block device");
-		goto out_free;
-	}
-	res->priv = dp;
-	res->dev.disk = dp->disk;
-	/* the module stays loaded while a device exists */
-	__module_get(THIS_MODULE);
-	queue_delayed_work(dp->wq, &dp->tick_work, 0);
-	return 0;
-
-out_free:
-	prbd_dp_free(dp);
-	return err;
-}
-
-/*
- * Let the I/O in flight finish while replication still runs (it can still
- * be chosen), for at most PRBD_DP_DRAIN_MS: without quorum it may wait
- * for ever, and prbd_dp_fail_rest() fails it after replication stopped.
- * Nobody has the device open (prbd_dp_down() checked), so no new I/O comes.
- */
-static void prbd_dp_drain(struct prbd_dp *dp)
-{
-	struct request_queue *q = dp->disk->queue;
-
-	blk_freeze_queue_start(q);
-	if (!blk_mq_freeze_queue_wait_timeout(q,
-					      msecs_to_jiffies(PRBD_DP_DRAIN_MS)))
-		pr_warn("%s: down: I/O still in flight after %u ms: failing it\n",
-			dp->res->name, PRBD_DP_DRAIN_MS);
-	blk_mq_unfreeze_queue(q);
-}
-
-/*
- * Replication stopped, the works are idle and no apply runs: writes still
- * queued or proposed can no longer be chosen, reads waiting for the lease
- * never get it.  Fail them all, so del_gendisk() has nothing to wait for.
- */
-static void prbd_dp_fail_rest(struct prbd_dp *dp)
-{
-	struct prbd_io *cmd, *tmp;
-	LIST_HEAD(failed);
-	u32 tag;
-
-	spin_lock(&dp->px_lock);
-	dp->role = PRBD_PX_FOLLOWER;
-	list_splice_tail_init(&dp->incoming, &failed);
-	list_splice_tail_init(&dp->reads, &failed);
-	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
-		cmd = dp->cmds[tag];
-		if (!cmd)
-			continue;
-		dp->cmds[tag] = NULL;
-		list_add_tail(&cmd->list, &failed);
-	}
-	dp->n_doubt = 0;
-	spin_unlock(&dp->px_lock);
-	list_for_each_entry_safe(cmd, tmp, &failed, list) {
-		list_del_init(&cmd->list);
-		prbd_io_end(cmd, BLK_STS_IOERR);
-	}
-}
-
-static int prbd_dp_down(struct prbd_resource *res,
-			struct netlink_ext_ack *extack)
-{
-	struct prbd_dp *dp = res->priv;
-	struct prbd_io *cmd, *tmp;
-	unsigned int openers;
-
-	if (!dp)
-		return 0;
-	/*
-	 * Never while open: the device (and dp) would go away under its
-	 * openers, and their writes could no longer be chosen.  From here
-	 * on an open fails (prbd_dp_open()).
-	 */
-	spin_lock(&dp->px_lock);
-	openers = dp->openers;
-	if (!openers)
-		dp->closed = true;
-	spin_unlock(&dp->px_lock);
-	if (openers) {
-		NL_SET_ERR_MSG_MOD(extack, "the device is open; close it first");
-		return -EBUSY;
-	}
-	prbd_dp_drain(dp);
-	prbd_repl_stop(dp);	/* no message arrives after this */
-	/* writes still queued can no longer be proposed */
-	spin_lock(&dp->px_lock);
-	dp->role = PRBD_PX_FOLLOWER;
-	list_for_each_entry_safe(cmd, tmp, &dp->incoming, list) {
-		list_del_init(&cmd->list);
-		prbd_io_end(cmd, BLK_STS_IOERR);
-	}
-	spin_unlock(&dp->px_lock);
-	WRITE_ONCE(dp->stopping, true);
-	cancel_delayed_work_sync(&dp->tick_work);
-	flush_workqueue(dp->wq);
-	flush_workqueue(dp->lwq);
-	flush_workqueue(dp->pwq);
-	/*
-	 * Applies (a follower's, or discards) may still be writing the data
-	 * area: their completions touch dp and kick the drive work, which
-	 * reaps them.  Wait for the last one.
-	 */
-	while (!list_empty(&dp->applies) || !llist_empty(&dp->applies_done) ||
-	       prbd_rs_busy(dp)) {
+		mutex_unlock(&dp->rmsg_lock);
 		prbd_dp_kick(dp);
-		flush_workqueue(dp->wq);
-		if (!list_empty(&dp->applies) || prbd_rs_busy(dp))
-			msleep(20);
+		break;
+	case PRBD_MSG_XFER:
+		if (rx->hdr_len == sizeof(struct prbd_wire_xfer))
+			err = prbd_drive_recv_xfer(dp, rx);
+		break;
+	case PRBD_MSG_RS:
+		err = prbd_rs_recv(dp, rx);
+		break;
+	case PRBD_MSG_MEMBER:
+		err = prbd_member_recv(dp, rx);
+		break;
+	case PRBD_MSG_PLREQ:
+		err = prbd_repl_recv_plreq(dp, rx);
+		break;
 	}
-	/* a batch work kicks the drive work, which may issue one more */
-	flush_workqueue(dp->lwq);
-	flush_workqueue(dp->wq);
-	flush_workqueue(dp->lwq);
-	flush_workqueue(dp->pwq);
-	/* what the applies did not complete never will */
-	prbd_dp_fail_rest(dp);
-	prbd_dev_destroy(dp);
-	if (!READ_ONCE(dp->failed))	/* nothing more goes to a failed disk */
-		prbd_checkpoint(dp);
-	res->priv = NULL;
-	res->dev.disk = NULL;
-	prbd_dp_free(dp);
-	module_put(THIS_MODULE);
-	return 0;
+	if (err)
+		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",
+				    dp->res->name, rx->type, rx->from, err);
 }
 
-static int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
-			    bool force, struct netlink_ext_ack *extack)
-{
-	struct prbd_dp *dp = res->priv;
-	int err;
-
-	if (!dp) {
-		NL_SET_ERR_MSG_MOD(extack, "resource is down");
-		return -ENOTCONN;
-	}
-	if (role == PRBD_ROLE_SECONDARY) {
-		spin_lock(&dp->px_lock);
-		if (atomic_read(&dp->open_rw)) {
-			spin_unlock(&dp->px_lock);
-			NL_SET_ERR_MSG_MOD(extack,
-					   "the device is open read-write (auto-promoted); close it first");
-			return -EBUSY;
-		}
-		dp->primary = false;
-		dp->auto_primary = false;
-		spin_unlock(&dp->px_lock);
-		return 0;
-	}
-	/* primary: this node must lead the group */
-	if (READ_ONCE(dp->rs_inconsistent)) {
-		NL_SET_ERR_MSG_MOD(extack, "disk is inconsistent: a resync into it runs");
-		return -EAGAIN;
-	}
-	err = prbd_dp_wait_leader(dp, true);
-	if (!err) {
-		spin_lock(&dp->px_lock);
-		dp->auto_primary = false;	/* explicit: stays after close */
-		spin_unlock(&dp->px_lock);
-		return 0;
-	}
-	if (err == -EBUSY)
-		NL_SET_ERR_MSG_MOD(extack, "another node is primary; make it secondary first");
-	else
-		NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");
-	return err;
-}
-
-/**
- * prbd_rs_installed() - the core installed @slot: the data path follows
- * @dp: the data path
- * @slot: the slot a resync source had applied
- *
- * Context: drive work.  Every slot up to @slot counts as applied: the
- * resync copies what they wrote.
- */
-void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
-{
-	struct prbd_px_status st;
-
-	spin_lock(&dp->px_lock);
-	prbd_px_status(dp->px, &st);
-	spin_unlock(&dp->px_lock);
-	if (st.applied <= dp->applied)
-		return;	/* nothing installed: we were ahead already */
-	dp->applied = st.applied;
-	dp->apply_next = max(dp->apply_next, st.applied + 1);
-	dp->apply_hi = max(dp->apply_hi, st.applied);
-	spin_lock(&dp->res->lock);
-	dp->res->applied_index = dp->applied;
-	spin_unlock(&dp->res->lock);
-	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
-}
-
-/**
- * prbd_dp_pl_needed() - the ids whose payloads the cache must keep
- * @dp: the data path
- * @ids: room for PRBD_PL_IDS_MAX ids
- *
- * This node's writes queued or proposed, and every write an entry of the
- * core's log or of a persist batch in flight names (accepted, being logged, or
- * chosen and not applied yet).  See prbd_pl_evict().
- *
- * Context: px_lock held.
- * Return: the number of ids in @ids.
- */
-u32 prbd_dp_pl_needed(struct prbd_dp *dp, u64 *ids)
-{
-	const struct prbd_px_entry *e;
-	struct prbd_px_status st;
-	struct prbd_batch *b;
-	struct prbd_io *cmd;
-	u32 n = 0, i, j, k;
-	u64 slot;
-
-	list_for_each_entry(cmd, &dp->incoming, list)
-		if (n < PRBD_DP_QUEUE_DEPTH)
-			ids[n++] = cmd->id;
-	for (i = 0; i < dp->tag_set.queue_depth; i++)
-		if (dp->cmds[i] && n < PRBD_DP_QUEUE_DEPTH)
-			ids[n++] = dp->cmds[i]->id;
-	prbd_px_status(dp->px, &st);
-	for (slot = st.log_start; slot < st.log_start + PRBD_PX_LOG_CAP;
-	     slot++) {
-		e = prbd_px_entry_at(dp->px, slot);
-		if (!e || e->slot != slot || e->kind != PRBD_PX_K_DATA)
-			continue;
-		for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
-			ids[n++] = e->desc[j].id;
-	}
-	for (k = 0; k < dp->b_n; k++) {
-		b = &dp->batches[(dp->b_head + k) % PRBD_DP_PERSIST_WINDOW];
-		for (i = 0; i < b->n_ents; i++) {
-			e = &b->ents[i];
-			if (e->kind != PRBD_PX_K_DATA)
-				continue;
-			for (j = 0; j < e->n_desc && j < PRBD_PX_BATCH; j++)
-				ids[n++] = e->desc[j].id;
-		}
-	}
-	return n;
-}
-
-static int prbd_dp_verify(struct prbd_resource *res, u64 start, u64 len,
-			  struct netlink_ext_ack *extack)
-{
-	struct prbd_dp *dp = res->priv;
-
-	if (!dp) {
-		NL_SET_ERR_MSG_MOD(extack, "resource is down");
-		return -ENOTCONN;
-	}
-	return prbd_rs_verify(dp, start, len, extack);
-}
-
-static int prbd_dp_resync(struct prbd_resource *res, u32 peer, u64 start,
-			  u64 len, struct netlink_ext_ack *extack)
-{
-	struct prbd_dp *dp = res->priv;
-
-	if (!dp) {
-		NL_SET_ERR_MSG_MOD(extack, "resource is down");
-		return -ENOTCONN;
-	}
-	return prbd_rs_repair(dp, peer, start, len, extack);
-}
-
-const struct prbd_res_ops prbd_dp_ops = {
-	.up = prbd_dp_up,
-	.down = prbd_dp_down,
-	.set_role = prbd_dp_set_role,
-	.peer_added = prbd_member_peer_added,
-	.peer_removing = prbd_member_peer_removing,
-	.admin = prbd_member_admin,
-	.verify = prbd_dp_verify,
-	.resync = prbd_dp_resync,
+/* Received frames: passed to prbd_repl_start() */
+const struct prbd_tr_ops prbd_drive_tr_ops = {
+	.recv = prbd_drive_recv,
+	.peer_state = prbd_repl_peer_state,
 };

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prbd: persistence - makes the core's persist batches durable (their log
+ * records with FUA, then the acceptor state when a batch carries a new
+ * promise or configuration) and reports them to the core in token order;
+ * checkpoints: flush the applied data and the slot map, record the applied
+ * index, release log space.
+ *
+ * Threads and locks: up to PRBD_DP_PERSIST_WINDOW batch works run at once
+ * on dp->lwq; checkpoints run on the ordered dp->pwq.  Every acceptor-state
+ * write holds dp->hs_mutex; dp->px_lock (taken inside it) guards the batch
+ * ring and the core.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+
+#include "prbd_int.h"
+#include "prbd_dp.h"
+#include "prbd_trace_helpers.h"
+
+/*
+ * How often the applied index is recorded (data area flushed, log space
+ * released).  Longer: fewer flushes, more log replayed after a crash.
+ */
+static unsigned int prbd_ckpt_ms = 1000;
+module_param_named(checkpoint_ms, prbd_ckpt_ms, uint, 0644);
+MODULE_PARM_DESC(checkpoint_ms, "checkpoint interval in ms (100..600000, default 1000)");
+
+static unsigned long prbd_ckpt_jiffies(void)
+{
+	return msecs_to_jiffies(clamp(READ_ONCE(prbd_ckpt_ms), 100U, 600000U));
+}
+
+/* The slots whose records may leave the ring (see prbd_checkpoint()). */
+static u64 prbd_release_bound(struct prbd_dp *dp)
+{
+	return min(dp->applied_disk, READ_ONCE(dp->core_log_start) - 1);
+}
+
+bool prbd_want_checkpoint(struct prbd_dp *dp)
+{
+	u64 used;
+
+	if (READ_ONCE(dp->rs_flags_want) != READ_ONCE(dp->rs_flags_disk))
+		return true;
+	if (READ_ONCE(dp->rs_inconsistent) &&
+	    READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk &&
+	    time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies()))
+		return true;
+
+	if (READ_ONCE(dp->log_starved) &&
+	    prbd_log_releasable(dp, prbd_release_bound(dp)))
+		return true;
+	if (dp->applied <= dp->applied_disk)
+		return false;
+	if (READ_ONCE(dp->ckpt_now))
+		return true;
+	spin_lock(&dp->log.lock);
+	used = dp->log.used + dp->log.reserved;
+	spin_unlock(&dp->log.lock);
+	return READ_ONCE(dp->log_starved) ||
+	       used > dp->log.ring_size / 4 * 3 ||
+	       time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies());
+}
+
+static void prbd_hs_to_state(struct prbd_dp *dp,
+			     const struct prbd_px_hardstate *hs, u64 applied,
+			     u32 flags, struct prbd_acceptor_state *st)
+{
+	u32 id;
+
+	memset(st, 0, sizeof(*st));
+	st->promised_ballot = hs->promised;
+	st->config_epoch = hs->cfg_slot;
+	st->commit_index = hs->commit;
+	st->applied_index = applied;
+	st->flags = flags | (READ_ONCE(dp->amnesiac) ?
+			     PRBD_DISK_ACC_F_AMNESIAC : 0);
+	if (flags & PRBD_DISK_ACC_F_INCONSISTENT) {
+		st->rs_from = dp->rs_from;
+		st->rs_cursor = READ_ONCE(dp->rs_cursor);
+		st->rs_need = READ_ONCE(dp->rs_need);
+	}
+	for (id = 1; id < PRBD_PX_MAX_NODES; id++) {
+		if (!((hs->voters | hs->learners) & BIT(id)))
+			continue;
+		st->members[st->nr_members].node_id = id;
+		st->members[st->nr_members].flags =
+			hs->voters & BIT(id) ? 0 : PRBD_DISK_MEMBER_LEARNER;
+		st->nr_members++;
+	}
+}
+
+/*
+ * Write the acceptor state.  Only a checkpoint changes the resync flags
+ * (@flags; others pass dp->rs_flags_disk): it flushes the data area and the
+ * slot map first.  The resync cursor may go with any write: the pieces below
+ * it are completed writes, which the record's preflush makes durable.
+ */
+int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
+		  u64 applied, u32 flags)
+{
+	struct prbd_acceptor_state st;
+	int err;
+
+	prbd_hs_to_state(dp, hs, applied, flags, &st);
+	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
+	if (err)
+		return err;
+	dp->hs_disk = *hs;
+	dp->applied_disk = applied;
+	WRITE_ONCE(dp->rs_flags_disk, flags);
+	dp->rs_cursor_disk = st.rs_cursor;
+	return 0;
+}
+
+static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
+			    const struct prbd_px_hardstate *b)
+{
+	return a->promised != b->promised || a->cfg_slot != b->cfg_slot ||
+	       a->voters != b->voters || a->learners != b->learners;
+}
+
+/*
+ * Flush the applied data, record the applied index, release log space.
+ * Context: dp->hs_mutex held (a batch may write a new promise meanwhile).
+ * Records of applied slots stay as catch-up history (prbd_catchup.c) while
+ * they fill at most half of the ring; a proposal starved of log space
+ * releases them all.
+ */
+static void __prbd_checkpoint(struct prbd_dp *dp)
+{
+	u64 applied = READ_ONCE(dp->applied), keep, freed;
+	u32 flags = READ_ONCE(dp->rs_flags_want);
+	struct prbd_px_hardstate hs = dp->hs_disk;
+	struct prbd_px_status st;
+	int err;
+
+	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
+	    ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
+	     READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk)) {
+		/*
+		 * The map covers what is applied before the record says so.
+		 * Both writes preflush: the applied data is stable before
+		 * either, no separate flush needed.
+		 */
+		/*
+		 * With the applied index goes the configuration in effect:
+		 * a configuration entry at or below it leaves the log, and
+		 * the acceptor state is otherwise written only when a batch
+		 * carries a new promise or configuration, which may not have
+		 * happened yet (see prbd_merge_hs()).
+		 */
+		spin_lock(&dp->px_lock);
+		prbd_px_status(dp->px, &st);
+		spin_unlock(&dp->px_lock);
+		if (st.cfg_slot > hs.cfg_slot) {
+			hs.cfg_slot = st.cfg_slot;
+			hs.voters = st.voters;
+			hs.learners = st.learners;
+		}
+		hs.commit = max(hs.commit, applied);
+		err = prbd_map_flush(dp, applied);
+		if (!err)
+			err = prbd_write_hs(dp, &hs, applied, flags);
+		if (err) {
+			pr_err("%s: checkpoint failed: %d\n", dp->res->name,
+			       err);
+			prbd_dp_io_error(dp, err, "checkpoint");
+			return;
+		}
+		dp->ckpt_at = jiffies;
+		WRITE_ONCE(dp->ckpt_now, false);
+	}
+	keep = READ_ONCE(dp->log_starved) ? 0 : dp->log.ring_size / 2;
+	freed = prbd_log_release(dp, prbd_release_bound(dp), keep);
+	if (freed) {
+		prbd_log_forget(dp, freed);
+		prbd_catchup_forget(dp, freed);
+		prbd_pl_evict(dp, 0, true);	/* payloads of truncated slots */
+	}
+	WRITE_ONCE(dp->log_starved, false);
+	prbd_dp_kick(dp);	/* proposals waiting for log space */
+}
+
+void prbd_checkpoint(struct prbd_dp *dp)
+{
+	mutex_lock(&dp->hs_mutex);
+	__prbd_checkpoint(dp);
+	mutex_unlock(&dp->hs_mutex);
+}
+
+/*
+ * A batch's hard state is a snapshot from when it was issued; a checkpoint
+ * since may have written a newer configuration (or a promise): never go
+ * back to an older one.
+ */
+static void prbd_merge_hs(struct prbd_px_hardstate *hs,
+			  const struct prbd_px_hardstate *disk)
+{
+	if (disk->cfg_slot > hs->cfg_slot) {
+		hs->cfg_slot = disk->cfg_slot;
+		hs->voters = disk->voters;
+		hs->learners = disk->learners;
+	}
+	hs->promised = max(hs->promised, disk->promised);
+	hs->commit = max(hs->commit, disk->commit);
+}
+
+/*
+ * Does the batch need the hard state written?  Only for a new promise or
+ * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
+ * index and chosen flags are volatile, re-learned after a restart, so a
+ * write costs one log append (FUA) on each node and nothing more.  Commit
+ * goes to disk whenever the record is written anyway, and the checkpoint
+ * records the applied index once the data area is flushed.
+ */
+static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
+{
+	return prbd_hs_changed(&b->hs, &dp->hs_disk);
+}
+
+/* Checkpoints (and the resync's requests for one). */
+void prbd_persist_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, persist_work);
+	unsigned int noio = memalloc_noio_save();
+
+	if (prbd_want_checkpoint(dp))
+		prbd_checkpoint(dp);
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * Write one persist batch: its records (FUA), then the acceptor state if
+ * it carries a new promise or configuration (the core issues such a batch
+ * alone).  Several batch works run at once; each marks its batch done and
+ * the core hears of the oldest done batches in token order, so a batch
+ * that lands early waits for the older ones (prbd_px_persisted()).
+ */
+void prbd_batch_work(struct work_struct *work)
+{
+	struct prbd_batch *b = container_of(work, struct prbd_batch, work);
+	struct prbd_dp *dp = b->dp;
+	unsigned int noio = memalloc_noio_save();
+	struct prbd_batch *o;
+	unsigned long ask_at = 0;	/* jiffies: ask for missing payloads */
+	int err;
+
+	if (READ_ONCE(dp->failed))
+		goto detached;
+	/* down: never persisted (nor reported) */
+	if (READ_ONCE(dp->stopping))
+		goto out;
+	trace_prbd_log_submit(prbd_dp_minor(dp), b->token, b->n_ents);
+	for (;;) {
+		int gen = atomic_read(&dp->pl_gen);
+
+		err = prbd_log_write_batch(dp, b);
+		if (err != -ENOSPC && err != -ENOENT && !prbd_io_transient(err))
+			break;
+		/*
+		 * Log full: the checkpoint frees what is applied.  Payload
+		 * missing: a relayed one (prbd_repl_plan()) may come after
+		 * the accept that names it, so wait for the next payload to
+		 * arrive; if it is still missing after PRBD_PL_ASK_MS (this
+		 * node dropped its DATA frame, or the relay did not reach
+		 * it), ask the leader for it again, then every 200 ms
+		 * (prbd_repl_want_payloads()).  No memory: wait.  Then try
+		 * again (records already written are skipped), unless down
+		 * stops the data path: the batch is never persisted (nor
+		 * reported).
+		 */
+		if (err == -ENOSPC) {
+			/* a lagging member may hold the log: not for long */
+			spin_lock(&dp->px_lock);
+			prbd_px_log_full(dp->px);
+			spin_unlock(&dp->px_lock);
+			WRITE_ONCE(dp->log_starved, true);
+			queue_work(dp->pwq, &dp->persist_work);
+		} else if (err == -ENOENT) {
+			if (!ask_at) {
+				ask_at = jiffies + msecs_to_jiffies(PRBD_PL_ASK_MS);
+			} else if (time_after_eq(jiffies, ask_at)) {
+				pr_warn_ratelimited("%s: payload of a value to log not here yet\n",
+						    dp->res->name);
+				prbd_repl_want_payloads(dp, b);
+				ask_at = jiffies + msecs_to_jiffies(200);
+			}
+		}
+		if (READ_ONCE(dp->stopping))
+			goto out;
+		if (err == -ENOENT)	/* until the next payload arrives */
+			wait_event_timeout(dp->pl_wq,
+					   atomic_read(&dp->pl_gen) != gen ||
+					   READ_ONCE(dp->stopping),
+					   msecs_to_jiffies(20));
+		else
+			msleep(20);
+	}
+	if (!err) {
+		mutex_lock(&dp->hs_mutex);
+		while (prbd_batch_needs_hs(dp, b)) {
+			struct prbd_px_hardstate hs = b->hs;
+
+			prbd_merge_hs(&hs, &dp->hs_disk);
+			err = prbd_write_hs(dp, &hs, dp->applied_disk,
+					    dp->rs_flags_disk);
+			if (!prbd_io_transient(err) || READ_ONCE(dp->stopping))
+				break;
+			msleep(20);	/* no memory: write it again */
+		}
+		mutex_unlock(&dp->hs_mutex);
+	}
+	trace_prbd_log_durable(prbd_dp_minor(dp), b->token, err);
+	if (err) {
+		/* not durable: never reported (a transient error too) */
+		pr_err("%s: log write failed: %d; backing device failed\n",
+		       dp->res->name, err);
+		prbd_dp_io_error(dp, err, "log write");
+		WRITE_ONCE(dp->failed, true);
+		goto detached;
+	}
+	spin_lock(&dp->px_lock);
+	b->done = true;
+	while (dp->b_n) {
+		o = &dp->batches[dp->b_head];
+		if (!o->done)
+			break;
+		prbd_px_persisted(dp->px, o->token);
+		o->busy = false;
+		o->done = false;
+		dp->b_head = (dp->b_head + 1) % PRBD_DP_PERSIST_WINDOW;
+		dp->b_n--;
+	}
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
+	if (prbd_want_checkpoint(dp) && !READ_ONCE(dp->failed))
+		queue_work(dp->pwq, &dp->persist_work);
+out:
+	memalloc_noio_restore(noio);
+	return;
+
+detached:
+	/*
+	 * The batch is never written nor reported (the core keeps it in
+	 * flight: a failed disk persists nothing more); its bios are done,
+	 * so the drive work may now fail the requests it names.
+	 */
+	spin_lock(&dp->px_lock);
+	b->dead = true;
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
+	memalloc_noio_restore(noio);
+}
