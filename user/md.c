@@ -32,8 +32,10 @@ struct prbdctl_dev {
 	bool is_blk;
 };
 
-static int prbdctl_dev_open(const char *path, bool rw, struct prbdctl_dev *d)
+/* Open @path O_RDONLY, or O_RDWR (a block device exclusively). */
+static int prbdctl_dev_open(const char *path, int mode, struct prbdctl_dev *d)
 {
+	bool rw = mode == O_RDWR;
 	struct stat st;
 	int lbs;
 
@@ -346,7 +348,7 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 	uint32_t bs;
 	int ret, err;
 
-	ret = prbdctl_dev_open(o->dev, true, &d);
+	ret = prbdctl_dev_open(o->dev, O_RDWR, &d);
 	if (ret)
 		return ret;
 	ret = PRBDCTL_EXIT_MD;
@@ -526,8 +528,9 @@ static const char *prbdctl_md_bad(enum prbd_md_err err)
 }
 
 static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
-			    const char *bad, bool first)
+			    const char *bad)
 {
+	bool first = !strcmp(copy, "A");
 	char cu[37], du[37];
 
 	prbdctl_format_uuid(sb->cluster_uuid, cu);
@@ -731,7 +734,7 @@ int prbdctl_show_md(const char *dev)
 	int i, muse = -1;
 	int ret, err;
 
-	ret = prbdctl_dev_open(dev, false, &d);
+	ret = prbdctl_dev_open(dev, O_RDONLY, &d);
 	if (ret)
 		return ret;
 	for (i = 0; i < 2; i++) {
@@ -788,8 +791,8 @@ int prbdctl_show_md(const char *dev)
 	} else {
 		printf("%s: %" PRIu64 " bytes\n", dev, d.size);
 	}
-	prbdctl_show_sb("A", &sb[0], prbdctl_md_bad(serr[0]), true);
-	prbdctl_show_sb("B", &sb[1], prbdctl_md_bad(serr[1]), false);
+	prbdctl_show_sb("A", &sb[0], prbdctl_md_bad(serr[0]));
+	prbdctl_show_sb("B", &sb[1], prbdctl_md_bad(serr[1]));
 	if (have_sb) {
 		if (prbdctl_json)
 			printf(",\"acceptor\":[");
