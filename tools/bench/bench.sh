@@ -45,7 +45,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$TOP/tools/bench
-. "$TOP/tools/vm/rig.sh"
+. "$TOP/selftests/lib.sh"	# the rig and the resource files
 
 BENCH_TARGETS=${BENCH_TARGETS:-raw prbd1 drbd prbd3 prbd5}
 BENCH_RUNTIME=${BENCH_RUNTIME:-20}
@@ -127,24 +127,13 @@ tgt_raw() {
 	esac
 }
 
-PRBD1_RES='[resource]
-name = r0
-minor = 0
-cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
-node-id = 1
-[node 1]
-address = 10.77.0.1:7790
-disk = /dev/vda'
-
 tgt_prbd1() { # exactly as selftests/device/single_node.sh
 	case $1 in
 	nodes) echo 1 ;;
 	label) echo "prbd, 1 node" ;;
 	available) ;;
 	setup)
-		gx 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$PRBD1_RES
-EOF" || return 1
+		gx 1 "$(res_install_cmd "$(bench_res 1)")" || return 1
 		gx 1 'prbdctl create-md r0' || return 1
 		gx 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
 		gx 1 'prbdctl status | grep -q "role primary"' || return 1
@@ -192,24 +181,24 @@ tgt_drbd() {
 	esac
 }
 
+# bench_res N: the resource file (selftests/lib.sh): single_res for one
+# node, else N nodes with the bench's secret and cluster UUID
+bench_res() {
+	if [ "$1" = 1 ]; then
+		single_res
+	else
+		repl_res "$1" bench-secret 8a1e5c3d-2f4b-4c6a-9e7d-1b0f3a5c7e9d
+	fi
+}
+
 # Replicated prbd on N guests: every node in one resource file, create-md
 # (--force: the disks may hold the DRBD target's meta data) and up on each,
 # guest 1 primary; fio runs on guest 1, the leader.
-prbdn_res() { # prbdn_res N
-	local i
-	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = 8a1e5c3d-2f4b-4c6a-9e7d-1b0f3a5c7e9d\nsecret = bench-secret\n'
-	for i in $(seq 1 "$1"); do
-		printf '[node %d]\naddress = %s:7790\ndisk = /dev/vda\n' "$i" "$(rig_ip "$i")"
-	done
-}
-
 prbdn_setup() { # prbdn_setup N
 	local i
 	for i in $(seq 1 "$1"); do
-		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$(prbdn_res "$1")
-EOF
-chmod 600 /etc/prbd.d/r0.res; modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
+		gx "$i" "$(res_install_cmd "$(bench_res "$1")")
+modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
 	done
 	gx 1 'for n in $(seq 1 30); do prbdctl primary r0 2>/dev/null && break; sleep 1; done
 		prbdctl status | grep -q "role primary"' || return 1
@@ -395,17 +384,14 @@ bpf_main() {
 	mkdir -p "$RAW"
 	RIG_DIR=$(mktemp -d /tmp/prbd-bench.XXXXXX)
 	case $nodes in
-	1) res=$PRBD1_RES ;;
-	3) res=$(prbdn_res 3) ;;
+	1 | 3) res=$(bench_res "$nodes") ;;
 	*) echo "bench: BENCH_BPF_NODES must be 1 or 3" >&2; exit 1 ;;
 	esac
 	rig_start "$nodes" || { log "rig did not boot"; exit 1; }
 	for i in $(seq 1 "$nodes"); do
 		gx "$i" 'dd if=/dev/zero of=/dev/vda bs=1M oflag=direct 2>/dev/null; true' || exit 1
-		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$res
-EOF
-chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
+		gx "$i" "$(res_install_cmd "$res")
+modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
 	done
 	gx 1 'prbdctl primary r0 && prbdctl status | grep -q "role primary"' || exit 1
 	for r in $(seq 1 "$rounds"); do
