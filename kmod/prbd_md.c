@@ -4,159 +4,29 @@
  * the acceptor state slots and the log header.
  *
  * The format is defined in uapi/prbd_disk.h and documented in
- * Documentation/prbd-disk-format.rst.  Validation never writes: a device
- * whose metadata is refused is left exactly as it was.
+ * Documentation/prbd-disk-format.rst.  The checks themselves are in
+ * md/prbd_md_check.c, shared with prbdctl; this file does the I/O and the
+ * logging.  Validation never writes: a device whose metadata is refused is
+ * left exactly as it was.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/build_bug.h>
 #include <linux/crc32c.h>
 #include <linux/gfp.h>
-#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/netlink.h>
 #include <linux/string.h>
 
 #include "prbd_int.h"
-
-static_assert(sizeof(struct prbd_disk_sb) == PRBD_DISK_REC_SIZE);
-static_assert(sizeof(struct prbd_disk_acceptor) == PRBD_DISK_REC_SIZE);
-static_assert(sizeof(struct prbd_disk_log_hdr) == PRBD_DISK_REC_SIZE);
-static_assert(sizeof(struct prbd_disk_log_rec) == 512);
-static_assert(offsetof(struct prbd_disk_sb, crc) == PRBD_DISK_REC_SIZE - 4);
-static_assert(offsetof(struct prbd_disk_acceptor, crc) ==
-	      PRBD_DISK_REC_SIZE - 4);
-static_assert(offsetof(struct prbd_disk_log_hdr, crc) ==
-	      PRBD_DISK_REC_SIZE - 4);
-static_assert(PRBD_ACCEPTOR_SIZE == 2 * PRBD_DISK_BLOCK);
-static_assert(sizeof(struct prbd_disk_map_hdr) == PRBD_DISK_REC_SIZE);
-static_assert(offsetof(struct prbd_disk_map_hdr, crc) ==
-	      PRBD_DISK_REC_SIZE - 4);
-
-/*
- * Why a metadata block was refused.  Every value names the on-disk field
- * that failed; the messages below are what userspace sees as extack.
- */
-enum prbd_md_err {
-	PRBD_MD_OK,
-	PRBD_MD_SB_MAGIC,
-	PRBD_MD_SB_CRC,
-	PRBD_MD_SB_VERSION,
-	PRBD_MD_SB_SB_SIZE,
-	PRBD_MD_SB_FEATURE_INCOMPAT,
-	PRBD_MD_SB_FEATURE_RO_COMPAT,
-	PRBD_MD_SB_RESERVED,
-	PRBD_MD_SB_NODE_ID,
-	PRBD_MD_SB_CLUSTER_UUID,
-	PRBD_MD_SB_BLOCK_SIZE,
-	PRBD_MD_SB_ACCEPTOR_OFFSET,
-	PRBD_MD_SB_ACCEPTOR_SIZE,
-	PRBD_MD_SB_LOG_OFFSET,
-	PRBD_MD_SB_LOG_SIZE,
-	PRBD_MD_SB_DATA_OFFSET,
-	PRBD_MD_SB_DATA_SIZE,
-	PRBD_MD_SB_DEV_SIZE,
-	PRBD_MD_SB_SEQ,
-	PRBD_MD_SB_MAP_OFFSET,
-	PRBD_MD_SB_MAP_SIZE,
-	PRBD_MD_SB_MAP_CHUNK_SHIFT,
-	PRBD_MD_ACC_MAGIC,
-	PRBD_MD_ACC_CRC,
-	PRBD_MD_ACC_DISK_UUID,
-	PRBD_MD_ACC_NR_MEMBERS,
-	PRBD_MD_ACC_MEMBERS,
-	PRBD_MD_ACC_RESERVED,
-	PRBD_MD_ACC_FLAGS,
-	PRBD_MD_LOG_MAGIC,
-	PRBD_MD_LOG_CRC,
-	PRBD_MD_LOG_DISK_UUID,
-	PRBD_MD_LOG_REC_ALIGN,
-	PRBD_MD_LOG_REC_OFFSET,
-	PRBD_MD_LOG_REC_SIZE,
-	PRBD_MD_LOG_RESERVED,
-	PRBD_MD_NR_ERRS
-};
-
-static const char * const prbd_md_msgs[PRBD_MD_NR_ERRS] = {
-	[PRBD_MD_SB_MAGIC] =
-		"prbd: superblock field 'magic' is wrong: no prbd metadata on this device",
-	[PRBD_MD_SB_CRC] =
-		"prbd: superblock field 'crc' does not match the contents",
-	[PRBD_MD_SB_VERSION] =
-		"prbd: superblock field 'version' is not a supported format version",
-	[PRBD_MD_SB_SB_SIZE] =
-		"prbd: superblock field 'sb_size' is wrong",
-	[PRBD_MD_SB_FEATURE_INCOMPAT] =
-		"prbd: superblock field 'feature_incompat' has unknown features",
-	[PRBD_MD_SB_FEATURE_RO_COMPAT] =
-		"prbd: superblock field 'feature_ro_compat' has unknown features",
-	[PRBD_MD_SB_RESERVED] =
-		"prbd: superblock field 'reserved' is not zero",
-	[PRBD_MD_SB_NODE_ID] =
-		"prbd: superblock field 'node_id' is out of range",
-	[PRBD_MD_SB_CLUSTER_UUID] =
-		"prbd: superblock field 'cluster_uuid' is zero",
-	[PRBD_MD_SB_BLOCK_SIZE] =
-		"prbd: superblock field 'block_size' is invalid",
-	[PRBD_MD_SB_ACCEPTOR_OFFSET] =
-		"prbd: superblock field 'acceptor_offset' is invalid",
-	[PRBD_MD_SB_ACCEPTOR_SIZE] =
-		"prbd: superblock field 'acceptor_size' is invalid",
-	[PRBD_MD_SB_LOG_OFFSET] =
-		"prbd: superblock field 'log_offset' is invalid",
-	[PRBD_MD_SB_LOG_SIZE] =
-		"prbd: superblock field 'log_size' is invalid",
-	[PRBD_MD_SB_DATA_OFFSET] =
-		"prbd: superblock field 'data_offset' is invalid",
-	[PRBD_MD_SB_DATA_SIZE] =
-		"prbd: superblock field 'data_size' is invalid",
-	[PRBD_MD_SB_DEV_SIZE] =
-		"prbd: superblock field 'dev_size' does not fit the device",
-	[PRBD_MD_SB_SEQ] =
-		"prbd: superblock field 'seq' is equal in both copies but their contents differ",
-	[PRBD_MD_SB_MAP_OFFSET] =
-		"prbd: superblock field 'map_offset' is invalid",
-	[PRBD_MD_SB_MAP_SIZE] =
-		"prbd: superblock field 'map_size' does not match the data area",
-	[PRBD_MD_SB_MAP_CHUNK_SHIFT] =
-		"prbd: superblock field 'map_chunk_shift' is invalid",
-	[PRBD_MD_ACC_MAGIC] =
-		"prbd: acceptor state field 'magic' is wrong in both slots",
-	[PRBD_MD_ACC_CRC] =
-		"prbd: acceptor state field 'crc' does not match the contents",
-	[PRBD_MD_ACC_DISK_UUID] =
-		"prbd: acceptor state field 'disk_uuid' does not match the superblock",
-	[PRBD_MD_ACC_NR_MEMBERS] =
-		"prbd: acceptor state field 'nr_members' is out of range",
-	[PRBD_MD_ACC_MEMBERS] =
-		"prbd: acceptor state field 'members' holds an invalid node id",
-	[PRBD_MD_ACC_RESERVED] =
-		"prbd: acceptor state field 'reserved' is not zero",
-	[PRBD_MD_ACC_FLAGS] =
-		"prbd: acceptor state field 'flags' has unknown bits",
-	[PRBD_MD_LOG_MAGIC] =
-		"prbd: log header field 'magic' is wrong",
-	[PRBD_MD_LOG_CRC] =
-		"prbd: log header field 'crc' does not match the contents",
-	[PRBD_MD_LOG_DISK_UUID] =
-		"prbd: log header field 'disk_uuid' does not match the superblock",
-	[PRBD_MD_LOG_REC_ALIGN] =
-		"prbd: log header field 'rec_align' is invalid",
-	[PRBD_MD_LOG_REC_OFFSET] =
-		"prbd: log header field 'rec_offset' does not match the superblock",
-	[PRBD_MD_LOG_REC_SIZE] =
-		"prbd: log header field 'rec_size' does not match the superblock",
-	[PRBD_MD_LOG_RESERVED] =
-		"prbd: log header field 'reserved' is not zero",
-};
+#include "md/prbd_md_check.h"
 
 static void prbd_md_set_err(struct netlink_ext_ack *extack,
 			    enum prbd_md_err err)
 {
 	if (extack)
-		extack->_msg = prbd_md_msgs[err];
+		extack->_msg = prbd_md_err_msg(err);
 }
 
 /**
@@ -169,11 +39,6 @@ static void prbd_md_set_err(struct netlink_ext_ack *extack,
 u32 prbd_md_crc(const void *buf, size_t len)
 {
 	return ~crc32c(~0U, buf, len);
-}
-
-static bool prbd_md_all_zero(const void *buf, size_t len)
-{
-	return !memchr_inv(buf, 0, len);
 }
 
 static int prbd_md_io(struct block_device *bdev, u64 offset,
@@ -221,120 +86,12 @@ static int prbd_md_write_rec(struct block_device *bdev, u64 offset,
 	return err;
 }
 
-/* Is this copy one we wrote completely?  Checks magic and crc only. */
-static enum prbd_md_err prbd_md_sb_intact(const struct prbd_disk_sb *sb)
-{
-	if (le64_to_cpu(sb->magic) != PRBD_SB_MAGIC)
-		return PRBD_MD_SB_MAGIC;
-	if (le32_to_cpu(sb->crc) != prbd_md_crc(sb, offsetof(typeof(*sb), crc)))
-		return PRBD_MD_SB_CRC;
-	return PRBD_MD_OK;
-}
-
-static bool prbd_md_aligned(u64 v)
-{
-	return IS_ALIGNED(v, PRBD_DISK_BLOCK);
-}
-
-/**
- * prbd_md_map_chunks() - slot map entries for a data area
- * @data_size: bytes
- * @shift: log2 of the chunk size
- *
- * Return: ceil(@data_size / 2^@shift).
- */
-u64 prbd_md_map_chunks(u64 data_size, u32 shift)
-{
-	return (data_size >> shift) + !!(data_size & ((1ULL << shift) - 1));
-}
-
-/* The slot map fields, given a valid log area ending at @log_end. */
-static enum prbd_md_err prbd_md_map_check(const struct prbd_disk_sb *sb,
-					  u64 log_end, u64 *map_end)
-{
-	u64 off = le64_to_cpu(sb->map_offset), size = le64_to_cpu(sb->map_size);
-	u32 shift = le32_to_cpu(sb->map_chunk_shift);
-	u64 n;
-
-	*map_end = log_end;
-	if (sb->reserved1)
-		return PRBD_MD_SB_RESERVED;
-	if (!(le64_to_cpu(sb->feature_incompat) &
-	      PRBD_FEATURE_INCOMPAT_SLOTMAP))
-		return off || size || shift ? PRBD_MD_SB_MAP_OFFSET : PRBD_MD_OK;
-	if (off < log_end || !prbd_md_aligned(off))
-		return PRBD_MD_SB_MAP_OFFSET;
-	if (shift < PRBD_MAP_CHUNK_SHIFT_MIN || shift > PRBD_MAP_CHUNK_SHIFT_MAX)
-		return PRBD_MD_SB_MAP_CHUNK_SHIFT;
-	n = prbd_md_map_chunks(le64_to_cpu(sb->data_size), shift);
-	if (n > PRBD_MAP_MAX_CHUNKS)
-		return PRBD_MD_SB_MAP_CHUNK_SHIFT;
-	if (size != 2 * PRBD_DISK_BLOCK + round_up(n * 8, PRBD_DISK_BLOCK) ||
-	    check_add_overflow(off, size, map_end))
-		return PRBD_MD_SB_MAP_SIZE;
-	return PRBD_MD_OK;
-}
-
-/* Full validation of an intact copy against a device of @dev_bytes bytes. */
-static enum prbd_md_err prbd_md_sb_check(const struct prbd_disk_sb *sb,
-					 u64 dev_bytes)
-{
-	u64 dev_size = le64_to_cpu(sb->dev_size);
-	u64 acc_off = le64_to_cpu(sb->acceptor_offset);
-	u64 acc_size = le64_to_cpu(sb->acceptor_size);
-	u64 log_off = le64_to_cpu(sb->log_offset);
-	u64 log_size = le64_to_cpu(sb->log_size);
-	u64 data_off = le64_to_cpu(sb->data_offset);
-	u64 data_size = le64_to_cpu(sb->data_size);
-	u32 node_id = le32_to_cpu(sb->node_id);
-	u32 bs = le32_to_cpu(sb->block_size);
-	u64 log_end, data_end, map_end;
-	enum prbd_md_err err;
-
-	if (le32_to_cpu(sb->version) != PRBD_DISK_VERSION)
-		return PRBD_MD_SB_VERSION;
-	if (le32_to_cpu(sb->sb_size) != sizeof(*sb))
-		return PRBD_MD_SB_SB_SIZE;
-	if (le64_to_cpu(sb->feature_incompat) & ~PRBD_FEATURE_INCOMPAT_SUPP)
-		return PRBD_MD_SB_FEATURE_INCOMPAT;
-	if (le64_to_cpu(sb->feature_ro_compat) & ~PRBD_FEATURE_RO_COMPAT_SUPP)
-		return PRBD_MD_SB_FEATURE_RO_COMPAT;
-	if (!prbd_md_all_zero(sb->reserved, sizeof(sb->reserved)))
-		return PRBD_MD_SB_RESERVED;
-	if (node_id < 1 || node_id > PRBD_NODE_ID_MAX)
-		return PRBD_MD_SB_NODE_ID;
-	if (prbd_md_all_zero(sb->cluster_uuid, sizeof(sb->cluster_uuid)))
-		return PRBD_MD_SB_CLUSTER_UUID;
-	if (bs < 512 || bs > PRBD_DISK_BLOCK || !is_power_of_2(bs))
-		return PRBD_MD_SB_BLOCK_SIZE;
-	if (acc_off != PRBD_ACCEPTOR_OFFSET)
-		return PRBD_MD_SB_ACCEPTOR_OFFSET;
-	if (acc_size != PRBD_ACCEPTOR_SIZE)
-		return PRBD_MD_SB_ACCEPTOR_SIZE;
-	if (log_off < acc_off + acc_size || !prbd_md_aligned(log_off))
-		return PRBD_MD_SB_LOG_OFFSET;
-	if (log_size < PRBD_LOG_MIN_SIZE || !prbd_md_aligned(log_size) ||
-	    check_add_overflow(log_off, log_size, &log_end))
-		return PRBD_MD_SB_LOG_SIZE;
-	err = prbd_md_map_check(sb, log_end, &map_end);
-	if (err != PRBD_MD_OK)
-		return err;
-	if (data_off < map_end || !prbd_md_aligned(data_off))
-		return PRBD_MD_SB_DATA_OFFSET;
-	if (data_size < PRBD_DATA_MIN_SIZE || !IS_ALIGNED(data_size, bs) ||
-	    check_add_overflow(data_off, data_size, &data_end))
-		return PRBD_MD_SB_DATA_SIZE;
-	if (dev_size < data_end || dev_size > dev_bytes)
-		return PRBD_MD_SB_DEV_SIZE;
-	return PRBD_MD_OK;
-}
-
 static void prbd_md_sb_report(struct block_device *bdev, char copy,
 			      const struct prbd_disk_sb *sb,
 			      enum prbd_md_err err, u64 dev_bytes)
 {
 	pr_err("%pg: superblock copy %c refused: %s (magic %#llx version %u sb_size %u seq %llu node_id %u block_size %u dev_size %llu/%llu log %llu+%llu data %llu+%llu)\n",
-	       bdev, copy, prbd_md_msgs[err] + 6, le64_to_cpu(sb->magic),
+	       bdev, copy, prbd_md_err_text(err), le64_to_cpu(sb->magic),
 	       le32_to_cpu(sb->version), le32_to_cpu(sb->sb_size),
 	       le64_to_cpu(sb->seq), le32_to_cpu(sb->node_id),
 	       le32_to_cpu(sb->block_size), le64_to_cpu(sb->dev_size),
@@ -344,65 +101,52 @@ static void prbd_md_sb_report(struct block_device *bdev, char copy,
 }
 
 /*
- * Choose the superblock copy to use.  A copy with a bad magic or crc is
- * taken for a torn write and ignored when the other copy is intact.  A copy
- * that is intact but has an invalid field is refused outright: that is
- * corruption or a bug, never a torn write.
+ * Use the superblock copy prbd_md_pick_sb() chooses, and log why a copy is
+ * ignored or refused.
  */
-static int prbd_md_pick_sb(struct block_device *bdev,
-			   const struct prbd_disk_sb sbs[2], u64 dev_bytes,
-			   struct prbd_md *md, struct netlink_ext_ack *extack)
+static int prbd_md_use_sb(struct block_device *bdev,
+			  const struct prbd_disk_sb sbs[2], u64 dev_bytes,
+			  struct prbd_md *md, struct netlink_ext_ack *extack)
 {
-	enum prbd_md_err intact[2], err;
-	unsigned int i, use;
+	enum prbd_md_err errs[2], err;
+	unsigned int i, use = 0;
+	u64 seq_a, seq_b;
 
-	for (i = 0; i < 2; i++)
-		intact[i] = prbd_md_sb_intact(&sbs[i]);
-
-	if (intact[0] != PRBD_MD_OK && intact[1] != PRBD_MD_OK) {
-		/* crc beats magic: some prbd metadata is there, but broken */
-		err = max(intact[0], intact[1]);
+	err = prbd_md_pick_sb(sbs, dev_bytes, errs, &use);
+	if (prbd_md_err_torn(errs[0]) && prbd_md_err_torn(errs[1])) {
 		for (i = 0; i < 2; i++)
-			prbd_md_sb_report(bdev, 'A' + i, &sbs[i], intact[i],
+			prbd_md_sb_report(bdev, 'A' + i, &sbs[i], errs[i],
 					  dev_bytes);
 		prbd_md_set_err(extack, err);
 		return -EINVAL;
 	}
 
 	for (i = 0; i < 2; i++) {
-		if (intact[i] != PRBD_MD_OK) {
+		if (errs[i] == PRBD_MD_OK)
+			continue;
+		if (prbd_md_err_torn(errs[i])) {
 			pr_warn("%pg: superblock copy %c ignored (%s), using copy %c\n",
-				bdev, 'A' + i, prbd_md_msgs[intact[i]] + 6,
+				bdev, 'A' + i, prbd_md_err_text(errs[i]),
 				'B' - i);
 			continue;
 		}
-		err = prbd_md_sb_check(&sbs[i], dev_bytes);
-		if (err != PRBD_MD_OK) {
-			prbd_md_sb_report(bdev, 'A' + i, &sbs[i], err,
-					  dev_bytes);
-			prbd_md_set_err(extack, err);
-			return -EINVAL;
-		}
+		prbd_md_sb_report(bdev, 'A' + i, &sbs[i], errs[i], dev_bytes);
+		prbd_md_set_err(extack, errs[i]);
+		return -EINVAL;
 	}
 
-	if (intact[0] == PRBD_MD_OK && intact[1] == PRBD_MD_OK) {
-		u64 seq_a = le64_to_cpu(sbs[0].seq);
-		u64 seq_b = le64_to_cpu(sbs[1].seq);
-
-		if (seq_a == seq_b && memcmp(&sbs[0], &sbs[1], sizeof(sbs[0]))) {
-			pr_err("%pg: superblock copies A and B differ at seq %llu\n",
-			       bdev, seq_a);
-			prbd_md_set_err(extack, PRBD_MD_SB_SEQ);
-			return -EINVAL;
-		}
-		use = seq_b > seq_a;
-		if (seq_a != seq_b)
-			pr_warn("%pg: superblock copy %c is older (seq %llu < %llu), using copy %c\n",
-				bdev, 'B' - use, use ? seq_a : seq_b,
-				use ? seq_b : seq_a, 'A' + use);
-	} else {
-		use = intact[0] != PRBD_MD_OK;
+	seq_a = le64_to_cpu(sbs[0].seq);
+	seq_b = le64_to_cpu(sbs[1].seq);
+	if (err != PRBD_MD_OK) {
+		pr_err("%pg: superblock copies A and B differ at seq %llu\n",
+		       bdev, seq_a);
+		prbd_md_set_err(extack, err);
+		return -EINVAL;
 	}
+	if (errs[0] == PRBD_MD_OK && errs[1] == PRBD_MD_OK && seq_a != seq_b)
+		pr_warn("%pg: superblock copy %c is older (seq %llu < %llu), using copy %c\n",
+			bdev, 'B' - use, use ? seq_a : seq_b,
+			use ? seq_b : seq_a, 'A' + use);
 
 	md->sb = sbs[use];
 	md->sb_from = use;
@@ -417,112 +161,36 @@ static int prbd_md_pick_sb(struct block_device *bdev,
 	return 0;
 }
 
-static bool prbd_md_acc_empty(const struct prbd_disk_acceptor *acc)
-{
-	return prbd_md_all_zero(acc, sizeof(*acc));
-}
-
-static enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
-					  const struct prbd_disk_sb *sb)
-{
-	u32 nr = le32_to_cpu(acc->nr_members);
-	u32 i, id;
-
-	if (le64_to_cpu(acc->magic) != PRBD_ACCEPTOR_MAGIC)
-		return PRBD_MD_ACC_MAGIC;
-	if (le32_to_cpu(acc->crc) !=
-	    prbd_md_crc(acc, offsetof(typeof(*acc), crc)))
-		return PRBD_MD_ACC_CRC;
-	if (memcmp(acc->disk_uuid, sb->disk_uuid, sizeof(acc->disk_uuid)))
-		return PRBD_MD_ACC_DISK_UUID;
-	if (nr > PRBD_DISK_MAX_MEMBERS)
-		return PRBD_MD_ACC_NR_MEMBERS;
-	for (i = 0; i < nr; i++) {
-		id = le32_to_cpu(acc->members[i].node_id);
-		if (id < 1 || id > PRBD_NODE_ID_MAX ||
-		    le32_to_cpu(acc->members[i].flags) &
-		    ~PRBD_DISK_MEMBER_LEARNER)
-			return PRBD_MD_ACC_MEMBERS;
-	}
-	for (; i < PRBD_DISK_MAX_MEMBERS; i++)
-		if (acc->members[i].node_id || acc->members[i].flags)
-			return PRBD_MD_ACC_MEMBERS;
-	if (acc->reserved0 || acc->reserved1 ||
-	    !prbd_md_all_zero(acc->reserved, sizeof(acc->reserved)))
-		return PRBD_MD_ACC_RESERVED;
-	if (le32_to_cpu(acc->flags) & ~PRBD_DISK_ACC_F_KNOWN)
-		return PRBD_MD_ACC_FLAGS;
-	return PRBD_MD_OK;
-}
-
 /*
- * Choose the acceptor slot to use: the intact one with the higher seq.  An
- * all-zero slot is unused; a slot with a bad magic or crc is a torn update.
- * An intact slot with an invalid field is refused.
+ * Use the acceptor slot prbd_md_pick_acc() chooses, and log why a slot is
+ * ignored or refused.
  */
-static int prbd_md_pick_acc(struct block_device *bdev,
-			    const struct prbd_disk_acceptor accs[2],
-			    struct prbd_md *md, struct netlink_ext_ack *extack)
+static int prbd_md_use_acc(struct block_device *bdev,
+			   const struct prbd_disk_acceptor accs[2],
+			   struct prbd_md *md, struct netlink_ext_ack *extack)
 {
-	enum prbd_md_err err[2], worst = PRBD_MD_OK;
-	unsigned int i, use;
+	enum prbd_md_err errs[2], err;
+	unsigned int use = 0;
 
-	for (i = 0; i < 2; i++) {
-		err[i] = prbd_md_acc_check(&accs[i], &md->sb);
-		if (err[i] > PRBD_MD_ACC_CRC) {
-			pr_err("%pg: acceptor slot %u refused: %s\n", bdev, i,
-			       prbd_md_msgs[err[i]] + 6);
-			prbd_md_set_err(extack, err[i]);
-			return -EINVAL;
-		}
-		if (err[i] != PRBD_MD_OK && !prbd_md_acc_empty(&accs[i]))
-			worst = max(worst, err[i]);
-	}
-
-	if (err[0] != PRBD_MD_OK && err[1] != PRBD_MD_OK) {
-		if (worst == PRBD_MD_OK)
-			worst = PRBD_MD_ACC_MAGIC;
-		pr_err("%pg: no valid acceptor state slot: %s\n", bdev,
-		       prbd_md_msgs[worst] + 6);
-		prbd_md_set_err(extack, worst);
+	err = prbd_md_pick_acc(accs, &md->sb, errs, &use);
+	if (err != PRBD_MD_OK) {
+		if (prbd_md_err_torn(err))
+			pr_err("%pg: no valid acceptor state slot: %s\n", bdev,
+			       prbd_md_err_text(err));
+		else
+			pr_err("%pg: acceptor slot %u refused: %s\n", bdev,
+			       errs[0] == err ? 0 : 1, prbd_md_err_text(err));
+		prbd_md_set_err(extack, err);
 		return -EINVAL;
 	}
-
-	if (err[0] == PRBD_MD_OK && err[1] == PRBD_MD_OK)
-		use = le64_to_cpu(accs[1].seq) > le64_to_cpu(accs[0].seq);
-	else
-		use = err[0] != PRBD_MD_OK;
-	if (err[!use] != PRBD_MD_OK && !prbd_md_acc_empty(&accs[!use]))
+	if (errs[!use] != PRBD_MD_OK &&
+	    !prbd_md_all_zero(&accs[!use], sizeof(accs[!use])))
 		pr_warn("%pg: acceptor slot %u ignored (%s)\n", bdev, !use,
-			prbd_md_msgs[err[!use]] + 6);
+			prbd_md_err_text(errs[!use]));
 
 	md->acc = accs[use];
 	md->acc_slot = use;
 	return 0;
-}
-
-static enum prbd_md_err prbd_md_log_check(const struct prbd_disk_log_hdr *lh,
-					  const struct prbd_disk_sb *sb)
-{
-	u64 log_off = le64_to_cpu(sb->log_offset);
-	u64 log_size = le64_to_cpu(sb->log_size);
-
-	if (le64_to_cpu(lh->magic) != PRBD_LOG_MAGIC)
-		return PRBD_MD_LOG_MAGIC;
-	if (le32_to_cpu(lh->crc) != prbd_md_crc(lh, offsetof(typeof(*lh), crc)))
-		return PRBD_MD_LOG_CRC;
-	if (memcmp(lh->disk_uuid, sb->disk_uuid, sizeof(lh->disk_uuid)))
-		return PRBD_MD_LOG_DISK_UUID;
-	if (le32_to_cpu(lh->rec_align) != PRBD_DISK_BLOCK)
-		return PRBD_MD_LOG_REC_ALIGN;
-	if (le64_to_cpu(lh->rec_offset) != log_off + PRBD_DISK_BLOCK)
-		return PRBD_MD_LOG_REC_OFFSET;
-	if (le64_to_cpu(lh->rec_size) != log_size - PRBD_DISK_BLOCK)
-		return PRBD_MD_LOG_REC_SIZE;
-	if (lh->reserved0 ||
-	    !prbd_md_all_zero(lh->reserved, sizeof(lh->reserved)))
-		return PRBD_MD_LOG_RESERVED;
-	return PRBD_MD_OK;
 }
 
 /**
@@ -582,15 +250,14 @@ int prbd_md_read(struct block_device *bdev, struct prbd_md *md,
 	ret = prbd_md_read_rec(bdev, PRBD_SB_B_OFFSET, page, &sbs[1]);
 	if (ret)
 		goto out_io_error;
-	ret = prbd_md_pick_sb(bdev, sbs, dev_bytes, md, extack);
+	ret = prbd_md_use_sb(bdev, sbs, dev_bytes, md, extack);
 	if (ret)
 		goto out_free_buf;
 
 	if (md->block_size < bdev_logical_block_size(bdev)) {
 		pr_err("%pg: superblock block_size %u < device logical block size %u\n",
 		       bdev, md->block_size, bdev_logical_block_size(bdev));
-		NL_SET_ERR_MSG_MOD(extack,
-				   "superblock field 'block_size' is smaller than the device's logical block size");
+		prbd_md_set_err(extack, PRBD_MD_SB_DEV_BLOCK_SIZE);
 		ret = -EINVAL;
 		goto out_free_buf;
 	}
@@ -602,7 +269,7 @@ int prbd_md_read(struct block_device *bdev, struct prbd_md *md,
 			       page, &accs[1]);
 	if (ret)
 		goto out_io_error;
-	ret = prbd_md_pick_acc(bdev, accs, md, extack);
+	ret = prbd_md_use_acc(bdev, accs, md, extack);
 	if (ret)
 		goto out_free_buf;
 
@@ -612,7 +279,7 @@ int prbd_md_read(struct block_device *bdev, struct prbd_md *md,
 	err = prbd_md_log_check(lh, &md->sb);
 	if (err != PRBD_MD_OK) {
 		pr_err("%pg: log header refused: %s\n", bdev,
-		       prbd_md_msgs[err] + 6);
+		       prbd_md_err_text(err));
 		prbd_md_set_err(extack, err);
 		ret = -EINVAL;
 		goto out_free_buf;
@@ -754,18 +421,6 @@ int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 	return err;
 }
 
-static bool prbd_md_map_hdr_ok(const struct prbd_disk_map_hdr *h,
-			       const struct prbd_md *md, u64 n_chunks)
-{
-	return le64_to_cpu(h->magic) == PRBD_MAP_MAGIC &&
-	       le32_to_cpu(h->crc) == prbd_md_crc(h, offsetof(typeof(*h), crc)) &&
-	       !memcmp(h->disk_uuid, md->sb.disk_uuid, sizeof(h->disk_uuid)) &&
-	       le64_to_cpu(h->n_chunks) == n_chunks &&
-	       le32_to_cpu(h->chunk_shift) == md->map_chunk_shift &&
-	       !h->reserved0 && prbd_md_all_zero(h->reserved,
-						 sizeof(h->reserved));
-}
-
 /**
  * prbd_md_read_map_hdr() - find the newest intact slot map header
  * @bdev: the backing device
@@ -778,10 +433,10 @@ static bool prbd_md_map_hdr_ok(const struct prbd_disk_map_hdr *h,
 int prbd_md_read_map_hdr(struct block_device *bdev, struct prbd_md *md,
 			 u64 *covers)
 {
-	u64 n = prbd_md_map_chunks(md->data_size, md->map_chunk_shift);
+	enum prbd_md_err errs[2];
 	struct prbd_disk_map_hdr *h;
 	struct page *page;
-	int err = 0, i, use = -1;
+	int err = 0, i, use;
 
 	page = alloc_page(GFP_KERNEL);
 	h = kcalloc(2, sizeof(*h), GFP_KERNEL);
@@ -794,11 +449,8 @@ int prbd_md_read_map_hdr(struct block_device *bdev, struct prbd_md *md,
 				       i * PRBD_DISK_BLOCK, page, &h[i]);
 		if (err)
 			goto out_free;
-		if (!prbd_md_map_hdr_ok(&h[i], md, n))
-			continue;
-		if (use < 0 || le64_to_cpu(h[i].seq) > le64_to_cpu(h[use].seq))
-			use = i;
 	}
+	use = prbd_md_pick_map_hdr(h, &md->sb, errs);
 	if (use < 0) {
 		md->map_seq = 0;
 		md->map_hdr = 1;

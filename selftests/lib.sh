@@ -90,34 +90,77 @@ need_rig() {
 	fi
 }
 
-# --- replication groups (selftests/repl/) ---------------------------------
-# A resource file for nodes 1..N, bringing nodes up, promoting one, and
-# comparing replicas.
+# --- resource files -------------------------------------------------------
+# The text of /etc/prbd.d/r0.res for every group, the demo and the bench:
+# nodes 1..N at $(rig_ip I):7790, each on its whole /dev/vda.
 
 REPL_UUID=${REPL_UUID:-0b6f4c1e-5d2a-4f7e-9a3b-2c1d0e9f8a7b}
 REPL_SECRET=${REPL_SECRET:-repl-test-secret}
 
-# repl_res N [SECRET] [UUID] [EXTRA]: the text of /etc/prbd.d/r0.res; the
-# nodes listed in $REPL_OUTSIDE get "role = none" (outside the group)
+# repl_res N [SECRET] [UUID] [EXTRA]: the text of /etc/prbd.d/r0.res; SECRET
+# "none" for no secret line; EXTRA: more lines of the [resource] section;
+# the nodes listed in $REPL_OUTSIDE get "role = none" (outside the group)
 repl_res() {
 	local n=$1 secret=${2:-$REPL_SECRET} uuid=${3:-$REPL_UUID} i
-	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = %s\nsecret = %s\n%s' \
-		"$uuid" "$secret" "${4:+$4
-}"
+	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = %s\n' "$uuid"
+	[ "$secret" = none ] || printf 'secret = %s\n' "$secret"
+	[ -z "${4:-}" ] || printf '%s\n' "$4"
 	for i in $(seq 1 "$n"); do
-		printf '[node %d]\naddress = 10.77.0.%d:7790\ndisk = /dev/vda\n' "$i" "$i"
+		printf '[node %d]\naddress = %s:7790\ndisk = /dev/vda\n' "$i" "$(rig_ip "$i")"
 		case " ${REPL_OUTSIDE:-} " in *" $i "*) echo 'role = none' ;; esac
 	done
 }
+
+# single_res: the resource file of a one-node group (a majority of one):
+# node 1, no secret (selftests/device/single_node.sh, compat/k612.sh, the
+# bench's prbd1 target)
+single_res() {
+	repl_res 1 none 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60 "node-id = 1"
+}
+
+# res_install_cmd TEXT: the guest command that installs TEXT as
+# /etc/prbd.d/r0.res (mode 600: it may hold the secret)
+res_install_cmd() {
+	printf '%s' "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
+$1
+EOF
+chmod 600 /etc/prbd.d/r0.res"
+}
+
+# --- one-node groups (device/single_node, compat/k612) ----------------------
+
+# single_up: load prbd on node 1, up r0 and make it primary
+single_up() {
+	vm 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0'
+}
+
+# single_create_up: install single_res on node 1, create-md, single_up
+single_create_up() {
+	vm 1 "$(res_install_cmd "$(single_res)")"
+	vm 1 'prbdctl create-md r0'
+	single_up
+}
+
+# single_fs_down_up N KIB: ext4 on /dev/prbd0 with N files (file i of
+# i * KIB KiB), down, up again: every checksum matches; left mounted on
+# /mnt/p
+single_fs_down_up() {
+	vm 1 'mkfs.ext4 -q -F /dev/prbd0 && mkdir -p /mnt/p && mount -t ext4 /dev/prbd0 /mnt/p'
+	vm 1 "for i in \$(seq 1 $1); do head -c \$((i * $2 * 1024)) /dev/urandom > /mnt/p/f\$i; done
+		cd /mnt/p && sha256sum f* > /tmp/sums && cd / && umount /mnt/p"
+	vm 1 'prbdctl secondary r0 && prbdctl down r0 && ! test -b /dev/prbd0'
+	single_up
+	vm 1 'mount -t ext4 /dev/prbd0 /mnt/p && cd /mnt/p && sha256sum -c --quiet /tmp/sums'
+}
+
+# --- replication groups (selftests/repl/) ---------------------------------
+# Bringing nodes up, promoting one, and comparing replicas.
 
 # repl_write_res I N [SECRET] [UUID] [EXTRA]: install the resource file on node I
 repl_write_res() {
 	local i=$1
 	shift
-	vm "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$(repl_res "$@")
-EOF
-chmod 600 /etc/prbd.d/r0.res"
+	vm "$i" "$(res_install_cmd "$(repl_res "$@")")"
 }
 
 # repl_start N [EXTRA]: on nodes 1..N install the resource file, set the

@@ -8,7 +8,7 @@
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$TOP/tools/vm/rig.sh"
+. "$TOP/selftests/lib.sh"	# the rig and the resource file
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\n\033[31mDEMO FAILED: %s\033[0m\n' "$*"; exit 1; }
@@ -20,26 +20,10 @@ run() { # run I CMD: show and run a command in VM I
 	return $rc
 }
 
-RES='[resource]
-name = r0
-minor = 0
-cluster-uuid = 3e1f6a52-8c0d-4b7a-9e21-5f4d3c2b1a09
-secret = demo-shared-secret
-[node 1]
-address = 10.77.0.1:7790
-disk = /dev/vda
-[node 2]
-address = 10.77.0.2:7790
-disk = /dev/vda
-[node 3]
-address = 10.77.0.3:7790
-disk = /dev/vda'
+RES=$(repl_res 3 demo-shared-secret 3e1f6a52-8c0d-4b7a-9e21-5f4d3c2b1a09)
 
 write_res() {
-	rig_exec "$1" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$RES
-EOF
-chmod 600 /etc/prbd.d/r0.res" >/dev/null
+	rig_exec "$1" "$(res_install_cmd "$RES")" >/dev/null
 }
 
 say "Booting 3 VMs (QEMU, TCG) with Debian's kernel; each has its own disk /dev/vda"

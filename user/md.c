@@ -18,16 +18,8 @@
 #include <unistd.h>
 
 #include "prbdctl.h"
+#include "prbd_md_check.h"
 
-_Static_assert(sizeof(struct prbd_disk_sb) == PRBD_DISK_REC_SIZE, "sb size");
-_Static_assert(sizeof(struct prbd_disk_acceptor) == PRBD_DISK_REC_SIZE,
-	       "acceptor size");
-_Static_assert(sizeof(struct prbd_disk_log_hdr) == PRBD_DISK_REC_SIZE,
-	       "log header size");
-_Static_assert(sizeof(struct prbd_disk_map_hdr) == PRBD_DISK_REC_SIZE,
-	       "map header size");
-
-#define PRBDCTL_MAP_HDRS	(2 * PRBD_DISK_BLOCK)	/* two map headers */
 #define PRBDCTL_ZERO_CHUNK	(1024 * 1024)
 
 #define PRBDCTL_CRC_LEN	(PRBD_DISK_REC_SIZE - 4)
@@ -40,8 +32,10 @@ struct prbdctl_dev {
 	bool is_blk;
 };
 
-static int prbdctl_dev_open(const char *path, bool rw, struct prbdctl_dev *d)
+/* Open @path O_RDONLY, or O_RDWR (a block device exclusively). */
+static int prbdctl_dev_open(const char *path, int mode, struct prbdctl_dev *d)
 {
+	bool rw = mode == O_RDWR;
 	struct stat st;
 	int lbs;
 
@@ -207,16 +201,10 @@ static uint64_t prbdctl_round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-/* Slot map entries of a data area: ceil(@data_size / 2^@shift). */
-static uint64_t prbdctl_map_chunks(uint64_t data_size, uint32_t shift)
+/* the environment's half of kmod/md/prbd_md_check.h */
+u32 prbd_md_crc(const void *buf, size_t len)
 {
-	return (data_size >> shift) + !!(data_size & ((1ULL << shift) - 1));
-}
-
-/* Bytes of the slot map area for @n chunks: two headers plus the entries. */
-static uint64_t prbdctl_map_size(uint64_t n)
-{
-	return PRBDCTL_MAP_HDRS + prbdctl_round_up(n * 8, PRBD_DISK_BLOCK);
+	return prbdctl_crc32c(buf, len);
 }
 
 /* The smallest chunk shift (>= the minimum) that maps @data_size bytes in
@@ -227,7 +215,7 @@ static uint32_t prbdctl_pick_shift(uint64_t data_size)
 	uint32_t s;
 
 	for (s = PRBD_MAP_CHUNK_SHIFT_MIN; s <= PRBD_MAP_CHUNK_SHIFT_MAX; s++)
-		if (prbdctl_map_chunks(data_size, s) <= PRBD_MAP_MAX_CHUNKS)
+		if (prbd_md_map_chunks(data_size, s) <= PRBD_MAP_MAX_CHUNKS)
 			break;
 	return s;
 }
@@ -256,7 +244,7 @@ static int prbdctl_layout(const char *dev, uint64_t dev_size,
 
 	memset(l, 0, sizeof(*l));
 	l->map_off = PRBD_LOG_OFFSET + log_size;
-	l->data_off = prbdctl_round_up(l->map_off + prbdctl_map_size(1),
+	l->data_off = prbdctl_round_up(l->map_off + prbd_md_map_size(1),
 				       PRBD_DATA_ALIGN);
 	for (i = 0; i < 64; i++) {
 		if (dev_size < l->data_off + PRBD_DATA_MIN_SIZE) {
@@ -275,7 +263,7 @@ static int prbdctl_layout(const char *dev, uint64_t dev_size,
 				    (unsigned long long)PRBD_MAP_MAX_CHUNKS);
 			return PRBDCTL_EXIT_MD;
 		}
-		l->n_chunks = prbdctl_map_chunks(l->data_size, l->shift);
+		l->n_chunks = prbd_md_map_chunks(l->data_size, l->shift);
 		if (l->n_chunks > PRBD_MAP_MAX_CHUNKS) {
 			prbdctl_err("--chunk-size %llu gives %" PRIu64 " chunks for %" PRIu64
 				    " bytes of data; at most %llu: use --chunk-size %lluK or more (or omit it)",
@@ -284,7 +272,7 @@ static int prbdctl_layout(const char *dev, uint64_t dev_size,
 				    (1ULL << prbdctl_pick_shift(l->data_size)) >> 10);
 			return PRBDCTL_EXIT_USAGE;
 		}
-		l->map_size = prbdctl_map_size(l->n_chunks);
+		l->map_size = prbd_md_map_size(l->n_chunks);
 		need = prbdctl_round_up(l->map_off + l->map_size,
 					PRBD_DATA_ALIGN);
 		if (need <= l->data_off)
@@ -360,7 +348,7 @@ int prbdctl_create_md(const struct prbdctl_md_opts *o)
 	uint32_t bs;
 	int ret, err;
 
-	ret = prbdctl_dev_open(o->dev, true, &d);
+	ret = prbdctl_dev_open(o->dev, O_RDWR, &d);
 	if (ret)
 		return ret;
 	ret = PRBDCTL_EXIT_MD;
@@ -533,92 +521,16 @@ out_close:
 	return ret;
 }
 
-/* Userspace mirror of prbd_md_map_check(): the slot map fields, given a
- * valid log area ending at @log_end; *@map_end is where the map ends.
- */
-static const char *prbdctl_map_check(const struct prbd_disk_sb *sb,
-				     uint64_t log_end, uint64_t *map_end)
+/* The field a check names, or NULL when the record is valid. */
+static const char *prbdctl_md_bad(enum prbd_md_err err)
 {
-	uint64_t off = le64toh(sb->map_offset), size = le64toh(sb->map_size);
-	uint32_t shift = le32toh(sb->map_chunk_shift);
-	uint64_t n;
-
-	*map_end = log_end;
-	if (sb->reserved1)
-		return "reserved";
-	if (!(le64toh(sb->feature_incompat) & PRBD_FEATURE_INCOMPAT_SLOTMAP))
-		return off || size || shift ? "map_offset" : NULL;
-	if (off < log_end || off % PRBD_DISK_BLOCK)
-		return "map_offset";
-	if (shift < PRBD_MAP_CHUNK_SHIFT_MIN || shift > PRBD_MAP_CHUNK_SHIFT_MAX)
-		return "map_chunk_shift";
-	n = prbdctl_map_chunks(le64toh(sb->data_size), shift);
-	if (n > PRBD_MAP_MAX_CHUNKS)
-		return "map_chunk_shift";
-	if (size != prbdctl_map_size(n) || off + size < off)
-		return "map_size";
-	*map_end = off + size;
-	return NULL;
-}
-
-/* Userspace mirror of the module's checks (kmod/prbd_md.c). */
-static const char *prbdctl_sb_check(const struct prbd_disk_sb *sb,
-				    uint64_t dev_bytes)
-{
-	uint64_t log_off = le64toh(sb->log_offset), log_size = le64toh(sb->log_size);
-	uint64_t data_off = le64toh(sb->data_offset), data_size = le64toh(sb->data_size);
-	uint32_t bs = le32toh(sb->block_size), id = le32toh(sb->node_id);
-	static const uint8_t zero[sizeof(sb->reserved)];
-	const char *bad;
-	uint64_t map_end;
-
-	if (le64toh(sb->magic) != PRBD_SB_MAGIC)
-		return "magic";
-	if (le32toh(sb->crc) != prbdctl_crc32c(sb, PRBDCTL_CRC_LEN))
-		return "crc";
-	if (le32toh(sb->version) != PRBD_DISK_VERSION)
-		return "version";
-	if (le32toh(sb->sb_size) != sizeof(*sb))
-		return "sb_size";
-	if (le64toh(sb->feature_incompat) & ~PRBD_FEATURE_INCOMPAT_SUPP)
-		return "feature_incompat";
-	if (le64toh(sb->feature_ro_compat) & ~PRBD_FEATURE_RO_COMPAT_SUPP)
-		return "feature_ro_compat";
-	if (memcmp(sb->reserved, zero, sizeof(sb->reserved)))
-		return "reserved";
-	if (id < 1 || id > PRBD_NODE_ID_MAX)
-		return "node_id";
-	if (!memcmp(sb->cluster_uuid, zero, PRBD_UUID_LEN))
-		return "cluster_uuid";
-	if (bs < 512 || bs > PRBD_DISK_BLOCK || (bs & (bs - 1)))
-		return "block_size";
-	if (le64toh(sb->acceptor_offset) != PRBD_ACCEPTOR_OFFSET)
-		return "acceptor_offset";
-	if (le64toh(sb->acceptor_size) != PRBD_ACCEPTOR_SIZE)
-		return "acceptor_size";
-	if (log_off < PRBD_ACCEPTOR_OFFSET + PRBD_ACCEPTOR_SIZE ||
-	    log_off % PRBD_DISK_BLOCK)
-		return "log_offset";
-	if (log_size < PRBD_LOG_MIN_SIZE || log_size % PRBD_DISK_BLOCK ||
-	    log_off + log_size < log_off)
-		return "log_size";
-	bad = prbdctl_map_check(sb, log_off + log_size, &map_end);
-	if (bad)
-		return bad;
-	if (data_off < map_end || data_off % PRBD_DISK_BLOCK)
-		return "data_offset";
-	if (data_size < PRBD_DATA_MIN_SIZE || data_size % bs ||
-	    data_off + data_size < data_off)
-		return "data_size";
-	if (le64toh(sb->dev_size) < data_off + data_size ||
-	    le64toh(sb->dev_size) > dev_bytes)
-		return "dev_size";
-	return NULL;
+	return err == PRBD_MD_OK ? NULL : prbd_md_err_field(err);
 }
 
 static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
-			    const char *bad, bool first)
+			    const char *bad)
 {
+	bool first = !strcmp(copy, "A");
 	char cu[37], du[37];
 
 	prbdctl_format_uuid(sb->cluster_uuid, cu);
@@ -666,95 +578,6 @@ static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
 	       (uint64_t)le64toh(sb->feature_incompat),
 	       le64toh(sb->feature_incompat) & PRBD_FEATURE_INCOMPAT_SLOTMAP ?
 	       " (slotmap)" : "", le32toh(sb->map_chunk_shift));
-}
-
-static bool prbdctl_all_zero(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	while (len--)
-		if (*b++)
-			return false;
-	return true;
-}
-
-/* Userspace mirror of prbd_md_acc_check(). */
-static const char *prbdctl_acc_check(const struct prbd_disk_acceptor *acc,
-				     const struct prbd_disk_sb *sb)
-{
-	uint32_t nr = le32toh(acc->nr_members), i, id;
-
-	if (le64toh(acc->magic) != PRBD_ACCEPTOR_MAGIC)
-		return "magic";
-	if (le32toh(acc->crc) != prbdctl_crc32c(acc, PRBDCTL_CRC_LEN))
-		return "crc";
-	if (memcmp(acc->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
-		return "disk_uuid";
-	if (nr > PRBD_DISK_MAX_MEMBERS)
-		return "nr_members";
-	for (i = 0; i < PRBD_DISK_MAX_MEMBERS; i++) {
-		id = le32toh(acc->members[i].node_id);
-		if (i < nr ? id < 1 || id > PRBD_NODE_ID_MAX ||
-			     le32toh(acc->members[i].flags) & ~PRBD_DISK_MEMBER_LEARNER :
-			     acc->members[i].node_id || acc->members[i].flags)
-			return "members";
-	}
-	if (acc->reserved0 || acc->reserved1 ||
-	    !prbdctl_all_zero(acc->reserved, sizeof(acc->reserved)))
-		return "reserved";
-	if (le32toh(acc->flags) & ~PRBD_DISK_ACC_F_KNOWN)
-		return "flags";
-	return NULL;
-}
-
-/* Userspace mirror of prbd_md_map_hdr_ok(): why slot map header @h is not
- * used, or NULL.  Never a reason to refuse the attach.
- */
-static const char *prbdctl_map_hdr_check(const struct prbd_disk_map_hdr *h,
-					 const struct prbd_disk_sb *sb)
-{
-	uint32_t shift = le32toh(sb->map_chunk_shift);
-
-	if (le64toh(h->magic) != PRBD_MAP_MAGIC)
-		return "magic";
-	if (le32toh(h->crc) != prbdctl_crc32c(h, PRBDCTL_CRC_LEN))
-		return "crc";
-	if (memcmp(h->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
-		return "disk_uuid";
-	if (le64toh(h->n_chunks) !=
-	    prbdctl_map_chunks(le64toh(sb->data_size), shift))
-		return "n_chunks";
-	if (le32toh(h->chunk_shift) != shift)
-		return "chunk_shift";
-	if (h->reserved0 || !prbdctl_all_zero(h->reserved, sizeof(h->reserved)))
-		return "reserved";
-	return NULL;
-}
-
-/* Userspace mirror of prbd_md_log_check(). */
-static const char *prbdctl_log_check(const struct prbd_disk_log_hdr *lh,
-				     const struct prbd_disk_sb *sb)
-{
-	if (le64toh(lh->magic) != PRBD_LOG_MAGIC)
-		return "magic";
-	if (le32toh(lh->crc) != prbdctl_crc32c(lh, PRBDCTL_CRC_LEN))
-		return "crc";
-	if (memcmp(lh->disk_uuid, sb->disk_uuid, PRBD_UUID_LEN))
-		return "disk_uuid";
-	if (le32toh(lh->rec_align) != PRBD_DISK_BLOCK)
-		return "rec_align";
-	if (le64toh(lh->rec_offset) != le64toh(sb->log_offset) + PRBD_DISK_BLOCK)
-		return "rec_offset";
-	if (le64toh(lh->rec_size) != le64toh(sb->log_size) - PRBD_DISK_BLOCK)
-		return "rec_size";
-	if (lh->reserved0 || !prbdctl_all_zero(lh->reserved, sizeof(lh->reserved)))
-		return "reserved";
-	return NULL;
-}
-
-static bool prbdctl_torn(const char *bad)
-{
-	return bad && (!strcmp(bad, "magic") || !strcmp(bad, "crc"));
 }
 
 static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
@@ -835,7 +658,7 @@ static void prbdctl_show_map(const struct prbd_disk_sb *sb,
 			     const char *hbad[2], const bool hempty[2], int huse)
 {
 	uint32_t shift = le32toh(sb->map_chunk_shift);
-	uint64_t n = prbdctl_map_chunks(le64toh(sb->data_size), shift);
+	uint64_t n = prbd_md_map_chunks(le64toh(sb->data_size), shift);
 	int i;
 
 	if (prbdctl_json) {
@@ -896,20 +719,22 @@ static void prbdctl_show_map(const struct prbd_disk_sb *sb,
  */
 int prbdctl_show_md(const char *dev)
 {
+	enum prbd_md_err serr[2], aerr[2] = { PRBD_MD_OK, PRBD_MD_OK };
+	enum prbd_md_err merr[2] = { PRBD_MD_OK, PRBD_MD_OK };
+	enum prbd_md_err lerr = PRBD_MD_OK, verdict, err2;
 	struct prbd_disk_acceptor acc[2];
 	struct prbd_disk_map_hdr mh[2];
 	struct prbd_disk_log_hdr lh;
 	struct prbd_disk_sb sb[2];
-	const char *bad[2], *abad[2] = { NULL, NULL }, *lbad = NULL;
 	const char *mbad[2] = { NULL, NULL };
-	const char *what = NULL, *field = NULL;
 	bool aempty[2] = { false, false }, mempty[2] = { false, false };
-	bool have_map = false;
-	int i, use = -1, ause = -1, muse = -1;
+	bool have_sb, have_map = false;
+	unsigned int use = 0, ause = 0;
 	struct prbdctl_dev d;
+	int i, muse = -1;
 	int ret, err;
 
-	ret = prbdctl_dev_open(dev, false, &d);
+	ret = prbdctl_dev_open(dev, O_RDONLY, &d);
 	if (ret)
 		return ret;
 	for (i = 0; i < 2; i++) {
@@ -919,92 +744,42 @@ int prbdctl_show_md(const char *dev)
 			err = prbdctl_pread_full(d.fd, &acc[i], sizeof(acc[i]),
 						 PRBD_ACCEPTOR_OFFSET +
 						 i * PRBD_DISK_BLOCK);
-		if (err) {
-			prbdctl_err("%s: read error: %s", dev, strerror(-err));
-			close(d.fd);
-			return PRBDCTL_EXIT_MD;
-		}
-		bad[i] = prbdctl_sb_check(&sb[i], d.size);
+		if (err)
+			goto out_read_error;
 	}
 
-	/* the superblock copy attach would use (prbd_md_pick_sb()) */
-	if (prbdctl_torn(bad[0]) && prbdctl_torn(bad[1])) {
-		what = "superblock";
-		field = !strcmp(bad[0], "crc") || !strcmp(bad[1], "crc") ?
-			"crc" : "magic";
-	} else if (bad[0] && !prbdctl_torn(bad[0])) {
-		what = "superblock";
-		field = bad[0];
-	} else if (bad[1] && !prbdctl_torn(bad[1])) {
-		what = "superblock";
-		field = bad[1];
-	} else if (!bad[0] && !bad[1]) {
-		if (sb[0].seq == sb[1].seq && memcmp(&sb[0], &sb[1], sizeof(sb[0]))) {
-			what = "superblock";
-			field = "seq";
-		} else {
-			use = le64toh(sb[1].seq) > le64toh(sb[0].seq);
-		}
-	} else {
-		use = bad[0] != NULL;
-	}
-
-	if (use >= 0 && le32toh(sb[use].block_size) < d.lbs) {
-		what = "superblock";
-		field = "block_size";	/* smaller than the device's */
-	}
-	if (use >= 0) {
-		for (i = 0; i < 2; i++) {
-			aempty[i] = prbdctl_all_zero(&acc[i], sizeof(acc[i]));
-			abad[i] = prbdctl_acc_check(&acc[i], &sb[use]);
-		}
-		for (i = 0; i < 2 && !what; i++) {
-			if (abad[i] && !prbdctl_torn(abad[i]) && !aempty[i]) {
-				what = "acceptor state";
-				field = abad[i];
-			}
-		}
-		if (!what && abad[0] && abad[1]) {
-			what = "acceptor state";
-			field = "magic";
-			for (i = 0; i < 2; i++)
-				if (!aempty[i] && !strcmp(abad[i], "crc"))
-					field = "crc";
-		}
-		if (!what)
-			ause = !abad[0] && !abad[1] ?
-			       le64toh(acc[1].seq) > le64toh(acc[0].seq) :
-			       abad[0] != NULL;
+	/* the records attach would use (kmod/prbd_md.c), and its verdict */
+	verdict = prbd_md_pick_sb(sb, d.size, serr, &use);
+	have_sb = verdict == PRBD_MD_OK;
+	if (have_sb && le32toh(sb[use].block_size) < d.lbs)
+		verdict = PRBD_MD_SB_DEV_BLOCK_SIZE;
+	if (have_sb) {
+		for (i = 0; i < 2; i++)
+			aempty[i] = prbd_md_all_zero(&acc[i], sizeof(acc[i]));
+		err2 = prbd_md_pick_acc(acc, &sb[use], aerr, &ause);
+		if (verdict == PRBD_MD_OK)
+			verdict = err2;
 		err = prbdctl_pread_full(d.fd, &lh, sizeof(lh),
 					 le64toh(sb[use].log_offset));
-		if (err) {
-			prbdctl_err("%s: read error: %s", dev, strerror(-err));
-			close(d.fd);
-			return PRBDCTL_EXIT_MD;
-		}
-		lbad = prbdctl_log_check(&lh, &sb[use]);
-		if (!what && lbad) {
-			what = "log header";
-			field = lbad;
-		}
+		if (err)
+			goto out_read_error;
+		lerr = prbd_md_log_check(&lh, &sb[use]);
+		if (verdict == PRBD_MD_OK)
+			verdict = lerr;
 		have_map = le64toh(sb[use].feature_incompat) &
 			   PRBD_FEATURE_INCOMPAT_SLOTMAP;
 		for (i = 0; have_map && i < 2; i++) {
 			err = prbdctl_pread_full(d.fd, &mh[i], sizeof(mh[i]),
 						 le64toh(sb[use].map_offset) +
 						 i * PRBD_DISK_BLOCK);
-			if (err) {
-				prbdctl_err("%s: read error: %s", dev,
-					    strerror(-err));
-				close(d.fd);
-				return PRBDCTL_EXIT_MD;
-			}
-			mempty[i] = prbdctl_all_zero(&mh[i], sizeof(mh[i]));
-			mbad[i] = prbdctl_map_hdr_check(&mh[i], &sb[use]);
-			/* prbd_md_read_map_hdr(): the higher seq, else header 0 */
-			if (!mbad[i] && (muse < 0 ||
-					 le64toh(mh[i].seq) > le64toh(mh[muse].seq)))
-				muse = i;
+			if (err)
+				goto out_read_error;
+			mempty[i] = prbd_md_all_zero(&mh[i], sizeof(mh[i]));
+		}
+		if (have_map) {
+			muse = prbd_md_pick_map_hdr(mh, &sb[use], merr);
+			for (i = 0; i < 2; i++)
+				mbad[i] = prbdctl_md_bad(merr[i]);
 		}
 	}
 	close(d.fd);
@@ -1016,23 +791,25 @@ int prbdctl_show_md(const char *dev)
 	} else {
 		printf("%s: %" PRIu64 " bytes\n", dev, d.size);
 	}
-	prbdctl_show_sb("A", &sb[0], bad[0], true);
-	prbdctl_show_sb("B", &sb[1], bad[1], false);
-	if (use >= 0) {
+	prbdctl_show_sb("A", &sb[0], prbdctl_md_bad(serr[0]));
+	prbdctl_show_sb("B", &sb[1], prbdctl_md_bad(serr[1]));
+	if (have_sb) {
 		if (prbdctl_json)
 			printf(",\"acceptor\":[");
 		for (i = 0; i < 2; i++)
-			prbdctl_show_acc(i, &acc[i], aempty[i], abad[i]);
+			prbdctl_show_acc(i, &acc[i], aempty[i],
+					 prbdctl_md_bad(aerr[i]));
 		if (prbdctl_json) {
 			printf("],\"log_header\":{\"valid\":%s,\"bad_field\":",
-			       lbad ? "false" : "true");
-			if (lbad)
-				prbdctl_json_str(stdout, lbad);
+			       lerr ? "false" : "true");
+			if (lerr)
+				prbdctl_json_str(stdout, prbd_md_err_field(lerr));
 			else
 				printf("null");
 			printf("}");
-		} else if (lbad) {
-			printf("log header: INVALID (field '%s')\n", lbad);
+		} else if (lerr) {
+			printf("log header: INVALID (field '%s')\n",
+			       prbd_md_err_field(lerr));
 		} else {
 			printf("log header: valid\n");
 		}
@@ -1044,19 +821,25 @@ int prbdctl_show_md(const char *dev)
 			printf("slot map: none (every chunk counts as changed)\n");
 	}
 	if (prbdctl_json) {
-		printf(",\"attach\":{\"accept\":%s", what ? "false" : "true");
-		if (what) {
-			printf(",\"reason\":\"%s field '%s'\"", what, field);
+		printf(",\"attach\":{\"accept\":%s", verdict ? "false" : "true");
+		if (verdict) {
+			printf(",\"reason\":");
+			prbdctl_json_str(stdout, prbd_md_err_text(verdict));
 		} else {
-			printf(",\"superblock\":\"%c\",\"acceptor_slot\":%d",
+			printf(",\"superblock\":\"%c\",\"acceptor_slot\":%u",
 			       'A' + use, ause);
 		}
 		printf("}}\n");
-	} else if (what) {
-		printf("attach would refuse: %s field '%s'\n", what, field);
+	} else if (verdict) {
+		printf("attach would refuse: %s\n", prbd_md_err_text(verdict));
 	} else {
-		printf("attach would accept: superblock copy %c, acceptor slot %d\n",
+		printf("attach would accept: superblock copy %c, acceptor slot %u\n",
 		       'A' + use, ause);
 	}
-	return what ? PRBDCTL_EXIT_MD : PRBDCTL_EXIT_OK;
+	return verdict ? PRBDCTL_EXIT_MD : PRBDCTL_EXIT_OK;
+
+out_read_error:
+	prbdctl_err("%s: read error: %s", dev, strerror(-err));
+	close(d.fd);
+	return PRBDCTL_EXIT_MD;
 }

@@ -48,8 +48,10 @@ void prbdctl_fmt_rate_kib(uint32_t kib, char *buf, size_t len);
 int prbdctl_parse_uuid(const char *s, uint8_t uuid[PRBD_UUID_LEN]);
 void prbdctl_format_uuid(const uint8_t uuid[PRBD_UUID_LEN], char out[37]);
 int prbdctl_parse_addr(const char *s, struct sockaddr_storage *ss);
+/* prbdctl_format_addr(): the host alone, or "host:port" ("[host]:port") */
+enum prbdctl_addr_fmt { PRBDCTL_ADDR_HOST, PRBDCTL_ADDR_HOST_PORT };
 void prbdctl_format_addr(const struct sockaddr_storage *ss, char *buf,
-			 size_t len, bool with_port);
+			 size_t len, enum prbdctl_addr_fmt fmt);
 bool prbdctl_name_valid(const char *name);
 void prbdctl_json_str(FILE *f, const char *s);
 uint32_t prbdctl_crc32c(const void *buf, size_t len);

@@ -177,9 +177,14 @@ static void prbdctl_fmt_eta(uint64_t left, uint64_t rate, char *buf,
 			 t % 3600 / 60);
 }
 
-/* "42% done, 12.3 MiB left, 8.1 MiB/s, ETA 2 s" (or "42% (...)") */
+enum prbdctl_progress_fmt {
+	PRBDCTL_PROGRESS_LONG,	/* "42% done, 12.3 MiB left, 8.1 MiB/s, ETA 2 s" */
+	PRBDCTL_PROGRESS_SHORT,	/* "42% (12.3 MiB left, ETA 2 s)" */
+};
+
 static void prbdctl_fmt_progress(uint64_t done, uint64_t total, uint64_t rate,
-				 bool short_form, char *buf, size_t len)
+				 enum prbdctl_progress_fmt fmt, char *buf,
+				 size_t len)
 {
 	uint64_t left = total > done ? total - done : 0;
 	char l[32], r[32], eta[32];
@@ -190,7 +195,7 @@ static void prbdctl_fmt_progress(uint64_t done, uint64_t total, uint64_t rate,
 	prbdctl_fmt_bytes(left, l, sizeof(l));
 	prbdctl_fmt_bytes(rate, r, sizeof(r));
 	prbdctl_fmt_eta(left, rate, eta, sizeof(eta));
-	if (short_form)
+	if (fmt == PRBDCTL_PROGRESS_SHORT)
 		snprintf(buf, len, "%u%% (%s left, ETA %s)", pct, l, eta);
 	else
 		snprintf(buf, len, "%u%% done, %s left, %s/s, ETA %s", pct, l,
@@ -214,7 +219,7 @@ static void prbdctl_peer_addr(struct nlattr **pt, char *buf, size_t len)
 		memcpy(&s6->sin6_addr, nla_data(pt[PRBD_PEER_ATTR_ADDR6]), 16);
 		s6->sin6_port = htons(port);
 	}
-	prbdctl_format_addr(&ss, buf, len, false);
+	prbdctl_format_addr(&ss, buf, len, PRBDCTL_ADDR_HOST);
 }
 
 /* The local listen address as IP:PORT ([IPV6]:PORT); false if not set. */
@@ -239,7 +244,7 @@ static bool prbdctl_listen_addr(struct nlattr **tb, char *buf, size_t len)
 	} else {
 		return false;
 	}
-	prbdctl_format_addr(&ss, buf, len, true);
+	prbdctl_format_addr(&ss, buf, len, PRBDCTL_ADDR_HOST_PORT);
 	return true;
 }
 
@@ -279,7 +284,8 @@ static void prbdctl_print_peer(struct nlattr *nest, bool *first)
 			prbdctl_fmt_progress(prbdctl_u64(pt, PRBD_PEER_ATTR_RESYNC_DONE),
 					     prbdctl_u64(pt, PRBD_PEER_ATTR_RESYNC_TOTAL),
 					     prbdctl_u64(pt, PRBD_PEER_ATTR_RESYNC_RATE),
-					     true, sbuf + 10, sizeof(sbuf) - 10);
+					     PRBDCTL_PROGRESS_SHORT, sbuf + 10,
+					     sizeof(sbuf) - 10);
 		} else if (sync == PRBD_PEER_SYNC_UNKNOWN ||
 			   !pt[PRBD_PEER_ATTR_SYNC]) {
 			snprintf(sbuf, sizeof(sbuf), "-");
@@ -508,7 +514,7 @@ static void prbdctl_print_rs_verify_text(struct nlattr **rt,
 		prbdctl_fmt_progress(prbdctl_u64(rt, PRBD_RESYNC_ATTR_DONE),
 				     prbdctl_u64(rt, PRBD_RESYNC_ATTR_TOTAL),
 				     prbdctl_u64(rt, PRBD_RESYNC_ATTR_RATE),
-				     false, buf, sizeof(buf));
+				     PRBDCTL_PROGRESS_LONG, buf, sizeof(buf));
 		if (src)
 			printf("  resync from node %u: %s\n", src, buf);
 		else

@@ -290,8 +290,9 @@ int prbdctl_parse_addr(const char *s, struct sockaddr_storage *ss)
 }
 
 void prbdctl_format_addr(const struct sockaddr_storage *ss, char *buf,
-			 size_t len, bool with_port)
+			 size_t len, enum prbdctl_addr_fmt fmt)
 {
+	bool with_port = fmt == PRBDCTL_ADDR_HOST_PORT;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
 	char host[INET6_ADDRSTRLEN];

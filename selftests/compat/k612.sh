@@ -51,19 +51,6 @@ ktap_run "prbd.ko builds for $K612 with W=1, warning-free, with BTF" build_612
 [ -f "$RIG_INITRD" ] || ktap_bail "no initramfs for $K612"
 rig_start 1 || ktap_bail "rig did not boot $K612"
 
-RES='[resource]
-name = r0
-minor = 0
-cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
-node-id = 1
-[node 1]
-address = 10.77.0.1:7790
-disk = /dev/vda'
-
-up_primary() {
-	vm 1 'prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0'
-}
-
 loads_with_btf() {
 	local r
 	r=$(rig_exec 1 'uname -r')
@@ -74,21 +61,12 @@ loads_with_btf() {
 }
 
 create_and_up() {
-	vm 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$RES
-EOF"
-	vm 1 'prbdctl create-md r0'
-	up_primary
+	single_create_up
 	vm 1 'prbdctl status | grep -q "role primary"'
 }
 
 fs_survives_down_up() {
-	vm 1 'mkfs.ext4 -q -F /dev/prbd0 && mkdir -p /mnt/p && mount -t ext4 /dev/prbd0 /mnt/p'
-	vm 1 'for i in $(seq 1 10); do head -c $((i * 53 * 1024)) /dev/urandom > /mnt/p/f$i; done
-		cd /mnt/p && sha256sum f* > /tmp/sums && cd / && umount /mnt/p'
-	vm 1 'prbdctl secondary r0 && prbdctl down r0 && ! test -b /dev/prbd0'
-	up_primary
-	vm 1 'mount -t ext4 /dev/prbd0 /mnt/p && cd /mnt/p && sha256sum -c --quiet /tmp/sums'
+	single_fs_down_up 10 53
 	vm 1 'fstrim -v /mnt/p && umount /mnt/p && e2fsck -fn /dev/prbd0 >/dev/null'
 }
 

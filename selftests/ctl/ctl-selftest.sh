@@ -3,9 +3,12 @@
 #
 # VM group for the control plane and the on-disk format (issue 4): one
 # guest; malformed netlink requests, corrupted metadata, prbdctl end to
-# end, clean unload.  Meant to live in selftests/ctl/ (works from
-# user/tests/ too).  Needs build/guest-bin/{prbd-nltest,prbdctl-smoke}
-# in the initramfs (make -C user does that) and /dev/vda, which it destroys.
+# end, clean unload.  Needs build/guest-bin/{prbd-nltest,prbdctl-smoke}
+# in the initramfs (make -C user builds them from prbdctl/ here) and
+# /dev/vda, which it destroys.  The control plane's tests all live here:
+# this group, prbdctl/prbd-nltest.c and prbdctl/prbdctl-smoke.sh (run in the
+# guest), prbdctl/host-test.sh (no module: the "user" group, make -C user
+# test).
 . "$(cd "$(dirname "$0")/../.." && pwd)/selftests/lib.sh"
 need_rig
 

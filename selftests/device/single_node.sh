@@ -15,25 +15,8 @@ RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
 ktap_plan 12
 rig_start 1 || ktap_bail "rig did not boot"
 
-RES='[resource]
-name = r0
-minor = 0
-cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
-node-id = 1
-[node 1]
-address = 10.77.0.1:7790
-disk = /dev/vda'
-
-up_primary() {
-	vm 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0'
-}
-
 create_and_up() {
-	vm 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$RES
-EOF"
-	vm 1 'prbdctl create-md r0'
-	up_primary
+	single_create_up
 	local size
 	size=$(rig_exec 1 'blockdev --getsize64 /dev/prbd0')
 	echo "/dev/prbd0: $size bytes"
@@ -48,13 +31,8 @@ raw_readback() {
 }
 
 fs_survives_down_up() {
-	vm 1 'mkfs.ext4 -q -F /dev/prbd0 && mkdir -p /mnt/p && mount -t ext4 /dev/prbd0 /mnt/p'
-	vm 1 'for i in $(seq 1 20); do head -c $((i * 37 * 1024)) /dev/urandom > /mnt/p/f$i; done
-		cd /mnt/p && sha256sum f* > /tmp/sums && cd / && umount /mnt/p'
-	vm 1 'prbdctl secondary r0 && prbdctl down r0 && ! test -b /dev/prbd0'
-	up_primary
-	vm 1 'mount -t ext4 /dev/prbd0 /mnt/p && cd /mnt/p && sha256sum -c --quiet /tmp/sums && cd / && umount /mnt/p'
-	vm 1 'e2fsck -fn /dev/prbd0 >/dev/null'
+	single_fs_down_up 20 37
+	vm 1 'umount /mnt/p && e2fsck -fn /dev/prbd0 >/dev/null'
 }
 
 fio_verify() {
@@ -78,10 +56,8 @@ crash_mid_write() {
 	echo "$lines writes completed before the power cut"
 	[ "$lines" -gt 20 ] || fail "too few writes completed: $(tail -3 "$log")"
 	rig_boot 1 && rig_wait 1 || fail "no reboot"
-	vm 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$RES
-EOF"
-	up_primary
+	vm 1 "$(res_install_cmd "$(single_res)")"
+	single_up
 	rig_put 1 "$log" /tmp/blkcheck.log
 	vm 1 'prbd-blkcheck check /dev/prbd0 4096 42 < /tmp/blkcheck.log'
 }
@@ -147,10 +123,8 @@ crash_after_zeroes() {
 		vm 1 "dd if=/dev/urandom of=/dev/vda bs=1M seek=$((off / (1 << 20) + 701)) count=1 oflag=direct 2>/dev/null"
 		rig_crash 1
 		rig_boot 1 && rig_wait 1 || fail "no reboot"
-		vm 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$RES
-EOF"
-		up_primary
+		vm 1 "$(res_install_cmd "$(single_res)")"
+		single_up
 		read -r lo hi < <(rig_exec 1 'dmesg' |
 			sed -n 's/.*r0: log: replayed slots \([0-9]*\)\.\.\([0-9]*\).*/\1 \2/p' | tail -n 1) || true
 		echo "round $try: write-zeroes applied at slot ${s:-?}; attach replayed slots ${lo:-?}..${hi:-?}"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck disable=SC2317 # the tgt_* functions are called as tgt_"$t"
+# shellcheck disable=SC2317 # the tgt_* functions are called by tgt()
 #
 # prbd benchmarks (make bench): fio against the raw disk of a guest, prbd and
 # in-tree DRBD 8.4 protocol C, all in ONE run on the same VMs of the rig.
@@ -26,6 +26,7 @@
 #          data (guest 1's disk is reused after prbd1 is torn down)
 #   prbd3, prbd5  replicated prbd on guests 1-3 / 1-5, each on its whole
 #          /dev/vda (log ring 1/16 of the disk, the default), guest 1 primary
+#          (any prbdN, N > 1: one target, tgt_prbdn; prbdNnr without relay)
 # Adding a target is one tgt_NAME function and its name in BENCH_TARGETS.
 #
 # Other VMs on this 2-core host distort every figure: the run waits for them
@@ -45,7 +46,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$TOP/tools/bench
-. "$TOP/tools/vm/rig.sh"
+. "$TOP/selftests/lib.sh"	# the rig and the resource files
 
 BENCH_TARGETS=${BENCH_TARGETS:-raw prbd1 drbd prbd3 prbd5}
 BENCH_RUNTIME=${BENCH_RUNTIME:-20}
@@ -127,24 +128,13 @@ tgt_raw() {
 	esac
 }
 
-PRBD1_RES='[resource]
-name = r0
-minor = 0
-cluster-uuid = 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60
-node-id = 1
-[node 1]
-address = 10.77.0.1:7790
-disk = /dev/vda'
-
 tgt_prbd1() { # exactly as selftests/device/single_node.sh
 	case $1 in
 	nodes) echo 1 ;;
 	label) echo "prbd, 1 node" ;;
 	available) ;;
 	setup)
-		gx 1 "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$PRBD1_RES
-EOF" || return 1
+		gx 1 "$(res_install_cmd "$(bench_res 1)")" || return 1
 		gx 1 'prbdctl create-md r0' || return 1
 		gx 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
 		gx 1 'prbdctl status | grep -q "role primary"' || return 1
@@ -192,24 +182,24 @@ tgt_drbd() {
 	esac
 }
 
+# bench_res N: the resource file (selftests/lib.sh): single_res for one
+# node, else N nodes with the bench's secret and cluster UUID
+bench_res() {
+	if [ "$1" = 1 ]; then
+		single_res
+	else
+		repl_res "$1" bench-secret 8a1e5c3d-2f4b-4c6a-9e7d-1b0f3a5c7e9d
+	fi
+}
+
 # Replicated prbd on N guests: every node in one resource file, create-md
 # (--force: the disks may hold the DRBD target's meta data) and up on each,
 # guest 1 primary; fio runs on guest 1, the leader.
-prbdn_res() { # prbdn_res N
-	local i
-	printf '[resource]\nname = r0\nminor = 0\ncluster-uuid = 8a1e5c3d-2f4b-4c6a-9e7d-1b0f3a5c7e9d\nsecret = bench-secret\n'
-	for i in $(seq 1 "$1"); do
-		printf '[node %d]\naddress = %s:7790\ndisk = /dev/vda\n' "$i" "$(rig_ip "$i")"
-	done
-}
-
 prbdn_setup() { # prbdn_setup N
 	local i
 	for i in $(seq 1 "$1"); do
-		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$(prbdn_res "$1")
-EOF
-chmod 600 /etc/prbd.d/r0.res; modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
+		gx "$i" "$(res_install_cmd "$(bench_res "$1")")
+modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
 	done
 	gx 1 'for n in $(seq 1 30); do prbdctl primary r0 2>/dev/null && break; sleep 1; done
 		prbdctl status | grep -q "role primary"' || return 1
@@ -225,46 +215,32 @@ prbdn_teardown() { # prbdn_teardown N
 	done
 }
 
-tgt_prbd3() {
-	case $1 in
-	nodes) echo 3 ;;
-	label) echo "prbd, 3 nodes" ;;
+# prbdN: prbd on N nodes; prbdNnr: the same without payload relay (module
+# parameter relay=0: the leader sends every payload to every follower).
+# Called as tgt_prbdn N MODPARAMS ACTION by tgt() for prbd3, prbd5, prbd3nr...
+tgt_prbdn() {
+	local n=$1 params=$2
+	case $3 in
+	nodes) echo "$n" ;;
+	label) echo "prbd, $n nodes${params:+, no relay}" ;;
 	available) ;;
-	setup) prbdn_setup 3 ;;
-	teardown) prbdn_teardown 3 ;;
+	setup) PRBD_MODPARAMS=$params prbdn_setup "$n" ;;
+	teardown) prbdn_teardown "$n" ;;
 	esac
 }
 
-tgt_prbd5() {
-	case $1 in
-	nodes) echo 5 ;;
-	label) echo "prbd, 5 nodes" ;;
-	available) ;;
-	setup) prbdn_setup 5 ;;
-	teardown) prbdn_teardown 5 ;;
-	esac
-}
-
-# the same without payload relay (module parameter relay=0): the leader
-# sends every payload to every follower
-tgt_prbd3nr() {
-	case $1 in
-	nodes) echo 3 ;;
-	label) echo "prbd, 3 nodes, no relay" ;;
-	available) ;;
-	setup) PRBD_MODPARAMS=relay=0 prbdn_setup 3 ;;
-	teardown) prbdn_teardown 3 ;;
-	esac
-}
-
-tgt_prbd5nr() {
-	case $1 in
-	nodes) echo 5 ;;
-	label) echo "prbd, 5 nodes, no relay" ;;
-	available) ;;
-	setup) PRBD_MODPARAMS=relay=0 prbdn_setup 5 ;;
-	teardown) prbdn_teardown 5 ;;
-	esac
+# tgt NAME ACTION: run ACTION of target NAME (tgt_NAME, or tgt_prbdn)
+tgt() {
+	local t=$1
+	shift
+	if declare -F "tgt_$t" >/dev/null; then
+		tgt_"$t" "$@"
+	elif [[ $t =~ ^prbd([0-9]+)(nr)?$ ]] && [ "${BASH_REMATCH[1]}" -gt 1 ]; then
+		tgt_prbdn "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]:+relay=0}" "$@"
+	else
+		echo "bench: no target $t" >&2
+		return 1
+	fi
 }
 
 other_vms() { # pids of qemu processes not of this rig
@@ -310,8 +286,8 @@ main() {
 
 	# as many guests as the largest available target needs
 	for t in $BENCH_TARGETS; do
-		declare -F "tgt_$t" >/dev/null || { echo "bench: no target $t" >&2; exit 1; }
-		tgt_"$t" available >/dev/null && [ "$(tgt_"$t" nodes)" -gt "$n" ] && n=$(tgt_"$t" nodes)
+		tgt "$t" nodes >/dev/null || exit 1
+		tgt "$t" available >/dev/null && [ "$(tgt "$t" nodes)" -gt "$n" ] && n=$(tgt "$t" nodes)
 	done
 	log "targets: $BENCH_TARGETS; $n guest(s); ${BENCH_RAMP}+${BENCH_RUNTIME} s a job"
 	# not /tmp/prbd-rig.*: that is where the tests' rig_reap looks
@@ -331,15 +307,15 @@ main() {
 
 	for t in $BENCH_TARGETS; do
 		TGT_VM="" TGT_DEV=""
-		if ! why=$(tgt_"$t" available); then
+		if ! why=$(tgt "$t" available); then
 			printf '%s\tunavailable\t%s\n' "$t" "$why" >> "$STATUS"
 			log "$t: $why"
 			continue
 		fi
 		log "$t: setup"
-		if ! tgt_"$t" setup; then
+		if ! tgt "$t" setup; then
 			printf '%s\tfailed\tsetup failed\n' "$t" >> "$STATUS"
-			tgt_"$t" teardown
+			tgt "$t" teardown
 			continue
 		fi
 		if run_fio "$t" "$TGT_VM" "$TGT_DEV"; then
@@ -353,13 +329,13 @@ main() {
 					"$t" "$i" "$STAMP" "$t" "$i" >> "$STATUS"
 			[ -s "$RAW/$t-vm$i.dmesg" ] || rm -f "$RAW/$t-vm$i.dmesg"
 		done
-		tgt_"$t" teardown || log "$t: teardown failed"
+		tgt "$t" teardown || log "$t: teardown failed"
 	done
 	echo "other VMs on the host at the end: $(other_vms | wc -w)" >> "$RAW/env"
 	rig_stop
 
 	local labels=()
-	for t in $BENCH_TARGETS; do labels+=("$t=$(tgt_"$t" label)"); done
+	for t in $BENCH_TARGETS; do labels+=("$t=$(tgt "$t" label)"); done
 	python3 "$BENCH_DIR/report.py" "$RAW" "$BENCH_OUT/results-$STAMP" \
 		"runtime=$BENCH_RUNTIME ramp=$BENCH_RAMP size=$BENCH_SIZE" "${labels[@]}" || exit 1
 	if command -v gnuplot >/dev/null; then
@@ -395,17 +371,14 @@ bpf_main() {
 	mkdir -p "$RAW"
 	RIG_DIR=$(mktemp -d /tmp/prbd-bench.XXXXXX)
 	case $nodes in
-	1) res=$PRBD1_RES ;;
-	3) res=$(prbdn_res 3) ;;
+	1 | 3) res=$(bench_res "$nodes") ;;
 	*) echo "bench: BENCH_BPF_NODES must be 1 or 3" >&2; exit 1 ;;
 	esac
 	rig_start "$nodes" || { log "rig did not boot"; exit 1; }
 	for i in $(seq 1 "$nodes"); do
 		gx "$i" 'dd if=/dev/zero of=/dev/vda bs=1M oflag=direct 2>/dev/null; true' || exit 1
-		gx "$i" "mkdir -p /etc/prbd.d && cat > /etc/prbd.d/r0.res <<'EOF'
-$res
-EOF
-chmod 600 /etc/prbd.d/r0.res; modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
+		gx "$i" "$(res_install_cmd "$res")
+modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
 	done
 	gx 1 'prbdctl primary r0 && prbdctl status | grep -q "role primary"' || exit 1
 	for r in $(seq 1 "$rounds"); do

@@ -333,6 +333,32 @@ static uint32_t t_ip(int n)
 	return htobe32(0x0a4d0000 | n);
 }
 
+/* peer-add of node @node_id (< 0: omitted) at @a4 (network order) port
+ * @port (< 0: omitted): expect @want and @want_msg.
+ */
+static void t_peer_add4(const char *desc, int node_id, uint32_t a4, int port,
+			int want, const char *want_msg)
+{
+	struct t_peer p = { .node_id = node_id, .addr4 = true, .a4 = a4,
+			    .port = port };
+
+	t_expect(desc, m_peer_add(&p), want, want_msg);
+}
+
+/* A membership command @cmd for @node_id with a peer nest naming node
+ * @peer_id at @a4 (network order), port 7790: expect @want and @want_msg.
+ */
+static void t_member_addr(const char *desc, uint8_t cmd, int node_id,
+			  int peer_id, uint32_t a4, int want,
+			  const char *want_msg)
+{
+	struct t_peer p = { .node_id = peer_id, .addr4 = true, .a4 = a4,
+			    .port = 7790 };
+
+	t_expect(desc, m_peer(m_u32(m_res(cmd, T_RES), PRBD_ATTR_NODE_ID,
+				    node_id), &p), want, want_msg);
+}
+
 /* the local listen address: addr4 10.77.0.1 and/or addr6 fd00::1 of
  * @a6_len bytes (0: 16), port unless < 0
  */
@@ -752,14 +778,10 @@ static void t_netlink(void)
 	/* peers */
 	t_expect("peer-add without peer", m_res(PRBD_CMD_PEER_ADD, T_RES),
 		 -EINVAL, "missing attribute");
-	t_expect("peer-add without node-id",
-		 m_peer_add(&(struct t_peer){ .node_id = -1, .addr4 = true,
-					      .a4 = t_ip(3), .port = 7790 }),
-		 -EINVAL, "missing attribute");
-	t_expect("peer-add without port",
-		 m_peer_add(&(struct t_peer){ .node_id = 3, .addr4 = true,
-					      .a4 = t_ip(3), .port = -1 }),
-		 -EINVAL, "missing attribute");
+	t_peer_add4("peer-add without node-id",
+		    -1, t_ip(3), 7790, -EINVAL, "missing attribute");
+	t_peer_add4("peer-add without port",
+		    3, t_ip(3), -1, -EINVAL, "missing attribute");
 	t_expect("peer-add without address",
 		 m_peer_add(&(struct t_peer){ .node_id = 3, .port = 7790 }),
 		 -EINVAL, "exactly one of addr4 and addr6");
@@ -772,31 +794,18 @@ static void t_netlink(void)
 		 m_peer_add(&(struct t_peer){ .node_id = 3, .addr6 = true,
 					      .addr6_len = 17, .port = 7790 }),
 		 -ERANGE, NULL);
-	t_expect("peer-add port 0",
-		 m_peer_add(&(struct t_peer){ .node_id = 3, .addr4 = true,
-					      .a4 = t_ip(3), .port = 0 }),
-		 -ERANGE, "integer out of range");
-	t_expect("peer-add node-id 40",
-		 m_peer_add(&(struct t_peer){ .node_id = 40, .addr4 = true,
-					      .a4 = t_ip(3), .port = 7790 }),
-		 -ERANGE, "integer out of range");
-	t_expect("peer-add multicast address",
-		 m_peer_add(&(struct t_peer){ .node_id = 3, .addr4 = true,
-					      .a4 = htobe32(0xe0000001),
-					      .port = 7790 }),
-		 -EINVAL, "unicast");
-	t_expect("peer-add the local node id",
-		 m_peer_add(&(struct t_peer){ .node_id = 1, .addr4 = true,
-					      .a4 = t_ip(3), .port = 7790 }),
-		 -EINVAL, "local node id");
-	t_expect("peer-add duplicate node id",
-		 m_peer_add(&(struct t_peer){ .node_id = 2, .addr4 = true,
-					      .a4 = t_ip(3), .port = 7790 }),
-		 -EEXIST, "node id exists");
-	t_expect("peer-add duplicate address",
-		 m_peer_add(&(struct t_peer){ .node_id = 3, .addr4 = true,
-					      .a4 = t_ip(2), .port = 7790 }),
-		 -EEXIST, "address");
+	t_peer_add4("peer-add port 0",
+		    3, t_ip(3), 0, -ERANGE, "integer out of range");
+	t_peer_add4("peer-add node-id 40",
+		    40, t_ip(3), 7790, -ERANGE, "integer out of range");
+	t_peer_add4("peer-add multicast address",
+		    3, htobe32(0xe0000001), 7790, -EINVAL, "unicast");
+	t_peer_add4("peer-add the local node id",
+		    1, t_ip(3), 7790, -EINVAL, "local node id");
+	t_peer_add4("peer-add duplicate node id",
+		    2, t_ip(3), 7790, -EEXIST, "node id exists");
+	t_peer_add4("peer-add duplicate address",
+		    3, t_ip(2), 7790, -EEXIST, "address");
 	msg = m_peer(m_peer_add(&(struct t_peer){ .node_id = 3, .addr4 = true,
 						  .a4 = t_ip(3), .port = 7790 }),
 		     &(struct t_peer){ .node_id = 4, .addr4 = true,
@@ -827,43 +836,21 @@ static void t_netlink(void)
 		 m_u32(m_res(PRBD_CMD_NODE_REPLACE, T_RES), PRBD_ATTR_NODE_ID, 2),
 		 -EINVAL, "missing attribute");
 	/* node-add/learner-add with an address: checked before anything */
-	t_expect("node-add with a peer nest naming another node",
-		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
-			      PRBD_ATTR_NODE_ID, 4),
-			&(struct t_peer){ .node_id = 5, .addr4 = true,
-					  .a4 = t_ip(4), .port = 7790 }),
-		 -EINVAL, "another node-id");
-	t_expect("node-add at the address of another node",
-		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
-			      PRBD_ATTR_NODE_ID, 4),
-			&(struct t_peer){ .node_id = 4, .addr4 = true,
-					  .a4 = t_ip(2), .port = 7790 }),
-		 -EEXIST, "is the address of node 2");
-	t_expect("learner-add of a known node at another address",
-		 m_peer(m_u32(m_res(PRBD_CMD_LEARNER_ADD, T_RES),
-			      PRBD_ATTR_NODE_ID, 2),
-			&(struct t_peer){ .node_id = 2, .addr4 = true,
-					  .a4 = t_ip(3), .port = 7790 }),
-		 -EEXIST, "node 2 is known at 10.77.0.2:7790");
-	t_expect("node-add at a multicast address",
-		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
-			      PRBD_ATTR_NODE_ID, 4),
-			&(struct t_peer){ .node_id = 4, .addr4 = true,
-					  .a4 = htobe32(0xe0000001),
-					  .port = 7790 }),
-		 -EINVAL, "unicast");
-	t_expect("node-add with an address while down adds no peer",
-		 m_peer(m_u32(m_res(PRBD_CMD_NODE_ADD, T_RES),
-			      PRBD_ATTR_NODE_ID, 4),
-			&(struct t_peer){ .node_id = 4, .addr4 = true,
-					  .a4 = t_ip(4), .port = 7790 }),
-		 -ENOTCONN, "down");
-	t_expect("node-del with a peer nest (not in its policy)",
-		 m_peer(m_u32(m_res(PRBD_CMD_NODE_DEL, T_RES),
-			      PRBD_ATTR_NODE_ID, 2),
-			&(struct t_peer){ .node_id = 2, .addr4 = true,
-					  .a4 = t_ip(2), .port = 7790 }),
-		 -EINVAL, NULL);
+	t_member_addr("node-add with a peer nest naming another node",
+		      PRBD_CMD_NODE_ADD, 4, 5, t_ip(4), -EINVAL,
+		      "another node-id");
+	t_member_addr("node-add at the address of another node",
+		      PRBD_CMD_NODE_ADD, 4, 4, t_ip(2), -EEXIST,
+		      "is the address of node 2");
+	t_member_addr("learner-add of a known node at another address",
+		      PRBD_CMD_LEARNER_ADD, 2, 2, t_ip(3), -EEXIST,
+		      "node 2 is known at 10.77.0.2:7790");
+	t_member_addr("node-add at a multicast address", PRBD_CMD_NODE_ADD,
+		      4, 4, htobe32(0xe0000001), -EINVAL, "unicast");
+	t_member_addr("node-add with an address while down adds no peer",
+		      PRBD_CMD_NODE_ADD, 4, 4, t_ip(4), -ENOTCONN, "down");
+	t_member_addr("node-del with a peer nest (not in its policy)",
+		      PRBD_CMD_NODE_DEL, 2, 2, t_ip(2), -EINVAL, NULL);
 	t_expect("node-replace by itself",
 		 m_u32(m_u32(m_res(PRBD_CMD_NODE_REPLACE, T_RES),
 			     PRBD_ATTR_NODE_ID, 2), PRBD_ATTR_NEW_NODE_ID, 2),

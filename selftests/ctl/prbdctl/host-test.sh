@@ -11,6 +11,18 @@ P=${1:?usage: host-test.sh PATH/TO/prbdctl}
 PY=${PYTHON:-python3}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# the metadata editors below (python heredocs) share this module
+export PYTHONPATH="$T${PYTHONPATH:+:$PYTHONPATH}"
+cat > "$T/prbdmd.py" <<'EOF0'
+def crc32c(data):
+    """CRC-32C as the crc fields of prbd metadata hold it"""
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+EOF0
 n=0
 fail=0
 
@@ -346,13 +358,7 @@ corrupt() {
 	$PY - "$T/img" "$expr" "$copies" "$nofix" <<'EOF'
 import struct, sys
 path, expr, copies, nofix = sys.argv[1:5]
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
-    return crc ^ 0xffffffff
+from prbdmd import crc32c
 assert crc32c(b"123456789") == 0xe3069283
 OFF = {"magic": (0x0, "<Q"), "version": (0x8, "<I"), "sb_size": (0xc, "<I"),
        "feature_ro_compat": (0x18, "<Q"), "feature_incompat": (0x20, "<Q"),
@@ -426,13 +432,7 @@ rec() {
 	$PY - "$T/img" "$base" "$expr" "$nofix" <<'EOF2'
 import struct, sys
 path, base, expr, nofix = sys.argv[1], int(sys.argv[2], 0), sys.argv[3], sys.argv[4]
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
-    return crc ^ 0xffffffff
+from prbdmd import crc32c
 with open(path, "r+b") as f:
     f.seek(base)
     rec = bytearray(f.read(512))
@@ -474,13 +474,7 @@ maphdr() {
 	$PY - "$T/img" "$MAP_OFF" "$slot" "$expr" "$nofix" <<'EOF4'
 import struct, sys
 path, base, slot, expr, nofix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
-    return crc ^ 0xffffffff
+from prbdmd import crc32c
 with open(path, "r+b") as f:
     f.seek(base)
     hdr0 = bytes(f.read(512))
@@ -511,13 +505,7 @@ maphdr 1 'rec[:] = hdr0; u64(0x20, 7)' "newest header 0: seq 1 covers 0"
 cp "$T/pristine" "$T/img"
 $PY - "$T/img" <<'EOF5'
 import struct, sys
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
-    return crc ^ 0xffffffff
+from prbdmd import crc32c
 with open(sys.argv[1], "r+b") as f:
     for base in (0, 4096):
         f.seek(base)
