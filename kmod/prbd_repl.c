@@ -575,10 +575,15 @@ int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 	const struct prbd_wire_px *w = rx->hdr;
 	u32 i, j;
 
+	/*
+	 * The core's flush mode (barriers, suspects, epochs) is not used by
+	 * the module yet: a peer that speaks it is refused.
+	 */
 	if (rx->hdr_len < sizeof(*w) || w->n_ent > PRBD_PX_MAX_ENT ||
 	    rx->hdr_len != sizeof(*w) + w->n_ent * sizeof(w->ent[0]) ||
 	    w->from != rx->from || w->to != dp->res->node_id ||
-	    rx->payload_len)
+	    rx->payload_len || w->type < PRBD_PX_M_PREVOTE ||
+	    w->type > PRBD_PX_M_TIMEOUT_NOW || (w->flags & PRBD_PX_F_SUSPECT))
 		return -EINVAL;
 	memset(m, 0, offsetof(struct prbd_px_msg, ent));
 	m->type = w->type;
