@@ -605,10 +605,34 @@ static void px_set_role(struct prbd_px *px, u8 role)
 	px->role = role;
 }
 
+/*
+ * A lossy leadership ends before its base was complete: what it decided
+ * alone is only accepted at its ballot again (as its records say), and
+ * its commit goes back to what it handed out for apply (nothing of the
+ * base was: see prbd_px_ready()).
+ */
+static void px_lossy_abandon(struct prbd_px *px)
+{
+	struct prbd_px_slot *sl;
+	u64 s;
+
+	px->lossy_lead = 0;
+	if (px->epoch_new <= px->epoch || px->epoch_final)
+		return;
+	for (s = px->apply_next; s < px->log_start + PRBD_PX_LOG_CAP; s++) {
+		sl = px_sl(px, s);
+		if (sl && sl->e.chosen && sl->e.ballot == px->epoch_new)
+			sl->e.chosen = 0;
+	}
+	px->commit = px_min(px->commit, px->apply_next - 1);
+	px->epoch_new = px->epoch;
+}
+
 static void px_step_down(struct prbd_px *px)
 {
 	if (px->role == PRBD_PX_LEADER)
 		px->leader = 0;
+	px_lossy_abandon(px);
 	px_set_role(px, PRBD_PX_FOLLOWER);
 	/* refuse promises for E: our own lease majority included us */
 	px->elapsed = 0;
@@ -1181,6 +1205,8 @@ static void px_phase1_done(struct prbd_px *px)
 	px->preparing = 0;
 	px->cfg_pending = 0;
 	px->next_slot = px->commit + 1;
+	if (px->lossy)
+		px->lossy_lead = 1;	/* every window of it, see below */
 	memset(&noop, 0, sizeof(noop));
 	noop.kind = PRBD_PX_K_NOOP;
 	for (s = px->p1_from; s <= px->p1_maxrep; s++) {
@@ -1207,7 +1233,7 @@ static void px_phase1_done(struct prbd_px *px)
 			 * the new epoch's base, decided here, durable with the
 			 * epoch in one batch.
 			 */
-			if (px->lossy)
+			if (px->lossy_lead)
 				sl->e.chosen = 1;
 		}
 		px->next_slot = px_max(px->next_slot, s + 1);
@@ -1219,17 +1245,20 @@ static void px_phase1_done(struct prbd_px *px)
 	}
 	if (px->p1_over)
 		px->p1_end = px_min(px->p1_end, px->p1_from + PRBD_PX_WINDOW_MAX);
-	if (px->lossy) {
+	if (px->lossy_lead) {
 		/*
 		 * A new epoch: every other member resets to our state.  It
-		 * takes effect, and we say so, once it is durable here (with
-		 * the base, in the next batch): nobody may wait for a state
-		 * a crash of ours would take back.
+		 * takes effect, and we say so, once its base is complete
+		 * (no acceptor reported beyond the range: until then the
+		 * others' reports still count, and we send nothing but P1A)
+		 * and durable here, in the batch after the last window:
+		 * nobody may wait for a state a crash of ours would take back.
 		 */
-		if (px->epoch_new != px->ballot) {
 #if PRBD_PX_MUTATION != 13
-			px->epoch_new = px->ballot;
+		px->epoch_new = px->ballot;
 #endif
+		if (!px->p1_over && !px->epoch_final) {
+			px->epoch_final = 1;
 			px->epoch_tok = px->tok_next;
 		}
 		px_advance_commit(px);
@@ -1873,9 +1902,11 @@ static void px_flush(struct prbd_px *px)
 	u32 i;
 	bool again = true;
 
-	if (px->epoch_new > px->epoch && px->tok_done >= px->epoch_tok) {
+	if (px->epoch_new > px->epoch && px->epoch_final &&
+	    px->tok_done >= px->epoch_tok) {
 		px->epoch = px->epoch_new;	/* durable: see px_phase1_done() */
 		px->reset_epoch = 0;
+		px->epoch_final = 0;
 	}
 	while (again) {
 		again = false;
@@ -2250,10 +2281,15 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	rd->hs.cfg_slot = px->cfg_slot;
 	rd->hs.voters = px->voters;
 	rd->hs.learners = px->learners;
-	rd->hs.epoch = px_max(px->epoch, px->epoch_new);
+	rd->hs.epoch = px->epoch_final ? px_max(px->epoch, px->epoch_new) :
+		       px->epoch;
 	rd->hs.epoch_base = px->epoch_base;
-	/* apply only what is durably chosen: a restart never forgets it */
-	for (s = px->apply_next; s <= px->commit; s++) {
+	/*
+	 * apply only what is durably chosen: a restart never forgets it; a
+	 * lossy base only once its epoch took effect
+	 */
+	for (s = px->apply_next;
+	     s <= px->commit && px->epoch_new <= px->epoch; s++) {
 		sl = px_sl(px, s);
 		if (sl && !sl->e.kind) {
 			/* a restored commit the log does not back: learn again */

@@ -81,7 +81,9 @@ struct prbd_px {
 	u8 np_bound_set;	/* nopromise/suspect: np_bound learned */
 	u8 suspect;		/* embedder: restarted uncleanly (flush mode) */
 	u8 lossy;		/* leader: phase 1 counted suspect promises */
-	u8 pad;
+	u8 lossy_lead;		/* leader: a lossy phase 1 started this lead */
+	u8 epoch_final;		/* epoch_new's base is complete */
+	u8 pad[7];
 	u64 np_bound;		/* nopromise/suspect: cleared once applied */
 	u64 epoch;		/* durable: see "Flush mode" */
 	u64 epoch_base;		/* durable: the epoch's base (lossy leader) */
