@@ -1231,9 +1231,12 @@ static void px_phase1_done(struct prbd_px *px)
 			/*
 			 * A lossy phase 1 (see "Flush mode"): what it found is
 			 * the new epoch's base, decided here, durable with the
-			 * epoch in one batch.
+			 * epoch in one batch.  Not a configuration entry: it
+			 * is chosen by the members in phase 2 once the epoch
+			 * is theirs (one that removes us would otherwise take
+			 * effect before anybody heard of the epoch).
 			 */
-			if (px->lossy_lead)
+			if (px->lossy_lead && sl->e.kind != PRBD_PX_K_CONFIG)
 				sl->e.chosen = 1;
 		}
 		px->next_slot = px_max(px->next_slot, s + 1);
