@@ -1847,6 +1847,15 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 		if (px->role != PRBD_PX_FOLLOWER)
 			px_step_down(px);
 	}
+	/*
+	 * A node of an earlier epoch knows nothing we may take: what it
+	 * holds above that epoch's base may be what the election dropped.
+	 */
+	if (m->epoch < px->epoch &&
+	    (m->type == PRBD_PX_M_P2A || m->type == PRBD_PX_M_HB ||
+	     m->type == PRBD_PX_M_LEARN || m->type == PRBD_PX_M_FLUSH ||
+	     m->type == PRBD_PX_M_TIMEOUT_NOW))
+		return;
 	/* amnesiac and quiet: whoever counts on what we forgot is gone first */
 	if (px->np_quiet && (m->type == PRBD_PX_M_PREVOTE ||
 			     m->type == PRBD_PX_M_P1A ||
