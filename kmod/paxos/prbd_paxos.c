@@ -1726,7 +1726,13 @@ static void px_on_hb(struct prbd_px *px, const struct prbd_px_msg *m)
 		return;
 	}
 	px_follow(px, m);
-	px_np_bound(px, m->slot);
+	/*
+	 * A suspect takes no bound from a heartbeat that may have been sent
+	 * before it restarted (delays below 3E, as for amnesiac members):
+	 * the bound must cover what it accepted before.
+	 */
+	if (!px->sus_quiet)
+		px_np_bound(px, m->slot);
 	px_learn_commit(px, m->commit, m->ballot, m->from);
 	if (m->aux2 + 1 > px->log_start)
 		px_truncate_to(px, px_min(m->aux2, px->applied) + 1);
@@ -1978,6 +1984,7 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 	px->now = px_max(px->now, now);
 	px->elapsed += d;
 	px->np_quiet -= px_min(d, px->np_quiet);
+	px->sus_quiet -= px_min(d, px->sus_quiet);
 	if (px->role != PRBD_PX_FOLLOWER && px_novote(px))
 		px_step_down(px);	/* a non-voting node never leads */
 	switch (px->role) {
@@ -2192,8 +2199,13 @@ void prbd_px_set_nopromise(struct prbd_px *px, bool on)
  */
 void prbd_px_set_suspect(struct prbd_px *px, bool on)
 {
+	u64 e = px->cfg.elect_ms, rho = px->cfg.drift_ppm;
+
 	px->suspect = on;
 	px->np_bound_set = 0;
+	/* as long as an amnesiac member's silence (see nopromise) */
+	px->sus_quiet = on ? 2 * e * (1000000 + rho) / (1000000 - rho) +
+			     3 * e : 0;
 	px_flush(px);
 }
 

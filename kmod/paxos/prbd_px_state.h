@@ -104,6 +104,7 @@ struct prbd_px {
 	u64 bar_self_tok, bar_self_d;
 	u64 bar_done, bar_dropped;
 	u64 np_quiet;		/* nopromise: ms left to stay silent */
+	u64 sus_quiet;		/* suspect: ms before a heartbeat's bound counts */
 	u64 next_slot;		/* leader: next free slot */
 	u64 first_slot;		/* leader: first slot of this leadership */
 	u64 cfg_pending;	/* leader: uncommitted config slot, 0: none */
