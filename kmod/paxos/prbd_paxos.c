@@ -224,7 +224,9 @@
  *    - Suspects: a node that restarts without its clean-shutdown mark
  *      calls prbd_px_set_suspect(true) until status.suspect reads 0 (the
  *      bound of "Amnesiac members": it has applied every slot a leader
- *      had proposed when it first heard from it); its P1B carries
+ *      had proposed when it first heard from it, taken only after the
+ *      amnesiac silence Q so that no heartbeat sent before its restart
+ *      gives it); its P1B carries
  *      PRBD_PX_F_SUSPECT.  A phase 1 completes as before if the voters
  *      that promised without a flag (neither amnesiac nor suspect) are at
  *      least half of the voters: they meet every majority that may have
@@ -236,12 +238,16 @@
  *      only their caches held is gone, as the contract allows; what was
  *      flushed is on a majority, which the unamnesiac promises meet.  The
  *      leader decides the reported values alone (chosen by fiat, no
- *      phase 2) and starts a new epoch (= its ballot) with that base,
- *      durable with them in one batch; only then does it send anything
- *      that carries the epoch (records written before say "accepted",
- *      prbd_px_restore_entry() takes them as chosen once the hard state
- *      holds the epoch and its base).  Every message carries its sender's
- *      epoch.  A node that hears of a later epoch is non-voting and
+ *      phase 2), window after window of phase 1 while
+ *      it sends nothing else, and then starts a new epoch (= its ballot)
+ *      with that base, durable with it in one batch; only then does it
+ *      apply any of it or send anything that carries the epoch (records
+ *      written before say "accepted", prbd_px_restore_entry() takes them
+ *      as chosen once the hard state holds the epoch and its base; a
+ *      leadership that ends before takes back what it decided alone).
+ *      Every message carries its sender's epoch; what a node of an
+ *      earlier epoch says about chosen values is ignored.  A node that
+ *      hears of a later epoch is non-voting and
  *      resets: rd->needs_resync with rd->reset_epoch, the embedder copies
  *      the whole data area from a member of that epoch whose recorded
  *      applied slot is at least its base, and prbd_px_install() then
@@ -1231,12 +1237,9 @@ static void px_phase1_done(struct prbd_px *px)
 			/*
 			 * A lossy phase 1 (see "Flush mode"): what it found is
 			 * the new epoch's base, decided here, durable with the
-			 * epoch in one batch.  Not a configuration entry: it
-			 * is chosen by the members in phase 2 once the epoch
-			 * is theirs (one that removes us would otherwise take
-			 * effect before anybody heard of the epoch).
+			 * epoch in one batch.
 			 */
-			if (px->lossy_lead && sl->e.kind != PRBD_PX_K_CONFIG)
+			if (px->lossy_lead)
 				sl->e.chosen = 1;
 		}
 		px->next_slot = px_max(px->next_slot, s + 1);
