@@ -263,8 +263,9 @@
  *   completed a reset; losing its disk then loses flushed writes (two
  *   disks of three, in effect).  Open: an epoch nobody followed can be
  *   orphaned while the group goes on at the one before (simulator, 3
- *   of 1,000,000 flush seeds; see the write-path document).  The simulator models record and data
- *   caches, power cuts, barriers and resets (tools/sim/README.md).
+ *   of 1,000,000 flush seeds; see the write-path document).  The
+ *   simulator models record and data caches, power cuts, barriers and
+ *   resets (tools/sim/README.md).
  *
  * Reconfiguration: stop-and-restart ("alpha = 1" Stoppable Paxos)
  *   A membership change is a CONFIG log entry at slot i that governs every
