@@ -262,7 +262,7 @@
  *   Limits: a lossy leader holds its epoch's base alone until a member
  *   completed a reset; losing its disk then loses flushed writes (two
  *   disks of three, in effect).  Open: an epoch nobody followed can be
- *   orphaned while the group goes on at the one before (simulator, 3
+ *   orphaned while the group goes on at the one before (simulator, 4
  *   of 1,000,000 flush seeds; see the write-path document).  The
  *   simulator models record and data caches, power cuts, barriers and
  *   resets (tools/sim/README.md).
