@@ -641,6 +641,7 @@ enum prbd_peer_sync prbd_rs_peer_sync(struct prbd_dp *dp,
 				      u32 node);
 int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 		   struct netlink_ext_ack *extack);
+void prbd_rs_lists_init(struct prbd_dp *dp);
 int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
 void prbd_rs_destroy(struct prbd_dp *dp);
 bool prbd_rs_busy(struct prbd_dp *dp);

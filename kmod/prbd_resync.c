@@ -1264,6 +1264,26 @@ int prbd_rs_repair(struct prbd_dp *dp, u32 node, u64 start, u64 len,
 }
 
 /**
+ * prbd_rs_lists_init() - the lock and lists of resync and verify, empty
+ * @dp: the data path, just allocated
+ *
+ * Called before anything in up can fail: prbd_rs_destroy() and
+ * prbd_verify_destroy() walk them on every way out.
+ */
+void prbd_rs_lists_init(struct prbd_dp *dp)
+{
+	spin_lock_init(&dp->rs_lock);
+	INIT_LIST_HEAD(&dp->rs_ios);
+	INIT_LIST_HEAD(&dp->rs_rx);
+	INIT_LIST_HEAD(&dp->rs_queue);
+	INIT_LIST_HEAD(&dp->rs_serve);
+	INIT_LIST_HEAD(&dp->rs_wait);
+	init_llist_head(&dp->rs_done);
+	INIT_LIST_HEAD(&dp->ver_rx);
+	init_llist_head(&dp->ver_done);
+}
+
+/**
  * prbd_rs_init() - resync state at up, from the acceptor record
  * @dp: the data path
  * @st: the decoded acceptor state
@@ -1278,15 +1298,6 @@ int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st)
 	dp->rs_wbuf = w;
 	if (!dp->rs_wbuf)
 		return -ENOMEM;
-	spin_lock_init(&dp->rs_lock);
-	INIT_LIST_HEAD(&dp->rs_ios);
-	INIT_LIST_HEAD(&dp->rs_rx);
-	INIT_LIST_HEAD(&dp->rs_queue);
-	INIT_LIST_HEAD(&dp->rs_serve);
-	INIT_LIST_HEAD(&dp->rs_wait);
-	init_llist_head(&dp->rs_done);
-	INIT_LIST_HEAD(&dp->ver_rx);
-	init_llist_head(&dp->ver_done);
 	dp->rs_inconsistent = st->flags & PRBD_DISK_ACC_F_INCONSISTENT;
 	dp->rs_full = st->flags & PRBD_DISK_ACC_F_RS_FULL;
 	dp->rs_from = st->rs_from;

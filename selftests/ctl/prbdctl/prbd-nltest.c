@@ -1236,6 +1236,27 @@ static void t_md(const char *dev)
 	t_result(!err, "cleanup: detach", prbdctl_nl_errmsg(nl));
 	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_RES_DEL, T_MD_RES), NULL, NULL);
 	t_result(!err, "cleanup: res-del " T_MD_RES, prbdctl_nl_errmsg(nl));
+
+	/*
+	 * up refused before the data path is whole (here: no voter named)
+	 * must unwind cleanly; the module then still answers
+	 */
+	err = prbdctl_nl_run(nl, m_u32(m_res_new(T_MD_RES, T_MD_MINOR, 0),
+				       PRBD_ATTR_MEMBER_ROLE,
+				       PRBD_MEMBER_ROLE_LEARNER), NULL, NULL);
+	t_result(!err, "setup: res-new " T_MD_RES " as a learner",
+		 prbdctl_nl_errmsg(nl));
+	t_write_img();
+	err = prbdctl_nl_run(nl, m_attach(dev), NULL, NULL);
+	t_result(!err, "attach for the no-voter test", prbdctl_nl_errmsg(nl));
+	t_expect("up of a group that names no voter",
+		 m_res(PRBD_CMD_UP, T_MD_RES),
+		 -EINVAL, "names no voter");
+	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_DETACH, T_MD_RES), NULL, NULL);
+	t_result(!err, "  the module answers after it: detach",
+		 prbdctl_nl_errmsg(nl));
+	err = prbdctl_nl_run(nl, m_res(PRBD_CMD_RES_DEL, T_MD_RES), NULL, NULL);
+	t_result(!err, "cleanup: res-del " T_MD_RES, prbdctl_nl_errmsg(nl));
 	close(t_fd);
 }
 
