@@ -114,18 +114,18 @@ bpf: $(VMLINUX)
 	$(MAKE) -C bpf VMLINUX=$(VMLINUX)
 
 # Test helpers that run inside the guests (shipped in the initramfs).
-GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck
+GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck $(BUILD)/guest-bin/prbd-wirefuzz
 guest-tools: $(GUEST_TOOLS)
 $(BUILD)/guest-bin/%: tools/guest/%.c
 	mkdir -p $(BUILD)/guest-bin
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Werror -Ikmod -o $@ $<
 
 # Host tools of the crash-state tests (tools/crash): the dm-log-writes replayer.
 CRASH_TOOLS := $(BUILD)/bin/prbd-logreplay
 crash-tools: $(CRASH_TOOLS)
 $(BUILD)/bin/%: tools/crash/%.c
 	mkdir -p $(BUILD)/bin
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Werror -Ikmod -o $@ $<
 
 # A deliberately broken module for the crash-state test: log records
 # without REQ_FUA (PRBD_TEST_BROKEN_LOG_FUA, kmod/prbd_log.c), built in its
