@@ -586,6 +586,7 @@ void prbd_log_forget(struct prbd_dp *dp, u64 slot);
 u32 prbd_log_need(u32 len);
 
 /* prbd_repl.c */
+void prbd_repl_init(struct prbd_dp *dp);
 int prbd_repl_start(struct prbd_dp *dp, const struct prbd_tr_ops *ops);
 void prbd_repl_stop(struct prbd_dp *dp);
 void prbd_repl_send(struct prbd_dp *dp, const struct prbd_px_msg *msgs, u32 n);

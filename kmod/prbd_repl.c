@@ -702,6 +702,25 @@ void prbd_repl_ask_leadership(struct prbd_dp *dp)
 }
 
 /**
+ * prbd_repl_init() - the payload cache's locks and lists, empty
+ * @dp: the data path, just allocated
+ *
+ * Called before anything in prbd_dp_alloc() can fail, so that
+ * prbd_repl_stop() (and its prbd_pl_drop_all()) may run on a data path
+ * whose replication never started.
+ */
+void prbd_repl_init(struct prbd_dp *dp)
+{
+	spin_lock_init(&dp->pl_lock);
+	INIT_LIST_HEAD(&dp->pl_lru);
+	mutex_init(&dp->pl_evict_lock);
+	mutex_init(&dp->rmsg_lock);
+	INIT_WORK(&dp->pl_want_work, prbd_repl_pl_want_work);
+	init_waitqueue_head(&dp->pl_wq);
+	atomic_set(&dp->pl_gen, 0);
+}
+
+/**
  * prbd_repl_start() - connect to the peers (resource with peers only)
  * @dp: the data path
  * @ops: what to do with received frames (prbd_drive_tr_ops)
@@ -716,13 +735,6 @@ int prbd_repl_start(struct prbd_dp *dp, const struct prbd_tr_ops *ops)
 	struct prbd_peer *peer;
 	int err;
 
-	spin_lock_init(&dp->pl_lock);
-	INIT_LIST_HEAD(&dp->pl_lru);
-	mutex_init(&dp->pl_evict_lock);
-	mutex_init(&dp->rmsg_lock);
-	INIT_WORK(&dp->pl_want_work, prbd_repl_pl_want_work);
-	init_waitqueue_head(&dp->pl_wq);
-	atomic_set(&dp->pl_gen, 0);
 	if (list_empty(&res->peers))
 		return 0;
 	/* for tests and the curious; nothing depends on it */
@@ -793,7 +805,7 @@ void prbd_repl_stop(struct prbd_dp *dp)
 			flush_workqueue(dp->wq);
 	}
 	prbd_pl_drop_all(dp);
-	if (dp->pl_ids) {	/* set: prbd_repl_start() initialised the lock */
+	if (dp->pl_ids) {	/* prbd_repl_start() allocated them */
 		mutex_lock(&dp->pl_evict_lock);
 		kvfree(dp->pl_ids);
 		dp->pl_ids = NULL;

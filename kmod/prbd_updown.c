@@ -101,6 +101,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	INIT_LIST_HEAD(&dp->applies);
 	init_llist_head(&dp->applies_done);
 	prbd_rs_lists_init(dp);
+	prbd_repl_init(dp);
 	INIT_WORK(&dp->drive_work, prbd_drive_work);
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
 	mutex_init(&dp->hs_mutex);
