@@ -7,6 +7,7 @@
 #   make demo        a 3-node cluster in VMs: write, kill the leader, the data survives
 #   make bench       fio: raw disk vs prbd vs in-tree DRBD protocol C, one run (tools/bench)
 #   make test        install deps, build, run every test group; last line "N passed, N failed"
+#   make torture     the long nemesis and fuzzing campaigns (hours; see robust/ in README)
 #   make vm-shell    boot one VM and drop into its console (debugging)
 #   make checkpatch  checkpatch.pl --strict over kmod/
 #   make bench-bpf   4k randwrite qd32 IOPS on prbd without and with prbd-lat attached
@@ -49,12 +50,12 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest/runner.sh
 
 .PHONY: crash-broken crash-broken-test
-.PHONY: all module mod-sync user guest-tools crash-tools bpf sim deps demo bench bench-bpf test checkpatch sparse ksft initramfs vm-shell clean clean-module help
+.PHONY: all module mod-sync user guest-tools crash-tools bpf sim deps demo bench bench-bpf test torture checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
 all: module user guest-tools crash-tools bpf
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,19p' Makefile
 
 deps:
 	@tools/deps.sh
@@ -184,6 +185,20 @@ bench-bpf: deps
 
 test:
 	tools/run-tests.sh
+
+# The long campaigns of issue 14, outside `make test` (which runs short
+# versions of the same groups): the nemesis (40 rounds on 5 nodes), the
+# wire fuzzer (20,000 rounds) and, when present, the netlink fuzzer
+# (100,000 messages).  Seeds are printed; NEMESIS_SEED, WIREFUZZ_SEED and
+# NLFUZZ_SEED replay one.
+TORTURE_GROUPS ?= robust/nemesis robust/wirefuzz robust/nlfuzz
+torture: deps
+	$(MAKE) all initramfs
+	NEMESIS_ROUNDS=$${NEMESIS_ROUNDS:-40} NEMESIS_NODES=$${NEMESIS_NODES:-5} \
+	WIREFUZZ_ROUNDS=$${WIREFUZZ_ROUNDS:-20000} \
+	NLFUZZ_ROUNDS=$${NLFUZZ_ROUNDS:-100000} \
+	GROUP_TIMEOUT=$${GROUP_TIMEOUT:-14400} GROUP="$(TORTURE_GROUPS)" \
+	LOGDIR=$${LOGDIR:-$(BUILD)/torture-logs} tools/run-tests.sh
 
 clean-module:
 	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(MOD_DIR) clean

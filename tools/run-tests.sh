@@ -8,6 +8,7 @@
 #
 #   GROUP="build rig"   run only these groups (default: all)
 #   LOGDIR=dir          keep each group's output there (default build/test-logs)
+#   GROUP_TIMEOUT=s     limit of each VM group (default 1200; make torture)
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -125,7 +126,7 @@ for g in selftests/*/; do
 	[ "$g" = paxos ] && continue
 	ls selftests/$g/*.sh >/dev/null 2>&1 || continue
 	for t in selftests/$g/*.sh; do
-		group "$g/$(basename "$t" .sh)" 1200 bash "$t"
+		group "$g/$(basename "$t" .sh)" "${GROUP_TIMEOUT:-1200}" bash "$t"
 	done
 done
 
