@@ -94,7 +94,7 @@ case_uninstall() {
 	"${MK[@]}" install DESTDIR="$d" > "$T/install.log"
 	"${MK[@]}" uninstall DESTDIR="$d" > "$T/uninstall.log"
 	left=$(files_under "$d")
-	[ -z "$left" ] || { printf '  %s\n' $left; fail "uninstall left files"; }
+	[ -z "$left" ] || { echo "$left" | sed 's/^/  /'; fail "uninstall left files"; }
 	[ ! -e "$d/etc/prbd.d" ] || fail "uninstall left an empty /etc/prbd.d"
 	echo "uninstall left no file"
 	# a resource file of the user's and an edited example stay
