@@ -12,6 +12,10 @@
 #   make checkpatch  checkpatch.pl --strict over kmod/
 #   make bench-bpf   4k randwrite qd32 IOPS on prbd without and with prbd-lat attached
 #   make crash-broken-test  the crash-state test must catch a module whose log records lack FUA
+#   make install     prbdctl, man page, systemd unit, udev rule, bash completion
+#                    (PREFIX=/usr/local, DESTDIR=; INSTALL_MODULE=1: prbd.ko too)
+#   make uninstall   remove what make install put there (same PREFIX/DESTDIR)
+#   make dkms-tree   the DKMS source tree build/dkms/prbd-VERSION (dkms.conf)
 #
 # KDIR=/path/to/kernel/build overrides the kernel tree (no BTF unless it has a vmlinux).
 # KVER=<version> builds for another installed Debian kernel, e.g. the 6.12 lane:
@@ -50,6 +54,7 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 	tools/testing/selftests/kselftest/runner.sh
 
 .PHONY: crash-broken crash-broken-test
+.PHONY: install uninstall dkms-tree
 .PHONY: all module mod-sync user guest-tools crash-tools bpf sim deps demo bench bench-bpf test torture checkpatch sparse ksft initramfs vm-shell clean clean-module help
 
 all: module user guest-tools crash-tools bpf
@@ -199,6 +204,84 @@ torture: deps
 	NLFUZZ_ROUNDS=$${NLFUZZ_ROUNDS:-100000} \
 	GROUP_TIMEOUT=$${GROUP_TIMEOUT:-14400} GROUP="$(TORTURE_GROUPS)" \
 	LOGDIR=$${LOGDIR:-$(BUILD)/torture-logs} tools/run-tests.sh
+
+# --- installing on real machines (README "Install on real machines") -------
+# Paths follow the GNU conventions; systemd, udev and bash-completion all
+# read their /usr/local directories too.  Configuration lives in /etc
+# whatever PREFIX is.  INSTALL_MODULE=1 also installs the module built for
+# KVER to /lib/modules/KVER/extra (DKMS, `make dkms-tree`, is the normal way).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UDEVDIR ?= $(PREFIX)/lib/udev
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+CONFDIR := $(SYSCONFDIR)/prbd.d
+MODINSTDIR := /lib/modules/$(KVER)/extra
+INSTALL ?= install
+PRBD_VERSION := $(shell sed -n 's/^\#define PRBD_VERSION[[:space:]]*"\(.*\)"/\1/p' kmod/prbd_int.h)
+PKG := packaging
+# what install puts under DESTDIR (uninstall removes these, and no more)
+INSTALL_FILES := $(SBINDIR)/prbdctl $(MANDIR)/man8/prbdctl.8 \
+	$(UDEVDIR)/prbd-resname $(UDEVDIR)/rules.d/65-prbd.rules \
+	$(UNITDIR)/prbd@.service $(BASHCOMPDIR)/prbdctl
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@UDEVDIR@|$(UDEVDIR)|g'
+
+install: user $(if $(INSTALL_MODULE),module)
+	$(INSTALL) -D -m 0755 $(BUILD)/user/prbdctl $(DESTDIR)$(SBINDIR)/prbdctl
+	$(INSTALL) -D -m 0644 user/prbdctl.8 $(DESTDIR)$(MANDIR)/man8/prbdctl.8
+	$(INSTALL) -d $(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(SUBST) $(PKG)/udev/prbd-resname > $(DESTDIR)$(UDEVDIR)/prbd-resname
+	chmod 0755 $(DESTDIR)$(UDEVDIR)/prbd-resname
+	$(SUBST) $(PKG)/udev/65-prbd.rules > $(DESTDIR)$(UDEVDIR)/rules.d/65-prbd.rules
+	$(SUBST) $(PKG)/systemd/prbd@.service > $(DESTDIR)$(UNITDIR)/prbd@.service
+	chmod 0644 $(DESTDIR)$(UDEVDIR)/rules.d/65-prbd.rules $(DESTDIR)$(UNITDIR)/prbd@.service
+	$(INSTALL) -m 0644 $(PKG)/bash-completion/prbdctl $(DESTDIR)$(BASHCOMPDIR)/prbdctl
+	@# resource files hold the secret; an existing config is never touched
+	[ -d $(DESTDIR)$(CONFDIR) ] || $(INSTALL) -d -m 0700 $(DESTDIR)$(CONFDIR)
+	[ -e $(DESTDIR)$(CONFDIR)/r0.res.example ] || \
+		$(INSTALL) -m 0600 $(PKG)/prbd.d/r0.res.example $(DESTDIR)$(CONFDIR)/r0.res.example
+ifneq ($(INSTALL_MODULE),)
+	$(INSTALL) -D -m 0644 $(PRBD_KO) $(DESTDIR)$(MODINSTDIR)/prbd.ko
+endif
+	@if [ -z "$(DESTDIR)" ]; then \
+		if [ -n "$(INSTALL_MODULE)" ]; then depmod -a $(KVER); fi; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		if command -v udevadm >/dev/null; then udevadm control --reload || true; fi; \
+	fi
+
+# The example and the directory go only when untouched (the same file, an
+# empty directory); the module only when install put it there.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	if cmp -s $(PKG)/prbd.d/r0.res.example $(DESTDIR)$(CONFDIR)/r0.res.example; then \
+		rm -f $(DESTDIR)$(CONFDIR)/r0.res.example; fi
+	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
+	if [ -f $(DESTDIR)$(MODINSTDIR)/prbd.ko ]; then \
+		rm -f $(DESTDIR)$(MODINSTDIR)/prbd.ko; \
+		if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		if command -v udevadm >/dev/null; then udevadm control --reload || true; fi; \
+	fi
+
+# The DKMS source tree: dkms.conf and what the module build reads, in the
+# repository's layout (the root Kbuild, kmod/ with its uapi/, paxos/, md/),
+# as mod-sync copies it.  `dkms add build/dkms/prbd-VERSION` or copy it to
+# /usr/src first (README).
+DKMS_DIR ?= $(BUILD)/dkms
+DKMS_TREE := $(DKMS_DIR)/prbd-$(PRBD_VERSION)
+dkms-tree:
+	@[ -n "$(PRBD_VERSION)" ] || { echo "no PRBD_VERSION in kmod/prbd_int.h" >&2; exit 1; }
+	rm -rf $(DKMS_TREE)
+	mkdir -p $(DKMS_TREE)/kmod
+	cp Kbuild $(DKMS_TREE)/
+	cd kmod && find . \( -name '*.[ch]' ! -name '*.mod.c' \) -o -name Kbuild | \
+		xargs cp --parents -t $(DKMS_TREE)/kmod
+	sed 's|@VERSION@|$(PRBD_VERSION)|g' $(PKG)/dkms/dkms.conf > $(DKMS_TREE)/dkms.conf
+	@echo "dkms-tree: $(DKMS_TREE)"
 
 clean-module:
 	-[ -d $(KDIR) ] && $(MAKE) -C $(KDIR) M=$(MOD_DIR) clean

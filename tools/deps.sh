@@ -19,6 +19,10 @@ PKGS=(
 	drbd-utils gnuplot-nox
 	# netlink spec checker
 	python3 python3-yaml
+	# installing like a storage driver (make install, make dkms-tree,
+	# selftests/pkg): DKMS, bash completion, systemd/udev for the unit
+	# and the rule checks
+	dkms bash-completion systemd udev
 )
 
 missing=()
