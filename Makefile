@@ -60,7 +60,7 @@ KSRC_FILES := scripts/extract-vmlinux scripts/checkpatch.pl scripts/spelling.txt
 all: module user guest-tools crash-tools bpf
 
 help:
-	@sed -n '3,19p' Makefile
+	@sed -n '3,22p' Makefile
 
 deps:
 	@tools/deps.sh
