@@ -9,6 +9,8 @@
 #   crash-follower  kill -9 of a follower's QEMU; it reboots and comes up
 #   crash-primary   kill -9 of the primary (the leader); another node is
 #		    made primary; the old one reboots and comes back
+#   crash-isolated  the primary cut from every other node for a while,
+#		    then killed (what it completed alone would be lost)
 #   pause	    QMP stop of any node for 2-4 s (4-8 election timeouts)
 #   isolate	    any node cut from every other (both ways), then healed
 #   cut-oneway	    packets from one node to another dropped, then healed
@@ -25,14 +27,14 @@
 # report in the kernel log of any boot of any guest (the consoles, with
 # loglevel 5, and dmesg of the live ones), and the modules unload.
 #
-# NEMESIS_ROUNDS (6: each kind once on 3 nodes), NEMESIS_NODES (3),
+# NEMESIS_ROUNDS (7: each kind once on 3 nodes), NEMESIS_NODES (3),
 # NEMESIS_SEED (random, printed: a failing schedule is replayed with it;
 # the timing of the guests is not deterministic).  `make torture` runs
 # 40 rounds on 5 nodes.
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
-ROUNDS=${NEMESIS_ROUNDS:-6}
+ROUNDS=${NEMESIS_ROUNDS:-7}
 N=${NEMESIS_NODES:-3}
 SEED=${NEMESIS_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
 RANDOM=$SEED
@@ -111,6 +113,11 @@ fault() {
 		echo "crash node $P (primary)"
 		rig_crash "$P"
 		echo "$P" > "$RIG_DIR/crashed" ;;
+	crash-isolated)
+		echo "isolate node $P (primary) for ${d} s, then crash it"
+		rig_isolate "$P"; sleep "$d"
+		rig_crash "$P"; rig_rejoin "$P"
+		echo "$P" > "$RIG_DIR/crashed" ;;
 	pause)
 		rnd 3; d=$((2 + R))
 		echo "pause node $x for ${d} s"
@@ -137,7 +144,7 @@ fault() {
 	esac
 }
 
-KINDS=(crash-follower crash-primary pause isolate cut-oneway netem)
+KINDS=(crash-follower crash-primary crash-isolated pause isolate cut-oneway netem)
 [ "$N" -ge 5 ] && KINDS+=(partition)
 
 round() {
@@ -153,6 +160,8 @@ round() {
 	log=$RIG_DIR/round$r.log
 	rm -f "$RIG_DIR/crashed"
 	echo "round $r: primary $P, fault $kind, writer seed $seed"
+	# the writer starts on zeros (whatever the round before left)
+	vm "$P" "dd if=/dev/zero of=/dev/prbd0 bs=1M count=$((BLOCKS / 256)) oflag=direct 2>/dev/null"
 	rig_exec "$P" "exec prbd-blkcheck write /dev/prbd0 $BLOCKS 100000000 $seed $QD" > "$log" 2>&1 &
 	wpid=$!
 	rnd 3; sleep $((1 + R))
@@ -191,8 +200,6 @@ round() {
 	quick "$P" 60 "dd if=/dev/urandom of=/dev/prbd0 bs=4k count=16 seek=$BLOCKS oflag=direct 2>/dev/null" ||
 		fail "node $P: new writes fail after the heal"
 	repl_same $((BLOCKS + 16)) $(seq 1 "$N")
-	# the next round's writer starts on zeros
-	vm "$P" "dd if=/dev/zero of=/dev/prbd0 bs=1M count=$((BLOCKS / 256)) oflag=direct 2>/dev/null"
 	echo "$P" > "$RIG_DIR/primary"
 }
 
