@@ -171,7 +171,7 @@ config_events() {
 			sleep 1
 		done
 		echo "node $i:"
-		rig_exec "$i" "grep config $EVLOG" 2>/dev/null | sed 's/^/  /' || true
+		rig_exec "$i" "grep -E ' config r0 |\"type\":\"config\"' $EVLOG" 2>/dev/null | sed 's/^/  /' || true
 		c=$(cfg_ev_lines "$i" chosen "$e")
 		a=$(cfg_ev_lines "$i" applied "$e")
 		[ "$(echo "$c" | grep -c .)" = 1 ] ||
