@@ -161,7 +161,7 @@ cfg_ev_lines() {
 
 # every listener printed the promotion's entry chosen, then applied, once
 config_events() {
-	local e i t c a bad=""
+	local e i t c a nc na bad=""
 	e=$(repl_cfg 1 | sed -n 's/^epoch \([0-9]*\) .*/\1/p')
 	[ -n "$e" ] && [ "$e" -gt 0 ] || fail "no epoch in node 1's status: '$(repl_cfg 1)'"
 	echo "node-add of node 4 chose configuration epoch $e"
@@ -174,10 +174,13 @@ config_events() {
 		rig_exec "$i" "grep -E ' config r0 |\"type\":\"config\"' $EVLOG" 2>/dev/null | sed 's/^/  /' || true
 		c=$(cfg_ev_lines "$i" chosen "$e")
 		a=$(cfg_ev_lines "$i" applied "$e")
-		[ "$(echo "$c" | grep -c .)" = 1 ] ||
-			bad="$bad; node $i: $(echo "$c" | grep -c .) chosen lines for epoch $e"
-		[ "$(echo "$a" | grep -c .)" = 1 ] ||
-			bad="$bad; node $i: $(echo "$a" | grep -c .) applied lines for epoch $e"
+		# grep -c exits 1 on no line: the assignment would end the case
+		nc=$(echo "$c" | grep -c . || true)
+		na=$(echo "$a" | grep -c . || true)
+		[ "$nc" = 1 ] ||
+			bad="$bad; node $i: $nc chosen lines for epoch $e"
+		[ "$na" = 1 ] ||
+			bad="$bad; node $i: $na applied lines for epoch $e"
 		[ -z "$c" ] || [ -z "$a" ] || [ "${c%%:*}" -lt "${a%%:*}" ] ||
 			bad="$bad; node $i: applied before chosen"
 	done
