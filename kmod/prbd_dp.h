@@ -65,7 +65,19 @@ struct prbd_member {
 	/* non-members heard campaigning, and when each was told so */
 	u16 campaigners, told;
 	unsigned long told_at[PRBD_PX_MAX_NODES];
+	/*
+	 * config-ntf (prbd_member_notice()): the last epoch reported chosen
+	 * and applied (PRBD_MEMBER_EV_NONE: none yet, so that the
+	 * configuration in force at up, epoch 0 included, is reported),
+	 * and the last entry this node proposed, with its command
+	 */
+	u64 ev_chosen, ev_applied;
+	u64 ev_slot;
+	u16 ev_voters, ev_learners;
+	u8 ev_cmd, ev_node;
 };
+
+#define PRBD_MEMBER_EV_NONE	U64_MAX
 
 #define PRBD_DP_TICK_MS		10
 #define PRBD_DP_HB_MS		50
@@ -658,6 +670,8 @@ bool prbd_member_step(struct prbd_dp *dp);
 void prbd_member_send(struct prbd_dp *dp);
 int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 void prbd_member_heard(struct prbd_dp *dp, const struct prbd_px_msg *m);
+void prbd_member_init(struct prbd_dp *dp);
+void prbd_member_notice(struct prbd_dp *dp);
 
 /* prbd_persist.c */
 bool prbd_want_checkpoint(struct prbd_dp *dp);

@@ -993,6 +993,7 @@ void prbd_drive_work(struct work_struct *work)
 	prbd_rs_drive(dp);
 	prbd_verify_drive(dp);
 	prbd_reap_applies(dp);
+	prbd_member_notice(dp);
 	prbd_serve_reads(dp);
 	spin_lock(&dp->res->lock);
 	dp->res->commit_index = dp->apply_hi;

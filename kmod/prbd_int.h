@@ -92,6 +92,26 @@ struct prbd_acceptor_state {
 };
 
 /**
+ * struct prbd_cfg_event - a configuration change to report (config-ntf)
+ * @epoch: slot of the configuration entry (0: the initial configuration)
+ * @event: enum prbd_config_event
+ * @voters: voters of that configuration (bit = node id)
+ * @learners: its learners
+ * @change: the membership command of this node that proposed the entry
+ *	    (enum prbd_cmd), 0 if unknown (another node ran it)
+ * @change_node: the node that command changes
+ */
+struct prbd_cfg_event {
+	u64 epoch;
+	u32 event;
+	u32 voters, learners;
+	u32 change, change_node;
+};
+
+/* config-ntf events queued for the notification work at most */
+#define PRBD_CFG_EV_QUEUE	8
+
+/**
  * struct prbd_backing - an attached backing device
  * @bd: the exclusively opened block device
  * @path: the path it was opened by
@@ -200,6 +220,7 @@ struct prbd_device {
  * @nr_peers: entries in @peers
  * @dev: the exported block device
  * @ntf_work: sends notifications for prbd_res_changed()/prbd_peer_changed()
+ *	      and the events of prbd_config_changed()
  * @ntf_pending: bit 0: resource changed, bit N: peer N changed
  * @lock: protects the fields below
  * @paxos_role: Multi-Paxos role
@@ -217,6 +238,8 @@ struct prbd_device {
  * @removed_at: this node was removed from the group at that slot, 0
  * @rs: the resync into this node (status)
  * @verify: the last verify run from this node (status)
+ * @cfg_ev: config-ntf events not sent yet, oldest first
+ * @cfg_ev_n: entries used in @cfg_ev
  * @dp: the data path while up (prbd_dp_up()), NULL while down
  */
 struct prbd_resource {
@@ -256,6 +279,8 @@ struct prbd_resource {
 	u64 removed_at;
 	struct prbd_resync_status rs;
 	struct prbd_verify_status verify;
+	struct prbd_cfg_event cfg_ev[PRBD_CFG_EV_QUEUE];
+	u32 cfg_ev_n;
 	struct prbd_dp *dp;
 };
 
@@ -392,5 +417,7 @@ void prbd_nl_notify_verify(struct prbd_resource *res,
 void prbd_nl_ntf_work(struct work_struct *work);
 void prbd_res_changed(struct prbd_resource *res);
 void prbd_peer_changed(struct prbd_resource *res, u32 node_id);
+void prbd_config_changed(struct prbd_resource *res,
+			 const struct prbd_cfg_event *ev);
 
 #endif /* PRBD_INT_H */

@@ -391,6 +391,11 @@ static void prbd_member_propose(struct prbd_dp *dp,
 		prbd_px_status(dp->px, st);
 		m->slot = st->cfg_pending;
 		m->hold = false;
+		m->ev_slot = m->slot;
+		m->ev_voters = voters;
+		m->ev_learners = learners;
+		m->ev_cmd = m->cmd;
+		m->ev_node = m->node;
 		prbd_member_set_step(m, PRBD_CHANGE_STEP_CHOOSE);
 		pr_info("%s: %s of node %u: configuration entry proposed at slot %llu\n",
 			dp->res->name, prbd_member_name(m->cmd), m->node,
@@ -575,6 +580,77 @@ static void prbd_member_publish(struct prbd_dp *dp,
 	res->cfg_change_node = m->node;
 	res->cfg_change_step = m->step;
 	spin_unlock(&res->lock);
+}
+
+/**
+ * prbd_member_init() - set up what prbd_member_notice() compares with
+ * @dp: the data path, not started yet
+ */
+void prbd_member_init(struct prbd_dp *dp)
+{
+	dp->mbr.ev_chosen = PRBD_MEMBER_EV_NONE;
+	dp->mbr.ev_applied = PRBD_MEMBER_EV_NONE;
+}
+
+/* Is @epoch newer than @last, the last one reported (or none yet)? */
+static bool prbd_member_ev_new(u64 last, u64 epoch)
+{
+	return last == PRBD_MEMBER_EV_NONE || epoch > last;
+}
+
+static void prbd_member_ev_fill(const struct prbd_member *m,
+				const struct prbd_px_status *st, u32 event,
+				struct prbd_cfg_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->epoch = st->cfg_slot;
+	ev->event = event;
+	ev->voters = st->voters;
+	ev->learners = st->learners;
+	/* the entry this node proposed, if that is the one chosen */
+	if (m->ev_cmd && m->ev_slot == st->cfg_slot &&
+	    m->ev_voters == st->voters && m->ev_learners == st->learners) {
+		ev->change = m->ev_cmd;
+		ev->change_node = m->ev_node;
+	}
+}
+
+/**
+ * prbd_member_notice() - report a configuration entry newly chosen or
+ * applied on this node (config-ntf)
+ * @dp: the data path
+ *
+ * Chosen: the core's configuration slot moved (it committed the entry,
+ * learned it, or a resync installed a newer state); the configuration in
+ * force at up counts as chosen then.  Applied: the data path applied
+ * every slot up to it.  Each (epoch, event) is reported once, chosen
+ * before applied; an entry superseded before it was applied here is
+ * reported chosen only.
+ *
+ * Context: drive work, after it reaped the applies; px_lock not held.
+ */
+void prbd_member_notice(struct prbd_dp *dp)
+{
+	struct prbd_member *m = &dp->mbr;
+	struct prbd_cfg_event ev[2];
+	struct prbd_px_status st;
+	unsigned int i, n = 0;
+
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	if (prbd_member_ev_new(m->ev_chosen, st.cfg_slot)) {
+		m->ev_chosen = st.cfg_slot;
+		prbd_member_ev_fill(m, &st, PRBD_CONFIG_EVENT_CHOSEN, &ev[n++]);
+	}
+	if (m->ev_chosen == st.cfg_slot && st.applied >= st.cfg_slot &&
+	    prbd_member_ev_new(m->ev_applied, st.cfg_slot)) {
+		m->ev_applied = st.cfg_slot;
+		prbd_member_ev_fill(m, &st, PRBD_CONFIG_EVENT_APPLIED,
+				    &ev[n++]);
+	}
+	spin_unlock(&dp->px_lock);
+	for (i = 0; i < n; i++)
+		prbd_config_changed(dp->res, &ev[i]);
 }
 
 /**

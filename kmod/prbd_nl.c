@@ -654,9 +654,60 @@ out_free_skb:
 	nlmsg_free(skb);
 }
 
+/*
+ * A config-ntf: the config nest with the event, the epoch, the voters and
+ * learners, and the command that proposed the entry when this node ran it.
+ * Context: process context (GFP_KERNEL).
+ */
+static void prbd_nl_notify_config(struct prbd_resource *res,
+				  const struct prbd_cfg_event *ev)
+{
+	struct sk_buff *skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	skb = prbd_nl_ntf_new(res, PRBD_CMD_CONFIG_NTF, &hdr);
+	if (!skb)
+		return;
+	nest = nla_nest_start(skb, PRBD_ATTR_CONFIG);
+	if (!nest ||
+	    nla_put_u32(skb, PRBD_CONFIG_ATTR_EVENT, ev->event) ||
+	    nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, ev->epoch,
+			      PRBD_CONFIG_ATTR_PAD) ||
+	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_VOTER, ev->voters) ||
+	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_LEARNER, ev->learners) ||
+	    (ev->change &&
+	     (nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE, ev->change) ||
+	      nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE_NODE,
+			  ev->change_node))))
+		goto out_free_skb;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	prbd_nl_multicast(skb);
+	return;
+
+out_free_skb:
+	nlmsg_free(skb);
+}
+
+/* Send the config-ntf events prbd_config_changed() queued, in order. */
+static void prbd_nl_send_config(struct prbd_resource *res)
+{
+	struct prbd_cfg_event ev[PRBD_CFG_EV_QUEUE];
+	u32 i, n;
+
+	spin_lock(&res->lock);
+	n = res->cfg_ev_n;
+	memcpy(ev, res->cfg_ev, n * sizeof(ev[0]));
+	res->cfg_ev_n = 0;
+	spin_unlock(&res->lock);
+	for (i = 0; i < n; i++)
+		prbd_nl_notify_config(res, &ev[i]);
+}
+
 /**
- * prbd_nl_ntf_work() - send the notifications prbd_res_changed() and
- * prbd_peer_changed() asked for
+ * prbd_nl_ntf_work() - send the notifications prbd_res_changed(),
+ * prbd_peer_changed() and prbd_config_changed() asked for
  * @work: prbd_resource.ntf_work
  */
 void prbd_nl_ntf_work(struct work_struct *work)
@@ -678,6 +729,7 @@ void prbd_nl_ntf_work(struct work_struct *work)
 				prbd_nl_notify_peer(res, peer,
 						    PRBD_EVENT_CHANGE);
 		}
+		prbd_nl_send_config(res);
 	}
 	mutex_unlock(&prbd_cfg_mutex);
 	prbd_res_put(res);
@@ -685,14 +737,19 @@ void prbd_nl_ntf_work(struct work_struct *work)
 
 static_assert(PRBD_NODE_ID_MAX < BITS_PER_LONG);
 
+static void prbd_nl_queue_work(struct prbd_resource *res)
+{
+	prbd_res_get(res);
+	if (!queue_work(prbd_nl_wq, &res->ntf_work))
+		prbd_res_put(res);
+}
+
 static void prbd_nl_queue_ntf(struct prbd_resource *res, unsigned int bit)
 {
 	if (!READ_ONCE(prbd_nl_registered))
 		return;
 	set_bit(bit, &res->ntf_pending);
-	prbd_res_get(res);
-	if (!queue_work(prbd_nl_wq, &res->ntf_work))
-		prbd_res_put(res);
+	prbd_nl_queue_work(res);
 }
 
 /**
@@ -720,6 +777,39 @@ void prbd_peer_changed(struct prbd_resource *res, u32 node_id)
 {
 	if (node_id >= 1 && node_id <= PRBD_NODE_ID_MAX)
 		prbd_nl_queue_ntf(res, node_id);
+}
+
+/**
+ * prbd_config_changed() - report a configuration entry chosen or applied
+ * on this node to the events group
+ * @res: the resource
+ * @ev: what to report (copied)
+ *
+ * For the data path (prbd_member_notice()), which reports each (epoch,
+ * event) once.  Safe in any context but under res->lock; the config-ntf
+ * is sent from a work item, in the order of the calls.  Should more
+ * than PRBD_CFG_EV_QUEUE wait, the oldest is dropped.
+ */
+void prbd_config_changed(struct prbd_resource *res,
+			 const struct prbd_cfg_event *ev)
+{
+	bool lost = false;
+
+	if (!READ_ONCE(prbd_nl_registered))
+		return;
+	spin_lock(&res->lock);
+	if (res->cfg_ev_n == PRBD_CFG_EV_QUEUE) {
+		memmove(res->cfg_ev, res->cfg_ev + 1,
+			(PRBD_CFG_EV_QUEUE - 1) * sizeof(res->cfg_ev[0]));
+		res->cfg_ev_n--;
+		lost = true;
+	}
+	res->cfg_ev[res->cfg_ev_n++] = *ev;
+	spin_unlock(&res->lock);
+	if (lost)
+		pr_warn_ratelimited("%s: config-ntf queue full: the oldest event is dropped\n",
+				    res->name);
+	prbd_nl_queue_work(res);
 }
 
 /* Request handlers; each runs under prbd_cfg_mutex. */

@@ -84,6 +84,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	if (!dp)
 		return -ENOMEM;
 	dp->res = res;
+	prbd_member_init(dp);
 	dp->bdev = res->backing->bd.bdev;
 	dp->data_sect = md->data_offset >> SECTOR_SHIFT;
 	dp->data_size = md->data_size;

@@ -100,6 +100,11 @@ static const char * const prbdctl_verify_event_names[] = {
 	[PRBD_VERIFY_EVENT_ABORT] = "abort",
 };
 
+static const char * const prbdctl_config_event_names[] = {
+	[PRBD_CONFIG_EVENT_CHOSEN] = "chosen",
+	[PRBD_CONFIG_EVENT_APPLIED] = "applied",
+};
+
 #define PRBDCTL_NAME(tbl, v)						\
 	((v) < sizeof(tbl) / sizeof((tbl)[0]) && (tbl)[v] ? (tbl)[v] : "unknown")
 
@@ -721,6 +726,70 @@ bool prbdctl_get_verify_ev(const struct prbdctl_reply *r,
 	return true;
 }
 
+/*
+ * A config-ntf: "config RES chosen|applied epoch E voters V learners L
+ * change C" (C: the command and its node where this node ran it, else -).
+ */
+static void prbdctl_print_config_ev(const char *name, struct nlattr *nest)
+{
+	uint32_t event = 0, change = 0, node = 0;
+	uint64_t epoch = 0;
+	struct nlattr *a;
+	const char *ev;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		switch (nla_type(a)) {
+		case PRBD_CONFIG_ATTR_EVENT:
+			if (nla_len(a) >= 4)
+				event = nla_get_u32(a);
+			break;
+		case PRBD_CONFIG_ATTR_EPOCH:
+			if (nla_len(a) >= 8)
+				epoch = nla_get_u64(a);
+			break;
+		case PRBD_CONFIG_ATTR_CHANGE:
+			if (nla_len(a) >= 4)
+				change = nla_get_u32(a);
+			break;
+		case PRBD_CONFIG_ATTR_CHANGE_NODE:
+			if (nla_len(a) >= 4)
+				node = nla_get_u32(a);
+			break;
+		}
+	}
+	ev = PRBDCTL_NAME(prbdctl_config_event_names, event);
+	if (prbdctl_json) {
+		printf(",\"type\":\"config\",\"event\":\"%s\",\"resource\":",
+		       ev);
+		prbdctl_json_str(stdout, name);
+		printf(",\"epoch\":%" PRIu64 ",\"voters\":[", epoch);
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
+		printf("],\"learners\":[");
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
+		printf("],\"change\":");
+		if (change)
+			printf("{\"command\":\"%s\",\"node_id\":%u}",
+			       PRBDCTL_NAME(prbdctl_change_cmd_names, change),
+			       node);
+		else
+			printf("null");
+		printf("}\n");
+	} else {
+		printf("config %s %s epoch %" PRIu64 " voters ", name, ev,
+		       epoch);
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
+		printf(" learners ");
+		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_LEARNER);
+		if (change)
+			printf(" change %s node %u\n",
+			       PRBDCTL_NAME(prbdctl_change_cmd_names, change),
+			       node);
+		else
+			printf(" change -\n");
+	}
+}
+
 /**
  * prbdctl_print_event() - print one notification; JSON is one object per
  * line
@@ -812,7 +881,13 @@ int prbdctl_print_event(const struct prbdctl_reply *r, void *arg)
 			       v.checked, v.divergent);
 		}
 		break;
+	case PRBD_CMD_CONFIG_NTF:
+		if (!tb[PRBD_ATTR_CONFIG])
+			goto unknown;
+		prbdctl_print_config_ev(name, tb[PRBD_ATTR_CONFIG]);
+		break;
 	default:
+unknown:
 		if (prbdctl_json)
 			printf(",\"type\":\"unknown\",\"cmd\":%u}\n", cmd);
 		else

@@ -138,6 +138,16 @@ enum prbd_verify_event {
 	PRBD_VERIFY_EVENT_MAX = (__PRBD_VERIFY_EVENT_MAX - 1)
 };
 
+/* What a configuration notification reports. */
+enum prbd_config_event {
+	PRBD_CONFIG_EVENT_CHOSEN,	/* this node knows the entry chosen */
+	PRBD_CONFIG_EVENT_APPLIED,	/* its data path applied the entry */
+
+	/* private: */
+	__PRBD_CONFIG_EVENT_MAX,
+	PRBD_CONFIG_EVENT_MAX = (__PRBD_CONFIG_EVENT_MAX - 1)
+};
+
 /* Where a membership change run by the leader stands. */
 enum prbd_change_step {
 	PRBD_CHANGE_STEP_NONE,
@@ -246,6 +256,9 @@ enum prbd_config_attr {
 	PRBD_CONFIG_ATTR_REMOVED,	/* u64, this node was removed from
 					 * the group at that slot
 					 */
+	PRBD_CONFIG_ATTR_EVENT,		/* u32, enum prbd_config_event:
+					 * config-ntf only
+					 */
 
 	__PRBD_CONFIG_ATTR_MAX,
 	PRBD_CONFIG_ATTR_MAX = (__PRBD_CONFIG_ATTR_MAX - 1)
@@ -305,6 +318,7 @@ enum prbd_cmd {
 	PRBD_CMD_PEER_NTF,
 	PRBD_CMD_RESYNC_NTF,
 	PRBD_CMD_VERIFY_NTF,
+	PRBD_CMD_CONFIG_NTF,
 
 	__PRBD_CMD_MAX,
 	PRBD_CMD_MAX = (__PRBD_CMD_MAX - 1)

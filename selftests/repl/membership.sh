@@ -7,7 +7,9 @@
 # node-add (promotion) under a checked writer; a learner is never counted
 # in a majority; every refusal prints its message and changes nothing;
 # leader-transfer (the longest write stall is printed); node-del of the
-# leader; verify is clean at the end.
+# leader; verify is clean at the end.  prbdctl events runs on the leader,
+# two followers (one with --json) and the learner across node-add: each
+# prints the promotion's configuration entry chosen, then applied, once.
 #
 # MEMBER_DISK_SIZE (256M) sizes the disks (MEMBER_DISK_SIZE=1G: the 1 GiB
 # learner of the issue, several minutes more); MEMBER_WRITES (3000) the
@@ -24,7 +26,7 @@ BLOCKS=4096
 REPL_OUTSIDE=4
 
 N=4
-ktap_plan 10
+ktap_plan 11
 rig_start $N || ktap_bail "rig did not boot"
 
 setup() {
@@ -112,8 +114,24 @@ refusal_quorum() {
 	sleep 2
 }
 
+# config-ntf listeners across node-add: the leader (1), followers 2 and
+# 3 (--json) and the learner being promoted (4)
+EVLOG=/tmp/cfgev.log
+EVNODES="1 2 3 4"
+
+events_start() {
+	local i json
+	for i in $EVNODES; do
+		json=""
+		[ "$i" = 3 ] && json="--json"
+		vm "$i" "prbdctl $json events --timeout 900 > $EVLOG 2>&1 & echo \$! > $EVLOG.pid"
+	done
+	sleep 1
+}
+
 promote() {
 	local t1
+	events_start
 	# node 4 paused: the promotion waits for it, in flight
 	rig_pause 4
 	sleep 1
@@ -127,6 +145,54 @@ promote() {
 	echo "node 4 a voter $(( (t1 - $(cat "$RIG_DIR/t_learner")) / 1000000 )) ms after learner-add (incl. ~1 s paused)"
 	repl_wait_cfg 4 1,2,3,4 - 30
 	vm 1 'dmesg | grep -E "configuration|node 4" | tail -6'
+}
+
+# cfg_ev_lines I EVENT EPOCH: node I's config-ntf lines of that event
+# and epoch with the 4 voters (text; node 3: JSON)
+cfg_ev_lines() {
+	local re
+	if [ "$1" = 3 ]; then
+		re="\"type\":\"config\",\"event\":\"$2\",\"resource\":\"r0\",\"epoch\":$3,\"voters\":\[1,2,3,4\],\"learners\":\[\]"
+	else
+		re=" config r0 $2 epoch $3 voters 1,2,3,4 learners - change "
+	fi
+	rig_exec "$1" "cat $EVLOG" 2>/dev/null | grep -n -- "$re" || true
+}
+
+# every listener printed the promotion's entry chosen, then applied, once
+config_events() {
+	local e i t c a nc na bad=""
+	e=$(repl_cfg 1 | sed -n 's/^epoch \([0-9]*\) .*/\1/p')
+	[ -n "$e" ] && [ "$e" -gt 0 ] || fail "no epoch in node 1's status: '$(repl_cfg 1)'"
+	echo "node-add of node 4 chose configuration epoch $e"
+	for i in $EVNODES; do
+		for t in $(seq 1 20); do
+			[ -n "$(cfg_ev_lines "$i" applied "$e")" ] && break
+			sleep 1
+		done
+		echo "node $i:"
+		rig_exec "$i" "grep -E ' config r0 |\"type\":\"config\"' $EVLOG" 2>/dev/null | sed 's/^/  /' || true
+		c=$(cfg_ev_lines "$i" chosen "$e")
+		a=$(cfg_ev_lines "$i" applied "$e")
+		# grep -c exits 1 on no line: the assignment would end the case
+		nc=$(echo "$c" | grep -c . || true)
+		na=$(echo "$a" | grep -c . || true)
+		[ "$nc" = 1 ] ||
+			bad="$bad; node $i: $nc chosen lines for epoch $e"
+		[ "$na" = 1 ] ||
+			bad="$bad; node $i: $na applied lines for epoch $e"
+		[ -z "$c" ] || [ -z "$a" ] || [ "${c%%:*}" -lt "${a%%:*}" ] ||
+			bad="$bad; node $i: applied before chosen"
+	done
+	# the leader ran the command: it names it
+	cfg_ev_lines 1 chosen "$e" | grep -- 'change node-add node 4$' >/dev/null ||
+		bad="$bad; node 1: chosen line does not name node-add of node 4"
+	cfg_ev_lines 2 chosen "$e" | grep -- 'change -$' >/dev/null ||
+		bad="$bad; node 2: a follower names a change"
+	for i in $EVNODES; do
+		rig_exec "$i" "kill \$(cat $EVLOG.pid)" 2>/dev/null || true
+	done
+	[ -z "$bad" ] || fail "config-ntf${bad}"
 }
 
 stop_writer() {
@@ -210,6 +276,7 @@ ktap_run "learner-add under a checked writer: log tail and bulk resync" learner_
 ktap_run "first writer intact; a learner is not counted in a majority" learner_no_vote
 ktap_run "a change leaving the live voters without a majority is refused" refusal_quorum
 ktap_run "node-add promotes the learner; changes in flight refused" promote
+ktap_run "prbdctl events on 4 nodes: the entry chosen, then applied, once each" config_events
 ktap_run "every completed write intact" stop_writer
 ktap_run "leader-transfer under writes: refused while open here, stall measured" transfer
 ktap_run "node-del of the leader hands over first; verify clean" del_leader

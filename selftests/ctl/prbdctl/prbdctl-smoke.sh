@@ -120,6 +120,8 @@ has "  both copies valid" "superblock B: valid"
 
 $P --json events --timeout 120 >"$T/events" 2>&1 &
 evpid=$!
+$P events --timeout 120 >"$T/tevents" 2>&1 &
+tevpid=$!
 sleep 1
 
 ok "up" $P $C up r0
@@ -177,8 +179,8 @@ ok "down left nothing" $P --json status
 has "  ..." '^\[\]$'
 
 sleep 1
-kill -TERM $evpid 2>/dev/null
-wait $evpid
+kill -TERM $evpid $tevpid 2>/dev/null
+wait $evpid $tevpid
 n=$((n + 1))
 if grep -q '"type":"resource","event":"create"' "$T/events" &&
    grep -q '"type":"resource","event":"destroy"' "$T/events" &&
@@ -189,6 +191,35 @@ else
 	echo "not ok $n - events"
 	sed 's/^/#   /' "$T/events" | head -20
 fi
+
+# config-ntf: the initial configuration (epoch 0, from the resource file)
+# is reported chosen, then applied, once each, at up
+cfg_once() { # cfg_once DESC FILE PATTERN...: each PATTERN on one line, in order
+	local d=$1 f=$2 p l prev=0 bad=""
+	shift 2
+	n=$((n + 1))
+	for p in "$@"; do
+		l=$(grep -n -- "$p" "$f" | cut -d: -f1)
+		if [ "$(echo "$l" | grep -c .)" != 1 ] || [ "$l" -le "$prev" ]; then
+			bad="$bad '$p' (lines: $(echo "$l" | paste -sd,))"
+		else
+			prev=$l
+		fi
+	done
+	if [ -z "$bad" ]; then
+		echo "ok $n - $d"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n - $d:$bad"
+		grep config "$f" | sed 's/^/#   /' | head -10
+	fi
+}
+cfg_once "events: config r0 chosen, then applied, epoch 0 at up" "$T/tevents" \
+	' config r0 chosen epoch 0 voters 1,2 learners 3 change -$' \
+	' config r0 applied epoch 0 voters 1,2 learners 3 change -$'
+cfg_once "events --json: the same config events" "$T/events" \
+	'"type":"config","event":"chosen","resource":"r0","epoch":0,"voters":\[1,2\],"learners":\[3\],"change":null}' \
+	'"type":"config","event":"applied","resource":"r0","epoch":0,"voters":\[1,2\],"learners":\[3\],"change":null}'
 
 rm -rf "$T"
 echo "1..$n"
