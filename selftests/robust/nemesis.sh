@@ -15,6 +15,10 @@
 #   isolate	    any node cut from every other (both ways), then healed
 #   cut-oneway	    packets from one node to another dropped, then healed
 #   netem	    delay 10 ms +- 5 ms and 2% loss on any node's link
+#   powercut	    every node killed at once; each boots, brings r0 up by
+#		    itself from its kept /etc/prbd.d (rig.etc, rig.autostart:
+#		    what prbd@RES.service does), the group elects a leader,
+#		    and a node is made primary
 #   partition	    (5 nodes) two nodes cut from the other three
 #
 # After the fault is healed: the writer is stopped (or died with its
@@ -27,24 +31,24 @@
 # report in the kernel log of any boot of any guest (the consoles, with
 # loglevel 5, and dmesg of the live ones), and the modules unload.
 #
-# NEMESIS_ROUNDS (7: each kind once on 3 nodes), NEMESIS_NODES (3),
+# NEMESIS_ROUNDS (8: each kind once on 3 nodes), NEMESIS_NODES (3),
 # NEMESIS_SEED (random, printed: a failing schedule is replayed with it;
 # the timing of the guests is not deterministic).  `make torture` runs
 # 40 rounds on 5 nodes.
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
-ROUNDS=${NEMESIS_ROUNDS:-7}
+ROUNDS=${NEMESIS_ROUNDS:-8}
 N=${NEMESIS_NODES:-3}
 SEED=${NEMESIS_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
 RANDOM=$SEED
 BLOCKS=1024		# checked region (4 MiB); writes-resume probe after it
 QD=4
-REPL_HUNG_TASK_SECS=30
 # a node away for a round catches up from the others' log history
 REPL_MD_OPTS="--log-size 128M"
-# WARNING lines reach the console (the rig's default loglevel is 4)
-RIG_APPEND="${RIG_APPEND:-} loglevel=5"
+# WARNING lines reach the console (the rig's default loglevel is 4); the
+# guests keep /etc/prbd.d across reboots and bring r0 up at boot
+RIG_APPEND="${RIG_APPEND:-} loglevel=5 rig.etc=1 rig.autostart=1 sysctl.kernel.hung_task_timeout_secs=30"
 WARN_RE='WARNING:|BUG:|\] BUG |Oops|general protection|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking|KASAN|UBSAN'
 
 ktap_plan $((ROUNDS + 3))
@@ -69,12 +73,22 @@ setup() {
 	repl_same $((BLOCKS + 256)) $(seq 1 "$N")
 }
 
-# comeback I: boot a crashed guest I on its disk and bring r0 up (secondary)
+# wait_up I: node I brought r0 up at boot (rig.autostart) within 60 s
+wait_up() {
+	local t
+	for t in $(seq 1 60); do
+		[ -n "$(repl_field "$1" role)" ] && return 0
+		sleep 1
+	done
+	rig_exec "$1" 'cat /tmp/autostart.log' || true
+	fail "node $1 did not bring r0 up at boot"
+}
+
+# comeback I: boot a crashed guest I on its disk; it brings r0 up
+# (secondary) by itself
 comeback() {
 	rig_boot "$1" && rig_wait "$1" || fail "node $1 did not reboot"
-	repl_write_res "$1" "$N"
-	vm "$1" "echo $REPL_HUNG_TASK_SECS > /proc/sys/kernel/hung_task_timeout_secs
-		modprobe prbd && prbdctl up r0"
+	wait_up "$1"
 }
 
 # stop_writer I: end the writer on node I (it may be waiting for quorum:
@@ -129,6 +143,10 @@ fault() {
 		other "$x"; y=$O
 		echo "drop packets $x -> $y for ${d} s"
 		rig_cut "$x" "$y" oneway; sleep "$d"; rig_heal "$x" "$y" ;;
+	powercut)
+		echo "power cut of every node at once"
+		for j in $(seq 1 "$N"); do rig_crash "$j"; done
+		echo "$P" > "$RIG_DIR/crashed" ;;
 	netem)
 		echo "netem delay 10ms 5ms loss 2% on node $x for $((d + 3)) s"
 		rig_netem "$x" "delay 10ms 5ms loss 2%" >/dev/null
@@ -144,7 +162,7 @@ fault() {
 	esac
 }
 
-KINDS=(crash-follower crash-primary crash-isolated pause isolate cut-oneway netem)
+KINDS=(crash-follower crash-primary crash-isolated pause isolate cut-oneway netem powercut)
 [ "$N" -ge 5 ] && KINDS+=(partition)
 
 round() {
@@ -168,7 +186,20 @@ round() {
 	c0=$(rig_exec "$P" 'pidof prbd-blkcheck >/dev/null && echo running || echo "not running"' 2>/dev/null || true)
 	fault "$kind"
 	sleep 2
-	if [ -f "$RIG_DIR/crashed" ]; then
+	if [ "$kind" = powercut ]; then
+		wait "$wpid" || true
+		for j in $(seq 1 "$N"); do rig_boot "$j"; done
+		for j in $(seq 1 "$N"); do
+			rig_wait "$j" || fail "node $j did not reboot"
+		done
+		for j in $(seq 1 "$N"); do wait_up "$j"; done
+		for j in $(seq 1 "$N"); do repl_wait_quorum "$j" true; done
+		other "$P"; q=$O
+		echo "every node is back and has quorum; node $q promoted"
+		repl_promote "$q"
+		P=$q
+		echo "$P" > "$RIG_DIR/primary"
+	elif [ -f "$RIG_DIR/crashed" ]; then
 		other "$P"; q=$O
 		wait "$wpid" || true
 		echo "node $q promoted"
@@ -207,7 +238,7 @@ no_warnings() {
 	local i bad=""
 	repl_no_warnings $(seq 1 "$N")
 	for i in $(seq 1 "$N"); do
-		if grep -aE "$WARN_RE" "$RIG_DIR/vm$i.console" | head -n 10 | sed "s/^/vm$i console: /" | grep .; then
+		if grep -av 'ommand line:' "$RIG_DIR/vm$i.console" | grep -aE "$WARN_RE" | head -n 10 | sed "s/^/vm$i console: /" | grep .; then
 			bad="$bad vm$i"
 		fi
 	done

@@ -22,6 +22,10 @@
 # state directory (console logs, disks) after stop.  RIG_LOGDISK=1 gives
 # every guest a second sparse raw disk, /dev/vdb ($RIG_DIR/log$i.raw,
 # RIG_LOGDISK_SIZE, 2G), e.g. for a dm-log-writes log (off by default).
+# RIG_APPEND adds to the guests' kernel command line, e.g. "rig.etc=1
+# rig.autostart=1": /etc/prbd.d kept across reboots in
+# $RIG_DIR/share/etc-nodeN, and every resource there brought up at boot
+# (tools/vm/guest-init.sh).
 
 RIG_TOP=${RIG_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # the guest kernel: RIG_KVER=<version> boots another installed kernel (its
@@ -274,10 +278,11 @@ rig_netem() {
 }
 
 # rig_dmesg_check I: fail if guest I's kernel log shows a WARN/BUG/oops
-# ("BUG cache (...): ..." is a slub_debug report), a hung task, lockdep.
+# ("BUG cache (...): ..." is a slub_debug report), a hung task, lockdep
+# (the kernel command line, which may set hung_task_*, is not looked at).
 rig_dmesg_check() {
 	local bad
-	bad=$(rig_exec "$1" 'dmesg' | grep -E 'WARNING:|BUG:|\] BUG |Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
+	bad=$(rig_exec "$1" 'dmesg' | grep -v 'ommand line:' | grep -E 'WARNING:|BUG:|\] BUG |Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 20 >&2
 		return 1
