@@ -114,11 +114,11 @@ bpf: $(VMLINUX)
 	$(MAKE) -C bpf VMLINUX=$(VMLINUX)
 
 # Test helpers that run inside the guests (shipped in the initramfs).
-GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck
+GUEST_TOOLS := $(BUILD)/guest-bin/prbd-blkcheck $(BUILD)/guest-bin/prbd-nlfuzz
 guest-tools: $(GUEST_TOOLS)
-$(BUILD)/guest-bin/%: tools/guest/%.c
+$(BUILD)/guest-bin/%: tools/guest/%.c kmod/uapi/prbd.h
 	mkdir -p $(BUILD)/guest-bin
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Werror -Ikmod -o $@ $<
 
 # Host tools of the crash-state tests (tools/crash): the dm-log-writes replayer.
 CRASH_TOOLS := $(BUILD)/bin/prbd-logreplay
