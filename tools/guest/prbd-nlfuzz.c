@@ -70,7 +70,7 @@ static enum state state = ST_NONE;
 
 static struct {
 	unsigned long sent, ok, err, noreply, dumps, changes, undone;
-	unsigned long undo_drift, violations, perm_checked;
+	unsigned long undo_drift, violations, perm_checked, accepted_broken;
 	unsigned long per_errno[MAX_ERRNO];
 	unsigned long per_cmd[256];
 } cnt;
@@ -746,17 +746,16 @@ static void mutate(struct msg *m, int *real)
 		if (a)
 			put_raw(m, a, NLA_ALIGN(a->nla_len));
 		break;
-	case 2:		/* shorten its payload */
+	case 2:		/* shorten its payload (a nest may lose whole attrs) */
 		if (a && a->nla_len > NLA_HDRLEN) {
 			a->nla_len -= 1 + rnd(a->nla_len - NLA_HDRLEN);
-			m->breaks = 1;
+			if (!(a->nla_type & NLA_F_NESTED))
+				m->breaks = 1;
 		}
 		break;
-	case 3:		/* grow its length past the message */
-		if (a) {
+	case 3:		/* grow its length (into the next one, or past the end) */
+		if (a)
 			a->nla_len += 1 + rnd(64);
-			m->breaks = 1;
-		}
 		break;
 	case 4:		/* a length below the header */
 		if (a) {
@@ -768,7 +767,7 @@ static void mutate(struct msg *m, int *real)
 		k = chance(50) ? PRBD_ATTR_MAX + 1 + rnd(8) :
 			chance(50) ? 0 : rnd(1 << 14);
 		put_bytes(m, (uint16_t)k, rnd(3) * 4);
-		if (k != PRBD_ATTR_NAME)
+		if (!k || k > PRBD_ATTR_MAX)
 			m->breaks = 1;
 		break;
 	case 6:		/* a status-only attribute */
@@ -785,11 +784,14 @@ static void mutate(struct msg *m, int *real)
 		nest_end(m, k);
 		m->breaks = 1;
 		break;
-	case 8:		/* flip a type flag bit */
+	case 8:		/* flip a type flag bit (strict: NESTED must match) */
 		if (a) {
-			a->nla_type ^= chance(50) ? NLA_F_NESTED :
-				NLA_F_NET_BYTEORDER;
-			m->breaks = 1;
+			if (chance(50)) {
+				a->nla_type ^= NLA_F_NESTED;
+				m->breaks = 1;
+			} else {
+				a->nla_type ^= NLA_F_NET_BYTEORDER;
+			}
 		}
 		break;
 	case 9:		/* random bytes in the payload */
@@ -821,18 +823,14 @@ static void mutate(struct msg *m, int *real)
 		put_u16(m, PRBD_ATTR_MINOR + rnd(2), 1);
 		m->breaks = 1;
 		break;
-	default:	/* cut the message inside the attributes */
-		if (m->len > NLMSG_HDRLEN + GENL_HDRLEN) {
+	default:	/* cut the message inside (or between) the attributes */
+		if (m->len > NLMSG_HDRLEN + GENL_HDRLEN)
 			m->len -= 1 + rnd(m->len - NLMSG_HDRLEN - GENL_HDRLEN);
-			m->breaks = 1;
-		}
 		break;
 	}
 }
 
 /* ---- one round ------------------------------------------------------ */
-
-static struct msg req;
 
 static int pick_cmd(void)
 {
@@ -851,11 +849,19 @@ static int pick_cmd(void)
 static int drop_priv;
 static unsigned long rounds_done;
 
+static struct msg req;
+
 static void violation(const char *what, int c, int err)
 {
 	cnt.violations++;
+	size_t i;
+
 	printf("VIOLATION round %lu: cmd %d (%s) returned %d: %s\n",
 	       rounds_done, c, cmd_name(c), err, what);
+	printf("  request (%zu bytes):", req.len);
+	for (i = 0; i < req.len && i < 256; i++)
+		printf("%s%02x", i % 32 ? " " : "\n   ", req.buf[i]);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -901,6 +907,20 @@ static void req_name_node(char *name, int *node)
 	}
 }
 
+static int names_res(struct msg *m)
+{
+	size_t rl = strlen(res_name) + 1;
+	struct nlattr *a;
+	int i;
+
+	for (i = 0; (a = nth_attr(m, i)); i++)
+		if ((a->nla_type & NLA_TYPE_MASK) == PRBD_ATTR_NAME &&
+		    a->nla_len >= NLA_HDRLEN + rl &&
+		    !memcmp((char *)a + NLA_HDRLEN, res_name, rl))
+			return 1;
+	return 0;
+}
+
 static void one_round(void)
 {
 	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -913,10 +933,14 @@ static void one_round(void)
 		flags |= NLM_F_DUMP;
 		dumpreq = 1;
 	}
-	if (chance(5)) {	/* reserved or ambiguous flags */
-		flags |= (uint16_t)(1u << (3 + rnd(9)));
-		clean = 0;
-		dumpreq = 1;	/* may read as a dump */
+	if (chance(5)) {	/* reserved or ambiguous flags; ECHO is fine */
+		uint16_t f = (uint16_t)(1u << (3 + rnd(9)));
+
+		flags |= f;
+		if (f != NLM_F_ECHO) {
+			clean = 0;
+			dumpreq = 1;	/* may read as a dump */
+		}
 	}
 	msg_init(&req, family, flags, (uint8_t)c, version);
 	if (chance(3)) {	/* genlmsghdr.reserved */
@@ -944,7 +968,10 @@ static void one_round(void)
 	if (req.len < NLMSG_HDRLEN + GENL_HDRLEN)
 		hdr_ok = 0;
 
-	/* never take the arranged state away with a valid request */
+	/* never take the arranged state away with a valid request: does
+	 * any name attribute (as the kernel walks them) name RES?
+	 */
+	real = names_res(&req);
 	if (cmd_destructive(c) && real && !req.breaks && hdr_ok)
 		return;
 	/* res-new of RES in state none would create it: undone below */
@@ -970,6 +997,12 @@ static void one_round(void)
 		cnt.per_errno[-err > 0 && -err < MAX_ERRNO ? -err : 0]++;
 	} else {
 		cnt.ok++;
+		if (req.breaks && hdr_ok && clean && c != PRBD_CMD_RES_GET) {
+			cnt.accepted_broken++;
+			if (verbose)
+				fprintf(stderr, "round %lu: %s accepted a request the policy should refuse\n",
+					rounds_done, cmd_name(c));
+		}
 	}
 
 	if (drop_priv && cmd_admin(c) && hdr_ok && clean && replied) {
@@ -1022,7 +1055,7 @@ static void one_round(void)
 				return;
 			}
 			cnt.undo_drift++;
-		} else if (verbose) {
+		} else if (verbose || cmd_destructive(c)) {
 			fprintf(stderr, "round %lu: %s succeeded and changed the status\n",
 				rounds_done, cmd_name(c));
 		}
@@ -1106,9 +1139,10 @@ int main(int argc, char **argv)
 
 	printf("rounds %lu sent %lu ok %lu errors %lu noreply %lu dumps %lu "
 	       "state-changes %lu undone %lu undo-drift %lu perm-checked %lu "
-	       "violations %lu time %.1fs\n", rounds, cnt.sent, cnt.ok, cnt.err,
-	       cnt.noreply, cnt.dumps, cnt.changes, cnt.undone, cnt.undo_drift,
-	       cnt.perm_checked, cnt.violations, secs);
+	       "accepted-broken %lu violations %lu time %.1fs\n", rounds,
+	       cnt.sent, cnt.ok, cnt.err, cnt.noreply, cnt.dumps, cnt.changes,
+	       cnt.undone, cnt.undo_drift, cnt.perm_checked,
+	       cnt.accepted_broken, cnt.violations, secs);
 	printf("errors:");
 	for (o = 0; o < MAX_ERRNO; o++)
 		if (cnt.per_errno[o])
