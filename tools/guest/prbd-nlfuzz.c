@@ -115,7 +115,10 @@ static void die(const char *fmt, ...)
 struct msg {
 	unsigned char buf[BUF_SIZE];
 	size_t len;
-	int breaks;	/* a mutation the policy must refuse */
+	int breaks;	/* a mutation the policy must refuse; cleared when a
+			 * later one (a cut, a dropped attribute) may have
+			 * taken it away
+			 */
 };
 
 static void put_raw(struct msg *m, const void *p, size_t n)
@@ -590,15 +593,17 @@ static void put_listen(struct msg *m)
 /* Attributes of a plausible request of command @c; *real: names RES. */
 static void put_request(struct msg *m, int c, int *real)
 {
-	int want_name = chance(92);
+	int want_name = chance(92), breaks = m->breaks;
 	const char *name = rnd_name(m, real);
 	unsigned char uuid[PRBD_UUID_LEN];
 	size_t i;
 
-	if (!want_name)
+	if (!want_name) {
 		*real = 0;
-	if (want_name)
+		m->breaks = breaks;	/* not sent: the name breaks nothing */
+	} else {
 		put_str(m, PRBD_ATTR_NAME, name);
+	}
 	switch (c) {
 	case PRBD_CMD_RES_NEW:
 		if (chance(90))
@@ -740,6 +745,7 @@ static void mutate(struct msg *m, int *real)
 			if (a->nla_type == PRBD_ATTR_NAME)
 				*real = 0;
 			del_attr(m, a);
+			m->breaks = 0;
 		}
 		break;
 	case 1:		/* duplicate one (the last one wins) */
@@ -749,7 +755,8 @@ static void mutate(struct msg *m, int *real)
 	case 2:		/* shorten its payload (a nest may lose whole attrs) */
 		if (a && a->nla_len > NLA_HDRLEN) {
 			a->nla_len -= 1 + rnd(a->nla_len - NLA_HDRLEN);
-			if (!(a->nla_type & NLA_F_NESTED))
+			if (!(a->nla_type & NLA_F_NESTED) &&
+			    a->nla_type != PRBD_ATTR_SECRET)
 				m->breaks = 1;
 		}
 		break;
@@ -778,7 +785,9 @@ static void mutate(struct msg *m, int *real)
 	case 7:		/* nested garbage at the top */
 		k = nest_start(m, chance(50) ? PRBD_ATTR_PEER :
 			       PRBD_ATTR_CONFIG + rnd(3));
-		put_bytes(m, rnd(30), rnd(33));
+		/* an inner type no policy takes, then anything */
+		put_bytes(m, chance(50) ? 0 : PRBD_PEER_ATTR_MAX + 1 + rnd(16),
+			  rnd(33));
 		if (chance(50))
 			put_bytes(m, rnd(30), rnd(9));
 		nest_end(m, k);
@@ -824,8 +833,10 @@ static void mutate(struct msg *m, int *real)
 		m->breaks = 1;
 		break;
 	default:	/* cut the message inside (or between) the attributes */
-		if (m->len > NLMSG_HDRLEN + GENL_HDRLEN)
+		if (m->len > NLMSG_HDRLEN + GENL_HDRLEN) {
 			m->len -= 1 + rnd(m->len - NLMSG_HDRLEN - GENL_HDRLEN);
+			m->breaks = 0;
+		}
 		break;
 	}
 }
@@ -999,9 +1010,16 @@ static void one_round(void)
 		cnt.ok++;
 		if (req.breaks && hdr_ok && clean && c != PRBD_CMD_RES_GET) {
 			cnt.accepted_broken++;
-			if (verbose)
-				fprintf(stderr, "round %lu: %s accepted a request the policy should refuse\n",
+			if (verbose) {
+				size_t j;
+
+				fprintf(stderr, "round %lu: %s accepted a request the policy should refuse:",
 					rounds_done, cmd_name(c));
+				for (j = 0; j < req.len && j < 256; j++)
+					fprintf(stderr, "%s%02x", j % 32 ? " " : "\n   ",
+						req.buf[j]);
+				fprintf(stderr, "\n");
+			}
 		}
 	}
 
@@ -1132,6 +1150,12 @@ int main(int argc, char **argv)
 	for (i = 0; i < rounds; i++) {
 		rounds_done = i;
 		one_round();
+	}
+	/* the arranged resource is still there (or still absent) */
+	status_dump(cur, &cur_len);
+	if ((state == ST_NONE) != (cur_len == 0)) {
+		rounds_done = rounds;
+		violation("the state the test arranged is gone", 0, 0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
