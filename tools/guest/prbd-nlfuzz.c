@@ -262,7 +262,8 @@ static const char *ext_msg(const struct nlmsghdr *h)
  * Read the replies to request @s.  Returns 0 (ack or end of a dump), a
  * negative errno, or 1 if nothing came (the kernel dropped the request).
  * With @dump, the payloads (genl header and attributes, not the netlink
- * header, whose seq and pid differ) are appended to @dump.
+ * header, whose seq and pid differ) are appended to @dump, each after its
+ * length (u32).
  */
 static int recv_reply(uint32_t s, unsigned char *dump, size_t *dlen, int wait)
 {
@@ -304,12 +305,13 @@ static int recv_reply(uint32_t s, unsigned char *dump, size_t *dlen, int wait)
 				return e;
 			}
 			if (dump && dlen) {
-				size_t pl = h->nlmsg_len - NLMSG_HDRLEN;
+				uint32_t pl = h->nlmsg_len - NLMSG_HDRLEN;
 
 				if (*dlen + pl + 4 > DUMP_MAX)
 					die("status dump too large");
-				memcpy(dump + *dlen, NLMSG_DATA(h), pl);
-				*dlen += pl;
+				memcpy(dump + *dlen, &pl, 4);
+				memcpy(dump + *dlen + 4, NLMSG_DATA(h), pl);
+				*dlen += 4 + pl;
 			}
 			if (!(h->nlmsg_flags & NLM_F_MULTI))
 				got = 2;	/* a do reply; ack follows */
@@ -371,6 +373,42 @@ static void status_dump(unsigned char *d, size_t *len)
 	if (err)
 		die("status dump failed: %d", err);
 	cnt.dumps++;
+}
+
+/* the resource names of a status dump (a u32 length, then genl header
+ * and attributes, per resource)
+ */
+#define MAX_RES	64
+static int dump_names(const unsigned char *d, size_t len,
+		      char names[MAX_RES][PRBD_NAME_SIZE])
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off + 4 <= len && n < MAX_RES) {
+		uint32_t pl;
+		size_t a, end;
+
+		memcpy(&pl, d + off, 4);
+		end = off + 4 + pl;
+		if (end > len)
+			break;
+		for (a = off + 4 + GENL_HDRLEN; a + NLA_HDRLEN <= end;) {
+			const struct nlattr *x = (const void *)(d + a);
+
+			if (x->nla_len < NLA_HDRLEN || a + x->nla_len > end)
+				break;
+			if (x->nla_type == PRBD_ATTR_NAME) {
+				snprintf(names[n++], PRBD_NAME_SIZE, "%.*s",
+					 (int)(x->nla_len - NLA_HDRLEN),
+					 (const char *)x + NLA_HDRLEN);
+				break;
+			}
+			a += NLA_ALIGN(x->nla_len);
+		}
+		off = end;
+	}
+	return n;
 }
 
 static int same(const unsigned char *a, size_t al, const unsigned char *b,
@@ -1057,10 +1095,41 @@ static void one_round(void)
 
 		req_name_node(nm, &node);
 		switch (c) {
-		case PRBD_CMD_RES_NEW: u = PRBD_CMD_RES_DEL; node = -1; break;
-		case PRBD_CMD_ATTACH: u = PRBD_CMD_DETACH; node = -1; break;
-		case PRBD_CMD_UP: u = PRBD_CMD_DOWN; node = -1; break;
-		case PRBD_CMD_PEER_ADD: u = PRBD_CMD_PEER_DEL; break;
+		case PRBD_CMD_RES_NEW: {	/* delete what is new */
+			static char bn[MAX_RES][PRBD_NAME_SIZE];
+			static char cn[MAX_RES][PRBD_NAME_SIZE];
+			int nb = dump_names(base, base_len, bn), j, k;
+			int nc = dump_names(cur, cur_len, cn);
+
+			nm[0] = 0;
+			for (j = 0; j < nc && !nm[0]; j++) {
+				for (k = 0; k < nb; k++)
+					if (!strcmp(cn[j], bn[k]))
+						break;
+				if (k == nb)
+					strcpy(nm, cn[j]);
+			}
+			u = PRBD_CMD_RES_DEL;
+			node = -1;
+			break;
+		}
+		/* the only resource there is RES: the request's name
+		 * attribute may be mangled beyond parsing here
+		 */
+		case PRBD_CMD_ATTACH:
+			u = PRBD_CMD_DETACH;
+			node = -1;
+			strcpy(nm, res_name);
+			break;
+		case PRBD_CMD_UP:
+			u = PRBD_CMD_DOWN;
+			node = -1;
+			strcpy(nm, res_name);
+			break;
+		case PRBD_CMD_PEER_ADD:
+			u = PRBD_CMD_PEER_DEL;
+			strcpy(nm, res_name);
+			break;
 		}
 		if (u > 0 && nm[0]) {
 			r = simple(u, nm, node);
