@@ -74,8 +74,12 @@ fuzz_attached() {
 
 fuzz_up() {
 	vm 1 'prbdctl start r0 && prbdctl primary r0 && test -b /dev/prbd0'
-	vm 1 'mkfs.ext4 -q -F /dev/prbd0 && mkdir -p /mnt/p && mount -t ext4 /dev/prbd0 /mnt/p &&
-		dd if=/dev/urandom of=/mnt/p/f bs=64k count=16 2>/dev/null && sha256sum /mnt/p/f > /tmp/sum && sync'
+	# a quiet file system (no lazy init, no atime): the status must not
+	# change on its own while the fuzzer compares it
+	vm 1 'mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 /dev/prbd0 &&
+		mkdir -p /mnt/p && mount -t ext4 -o noatime /dev/prbd0 /mnt/p &&
+		dd if=/dev/urandom of=/mnt/p/f bs=64k count=16 2>/dev/null &&
+		sha256sum /mnt/p/f > /tmp/sum && sync && sleep 6 && sync'
 	fuzz 3 up
 	vm 1 'sha256sum -c --quiet /tmp/sum && prbdctl status r0 | head -n 2'
 }
