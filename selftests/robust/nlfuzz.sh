@@ -45,7 +45,9 @@ fuzz() {
 	shift 2
 	out=$(quick 1 "$RIG_EXEC_TIMEOUT" \
 		"prbd-nlfuzz -s $((SEED + k)) -n $ROUNDS -S $st $* 2>&1") || rc=$?
-	printf '%s\n' "$out" | head -n 40
+	# the first violations (with their requests), then the counts
+	printf '%s\n' "$out" | grep -v '^rounds \|^errors:\|^per command:' | head -n 30
+	printf '%s\n' "$out" | grep '^rounds \|^errors:\|^per command:' || true
 	[ $rc -eq 0 ] || fail "prbd-nlfuzz -S $st $*: exit $rc (seed $((SEED + k)))"
 	grep -q '^rounds .* violations 0 ' <<< "$out" || fail "no summary"
 	# the module still answers
