@@ -799,9 +799,13 @@ static void mutate(struct msg *m, int *real)
 				m->breaks = 1;
 		}
 		break;
-	case 3:		/* grow its length (into the next one, or past the end) */
-		if (a)
+	case 3:		/* grow its length (into the next one, or past the end):
+			 * it may swallow the attribute that broke the request
+			 */
+		if (a) {
 			a->nla_len += 1 + rnd(64);
+			m->breaks = 0;
+		}
 		break;
 	case 4:		/* a length below the header */
 		if (a) {
