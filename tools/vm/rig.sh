@@ -282,7 +282,7 @@ rig_netem() {
 # (the kernel command line, which may set hung_task_*, is not looked at).
 rig_dmesg_check() {
 	local bad
-	bad=$(rig_exec "$1" 'dmesg' | grep -v 'ommand line:' | grep -E 'WARNING:|BUG:|\] BUG |Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
+	bad=$(rig_exec "$1" 'dmesg' | grep -av 'ommand line:' | grep -aE 'WARNING:|BUG:|\] BUG |Oops|general protection|Call Trace|KASAN|UBSAN|kernel BUG|RIP:|hung_task|blocked for more than|lockdep|circular locking' || true)
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 20 >&2
 		return 1
