@@ -424,44 +424,69 @@ out:
 	free(res);
 }
 
-static void prbdctl_print_config(const char *name, struct nlattr *nest)
+/* The scalar attributes of a config nest (status and config-ntf). */
+struct prbdctl_config {
+	uint64_t epoch, pending, removed;
+	uint32_t event, change, node, step;
+};
+
+static void prbdctl_config_parse(struct nlattr *nest, struct prbdctl_config *c)
 {
-	uint64_t epoch = 0, pending = 0, removed = 0;
-	uint32_t change = 0, node = 0, step = 0;
-	const char *cname, *sname;
 	struct nlattr *a;
 	int rem;
 
+	memset(c, 0, sizeof(*c));
 	nla_for_each_nested(a, nest, rem) {
+		bool u64 = nla_len(a) >= 8, u32 = nla_len(a) >= 4;
+
 		switch (nla_type(a)) {
 		case PRBD_CONFIG_ATTR_EPOCH:
-			if (nla_len(a) >= 8)
-				epoch = nla_get_u64(a);
+			if (u64)
+				c->epoch = nla_get_u64(a);
 			break;
 		case PRBD_CONFIG_ATTR_PENDING:
-			if (nla_len(a) >= 8)
-				pending = nla_get_u64(a);
+			if (u64)
+				c->pending = nla_get_u64(a);
 			break;
 		case PRBD_CONFIG_ATTR_REMOVED:
-			if (nla_len(a) >= 8)
-				removed = nla_get_u64(a);
+			if (u64)
+				c->removed = nla_get_u64(a);
+			break;
+		case PRBD_CONFIG_ATTR_EVENT:
+			if (u32)
+				c->event = nla_get_u32(a);
 			break;
 		case PRBD_CONFIG_ATTR_CHANGE:
-			if (nla_len(a) >= 4)
-				change = nla_get_u32(a);
+			if (u32)
+				c->change = nla_get_u32(a);
 			break;
 		case PRBD_CONFIG_ATTR_CHANGE_NODE:
-			if (nla_len(a) >= 4)
-				node = nla_get_u32(a);
+			if (u32)
+				c->node = nla_get_u32(a);
 			break;
 		case PRBD_CONFIG_ATTR_CHANGE_STEP:
-			if (nla_len(a) >= 4)
-				step = nla_get_u32(a);
+			if (u32)
+				c->step = nla_get_u32(a);
 			break;
 		}
 	}
+}
+
+static void prbdctl_print_config(const char *name, struct nlattr *nest)
+{
+	struct prbdctl_config c;
+	uint64_t epoch, pending, removed;
+	uint32_t change, node;
+	const char *cname, *sname;
+
+	prbdctl_config_parse(nest, &c);
+	epoch = c.epoch;
+	pending = c.pending;
+	removed = c.removed;
+	change = c.change;
+	node = c.node;
 	cname = PRBDCTL_NAME(prbdctl_change_cmd_names, change);
-	sname = PRBDCTL_NAME(prbdctl_change_step_names, step);
+	sname = PRBDCTL_NAME(prbdctl_change_step_names, c.step);
 	if (prbdctl_json) {
 		printf(",\"config\":{\"epoch\":%" PRIu64 ",\"voters\":[", epoch);
 		prbdctl_print_ids(nest, PRBD_CONFIG_ATTR_VOTER);
@@ -732,33 +757,16 @@ bool prbdctl_get_verify_ev(const struct prbdctl_reply *r,
  */
 static void prbdctl_print_config_ev(const char *name, struct nlattr *nest)
 {
-	uint32_t event = 0, change = 0, node = 0;
-	uint64_t epoch = 0;
-	struct nlattr *a;
+	struct prbdctl_config c;
+	uint32_t change, node;
+	uint64_t epoch;
 	const char *ev;
-	int rem;
 
-	nla_for_each_nested(a, nest, rem) {
-		switch (nla_type(a)) {
-		case PRBD_CONFIG_ATTR_EVENT:
-			if (nla_len(a) >= 4)
-				event = nla_get_u32(a);
-			break;
-		case PRBD_CONFIG_ATTR_EPOCH:
-			if (nla_len(a) >= 8)
-				epoch = nla_get_u64(a);
-			break;
-		case PRBD_CONFIG_ATTR_CHANGE:
-			if (nla_len(a) >= 4)
-				change = nla_get_u32(a);
-			break;
-		case PRBD_CONFIG_ATTR_CHANGE_NODE:
-			if (nla_len(a) >= 4)
-				node = nla_get_u32(a);
-			break;
-		}
-	}
-	ev = PRBDCTL_NAME(prbdctl_config_event_names, event);
+	prbdctl_config_parse(nest, &c);
+	epoch = c.epoch;
+	change = c.change;
+	node = c.node;
+	ev = PRBDCTL_NAME(prbdctl_config_event_names, c.event);
 	if (prbdctl_json) {
 		printf(",\"type\":\"config\",\"event\":\"%s\",\"resource\":",
 		       ev);
