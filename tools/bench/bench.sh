@@ -350,10 +350,10 @@ main() {
 # --- BENCH=bpf: the cost of the eBPF probes (make bench-bpf) ------------------
 # prbd on a 3-node group (guest 1 primary; BENCH_BPF_NODES=1: a one-node
 # group, set up as the prbd1 target), 4k randwrite qd32 (BENCH_BPF_QD), alternately
-# without and with prbd-lat attached (every tracepoint of prbd.ko then runs
+# without and with prbd-lat attached on every node (every tracepoint of prbd.ko then runs
 # a program), BENCH_BPF_ROUNDS (2) rounds of both, in one run on the same
 # guests.  Prints each job's IOPS, the means and the cost of the probes, and
-# the histograms prbd-lat collected during the last probed job.  Output in
+# the histograms prbd-lat collected on each node during the last probed job.  Output in
 # build/bench/bpf-STAMP.md, fio JSON in build/bench/raw-bpf-STAMP/.
 
 bpf_iops() { # bpf_iops FIO_JSON
@@ -383,11 +383,13 @@ modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
 	gx 1 'prbdctl primary r0 && prbdctl status | grep -q "role primary"' || exit 1
 	for r in $(seq 1 "$rounds"); do
 		for mode in off on; do
-			if [ $mode = on ]; then
-				gx 1 'prbd-lat attach >/dev/null && prbd-lat reset >/dev/null' || exit 1
-			else
-				gx 1 'prbd-lat detach >/dev/null' || exit 1
-			fi
+			for i in $(seq 1 "$nodes"); do
+				if [ $mode = on ]; then
+					gx "$i" 'prbd-lat attach >/dev/null && prbd-lat reset >/dev/null' || exit 1
+				else
+					gx "$i" 'prbd-lat detach >/dev/null' || exit 1
+				fi
+			done
 			log "round $r, probes $mode: 4k randwrite qd$qd (${BENCH_RAMP}+${BENCH_RUNTIME} s)"
 			others=$(other_vms)
 			gx 1 "fio --name=bpf --filename=/dev/prbd0 --direct=1 --ioengine=libaio \
@@ -404,9 +406,12 @@ modprobe prbd && prbdctl create-md r0 >/dev/null && prbdctl up r0" || exit 1
 			if [ $mode = on ]; then on+=("$iops$mark"); else off+=("$iops$mark"); fi
 		done
 	done
-	out=$(rig_exec 1 'prbd-lat show --per-peer')
-	gx 1 'prbd-lat detach >/dev/null'
-	rig_dmesg_check 1 || log "kernel warnings on vm1"
+	out=''
+	for i in $(seq 1 "$nodes"); do
+		out+="node $i:"$'\n'"$(rig_exec "$i" 'prbd-lat show --per-peer')"$'\n'
+		gx "$i" 'prbd-lat detach >/dev/null'
+		rig_dmesg_check "$i" || log "kernel warnings on vm$i"
+	done
 	rig_stop
 	{
 		echo "## prbd, $nodes node(s): 4k randwrite qd$qd IOPS without / with prbd-lat attached ($STAMP UTC)"
@@ -430,7 +435,7 @@ print()
 print(f"cost of the probes: {100 * (1 - mn / mo):+.1f}% IOPS (negative: more IOPS with them)")
 ' "${off[@]//†/}" -- "${on[@]//†/}"
 		echo
-		echo "prbd-lat show --per-peer after the last probed job:"
+		echo "prbd-lat show --per-peer on every node after the last probed job:"
 		echo
 		echo '```'
 		echo "$out"
