@@ -196,6 +196,9 @@ struct prbd_payload {
 	u64 id;
 	u32 len;
 	unsigned int nr;
+	/* the transport's tag of the bytes (drive work: prbd_repl_send_data) */
+	bool tag_set;
+	u8 tag[PRBD_WIRE_TAG_LEN];
 	struct bio_vec *bvec;
 	struct page *pages[];
 };

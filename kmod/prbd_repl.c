@@ -177,9 +177,16 @@ static int prbd_repl_send_data(struct prbd_dp *dp, struct prbd_tr *tr,
 		wd.sector = cpu_to_le64(d->sector);
 		wd.len = cpu_to_le32(pl->len);
 		wd.csum = cpu_to_le32(d->csum);
+		/* once per payload, not per follower (the drive work's own) */
+		if (!pl->tag_set) {
+			prbd_tr_payload_tag(tr, pl->bvec, pl->nr, pl->len,
+					    pl->tag);
+			pl->tag_set = true;
+		}
 		err = prbd_tr_send_relay(tr, node, relay, PRBD_MSG_DATA, &wd,
 					 sizeof(wd), pl->bvec, pl->nr, pl->len,
-					 d->csum, prbd_repl_data_sent, pl);
+					 d->csum, pl->tag, prbd_repl_data_sent,
+					 pl);
 		if (err) {
 			prbd_pl_put(pl);
 			prbd_repl_unsend(dp, node);
@@ -510,7 +517,8 @@ int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	wd.csum = r->csum;
 	err = prbd_tr_send_crc(tr, rx->from, PRBD_MSG_DATA, &wd, sizeof(wd),
 			       pl->bvec, pl->nr, pl->len,
-			       le32_to_cpu(r->csum), prbd_repl_data_sent, pl);
+			       le32_to_cpu(r->csum), NULL, prbd_repl_data_sent,
+			       pl);
 	if (err) {
 		prbd_pl_put(pl);
 		return 0;	/* the peer asks again */

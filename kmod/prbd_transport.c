@@ -43,6 +43,7 @@
 
 #include <crypto/hash.h>
 #include <crypto/algapi.h>
+#include <crypto/blake2s.h>
 #include <linux/crc32c.h>
 #include <linux/highmem.h>
 #include <linux/in.h>
@@ -103,7 +104,10 @@ struct prbd_tr_msg {
 	u32 bv_off;
 	bool from_pool;
 	bool pcrc_set;		/* @pcrc given by the caller */
+	bool ptag_set;		/* @ptag given by the caller */
+	bool sealed;		/* prbd_tr_msg_seal() done: once only */
 	u32 pcrc;
+	u8 ptag[PRBD_WIRE_TAG_LEN];
 	prbd_tr_done_t done;
 	void *arg;
 	u8 hdr[];
@@ -142,6 +146,10 @@ struct prbd_tr_conn {
 	unsigned long last_tx;
 	u8 nonce_c[PRBD_WIRE_NONCE_LEN];
 	u8 nonce_a[PRBD_WIRE_NONCE_LEN];
+	/* frame MACs (see "Authentication" in prbd_wire.h), conn->work only */
+	u8 tx_key[PRBD_WIRE_MAC_LEN];
+	u8 rx_key[PRBD_WIRE_MAC_LEN];
+	u64 tx_n, rx_n;			/* frames MACed so far */
 
 	/* receive state, conn->work only */
 	unsigned int rx_phase;
@@ -175,6 +183,7 @@ struct prbd_tr {
 
 	struct workqueue_struct *wq;
 	struct crypto_shash *hmac;
+	u8 pay_key[PRBD_WIRE_MAC_LEN];	/* k_pay, see prbd_wire.h */
 	mempool_t *page_pool;
 	mempool_t *msg_pool;
 	mempool_t *buf_pool;
@@ -309,6 +318,55 @@ static u32 prbd_tr_bvec_crc(u32 crc, const struct bio_vec *bv,
 	return crc;
 }
 
+/* BLAKE2s-128 of the payload under the group's payload key. */
+static void prbd_tr_bvec_tag(const struct prbd_tr *tr,
+			     const struct bio_vec *bv, unsigned int nr,
+			     u32 len, u8 *tag)
+{
+	struct blake2s_state st;
+	unsigned int i;
+
+	blake2s_init_key(&st, PRBD_WIRE_TAG_LEN, tr->pay_key,
+			 sizeof(tr->pay_key));
+	for (i = 0; i < nr && len; i++) {
+		u32 off = 0;
+
+		while (off < bv[i].bv_len && len) {
+			u32 poff, n;
+			struct page *page = prbd_tr_bvec_page(&bv[i], off,
+							       &poff, &n);
+			void *p;
+
+			n = min(n, len);
+			p = kmap_local_page(page);
+			blake2s_update(&st, p + poff, n);
+			kunmap_local(p);
+			off += n;
+			len -= n;
+		}
+	}
+	blake2s_final(&st, tag);
+}
+
+/* The frame's MAC: counter, frame with zero frame_crc and mac, header. */
+static void prbd_tr_frame_mac(const u8 *key, u64 n,
+			      const struct prbd_wire_frame *f,
+			      const void *hdr, u32 hdr_len, u8 *mac)
+{
+	struct prbd_wire_frame tmp = *f;
+	struct blake2s_state st;
+	__le64 ctr = cpu_to_le64(n);
+
+	tmp.frame_crc = 0;
+	memset(tmp.mac, 0, sizeof(tmp.mac));
+	blake2s_init_key(&st, PRBD_WIRE_TAG_LEN, key, PRBD_WIRE_MAC_LEN);
+	blake2s_update(&st, (const u8 *)&ctr, sizeof(ctr));
+	blake2s_update(&st, (const u8 *)&tmp, sizeof(tmp));
+	if (hdr_len)
+		blake2s_update(&st, hdr, hdr_len);
+	blake2s_final(&st, mac);
+}
+
 static bool prbd_tr_same_ip(const struct sockaddr_storage *a,
 			    const struct sockaddr_storage *b)
 {
@@ -410,6 +468,8 @@ static struct prbd_tr_msg *prbd_tr_msg_alloc(struct prbd_tr *tr, u32 hdr_len,
 	msg->bv_idx = 0;
 	msg->bv_off = 0;
 	msg->pcrc_set = false;
+	msg->ptag_set = false;
+	msg->sealed = false;
 	msg->done = NULL;
 	msg->arg = NULL;
 	memset(&msg->frame, 0, sizeof(msg->frame));
@@ -459,17 +519,38 @@ u32 prbd_tr_payload_crc(const struct bio_vec *payload, unsigned int nr_bvec,
 	return ~prbd_tr_bvec_crc(~0U, payload, nr_bvec, payload_len);
 }
 
-/* Sequence number and crcs, right before the first byte goes out. */
-static void prbd_tr_msg_seal(struct prbd_tr *tr, struct prbd_tr_msg *msg)
+void prbd_tr_payload_tag(struct prbd_tr *tr, const struct bio_vec *payload,
+			 unsigned int nr_bvec, u32 payload_len, u8 *tag)
+{
+	prbd_tr_bvec_tag(tr, payload, nr_bvec, payload_len, tag);
+}
+
+/*
+ * Sequence number, crcs and MAC, right before the first byte goes out on
+ * @conn (conn->work: it owns tx_n).
+ */
+static void prbd_tr_msg_seal(struct prbd_tr_conn *conn,
+			     struct prbd_tr_msg *msg)
 {
 	struct prbd_wire_frame *f = &msg->frame;
+	struct prbd_tr *tr = conn->tr;
 
+	msg->sealed = true;
 	f->seq = cpu_to_le64(atomic64_inc_return(&tr->seq));
 	f->hdr_crc = cpu_to_le32(~prbd_tr_crc(~0U, msg->hdr, msg->hdr_len));
 	if (!msg->pcrc_set)
 		msg->pcrc = prbd_tr_payload_crc(msg->bvec, msg->nr_bvec,
 						msg->payload_len);
 	f->payload_crc = cpu_to_le32(msg->pcrc);
+	if (!msg->payload_len)
+		memset(f->ptag, 0, sizeof(f->ptag));
+	else if (msg->ptag_set)
+		memcpy(f->ptag, msg->ptag, sizeof(f->ptag));
+	else
+		prbd_tr_bvec_tag(tr, msg->bvec, msg->nr_bvec,
+				 msg->payload_len, f->ptag);
+	prbd_tr_frame_mac(conn->tx_key, conn->tx_n++, f, msg->hdr,
+			  msg->hdr_len, f->mac);
 	f->frame_crc = cpu_to_le32(prbd_tr_frame_crc(f));
 }
 
@@ -687,7 +768,7 @@ static int __prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type,
 			  const void *hdr, u32 hdr_len,
 			  const struct bio_vec *payload, unsigned int nr_bvec,
 			  u32 payload_len, const u32 *pcrc,
-			  const struct prbd_tr_route *rt,
+			  const u8 *ptag, const struct prbd_tr_route *rt,
 			  prbd_tr_done_t done, void *arg)
 {
 	struct prbd_tr_peer *peer;
@@ -720,6 +801,10 @@ static int __prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type,
 		msg->pcrc = *pcrc;
 		msg->pcrc_set = true;
 	}
+	if (ptag) {
+		memcpy(msg->ptag, ptag, sizeof(msg->ptag));
+		msg->ptag_set = true;
+	}
 	prbd_tr_msg_init(tr, msg, node, type);
 	if (rt) {
 		msg->frame.origin = rt->origin;
@@ -747,23 +832,24 @@ int prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		 void *arg)
 {
 	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
-			      payload_len, NULL, NULL, done, arg);
+			      payload_len, NULL, NULL, NULL, done, arg);
 }
 
 int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		     u32 hdr_len, const struct bio_vec *payload,
 		     unsigned int nr_bvec, u32 payload_len, u32 payload_crc,
-		     prbd_tr_done_t done, void *arg)
+		     const u8 *payload_tag, prbd_tr_done_t done, void *arg)
 {
 	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
-			      payload_len, &payload_crc, NULL, done, arg);
+			      payload_len, &payload_crc, payload_tag, NULL,
+			      done, arg);
 }
 
 int prbd_tr_send_relay(struct prbd_tr *tr, u32 node, u32 relay, u16 type,
 		       const void *hdr, u32 hdr_len,
 		       const struct bio_vec *payload, unsigned int nr_bvec,
-		       u32 payload_len, u32 payload_crc, prbd_tr_done_t done,
-		       void *arg)
+		       u32 payload_len, u32 payload_crc, const u8 *payload_tag,
+		       prbd_tr_done_t done, void *arg)
 {
 	struct prbd_tr_route rt = {
 		.origin = tr->node_id,
@@ -775,9 +861,10 @@ int prbd_tr_send_relay(struct prbd_tr *tr, u32 node, u32 relay, u16 type,
 	if (!rt.relay)
 		return prbd_tr_send_crc(tr, node, type, hdr, hdr_len, payload,
 					nr_bvec, payload_len, payload_crc,
-					done, arg);
+					payload_tag, done, arg);
 	return __prbd_tr_send(tr, node, type, hdr, hdr_len, payload, nr_bvec,
-			      payload_len, &payload_crc, &rt, done, arg);
+			      payload_len, &payload_crc, payload_tag, &rt, done,
+			      arg);
 }
 
 static void prbd_tr_fwd_sent(void *arg, int err)
@@ -788,7 +875,7 @@ static void prbd_tr_fwd_sent(void *arg, int err)
 /*
  * Forward a frame that asks for it (F_FORWARD, ttl 1) to the other nodes
  * of its dest_mask: the same header, the payload pages straight from the
- * receive buffer, its crc unchanged.  Best effort: a destination that
+ * receive buffer, its crc and tag unchanged (a MAC of our own).  Best effort: a destination that
  * does not get it asks the origin (the replication layer's PLREQ).
  * Context: the receive work of the connection it came in on.
  */
@@ -816,7 +903,7 @@ static void prbd_tr_forward(struct prbd_tr_conn *conn)
 				     le32_to_cpu(f->hdr_len),
 				     buf ? buf->bvec : NULL,
 				     buf ? buf->nr_bvec : 0,
-				     buf ? buf->len : 0, &crc, &rt,
+				     buf ? buf->len : 0, &crc, f->ptag, &rt,
 				     buf ? prbd_tr_fwd_sent : NULL, buf);
 		if (err) {
 			if (buf)
@@ -912,8 +999,9 @@ static int prbd_tr_tx(struct prbd_tr_conn *conn)
 		spin_unlock_bh(&conn->tx_lock);
 		if (!msg)
 			return 0;
-		if (!msg->sent)
-			prbd_tr_msg_seal(tr, msg);
+		/* not !msg->sent: a full socket may have taken no byte */
+		if (!msg->sealed)
+			prbd_tr_msg_seal(conn, msg);
 		ret = prbd_tr_msg_push(conn, msg, more);
 		if (ret == -EAGAIN)
 			return 0;
@@ -999,6 +1087,30 @@ static int prbd_tr_mac(struct prbd_tr *tr, const char *label, u32 con_id,
 	memcpy(in.nonce_c, nonce_c, sizeof(in.nonce_c));
 	memcpy(in.nonce_a, nonce_a, sizeof(in.nonce_a));
 	return crypto_shash_tfm_digest(tr->hmac, (u8 *)&in, sizeof(in), mac);
+}
+
+static const u8 prbd_tr_zero_nonce[PRBD_WIRE_NONCE_LEN];
+
+/*
+ * The connection's frame keys (see "Authentication" in prbd_wire.h), once
+ * the peer proved it knows the secret.
+ */
+static int prbd_tr_conn_keys(struct prbd_tr_conn *conn, u32 con_id,
+			     u32 acc_id)
+{
+	struct prbd_tr *tr = conn->tr;
+	u8 *k_con = conn->acceptor ? conn->rx_key : conn->tx_key;
+	u8 *k_acc = conn->acceptor ? conn->tx_key : conn->rx_key;
+	int err;
+
+	err = prbd_tr_mac(tr, "prbd-kcn", con_id, acc_id, conn->nonce_c,
+			  conn->nonce_a, k_con);
+	if (!err)
+		err = prbd_tr_mac(tr, "prbd-kac", con_id, acc_id,
+				  conn->nonce_c, conn->nonce_a, k_acc);
+	conn->tx_n = 0;
+	conn->rx_n = 0;
+	return err;
 }
 
 static void prbd_tr_fill_hello(struct prbd_tr_conn *conn,
@@ -1150,6 +1262,8 @@ static int prbd_tr_on_hello_ack(struct prbd_tr_conn *conn,
 	}
 	err = prbd_tr_mac(tr, "prbd-con", tr->node_id, node, conn->nonce_c,
 			  conn->nonce_a, auth.mac);
+	if (!err)
+		err = prbd_tr_conn_keys(conn, tr->node_id, node);
 	if (err)
 		return err;
 	err = prbd_tr_send_ctrl(conn, PRBD_WIRE_T_AUTH, &auth, sizeof(auth));
@@ -1224,6 +1338,9 @@ static int prbd_tr_on_auth(struct prbd_tr_conn *conn,
 				  "refused: authentication failed: peer does not know our shared secret");
 		return prbd_tr_reject(conn, PRBD_WIRE_R_AUTH);
 	}
+	err = prbd_tr_conn_keys(conn, conn->peer->node, tr->node_id);
+	if (err)
+		return err;
 	err = prbd_tr_send_ctrl(conn, PRBD_WIRE_T_AUTH_OK, NULL, 0);
 	if (err)
 		return err;
@@ -1349,6 +1466,11 @@ static int prbd_tr_check_frame(struct prbd_tr_conn *conn)
 					  type);
 			return -EPROTO;
 		}
+		if (memchr_inv(f->ptag, 0, sizeof(f->ptag)) ||
+		    memchr_inv(f->mac, 0, sizeof(f->mac))) {
+			prbd_tr_conn_warn(conn, "dropped: handshake frame with a tag");
+			return -EPROTO;
+		}
 		return 0;
 	}
 	/*
@@ -1379,6 +1501,7 @@ static int prbd_tr_deliver(struct prbd_tr_conn *conn)
 	u32 payload_len = le32_to_cpu(f->payload_len);
 	u16 type = le16_to_cpu(f->type);
 	struct prbd_tr_rx rx;
+	u8 tag[PRBD_WIRE_TAG_LEN];
 	u32 crc;
 
 	crc = ~prbd_tr_crc(~0U, conn->rx_hdr, hdr_len);
@@ -1394,6 +1517,34 @@ static int prbd_tr_deliver(struct prbd_tr_conn *conn)
 				  "dropped: payload crc mismatch (type %u, %u bytes)",
 				  type, payload_len);
 		return -EBADMSG;
+	}
+	/*
+	 * After the handshake (the state when the frame was checked; AUTH_OK
+	 * itself is the connector's last frame without a MAC): the frame's
+	 * MAC under this direction's key and counter, then the payload's tag
+	 * under the group's key.
+	 */
+	if (conn->state == PRBD_TR_UP) {
+		prbd_tr_frame_mac(conn->rx_key, conn->rx_n, f, conn->rx_hdr,
+				  hdr_len, tag);
+		if (crypto_memneq(tag, f->mac, sizeof(tag))) {
+			prbd_tr_conn_warn(conn,
+					  "dropped: frame MAC mismatch (type %u, frame %llu): forged, replayed or altered on the way",
+					  type, conn->rx_n);
+			return -EBADMSG;
+		}
+		conn->rx_n++;
+		if (buf)
+			prbd_tr_bvec_tag(tr, buf->bvec, buf->nr_bvec, buf->len,
+					 tag);
+		else
+			memset(tag, 0, sizeof(tag));
+		if (crypto_memneq(tag, f->ptag, sizeof(tag))) {
+			prbd_tr_conn_warn(conn,
+					  "dropped: payload tag mismatch (type %u, %u bytes)",
+					  type, payload_len);
+			return -EBADMSG;
+		}
 	}
 	if (type < PRBD_WIRE_T_USER)
 		return prbd_tr_on_ctrl(conn, type, conn->rx_hdr, hdr_len);
@@ -1880,6 +2031,10 @@ struct prbd_tr *prbd_tr_create(const struct prbd_tr_params *p,
 		goto out_free;
 	}
 	err = crypto_shash_setkey(tr->hmac, p->secret, p->secret_len);
+	if (err)
+		goto out_free;
+	err = prbd_tr_mac(tr, "prbd-kpl", 0, 0, prbd_tr_zero_nonce,
+			  prbd_tr_zero_nonce, tr->pay_key);
 	if (err)
 		goto out_free;
 	err = -ENOMEM;

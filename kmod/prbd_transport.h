@@ -149,8 +149,9 @@ void prbd_tr_del_peer(struct prbd_tr *tr, u32 node);
  * @hdr is copied; the @payload bio_vecs (multi-page ones are fine) and
  * their pages are used in place until done(): the pages are sent zero-copy
  * (sendpage), so TCP may still read them for a retransmission after done().
- * A page modified by then makes the receiver's crc check fail, which drops
- * and re-establishes the connection - it is never delivered corrupted.
+ * A page modified by then makes the receiver's crc or tag check fail, which
+ * drops and re-establishes the connection - it is never delivered
+ * corrupted.
  * Messages to one peer are delivered in order, each once, or not at all
  * after a connection loss (the caller retransmits, e.g. Paxos).
  */
@@ -161,13 +162,13 @@ int prbd_tr_send(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		 unsigned int nr_bvec, u32 payload_len, prbd_tr_done_t done,
 		 void *arg);
 /*
- * The same with the payload's crc computed by the caller, once for all the
- * peers it sends the payload to (prbd_tr_payload_crc()).
+ * The same with the payload's crc (and tag, unless NULL) computed by the
+ * caller, once for all the peers it sends the payload to.
  */
 int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 		     u32 hdr_len, const struct bio_vec *payload,
 		     unsigned int nr_bvec, u32 payload_len, u32 payload_crc,
-		     prbd_tr_done_t done, void *arg);
+		     const u8 *payload_tag, prbd_tr_done_t done, void *arg);
 /*
  * The same, and the peer forwards the frame (payload pages from its
  * receive buffer, crc unchanged) to the nodes of @relay: the leader sends
@@ -177,10 +178,18 @@ int prbd_tr_send_crc(struct prbd_tr *tr, u32 node, u16 type, const void *hdr,
 int prbd_tr_send_relay(struct prbd_tr *tr, u32 node, u32 relay, u16 type,
 		       const void *hdr, u32 hdr_len,
 		       const struct bio_vec *payload, unsigned int nr_bvec,
-		       u32 payload_len, u32 payload_crc, prbd_tr_done_t done,
-		       void *arg);
+		       u32 payload_len, u32 payload_crc, const u8 *payload_tag,
+		       prbd_tr_done_t done, void *arg);
 u32 prbd_tr_payload_crc(const struct bio_vec *payload, unsigned int nr_bvec,
 			u32 payload_len);
+/*
+ * The payload's tag (PRBD_WIRE_TAG_LEN bytes, see "Authentication" in
+ * prbd_wire.h) for prbd_tr_send_crc() and prbd_tr_send_relay(): NULL there
+ * computes it per message; a caller sending one payload to several peers
+ * computes it once.
+ */
+void prbd_tr_payload_tag(struct prbd_tr *tr, const struct bio_vec *payload,
+			 unsigned int nr_bvec, u32 payload_len, u8 *tag);
 int prbd_tr_peer_stats(struct prbd_tr *tr, u32 node,
 		       struct prbd_tr_stats *st);
 u64 prbd_tr_unauth_drops(struct prbd_tr *tr);

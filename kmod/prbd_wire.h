@@ -6,11 +6,11 @@
  *
  * Every message is one frame:
  *
- *	struct prbd_wire_frame	48 bytes, fixed
+ *	struct prbd_wire_frame	80 bytes, fixed
  *	header bytes		hdr_len bytes (<= PRBD_WIRE_MAX_HDR)
  *	payload bytes		payload_len bytes (<= PRBD_WIRE_MAX_PAYLOAD)
  *
- * frame_crc is crc32c over the 48 frame bytes with frame_crc itself zero,
+ * frame_crc is crc32c over the 80 frame bytes with frame_crc itself zero,
  * so lengths are trusted before anything else is read; hdr_crc covers the
  * header bytes, payload_crc the payload bytes.  The payload's crc does not
  * depend on the header, so a leader computes it once for all followers and
@@ -48,6 +48,33 @@
  * or an invalid origin; the replication layer accepts only DATA frames
  * relayed (a receiver drops a copy that reached it twice by payload id).
  * seq numbers the frames a node writes.
+ *
+ * Authentication of every frame (version 3).  The handshake proves that
+ * both ends know the secret; from then on each frame carries a keyed MAC,
+ * so that nobody on the path can inject, alter, replay, reorder or drop a
+ * frame unnoticed (the crcs only catch accidents: anyone can recompute
+ * them).  Keys, 32 bytes each, derived with the handshake's HMAC:
+ *
+ *	k_con = HMAC-SHA256(secret, "prbd-kcn" | uuid | con_id | acc_id |
+ *			    nonce_c | nonce_a)	connector -> acceptor
+ *	k_acc = the same with "prbd-kac"	acceptor -> connector
+ *	k_pay = the same with "prbd-kpl", ids 0, nonces zero: the group's
+ *		payload key, the same on every node
+ *
+ *	ptag = BLAKE2s-128(k_pay, payload)	(zero without payload)
+ *	mac  = BLAKE2s-128(k_dir, le64 n | frame with frame_crc and mac
+ *			    zero | header)
+ *
+ * n counts the frames written on this connection in this direction since
+ * the handshake (the first is 0): a frame replayed, reordered or dropped
+ * fails the next check.  ptag is inside the frame, so the mac covers the
+ * payload through it; like payload_crc it does not depend on the header or
+ * the connection, so a leader computes it once for all followers and a
+ * relaying follower forwards it unchanged (it is a member: it knows the
+ * secret anyway; Paxos does not survive a byzantine member in any case).
+ * frame_crc is computed last, over the mac too.
+ * Handshake frames carry zero ptag and mac.  An empty secret gives keys
+ * anyone can compute: integrity against accidents only.
  */
 
 #ifndef PRBD_WIRE_H
@@ -58,13 +85,14 @@
 #include "paxos/prbd_paxos.h"	/* PRBD_PX_BATCH */
 
 #define PRBD_WIRE_MAGIC		0x50524244	/* "PRBD" */
-#define PRBD_WIRE_VERSION	2		/* 2: payload relay */
+#define PRBD_WIRE_VERSION	3		/* 2: payload relay, 3: frame MACs */
 #define PRBD_WIRE_MAX_NODE	31		/* node ids are 1..31 */
 #define PRBD_WIRE_MAX_HDR	4096
 #define PRBD_WIRE_MAX_PAYLOAD	(1024 * 1024 + 64 * 1024)
 #define PRBD_WIRE_UUID_LEN	16
 #define PRBD_WIRE_NONCE_LEN	32
 #define PRBD_WIRE_MAC_LEN	32		/* HMAC-SHA256 */
+#define PRBD_WIRE_TAG_LEN	16		/* BLAKE2s-128: ptag, mac */
 
 /* struct prbd_wire_frame.flags */
 #define PRBD_WIRE_F_FORWARD	0x01	/* relay to the other nodes of dest_mask */
@@ -92,7 +120,7 @@ enum prbd_wire_reject_reason {
 };
 
 /**
- * struct prbd_wire_frame - the fixed part of every frame (48 bytes)
+ * struct prbd_wire_frame - the fixed part of every frame (80 bytes)
  * @magic: PRBD_WIRE_MAGIC
  * @version: PRBD_WIRE_VERSION
  * @flags: PRBD_WIRE_F_*
@@ -109,6 +137,8 @@ enum prbd_wire_reject_reason {
  * @payload_crc: crc32c over the payload bytes
  * @frame_crc: crc32c over this struct with @frame_crc zero
  * @reserved2: zero
+ * @ptag: the payload's tag (see "Authentication"), zero without payload
+ * @mac: the frame's MAC (see "Authentication"), zero in the handshake
  */
 struct prbd_wire_frame {
 	__be32 magic;
@@ -127,6 +157,8 @@ struct prbd_wire_frame {
 	__le32 payload_crc;
 	__le32 frame_crc;
 	__le32 reserved2;
+	__u8 ptag[PRBD_WIRE_TAG_LEN];
+	__u8 mac[PRBD_WIRE_TAG_LEN];
 } __packed;
 
 /**

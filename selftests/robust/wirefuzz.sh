@@ -75,6 +75,8 @@ fuzz() {
 		fail "node 1 never connected to the fuzzer"
 	printf '%s\n' "$out" | grep -Eq '^class up:paxos +[1-9]' ||
 		fail "no frame reached the replication layer"
+	printf '%s\n' "$out" | grep -Eq '^class up:bad-mac +[1-9]' ||
+		fail "no frame with a wrong MAC or payload tag was sent"
 }
 
 writes_ok() {

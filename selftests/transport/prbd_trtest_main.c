@@ -292,7 +292,8 @@ static int trt_send(u32 node, u32 count, u32 hdr_len, u32 paylen, bool mp,
 						       hdr, hdr_len,
 						       paylen ? bvecs[b] : NULL,
 						       paylen ? nr : 0, paylen,
-						       pcrc[b], trt_done, NULL);
+						       pcrc[b], NULL, trt_done,
+						       NULL);
 			if (!err)
 				break;
 			pending = atomic_dec_return(&trt_inflight);

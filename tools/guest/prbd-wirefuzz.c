@@ -5,7 +5,9 @@
  * and sends the other nodes what a broken or malicious implementation
  * could: garbage, truncated and oversized frames, half handshakes, wrong
  * MACs, misaddressed and corrupted frames, and, after a real handshake,
- * frames of every user type whose headers the receiver must refuse.
+ * frames of every user type whose headers the receiver must refuse, and
+ * frames whose MAC or payload tag is wrong (wire version 3: what an
+ * on-path attacker without the secret could send).
  *
  *   prbd-wirefuzz --node ID --uuid UUID --secret S --seed N --rounds R
  *                 [--listen ADDR:PORT] PEER_ID@ADDR:PORT...
@@ -26,7 +28,7 @@
  * completes (the peer answers HELLO with HELLO_ACK, AUTH with AUTH_OK);
  * every frame that must end the connection does so within 5 s (frame
  * magic, version, crc, size, flags, misaddressed, framing garbage, bad
- * handshake): the peer closes, it does not hang or stay up.  Counts per
+ * handshake, bad MAC or tag): the peer closes, it does not hang or stay up.  Counts per
  * class are printed at the end.  What the receiver's state must look like
  * afterwards is checked by the test script (selftests/robust/wirefuzz.sh).
  */
@@ -209,6 +211,123 @@ static uint32_t wcrc(const void *p, size_t len)
 	return len ? ~crc32c(~0U, p, len) : 0;
 }
 
+/* ---- BLAKE2s (RFC 7693), keyed: the frame MACs of wire version 3 ------- */
+
+struct b2s {
+	uint32_t h[8];
+	uint32_t t;	/* bytes compressed (messages here are < 4 GiB) */
+	uint8_t buf[64];
+	size_t n;
+	size_t outlen;
+};
+
+static const uint32_t b2s_iv[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+static const uint8_t b2s_sigma[10][16] = {
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
+	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 },
+	{ 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8 },
+	{ 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13 },
+	{ 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9 },
+	{ 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11 },
+	{ 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
+	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 },
+	{ 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
+};
+
+static void b2s_g(uint32_t *v, int a, int b, int c, int d, uint32_t x,
+		  uint32_t y)
+{
+	v[a] += v[b] + x;
+	v[d] = ror(v[d] ^ v[a], 16);
+	v[c] += v[d];
+	v[b] = ror(v[b] ^ v[c], 12);
+	v[a] += v[b] + y;
+	v[d] = ror(v[d] ^ v[a], 8);
+	v[c] += v[d];
+	v[b] = ror(v[b] ^ v[c], 7);
+}
+
+static void b2s_compress(struct b2s *s, int last)
+{
+	uint32_t v[16], m[16];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		m[i] = (uint32_t)s->buf[4 * i] | (uint32_t)s->buf[4 * i + 1] << 8 |
+		       (uint32_t)s->buf[4 * i + 2] << 16 |
+		       (uint32_t)s->buf[4 * i + 3] << 24;
+	for (i = 0; i < 8; i++) {
+		v[i] = s->h[i];
+		v[i + 8] = b2s_iv[i];
+	}
+	v[12] ^= s->t;
+	if (last)
+		v[14] = ~v[14];
+	for (i = 0; i < 10; i++) {
+		const uint8_t *z = b2s_sigma[i];
+
+		b2s_g(v, 0, 4, 8, 12, m[z[0]], m[z[1]]);
+		b2s_g(v, 1, 5, 9, 13, m[z[2]], m[z[3]]);
+		b2s_g(v, 2, 6, 10, 14, m[z[4]], m[z[5]]);
+		b2s_g(v, 3, 7, 11, 15, m[z[6]], m[z[7]]);
+		b2s_g(v, 0, 5, 10, 15, m[z[8]], m[z[9]]);
+		b2s_g(v, 1, 6, 11, 12, m[z[10]], m[z[11]]);
+		b2s_g(v, 2, 7, 8, 13, m[z[12]], m[z[13]]);
+		b2s_g(v, 3, 4, 9, 14, m[z[14]], m[z[15]]);
+	}
+	for (i = 0; i < 8; i++)
+		s->h[i] ^= v[i] ^ v[i + 8];
+}
+
+static void b2s_update(struct b2s *s, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len) {
+		size_t k;
+
+		if (s->n == 64) {	/* full, and more follows */
+			s->t += 64;
+			b2s_compress(s, 0);
+			s->n = 0;
+		}
+		k = 64 - s->n < len ? 64 - s->n : len;
+		memcpy(s->buf + s->n, p, k);
+		s->n += k;
+		p += k;
+		len -= k;
+	}
+}
+
+static void b2s_init(struct b2s *s, size_t outlen, const uint8_t *key,
+		     size_t keylen)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->h, b2s_iv, sizeof(s->h));
+	s->h[0] ^= 0x01010000 ^ (uint32_t)(keylen << 8) ^ (uint32_t)outlen;
+	s->outlen = outlen;
+	if (keylen) {
+		memcpy(s->buf, key, keylen);
+		s->n = 64;
+	}
+}
+
+static void b2s_final(struct b2s *s, uint8_t *out)
+{
+	size_t i;
+
+	s->t += s->n;
+	memset(s->buf + s->n, 0, 64 - s->n);
+	b2s_compress(s, 1);
+	for (i = 0; i < s->outlen; i++)
+		out[i] = s->h[i / 4] >> (8 * (i % 4));
+}
+
 /* ---- state, randomness, statistics ------------------------------------ */
 
 struct peer {
@@ -227,7 +346,12 @@ static struct {
 	uint64_t rng;
 	uint64_t seq;
 	uint64_t data_size;	/* the target's data area, from --data-size */
-} g = { .lfd = -1 };
+	uint8_t pay_key[32];	/* k_pay (prbd_wire.h, "Authentication") */
+	/* the connection past its handshake: our frames carry MACs */
+	int up_fd;
+	uint8_t tx_key[32], rx_key[32];
+	uint64_t tx_n;
+} g = { .lfd = -1, .up_fd = -1 };
 
 enum {
 	S_ROUNDS, S_HS_OK, S_HS_FAIL, S_HS_ACCEPTED, S_CLOSED_OK,
@@ -403,6 +527,8 @@ struct frame_opts {
 	uint32_t hdr_len_delta;	/* claimed minus real, as u32 arithmetic */
 	uint32_t payload_len_override;
 	int override_plen;
+	/* after the handshake: a wrong MAC (bit, counter, key) or ptag */
+	int bad_mac, bad_ptag;
 };
 
 static void frame_build(struct prbd_wire_frame *f, uint32_t peer, uint16_t type,
@@ -434,6 +560,56 @@ static void frame_build(struct prbd_wire_frame *f, uint32_t peer, uint16_t type,
 			       (o && o->bad_fcrc ? 1u << rn(32) : 0));
 }
 
+static void tag16(const uint8_t *key, const void *a, size_t alen,
+		  const void *b, size_t blen, const void *c, size_t clen,
+		  uint8_t out[16])
+{
+	struct b2s s;
+
+	b2s_init(&s, 16, key, 32);
+	b2s_update(&s, a, alen);
+	b2s_update(&s, b, blen);
+	b2s_update(&s, c, clen);
+	b2s_final(&s, out);
+}
+
+/*
+ * On the connection past its handshake: ptag and MAC (prbd_wire.h,
+ * "Authentication"), then frame_crc again, over them.  With o->bad_mac a
+ * wrong one: a flipped bit, a counter of a replayed or of a later frame,
+ * or the other direction's key; with o->bad_ptag a flipped ptag bit.
+ */
+static void frame_seal(struct prbd_wire_frame *f, const void *hdr,
+		       uint32_t hlen, const void *pl, uint32_t plen,
+		       const struct frame_opts *o)
+{
+	uint64_t n = g.tx_n++;
+	const uint8_t *key = g.tx_key;
+	uint32_t fcrc = le32toh(f->frame_crc);
+	uint64_t ctr;
+	int bad_fcrc;
+
+	/* keep a deliberately wrong frame_crc wrong */
+	f->frame_crc = 0;
+	bad_fcrc = wcrc(f, sizeof(*f)) != fcrc;
+	if (plen)
+		tag16(g.pay_key, pl, plen, NULL, 0, NULL, 0, f->ptag);
+	if (o && o->bad_ptag)
+		f->ptag[rn(16)] ^= 1 << rn(8);
+	if (o && o->bad_mac == 2)
+		n = n ? n - 1 : n + 1;		/* a replay */
+	else if (o && o->bad_mac == 3)
+		n += 1 + rn(3);			/* frames dropped */
+	else if (o && o->bad_mac == 4)
+		key = g.rx_key;			/* reflected */
+	ctr = htole64(n);
+	memset(f->mac, 0, sizeof(f->mac));
+	tag16(key, &ctr, sizeof(ctr), f, sizeof(*f), hdr, hlen, f->mac);
+	if (o && o->bad_mac == 1)
+		f->mac[rn(16)] ^= 1 << rn(8);
+	f->frame_crc = htole32(wcrc(f, sizeof(*f)) ^ (bad_fcrc ? 1 : 0));
+}
+
 static int send_frame(int fd, uint32_t peer, uint16_t type, const void *hdr,
 		      uint32_t hlen, const void *pl, uint32_t plen,
 		      const struct frame_opts *o)
@@ -441,6 +617,8 @@ static int send_frame(int fd, uint32_t peer, uint16_t type, const void *hdr,
 	struct prbd_wire_frame f;
 
 	frame_build(&f, peer, type, hdr, hlen, pl, plen, o);
+	if (fd == g.up_fd)
+		frame_seal(&f, hdr, hlen, pl, plen, o);
 	stat[S_FRAMES]++;
 	if (wr(fd, &f, sizeof(f)) || (hlen && wr(fd, hdr, hlen)) ||
 	    (plen && wr(fd, pl, plen)))
@@ -535,6 +713,10 @@ static int handshake_connect(int fd, uint32_t peer)
 	    recv_ctrl(fd, &type, buf, sizeof(buf), &hlen) ||
 	    type != PRBD_WIRE_T_AUTH_OK || hlen)
 		return -1;
+	mac("prbd-kcn", g.node, peer, nc, ack.hello.nonce, g.tx_key);
+	mac("prbd-kac", g.node, peer, nc, ack.hello.nonce, g.rx_key);
+	g.tx_n = 0;
+	g.up_fd = fd;
 	return 0;
 }
 
@@ -595,6 +777,10 @@ static uint32_t handshake_accept(int fd, int bad)
 		return 0;
 	if (send_frame(fd, peer, PRBD_WIRE_T_AUTH_OK, NULL, 0, NULL, 0, NULL))
 		return 0;
+	mac("prbd-kac", peer, g.node, h.nonce, na, g.tx_key);
+	mac("prbd-kcn", peer, g.node, h.nonce, na, g.rx_key);
+	g.tx_n = 0;
+	g.up_fd = fd;
 	return peer;
 }
 
@@ -796,6 +982,44 @@ static int u_bad_frame(int fd, uint32_t peer)
 		return 1;
 	}
 	send_frame(fd, peer, 64 + rn(6), hdr, sizeof(hdr), big, plen, &o);
+	return 1;
+}
+
+/*
+ * A frame that is right in every other way (a PLREQ for an unknown id, or
+ * a DATA payload the follower would cache) with a wrong MAC: a flipped
+ * bit, the counter of a replayed frame or of one after frames dropped on
+ * the way, the key of the other direction (a reflected frame); or a DATA
+ * payload whose tag does not match.  What an on-path attacker without the
+ * secret can do: the transport closes.
+ */
+static int u_bad_mac(int fd, uint32_t peer)
+{
+	struct frame_opts o = { 0 };
+	struct prbd_wire_plreq q;
+	struct prbd_wire_data d;
+	uint32_t plen = 512 * (1 + rn(64));
+
+	if (rn(5)) {
+		o.bad_mac = 1 + rn(4);
+	} else {
+		o.bad_ptag = 1;
+		if (rn(2))
+			plen = 1 + rn(PRBD_WIRE_MAX_PAYLOAD);
+	}
+	if (!o.bad_ptag && rn(2)) {
+		memset(&q, 0, sizeof(q));
+		q.id = htole64(rnd());
+		q.slot = htole64(rnd());
+		send_frame(fd, peer, PRBD_MSG_PLREQ, &q, sizeof(q), NULL, 0, &o);
+		return 1;
+	}
+	rfill(big, plen);
+	d.id = htole64(rnd());
+	d.sector = htole64(rn(4096) * 8);
+	d.len = htole32(plen);
+	d.csum = htole32(rnd());
+	send_frame(fd, peer, PRBD_MSG_DATA, &d, sizeof(d), big, plen, &o);
 	return 1;
 }
 
@@ -1010,6 +1234,7 @@ static const struct cls classes[] = {
 	{ "half-handshake",	c_half_handshake,	0, 1 },
 	{ "up:bad-frame",	u_bad_frame,		1, 3 },
 	{ "up:garbage",		u_garbage,		1, 1 },
+	{ "up:bad-mac",		u_bad_mac,		1, 3 },
 	{ "up:paxos",		u_paxos,		1, 6 },
 	{ "up:data",		u_data,			1, 4 },
 	{ "up:plreq",		u_plreq,		1, 2 },
@@ -1053,8 +1278,10 @@ static void expect_close(int fd, int i, uint32_t peer)
 /* a round against a peer we connect to (its acceptor side) */
 static void round_connect(const struct peer *p)
 {
-	int fd = connect_to(p), i, k, n, must_close = 0;
+	int fd, i, k, n, must_close = 0;
 
+	g.up_fd = -1;	/* a fresh connection: no MACs until its handshake */
+	fd = connect_to(p);
 	if (fd < 0) {
 		stat[S_CONN_FAIL]++;
 		usleep(200 * 1000);
@@ -1106,6 +1333,7 @@ static void round_accept(void)
 	int fd, bad = rn(3) ? 0 : 1 + rn(6), k, n, i, must_close = 0;
 	uint32_t peer;
 
+	g.up_fd = -1;	/* a fresh connection: no MACs until its handshake */
 	if (poll(&pfd, 1, 0) <= 0)
 		return;
 	fd = accept(g.lfd, NULL, NULL);
@@ -1233,6 +1461,11 @@ int main(int argc, char **argv)
 	if (!g.node || !g.n_peer || !g.secret_len)
 		die("usage: --node ID --uuid UUID --secret S [--seed N] [--rounds R] [--listen A:P] [--data-size B] ID@ADDR:PORT...");
 	crc_init();
+	{
+		static const uint8_t zero[PRBD_WIRE_NONCE_LEN];
+
+		mac("prbd-kpl", 0, 0, zero, zero, g.pay_key);
+	}
 	g.rng = seed;
 	printf("seed %llu rounds %lu\n", (unsigned long long)seed, rounds);
 	fflush(stdout);
