@@ -7,8 +7,10 @@
 # node 1, which tells node 4 REMOVED and dies before nodes 2 and 3 learn
 # that S is chosen.  prbd_fi.ko (robust/fi) makes that deterministic: on
 # node 1, from the configuration entry on, every Paxos frame that would
-# tell S chosen is dropped (the REMOVED frame still goes out), then node
-# 1's VM is killed.  Nodes 2, 3 and 4 are live: the next leader runs Phase
+# tell S chosen goes out with commit index S - 1 and no chosen flag from S
+# on (the REMOVED frame is unchanged): nodes 2 and 3 keep following node
+# 1 without learning S chosen, as long as we like; then node 1's VM is
+# killed.  Nodes 2, 3 and 4 are live: the next leader runs Phase
 # 1 in the old configuration {1,2,3,4}, finds S and must have it accepted
 # again by 3 of 4 voters, node 4 included.  A removed node that stops
 # voting at once (F_NOVOTE) stalls the group for good; one that stays a
@@ -41,22 +43,25 @@ setup() {
 
 leader_dies() {
 	local t s
-	vm 1 "echo 1 > $FI/mute_commit"
+	vm 1 "echo 1 > $FI/hide_chosen"
 	vm 1 'prbdctl node-del r0 4'
 	for t in $(seq 1 30); do
 		rig_exec 4 'prbdctl status' 2>/dev/null | grep 'removed from the group at slot' >/dev/null && break
 		sleep 1
 	done
-	s=$(rig_exec 1 "cat $FI/mute_slot")
-	echo "node 1: configuration entry at slot $s, $(rig_exec 1 "cat $FI/muted") frames telling it chosen dropped"
+	sleep 2
+	s=$(rig_exec 1 "cat $FI/hide_slot")
+	echo "node 1: configuration entry at slot $s, $(rig_exec 1 "cat $FI/hidden") frames that would tell it chosen altered"
 	vm 1 'dmesg | grep -E "node-del|configuration epoch|prbd_fi" | tail -n 4'
 	vm 4 'prbdctl status | grep -E "removed|config"'
 	rig_exec 4 'prbdctl status' | grep "removed from the group at slot $s" >/dev/null ||
 		fail "node 4 was not told it was removed at slot $s"
-	# the scenario: only node 1 knows S chosen
-	echo "node 2: $(repl_cfg 2); node 3: $(repl_cfg 3)"
+	# the scenario: only node 1 knows S chosen; 2 and 3 still follow it
+	echo "node 2: $(repl_cfg 2), leader $(repl_field 2 leader_id); node 3: $(repl_cfg 3), leader $(repl_field 3 leader_id)"
 	[ "$(repl_voters 2)" = 1,2,3,4 ] && [ "$(repl_voters 3)" = 1,2,3,4 ] ||
 		fail "node 2 or 3 learned slot $s chosen: the scenario did not happen"
+	[ "$(repl_field 2 leader_id)" = 1 ] && [ "$(repl_field 3 leader_id)" = 1 ] ||
+		fail "node 2 or 3 no longer follows node 1"
 	rig_crash 1
 	echo "node 1 killed at $(date +%T)"
 }

@@ -30,13 +30,14 @@
  * unchanged modulo 2^64, so a bounds check that shifts first passes.
  * wrapped counts the frames altered; wrap_to goes back to 0.
  *
- * mute_commit=1 (writable): the next configuration entry this node sends
- * in a Paxos frame (its slot S goes to mute_slot) is the last news of it:
- * every later Paxos frame it sends that tells S chosen (commit index >= S,
- * or an entry at or after S flagged chosen) is dropped, as if the node
- * died the moment it learned S chosen; everything else, and every other
- * frame type (PRBD_MSG_MEMBER REMOVED among them), still goes out.  muted
- * counts the frames dropped (repl/member_stall: the leader that chose a
+ * hide_chosen=1 (writable): the next configuration entry this node sends
+ * in a Paxos frame (its slot S goes to hide_slot) is never told chosen by
+ * it: every later Paxos frame it sends that would (commit index >= S, or
+ * an entry at or after S flagged chosen) goes out with the commit index
+ * S - 1 and those flags cleared.  The others go on hearing it (a leader
+ * stays theirs) but learn nothing chosen from S on from it; every other
+ * frame type (PRBD_MSG_MEMBER REMOVED among them) is unchanged.  hidden
+ * counts the frames altered (repl/member_stall: the leader that chose a
  * node-del dies before the others learn it).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -201,53 +202,53 @@ static void prbd_fi_junk_exit(void)
 			__free_page(junk_pages[i]);
 }
 
-/* --- muting what a node knows chosen --------------------------------------- */
+/* --- hiding what a node knows chosen -------------------------------------- */
 
-static int mute_commit;
-module_param(mute_commit, int, 0644);
-MODULE_PARM_DESC(mute_commit, "1: drop Paxos frames telling the next configuration entry sent chosen");
+static int hide_chosen;
+module_param(hide_chosen, int, 0644);
+MODULE_PARM_DESC(hide_chosen, "1: never tell the next configuration entry sent chosen");
 
-static unsigned long long mute_slot;
-module_param(mute_slot, ullong, 0444);
-MODULE_PARM_DESC(mute_slot, "slot of that configuration entry, 0: none yet");
+static unsigned long long hide_slot;
+module_param(hide_slot, ullong, 0444);
+MODULE_PARM_DESC(hide_slot, "slot of that configuration entry, 0: none yet");
 
-static int muted;
-module_param(muted, int, 0444);
-MODULE_PARM_DESC(muted, "frames dropped so far");
+static int hidden;
+module_param(hidden, int, 0444);
+MODULE_PARM_DESC(hidden, "frames altered so far");
 
-/* Context: prbd_fi_lock held.  Must the Paxos frame @w be dropped? */
-static bool prbd_fi_mute(const struct prbd_wire_px *w, u32 len)
+/*
+ * The Paxos frame @w, in the sender's buffer, about to be sent: it tells
+ * nothing chosen from hide_slot on.  Context: prbd_fi_lock held.
+ */
+static void prbd_fi_hide(struct prbd_wire_px *w, u32 len)
 {
+	bool hit = false;
 	u32 i, n;
-	u64 slot;
-	bool hit;
 
-	if (!mute_commit || len < sizeof(*w))
-		return false;
+	if (len < sizeof(*w))
+		return;
 	n = min_t(u32, w->n_ent, (len - sizeof(*w)) / sizeof(w->ent[0]));
-	for (i = 0; i < n && !mute_slot; i++) {
+	for (i = 0; i < n && !hide_slot; i++) {
 		if (w->ent[i].kind != PRBD_PX_K_CONFIG)
 			continue;
-		mute_slot = le64_to_cpu(w->ent[i].slot);
-		pr_info("configuration entry at slot %llu sent to node %u: frames telling it chosen are dropped from now on\n",
-			mute_slot, w->to);
+		hide_slot = le64_to_cpu(w->ent[i].slot);
+		pr_info("configuration entry at slot %llu sent to node %u: never told chosen from now on\n",
+			hide_slot, w->to);
 	}
-	if (!mute_slot)
-		return false;
-	hit = le64_to_cpu(w->commit) >= mute_slot;
-	for (i = 0; i < n && !hit; i++) {
-		slot = le64_to_cpu(w->ent[i].slot);
-		hit = w->ent[i].chosen && slot >= mute_slot;
+	if (!hide_slot)
+		return;
+	if (le64_to_cpu(w->commit) >= hide_slot) {
+		w->commit = cpu_to_le64(hide_slot - 1);
+		hit = true;
 	}
-	if (hit)
-		muted++;
-	return hit;
-}
-
-/* entered with the probed function's stack: returns 0 to its caller */
-static noinline notrace int prbd_fi_zero(void)
-{
-	return 0;
+	for (i = 0; i < n; i++) {
+		if (w->ent[i].chosen &&
+		    le64_to_cpu(w->ent[i].slot) >= hide_slot) {
+			w->ent[i].chosen = 0;
+			hit = true;
+		}
+	}
+	hidden += hit;
 }
 
 /* --- wrapping sectors ----------------------------------------------------- */
@@ -260,14 +261,10 @@ static int prbd_fi_tr_send(struct kprobe *p, struct pt_regs *regs)
 	u32 node = (u32)regs->si, len = (u32)regs->r8;
 	bool hit = false;
 
-	if ((u16)regs->dx == PRBD_MSG_PAXOS && READ_ONCE(mute_commit)) {
+	if ((u16)regs->dx == PRBD_MSG_PAXOS && READ_ONCE(hide_chosen)) {
 		spin_lock(&prbd_fi_lock);
-		hit = prbd_fi_mute(w, len);
+		prbd_fi_hide(w, len);
 		spin_unlock(&prbd_fi_lock);
-		if (hit) {	/* not sent: prbd_tr_send() returns 0 */
-			instruction_pointer_set(regs, (unsigned long)prbd_fi_zero);
-			return 1;
-		}
 	}
 	if ((u16)regs->dx != PRBD_MSG_PAXOS || !READ_ONCE(wrap_to) ||
 	    node != READ_ONCE(wrap_to) ||
