@@ -56,10 +56,13 @@
  * lead (it would serve the device and, in its old configuration, keep
  * campaigning after the group left it): prbd_px_set_nocampaign() stops
  * that, and has it grant pre-votes without the commit check (it may know
- * more chosen slots than the candidate that has to re-decide S).  Waiting
- * instead for a majority of the new configuration to apply S before
- * telling it would leave the same window for a node removed while away
- * (prbd_member_tell_removed()) and a campaigning removed node until then.
+ * more chosen slots than the candidate that has to re-decide S).  Nor
+ * does it turn non-voting once its own core knows S chosen: a leader it
+ * promised before that may still need its acceptance of S, and votes
+ * nobody counts cost nothing.  The other way out, telling it only once a
+ * majority of the new configuration applied S, would leave it
+ * campaigning until then and not cover a node told by
+ * prbd_member_tell_removed().
  * A node removed while it was away learns nothing then; if it comes back
  * with its old metadata it still believes it is a voter and campaigns:
  * the leader, seeing a pre-vote or Phase 1 from a node outside the

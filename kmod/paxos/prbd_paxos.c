@@ -162,9 +162,10 @@
  *   > S, so every slot up to S is decided in a configuration that still
  *   holds it, and a leader that must decide S again (the one that chose it
  *   died before the others learned it) may need its vote; F_NOVOTE there
- *   would stall the group for good.  Once S is chosen, leaders count it in
- *   no majority anyway (they send it nothing).  Safety is untouched: it
- *   only takes away campaigns and the pre-vote check, which guard liveness.
+ *   would stall the group for good.  A leader that knows S chosen counts
+ *   it in no majority anyway (and sends it nothing).  Safety is untouched:
+ *   it only takes away campaigns and the pre-vote check, which guard
+ *   liveness.
  *
  * Amnesiac members
  *   A node whose disk was wiped or replaced (fresh metadata) forgot its
