@@ -73,7 +73,7 @@ decided_again() {
 		sleep 1
 	done
 	vm 2 'prbdctl status'
-	vm 2 'dmesg | grep -E "leader|configuration" | tail -n 4'
+	vm 2 'dmesg | grep -E "prbd: r0: .*(lead|configuration)" | tail -n 4'
 	echo "node 2: $(repl_cfg 2); node 3: $(repl_cfg 3) ($t s after the crash)"
 	[ "$(repl_voters 2)" = 1,2,3 ] && [ "$(repl_voters 3)" = 1,2,3 ] ||
 		fail "the removal was not decided again without node 1: the group stalls"
@@ -106,6 +106,8 @@ removed_stays_out() {
 	if rig_exec 4 'prbdctl status' | grep 'role primary' >/dev/null; then
 		fail "node 4 is primary"
 	fi
+	rig_exec 4 'prbdctl status' | grep 'paxos follower' >/dev/null ||
+		fail "node 4 is not a follower: $(rig_exec 4 'prbdctl status' | grep paxos)"
 	[ "$(dmesg_count "$l" 'node 4 campaigns')" = 0 ] ||
 		fail "node 4 campaigns: $(rig_exec "$l" 'dmesg | grep "node 4 campaigns" | tail -n 2')"
 	repl_refuse "$l" 'prbdctl node-del r0 4' 'node 4 is not a member'
