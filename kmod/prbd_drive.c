@@ -141,6 +141,9 @@ int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary)
 	unsigned long asked = jiffies;
 	u8 prole, refused;
 
+	/* a removed node never leads (prbd_member.c): it serves nothing */
+	if (READ_ONCE(dp->res->removed_at))
+		return -EPERM;
 	for (;;) {
 		spin_lock(&dp->px_lock);
 		prole = dp->role;

@@ -36,7 +36,33 @@
  * node-del of the leader hands leadership to the most up-to-date live
  * voter first, telling it (PRBD_MSG_MEMBER DEL) to propose the removal
  * once it leads.  A removed node is told so (PRBD_MSG_MEMBER REMOVED): it
- * stops voting and campaigning and its status says where it was removed.
+ * stops campaigning (prbd_px_set_nocampaign()), refuses prbdctl commands
+ * and the primary role, and its status says where it was removed.
+ *
+ * It goes on voting, as a full acceptor (issue 15).  The entry at slot S
+ * that removed it governs only the slots after S: S itself, and every
+ * slot before it, are decided in a configuration that holds it (see
+ * "Reconfiguration" in prbd_paxos.c).  The leader tells it REMOVED once
+ * it knows S chosen, but the others may not know yet: if the leader dies
+ * then, the next one runs Phase 1 in the old configuration, finds S and
+ * must have it accepted again by a majority of that configuration, which
+ * may need the removed node (voters 2,3,4,5, node 5 removed, S accepted
+ * by 2, 3 and 5, node 2 dies: 3 of 4 are needed, 3, 4 and 5).  Were it
+ * non-voting (F_NOVOTE), that would never happen and the group would
+ * stall for good.  Its vote counts nowhere else: a leader that knows S
+ * chosen counts it in no majority and sends it nothing, and a removed
+ * node's acceptor state is as intact as any other's, so counting it where
+ * its old configuration counts it is plain Paxos.  What it must not do is
+ * lead (it would serve the device and, in its old configuration, keep
+ * campaigning after the group left it): prbd_px_set_nocampaign() stops
+ * that, and has it grant pre-votes without the commit check (it may know
+ * more chosen slots than the candidate that has to re-decide S).  Nor
+ * does it turn non-voting once its own core knows S chosen: a leader it
+ * promised before that may still need its acceptance of S, and votes
+ * nobody counts cost nothing.  The other way out, telling it only once a
+ * majority of the new configuration applied S, would leave it
+ * campaigning until then and not cover a node told by
+ * prbd_member_tell_removed().
  * A node removed while it was away learns nothing then; if it comes back
  * with its old metadata it still believes it is a voter and campaigns:
  * the leader, seeing a pre-vote or Phase 1 from a node outside the
@@ -515,8 +541,9 @@ static void prbd_member_handover(struct prbd_dp *dp,
  * nor the learners of the configuration this leader knows chosen was
  * removed while it was away (node-del or node-replace of a dead node) and
  * came back with its old metadata: tell it, at most once a second, with
- * the slot of that configuration.  It then stops voting and campaigning
- * (prbd_member_recv()) until it is re-created with create-md.
+ * the slot of that configuration.  It then stops campaigning, still a full
+ * acceptor (see the header comment, prbd_member_recv()), until it is
+ * re-created with create-md.
  */
 static void prbd_member_tell_removed(struct prbd_dp *dp,
 				     const struct prbd_px_status *st)
@@ -778,12 +805,13 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	if (w->op == PRBD_MEMBER_OP_REMOVED && w->node == res->node_id &&
 	    slot && (dp->leader == rx->from ||
 		     slot > READ_ONCE(res->config_epoch))) {
-		prbd_px_set_novote(dp->px, true);
+		/* never non-voting: see the header comment */
+		prbd_px_set_nocampaign(dp->px, true);
 		spin_unlock(&dp->px_lock);
 		spin_lock(&res->lock);
 		res->removed_at = slot;
 		spin_unlock(&res->lock);
-		pr_warn("%s: removed from the group at slot %llu (by node %u): no longer votes; re-create it with create-md to rejoin\n",
+		pr_warn("%s: removed from the group at slot %llu (by node %u): no longer campaigns or serves the device; re-create it with create-md to rejoin\n",
 			res->name, slot, rx->from);
 		prbd_res_changed(res);
 		return 0;

@@ -400,6 +400,8 @@ int prbd_dp_set_role(struct prbd_resource *res, enum prbd_role role,
 	}
 	if (err == -EBUSY)
 		NL_SET_ERR_MSG_MOD(extack, "another node is primary; make it secondary first");
+	else if (err == -EPERM)
+		NL_SET_ERR_MSG_MOD(extack, "this node was removed from the group");
 	else
 		NL_SET_ERR_MSG_MOD(extack, "this node is not the Paxos leader (no quorum?)");
 	return err;

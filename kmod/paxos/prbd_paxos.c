@@ -14,6 +14,7 @@
  *            token), prbd_px_applied(slot), prbd_px_install(slot, ...),
  *            prbd_px_set_novote(on) (see "Non-voting members"),
  *            prbd_px_set_nopromise(on) (see "Amnesiac members"),
+ *            prbd_px_set_nocampaign(on) (see "Non-campaigning members"),
  *            prbd_px_set_suspect(on), prbd_px_barrier(&id),
  *            prbd_px_flushed(token) (see "Flush mode"),
  *            prbd_px_log_full() (the embedder's log storage is full: a
@@ -33,7 +34,7 @@
  *            prbd_px_set_nopromise(true) if it says the node is amnesiac,
  *            before the first tick.
  *   status : prbd_px_status() (incl. novote, novote_peers, can_commit,
- *            nopromise).
+ *            nopromise, nocampaign).
  *   Loop   : after any input call prbd_px_ready() and act on everything
  *            it returns; tick at least every hb_ms with a monotonic ms
  *            clock (a longer gap only slows the follower timers down).
@@ -148,6 +149,23 @@
  *   refuse to lead (px_on_p1b), so truncated history is never taken for
  *   "nothing accepted".  A write is acknowledged only once a majority of
  *   consistent replicas hold it.
+ *
+ * Non-campaigning members
+ *   prbd_px_set_nocampaign(true) (volatile, the embedder's): the node never
+ *   starts a pre-vote, an election or a transfer phase 1, steps down at once
+ *   if it was leader or candidate, and grants pre-votes without the commit
+ *   check (as a non-voting node does: it cannot lead itself, so a candidate
+ *   behind it must still be able to win).  Nothing else changes: it is a
+ *   full acceptor and its P2Bs count wherever its configuration counts it.
+ *   The embedder sets it on a node removed from the group (prbd_member.c):
+ *   the configuration entry at slot S that removed it governs only slots
+ *   > S, so every slot up to S is decided in a configuration that still
+ *   holds it, and a leader that must decide S again (the one that chose it
+ *   died before the others learned it) may need its vote; F_NOVOTE there
+ *   would stall the group for good.  A leader that knows S chosen counts
+ *   it in no majority anyway (and sends it nothing).  Safety is untouched:
+ *   it only takes away campaigns and the pre-vote check, which guard
+ *   liveness.
  *
  * Amnesiac members
  *   A node whose disk was wiped or replaced (fresh metadata) forgot its
@@ -384,6 +402,12 @@ static u16 px_heard(const struct prbd_px *px, u64 ms)
 static bool px_novote(const struct prbd_px *px)
 {
 	return px->novote || px->needs_resync;
+}
+
+/* Never leads: non-voting, or told by the embedder (a removed node). */
+static bool px_nocampaign(const struct prbd_px *px)
+{
+	return px_novote(px) || px->nocampaign;
 }
 
 /* A lossy election we do not hold the state of: reset (see "Flush mode"). */
@@ -1285,7 +1309,7 @@ static void px_on_prevote(struct prbd_px *px, const struct prbd_px_msg *m)
 	struct prbd_px_msg *r = px_out(px, PRBD_PX_M_PREVOTE_R, m->from);
 	bool ok = m->ballot > px->promised && px->elapsed >= px->cfg.elect_ms &&
 		  px->role != PRBD_PX_LEADER &&
-		  (m->commit >= px->commit || px_novote(px));
+		  (m->commit >= px->commit || px_nocampaign(px));
 
 	if (!r)
 		return;
@@ -1831,7 +1855,7 @@ static void px_on_timeout_now(struct prbd_px *px, const struct prbd_px_msg *m)
 {
 	if (m->from != px->leader || m->ballot < px->promised ||
 	    !px_is_voter(px) || px->role != PRBD_PX_FOLLOWER ||
-	    px_novote(px))
+	    px_nocampaign(px))
 		return;
 	px_start_phase1(px, true);
 }
@@ -1991,7 +2015,7 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 	px->elapsed += d;
 	px->np_quiet -= px_min(d, px->np_quiet);
 	px->sus_quiet -= px_min(d, px->sus_quiet);
-	if (px->role != PRBD_PX_FOLLOWER && px_novote(px))
+	if (px->role != PRBD_PX_FOLLOWER && px_nocampaign(px))
 		px_step_down(px);	/* a non-voting node never leads */
 	switch (px->role) {
 	case PRBD_PX_LEADER:
@@ -2029,7 +2053,7 @@ void prbd_px_tick(struct prbd_px *px, u64 now)
 		break;
 	default:
 		if (px_is_voter(px) && px->elapsed >= px->timeout &&
-		    !px_novote(px) && !px->np_quiet)
+		    !px_nocampaign(px) && !px->np_quiet)
 			px_start_prevote(px);
 		break;
 	}
@@ -2181,6 +2205,14 @@ void prbd_px_set_novote(struct prbd_px *px, bool on)
 {
 	px->novote = on;
 	if (px_novote(px) && px->role != PRBD_PX_FOLLOWER)
+		px_step_down(px);
+	px_flush(px);
+}
+
+void prbd_px_set_nocampaign(struct prbd_px *px, bool on)
+{
+	px->nocampaign = on;
+	if (on && px->role != PRBD_PX_FOLLOWER)
 		px_step_down(px);
 	px_flush(px);
 }
@@ -2410,6 +2442,7 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->novote = px_novote(px);
 	st->can_commit = px_can_commit(px);
 	st->nopromise = px->nopromise;
+	st->nocampaign = px->nocampaign;
 	st->suspect = px->suspect;
 	st->lossy = px->lossy;
 	st->epoch = px->epoch;

@@ -189,6 +189,7 @@ struct prbd_px_status {
 			 * is known chosen
 			 */
 	u8 lossy;	/* leader: its phase 1 counted suspect promises */
+	u8 nocampaign;	/* prbd_px_set_nocampaign(): never leads */
 	u8 transferring;	/* leader: handing over to transfer_to */
 	u8 transfer_to;
 	u16 heard;	/* leader: members (voters and learners, itself
@@ -218,6 +219,7 @@ void prbd_px_log_full(struct prbd_px *px);
 void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 		     u16 learners);
 void prbd_px_set_novote(struct prbd_px *px, bool on);
+void prbd_px_set_nocampaign(struct prbd_px *px, bool on);
 void prbd_px_set_nopromise(struct prbd_px *px, bool on);
 void prbd_px_set_suspect(struct prbd_px *px, bool on);
 int prbd_px_barrier(struct prbd_px *px, u64 *id);

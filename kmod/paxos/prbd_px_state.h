@@ -83,7 +83,8 @@ struct prbd_px {
 	u8 lossy;		/* leader: phase 1 counted suspect promises */
 	u8 lossy_lead;		/* leader: a lossy phase 1 started this lead */
 	u8 epoch_final;		/* epoch_new's base is complete */
-	u8 pad[7];
+	u8 nocampaign;		/* embedder: never leads (set_nocampaign) */
+	u8 pad[6];
 	u64 np_bound;		/* nopromise/suspect: cleared once applied */
 	u64 epoch;		/* durable: see "Flush mode" */
 	u64 epoch_base;		/* durable: the epoch's base (lossy leader) */

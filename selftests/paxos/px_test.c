@@ -20,6 +20,7 @@ static u64 clk;
 static int hold_disk[N + 1];	/* do not complete persists */
 static u64 held_tok[N + 1];
 static int cut[N + 1];		/* drop everything to/from this node */
+static u64 mute[N + 1];		/* drop what it sends with commit >= this */
 static u64 applied_n[N + 1];
 static u64 applied_id[N + 1][256];
 /* each node's disk: hard state + log entries by slot */
@@ -54,6 +55,7 @@ static void setup(int n)
 	memset(hold_disk, 0, sizeof(hold_disk));
 	memset(held_tok, 0, sizeof(held_tok));
 	memset(cut, 0, sizeof(cut));
+	memset(mute, 0, sizeof(mute));
 	memset(applied_n, 0, sizeof(applied_n));
 	memset(applied_id, 0, sizeof(applied_id));
 	memset(dhs, 0, sizeof(dhs));
@@ -77,7 +79,8 @@ static int drain(int i)
 
 	prbd_px_ready(&nodes[i], &rd);
 	for (k = 0; k < rd.n_msgs; k++) {
-		if (nq < QMAX && !cut[i] && !cut[rd.msgs[k].to])
+		if (nq < QMAX && !cut[i] && !cut[rd.msgs[k].to] &&
+		    !(mute[i] && rd.msgs[k].commit >= mute[i]))
 			q[nq++] = rd.msgs[k];
 		any = 1;
 	}
@@ -838,6 +841,89 @@ TEST(novote_promise_elects_after_leader_death)
 	advance(3, 30);
 	ASSERT_EQ(1, applied_n[n]);
 	ASSERT_EQ(1, applied_n[b]);
+}
+
+/*
+ * Four voters; the leader l removes r with a configuration entry at slot
+ * S, which every node accepts and l alone learns chosen (what it sends
+ * afterwards is lost), then l dies.  The embedder of r, told REMOVED,
+ * calls prbd_px_set_nocampaign() (prbd.ko) or, as before issue 15's fix,
+ * prbd_px_set_novote().  Returns S; *pl and *pr get l and r.
+ */
+static u64 removal_chosen_at_dead_leader(bool nocampaign, int *pl, int *pr)
+{
+	int l, r, i;
+	u64 s;
+
+	setup(4);
+	advance(4, 500);
+	l = leader_of(4);
+	if (!l)
+		return 0;
+	r = l == 4 ? 3 : 4;
+	s = nodes[l].next_slot;
+	mute[l] = s;
+	if (prbd_px_propose_conf(&nodes[l], nodes[l].voters & ~(1u << r), 0))
+		return 0;
+	run(4);
+	if (nodes[l].cfg_slot != s)
+		return 0;
+	for (i = 1; i <= 4; i++)
+		if (i != l && (nodes[i].commit >= s ||
+			       prbd_px_entry_at(&nodes[i], s)->kind !=
+			       PRBD_PX_K_CONFIG))
+			return 0;
+	if (nocampaign)
+		prbd_px_set_nocampaign(&nodes[r], true);
+	else
+		prbd_px_set_novote(&nodes[r], true);
+	cut[l] = 1;
+	*pl = l;
+	*pr = r;
+	return s;
+}
+
+/* issue 15: the removed node's vote decides its removal again */
+TEST(removed_node_votes_until_its_removal_is_decided)
+{
+	struct prbd_px_status st;
+	struct prbd_px_desc d = mkdesc(1);
+	int l, r, n, i, t;
+	u64 s = removal_chosen_at_dead_leader(true, &l, &r);
+
+	ASSERT_NE(0, s);
+	for (t = 0; t < 40; t++) {
+		advance(4, 50);
+		ASSERT_EQ(PRBD_PX_FOLLOWER, nodes[r].role);	/* never runs */
+	}
+	n = leader_of(4);
+	ASSERT_NE(0, n);
+	ASSERT_NE(r, n);
+	ASSERT_EQ(s, nodes[n].cfg_slot);
+	ASSERT_EQ(0, nodes[n].voters & (1u << r));
+	for (i = 1; i <= 4; i++)
+		if (i != l && i != r)
+			ASSERT_EQ(s, nodes[i].cfg_slot);
+	prbd_px_status(&nodes[r], &st);
+	ASSERT_EQ(1, st.nocampaign);
+	ASSERT_EQ(0, st.novote);
+	/* the new configuration (2 of 3 live) takes writes */
+	ASSERT_EQ(0, prbd_px_propose(&nodes[n], &d));
+	advance(4, 50);
+	ASSERT_EQ(1, applied_n[n]);
+}
+
+/* ... which a non-voting removed node would withhold for good */
+TEST(removed_node_novote_stalls_its_removal)
+{
+	int l, r, i;
+	u64 s = removal_chosen_at_dead_leader(false, &l, &r);
+
+	ASSERT_NE(0, s);
+	advance(4, 2000);
+	for (i = 1; i <= 4; i++)
+		if (i != l)
+			ASSERT_GT(s, nodes[i].cfg_slot);
 }
 
 /* The disk of node i is wiped: fresh state, amnesiac from its start. */

@@ -166,6 +166,7 @@ struct node {
 	u64 sect_ep[NSECT];	/* epoch of the apply that wrote the sector */
 	u64 ck_ep[NSECT];
 	int reset_copy;		/* the copy in progress is a reset */
+	int removed;		/* told REMOVED (volatile): nocampaign */
 };
 
 struct client {
@@ -1012,6 +1013,31 @@ static void flush_done(int c)
 	client_done(c);
 }
 
+static void pump(int n);
+
+/*
+ * prbd.ko's REMOVED (prbd_member.c): a leader, which knows its
+ * configuration chosen, has each node it left out stop campaigning; it
+ * stays a full acceptor.  A node in the configuration again (learner-add
+ * after a removal; prbd.ko would need create-md) may campaign again.
+ */
+static void tell_removed(int n)
+{
+	u16 in = W.nd[n].px->voters | W.nd[n].px->learners;
+	struct node *y;
+	int r, out;
+
+	for (r = 1; r <= W.n_nodes; r++) {
+		y = &W.nd[r];
+		out = !(in & (1u << r));
+		if (r == n || !y->up || out == y->removed)
+			continue;
+		y->removed = out;
+		prbd_px_set_nocampaign(y->px, out);
+		pump(r);
+	}
+}
+
 static void pump(int n)
 {
 	struct node *x = &W.nd[n];
@@ -1030,6 +1056,8 @@ static void pump(int n)
 		if (x->px->epoch == W.epoch && x->px->epoch == x->px->ballot &&
 		    x->px->epoch_base > W.fiat_hi)
 			W.fiat_hi = x->px->epoch_base;
+		if (x->px->role == PRBD_PX_LEADER)
+			tell_removed(n);
 		for (i = 0; i < rd.n_msgs; i++) {
 			const struct prbd_px_msg *m = &rd.msgs[i];
 
@@ -1186,6 +1214,7 @@ static void node_start(int n)
 		prbd_px_restore_entry(x->px, &x->dlog[s]);
 	}
 	x->up = 1;
+	x->removed = 0;		/* prbd.ko: removed_at is volatile too */
 	memset(x->pb, 0, sizeof(x->pb));
 	x->pb_head = 0;
 	x->pb_n = 0;

@@ -29,6 +29,16 @@
  * write's sector, as a hostile or broken peer could: (sector << 9) is
  * unchanged modulo 2^64, so a bounds check that shifts first passes.
  * wrapped counts the frames altered; wrap_to goes back to 0.
+ *
+ * hide_chosen=1 (writable): the next configuration entry this node sends
+ * in a Paxos frame (its slot S goes to hide_slot) is never told chosen by
+ * it: every later Paxos frame it sends that would (commit index >= S, or
+ * an entry at or after S flagged chosen) goes out with the commit index
+ * S - 1 and those flags cleared.  The others go on hearing it (a leader
+ * stays theirs) but learn nothing chosen from S on from it; every other
+ * frame type (PRBD_MSG_MEMBER REMOVED among them) is unchanged.  hidden
+ * counts the frames altered (repl/member_stall: the leader that chose a
+ * node-del dies before the others learn it).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -192,6 +202,55 @@ static void prbd_fi_junk_exit(void)
 			__free_page(junk_pages[i]);
 }
 
+/* --- hiding what a node knows chosen -------------------------------------- */
+
+static int hide_chosen;
+module_param(hide_chosen, int, 0644);
+MODULE_PARM_DESC(hide_chosen, "1: never tell the next configuration entry sent chosen");
+
+static unsigned long long hide_slot;
+module_param(hide_slot, ullong, 0444);
+MODULE_PARM_DESC(hide_slot, "slot of that configuration entry, 0: none yet");
+
+static int hidden;
+module_param(hidden, int, 0444);
+MODULE_PARM_DESC(hidden, "frames altered so far");
+
+/*
+ * The Paxos frame @w, in the sender's buffer, about to be sent: it tells
+ * nothing chosen from hide_slot on.  Context: prbd_fi_lock held.
+ */
+static void prbd_fi_hide(struct prbd_wire_px *w, u32 len)
+{
+	bool hit = false;
+	u32 i, n;
+
+	if (len < sizeof(*w))
+		return;
+	n = min_t(u32, w->n_ent, (len - sizeof(*w)) / sizeof(w->ent[0]));
+	for (i = 0; i < n && !hide_slot; i++) {
+		if (w->ent[i].kind != PRBD_PX_K_CONFIG)
+			continue;
+		hide_slot = le64_to_cpu(w->ent[i].slot);
+		pr_info("configuration entry at slot %llu sent to node %u: never told chosen from now on\n",
+			hide_slot, w->to);
+	}
+	if (!hide_slot)
+		return;
+	if (le64_to_cpu(w->commit) >= hide_slot) {
+		w->commit = cpu_to_le64(hide_slot - 1);
+		hit = true;
+	}
+	for (i = 0; i < n; i++) {
+		if (w->ent[i].chosen &&
+		    le64_to_cpu(w->ent[i].slot) >= hide_slot) {
+			w->ent[i].chosen = 0;
+			hit = true;
+		}
+	}
+	hidden += hit;
+}
+
 /* --- wrapping sectors ----------------------------------------------------- */
 
 /* prbd_tr_send(tr, node, type, hdr, hdr_len, ...): alter one descriptor */
@@ -202,6 +261,11 @@ static int prbd_fi_tr_send(struct kprobe *p, struct pt_regs *regs)
 	u32 node = (u32)regs->si, len = (u32)regs->r8;
 	bool hit = false;
 
+	if ((u16)regs->dx == PRBD_MSG_PAXOS && READ_ONCE(hide_chosen)) {
+		spin_lock(&prbd_fi_lock);
+		prbd_fi_hide(w, len);
+		spin_unlock(&prbd_fi_lock);
+	}
 	if ((u16)regs->dx != PRBD_MSG_PAXOS || !READ_ONCE(wrap_to) ||
 	    node != READ_ONCE(wrap_to) ||
 	    len < sizeof(*w) + sizeof(w->ent[0]) || !w->n_ent ||
