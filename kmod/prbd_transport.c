@@ -294,8 +294,10 @@ static struct page *prbd_tr_bvec_page(const struct bio_vec *bv, u32 off,
 	return nth_page(bv->bv_page, boff >> PAGE_SHIFT);
 }
 
-static u32 prbd_tr_bvec_crc(u32 crc, const struct bio_vec *bv,
-			    unsigned int nr, u32 len)
+/* Hand the first @len bytes of @bv, page by page, to @fn. */
+static void prbd_tr_bvec_walk(const struct bio_vec *bv, unsigned int nr,
+			      u32 len, void (*fn)(void *ctx, const u8 *p, u32 n),
+			      void *ctx)
 {
 	unsigned int i;
 
@@ -310,12 +312,25 @@ static u32 prbd_tr_bvec_crc(u32 crc, const struct bio_vec *bv,
 
 			n = min(n, len);
 			p = kmap_local_page(page);
-			crc = prbd_tr_crc(crc, p + poff, n);
+			fn(ctx, (const u8 *)p + poff, n);
 			kunmap_local(p);
 			off += n;
 			len -= n;
 		}
 	}
+}
+
+static void prbd_tr_crc_fn(void *ctx, const u8 *p, u32 n)
+{
+	u32 *crc = ctx;
+
+	*crc = prbd_tr_crc(*crc, p, n);
+}
+
+static u32 prbd_tr_bvec_crc(u32 crc, const struct bio_vec *bv,
+			    unsigned int nr, u32 len)
+{
+	prbd_tr_bvec_walk(bv, nr, len, prbd_tr_crc_fn, &crc);
 	return crc;
 }
 
@@ -374,32 +389,20 @@ static void prbd_tr_b2s_final(struct blake2s_state *st, u8 *out)
 	memzero_explicit(h, sizeof(h));
 }
 
+static void prbd_tr_b2s_fn(void *ctx, const u8 *p, u32 n)
+{
+	prbd_tr_b2s_update(ctx, p, n);
+}
+
 /* BLAKE2s-128 of the payload under the group's payload key. */
 static void prbd_tr_bvec_tag(const struct prbd_tr *tr,
 			     const struct bio_vec *bv, unsigned int nr,
 			     u32 len, u8 *tag)
 {
 	struct blake2s_state st;
-	unsigned int i;
 
 	prbd_tr_b2s_init(&st, tr->pay_key);
-	for (i = 0; i < nr && len; i++) {
-		u32 off = 0;
-
-		while (off < bv[i].bv_len && len) {
-			u32 poff, n;
-			struct page *page = prbd_tr_bvec_page(&bv[i], off,
-							       &poff, &n);
-			void *p;
-
-			n = min(n, len);
-			p = kmap_local_page(page);
-			prbd_tr_b2s_update(&st, p + poff, n);
-			kunmap_local(p);
-			off += n;
-			len -= n;
-		}
-	}
+	prbd_tr_bvec_walk(bv, nr, len, prbd_tr_b2s_fn, &st);
 	prbd_tr_b2s_final(&st, tag);
 }
 
