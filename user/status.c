@@ -430,46 +430,31 @@ struct prbdctl_config {
 	uint32_t event, change, node, step;
 };
 
+static struct nla_policy prbdctl_config_policy[PRBD_CONFIG_ATTR_MAX + 1] = {
+	[PRBD_CONFIG_ATTR_EPOCH] = { .type = NLA_U64 },
+	[PRBD_CONFIG_ATTR_VOTER] = { .type = NLA_U32 },
+	[PRBD_CONFIG_ATTR_LEARNER] = { .type = NLA_U32 },
+	[PRBD_CONFIG_ATTR_PENDING] = { .type = NLA_U64 },
+	[PRBD_CONFIG_ATTR_CHANGE] = { .type = NLA_U32 },
+	[PRBD_CONFIG_ATTR_CHANGE_NODE] = { .type = NLA_U32 },
+	[PRBD_CONFIG_ATTR_CHANGE_STEP] = { .type = NLA_U32 },
+	[PRBD_CONFIG_ATTR_REMOVED] = { .type = NLA_U64 },
+	[PRBD_CONFIG_ATTR_EVENT] = { .type = NLA_U32 },
+};
+
 static void prbdctl_config_parse(struct nlattr *nest, struct prbdctl_config *c)
 {
-	struct nlattr *a;
-	int rem;
+	struct nlattr *tb[PRBD_CONFIG_ATTR_MAX + 1];
 
-	memset(c, 0, sizeof(*c));
-	nla_for_each_nested(a, nest, rem) {
-		bool u64 = nla_len(a) >= 8, u32 = nla_len(a) >= 4;
-
-		switch (nla_type(a)) {
-		case PRBD_CONFIG_ATTR_EPOCH:
-			if (u64)
-				c->epoch = nla_get_u64(a);
-			break;
-		case PRBD_CONFIG_ATTR_PENDING:
-			if (u64)
-				c->pending = nla_get_u64(a);
-			break;
-		case PRBD_CONFIG_ATTR_REMOVED:
-			if (u64)
-				c->removed = nla_get_u64(a);
-			break;
-		case PRBD_CONFIG_ATTR_EVENT:
-			if (u32)
-				c->event = nla_get_u32(a);
-			break;
-		case PRBD_CONFIG_ATTR_CHANGE:
-			if (u32)
-				c->change = nla_get_u32(a);
-			break;
-		case PRBD_CONFIG_ATTR_CHANGE_NODE:
-			if (u32)
-				c->node = nla_get_u32(a);
-			break;
-		case PRBD_CONFIG_ATTR_CHANGE_STEP:
-			if (u32)
-				c->step = nla_get_u32(a);
-			break;
-		}
-	}
+	prbdctl_parse_nest(tb, PRBD_CONFIG_ATTR_MAX, nest,
+			   prbdctl_config_policy);
+	c->epoch = prbdctl_u64(tb, PRBD_CONFIG_ATTR_EPOCH);
+	c->pending = prbdctl_u64(tb, PRBD_CONFIG_ATTR_PENDING);
+	c->removed = prbdctl_u64(tb, PRBD_CONFIG_ATTR_REMOVED);
+	c->event = prbdctl_u32(tb, PRBD_CONFIG_ATTR_EVENT);
+	c->change = prbdctl_u32(tb, PRBD_CONFIG_ATTR_CHANGE);
+	c->node = prbdctl_u32(tb, PRBD_CONFIG_ATTR_CHANGE_NODE);
+	c->step = prbdctl_u32(tb, PRBD_CONFIG_ATTR_CHANGE_STEP);
 }
 
 static void prbdctl_print_config(const char *name, struct nlattr *nest)
