@@ -396,9 +396,8 @@ static void prbd_tr_b2s_fn(void *ctx, const u8 *p, u32 n)
 }
 
 /* BLAKE2s-128 of the payload under the group's payload key. */
-static void prbd_tr_bvec_tag(const struct prbd_tr *tr,
-			     const struct bio_vec *bv, unsigned int nr,
-			     u32 len, u8 *tag)
+void prbd_tr_payload_tag(struct prbd_tr *tr, const struct bio_vec *bv,
+			 unsigned int nr, u32 len, u8 *tag)
 {
 	struct blake2s_state st;
 
@@ -577,12 +576,6 @@ u32 prbd_tr_payload_crc(const struct bio_vec *payload, unsigned int nr_bvec,
 	return ~prbd_tr_bvec_crc(~0U, payload, nr_bvec, payload_len);
 }
 
-void prbd_tr_payload_tag(struct prbd_tr *tr, const struct bio_vec *payload,
-			 unsigned int nr_bvec, u32 payload_len, u8 *tag)
-{
-	prbd_tr_bvec_tag(tr, payload, nr_bvec, payload_len, tag);
-}
-
 /*
  * Sequence number, crcs and MAC, right before the first byte goes out on
  * @conn (conn->work: it owns tx_n).
@@ -600,13 +593,12 @@ static void prbd_tr_msg_seal(struct prbd_tr_conn *conn,
 		msg->pcrc = prbd_tr_payload_crc(msg->bvec, msg->nr_bvec,
 						msg->payload_len);
 	f->payload_crc = cpu_to_le32(msg->pcrc);
-	if (!msg->payload_len)
-		memset(f->ptag, 0, sizeof(f->ptag));
-	else if (msg->ptag_set)
+	/* the frame was zeroed at allocation: no payload, zero ptag */
+	if (msg->payload_len && msg->ptag_set)
 		memcpy(f->ptag, msg->ptag, sizeof(f->ptag));
-	else
-		prbd_tr_bvec_tag(tr, msg->bvec, msg->nr_bvec,
-				 msg->payload_len, f->ptag);
+	else if (msg->payload_len)
+		prbd_tr_payload_tag(tr, msg->bvec, msg->nr_bvec,
+				    msg->payload_len, f->ptag);
 	prbd_tr_frame_mac(conn->tx_key, conn->tx_n++, f, msg->hdr,
 			  msg->hdr_len, f->mac);
 	f->frame_crc = cpu_to_le32(prbd_tr_frame_crc(f));
@@ -1593,8 +1585,8 @@ static int prbd_tr_deliver(struct prbd_tr_conn *conn)
 		}
 		conn->rx_n++;
 		if (buf)
-			prbd_tr_bvec_tag(tr, buf->bvec, buf->nr_bvec, buf->len,
-					 tag);
+			prbd_tr_payload_tag(tr, buf->bvec, buf->nr_bvec,
+					    buf->len, tag);
 		else
 			memset(tag, 0, sizeof(tag));
 		if (crypto_memneq(tag, f->ptag, sizeof(tag))) {
