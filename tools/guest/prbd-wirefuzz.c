@@ -585,13 +585,9 @@ static void frame_seal(struct prbd_wire_frame *f, const void *hdr,
 {
 	uint64_t n = g.tx_n++;
 	const uint8_t *key = g.tx_key;
-	uint32_t fcrc = le32toh(f->frame_crc);
 	uint64_t ctr;
-	int bad_fcrc;
 
-	/* keep a deliberately wrong frame_crc wrong */
 	f->frame_crc = 0;
-	bad_fcrc = wcrc(f, sizeof(*f)) != fcrc;
 	if (plen)
 		tag16(g.pay_key, pl, plen, NULL, 0, NULL, 0, f->ptag);
 	if (o && o->bad_ptag)
@@ -607,7 +603,8 @@ static void frame_seal(struct prbd_wire_frame *f, const void *hdr,
 	tag16(key, &ctr, sizeof(ctr), f, sizeof(*f), hdr, hlen, f->mac);
 	if (o && o->bad_mac == 1)
 		f->mac[rn(16)] ^= 1 << rn(8);
-	f->frame_crc = htole32(wcrc(f, sizeof(*f)) ^ (bad_fcrc ? 1 : 0));
+	/* a deliberately wrong frame_crc stays wrong */
+	f->frame_crc = htole32(wcrc(f, sizeof(*f)) ^ (o && o->bad_fcrc ? 1 : 0));
 }
 
 static int send_frame(int fd, uint32_t peer, uint16_t type, const void *hdr,
