@@ -263,25 +263,42 @@
  *      written before say "accepted", prbd_px_restore_entry() takes them
  *      as chosen once the hard state holds the epoch and its base; a
  *      leadership that ends before takes back what it decided alone).
- *      Every message carries its sender's epoch; what a node of an
- *      earlier epoch says about chosen values is ignored.  A node that
- *      hears of a later epoch is non-voting and
- *      resets: rd->needs_resync with rd->reset_epoch, the embedder copies
- *      the whole data area from a member of that epoch whose recorded
- *      applied slot is at least its base, and prbd_px_install() then
- *      drops everything it held (log, replies in flight) even below its
- *      commit, since it may have applied values the election dropped.  A
- *      candidate of an older epoch steps down on a P1B of a later one;
- *      a promise of an older epoch counts, its report does not (nothing
- *      chosen in the later epoch depends on it: its acknowledgements
- *      there were non-voting).  Replicas converge on the lossy leader's
- *      data area, which may hold parts of lost writes (its cache kept
- *      them): they are then the same everywhere.
+ *      Every message carries its sender's epoch and the epoch's rank:
+ *      the newest leader ballot the sender followed in it (durable in
+ *      the hard state; a lossy leader's epoch starts at rank = its
+ *      ballot, a leader ranks its epoch by its ballot once elected, a
+ *      follower by the ballot of the first P2A/HB it follows, before
+ *      any P2B to it leaves).  Of two different epochs the one of the
+ *      higher rank is the newer, not the one of the higher number: a
+ *      majority that chose anything in an epoch at ballot b reports a
+ *      rank >= b in every later phase 1, so an epoch that chose nothing
+ *      after its base (nobody followed it: it is orphaned) loses to the
+ *      group that went on without it.  A node that hears of a newer
+ *      epoch (any message) is non-voting and resets:
+ *      rd->needs_resync with rd->reset_rank (and rd->reset_epoch), the
+ *      embedder copies the whole data area from a member of that epoch
+ *      whose recorded applied slot is at least its base, and
+ *      prbd_px_install() then drops everything it held (log, replies in
+ *      flight) even below its commit, since it may have applied values
+ *      the election dropped.  Until that install it takes nothing from
+ *      the other epoch (P2A, HB, LEARN, FLUSH and TIMEOUT_NOW of another
+ *      epoch are ignored): if that epoch is orphaned after all (its own
+ *      epoch goes on at a higher rank, heard before the install), it
+ *      stays, with a log that never mixed the two.  What a node of
+ *      another epoch says about chosen values is never taken.  A
+ *      candidate steps down on a P1B of a newer epoch; a promise of an
+ *      older one counts, its report does not (nothing chosen in the
+ *      newer epoch depends on it: its acknowledgements there were
+ *      non-voting).  Replicas converge on the lossy leader's data area,
+ *      which may hold parts of lost writes (its cache kept them): they
+ *      are then the same everywhere.  A flush whose barrier was dropped
+ *      must not be retried across a lossy election (the embedder fails
+ *      it): writes it covered may be what the election dropped.
  *   Limits: a lossy leader holds its epoch's base alone until a member
  *   completed a reset; losing its disk then loses flushed writes (two
- *   disks of three, in effect).  Open: an epoch nobody followed can be
- *   orphaned while the group goes on at the one before (simulator, 4
- *   of 1,000,000 flush seeds; see the write-path document).  The
+ *   disks of three, in effect).  Epochs by rank (orphans) since
+ *   2026-12-07: before, a node reset to any epoch numbered above its own,
+ *   and 4 of 1,000,000 flush seeds failed on orphaned epochs.  The
  *   simulator models record and data caches, power cuts, barriers and
  *   resets (tools/sim/README.md).
  *
@@ -333,6 +350,8 @@
  *   PRBD_PX_MUTATION 12: a barrier completes on the leader's flush alone
  *   PRBD_PX_MUTATION 13: a lossy election keeps the old epoch
  *   PRBD_PX_MUTATION 14: an acceptor answers a barrier without a flush
+ *   PRBD_PX_MUTATION 15: a node resetting to a newer epoch takes values
+ *                       from it before its install (its log mixes two)
  */
 #include "prbd_paxos.h"
 
@@ -413,7 +432,28 @@ static bool px_nocampaign(const struct prbd_px *px)
 /* A lossy election we do not hold the state of: reset (see "Flush mode"). */
 static bool px_resetting(const struct prbd_px *px)
 {
-	return px->reset_epoch > px->epoch;
+	return px->reset_rank != 0;
+}
+
+/*
+ * Epochs are told apart by their rank (see "Flush mode"): of two
+ * different epochs, the one of the higher rank is the one a majority may
+ * have followed last.  The lineage we compare with is the one we hold, or
+ * the one we are resetting to.
+ */
+static bool px_epoch_newer(const struct prbd_px *px,
+			   const struct prbd_px_msg *m)
+{
+	if (px_resetting(px))
+		return m->epoch != px->reset_epoch && m->erank > px->reset_rank;
+	return m->epoch != px->epoch && m->erank > px->erank;
+}
+
+static bool px_epoch_older(const struct prbd_px *px,
+			   const struct prbd_px_msg *m)
+{
+	return m->epoch != px->epoch && !px_epoch_newer(px, m) &&
+	       !(px_resetting(px) && m->epoch == px->reset_epoch);
 }
 
 /*
@@ -586,6 +626,7 @@ static void px_msg_init(struct prbd_px *px, struct prbd_px_msg *m, u8 type,
 	m->to = to;
 	m->commit = px->commit;
 	m->epoch = px->epoch;
+	m->erank = px->erank;
 	if ((type == PRBD_PX_M_P2B || type == PRBD_PX_M_HB_R ||
 	     type == PRBD_PX_M_FLUSH_R) && px_novote(px))
 		m->flags = PRBD_PX_F_NOVOTE;
@@ -745,6 +786,7 @@ void prbd_px_restore(struct prbd_px *px, const struct prbd_px_hardstate *hs,
 	px->promised = hs->promised;
 	px->epoch = hs->epoch;
 	px->epoch_base = hs->epoch_base;
+	px->erank = hs->erank;
 	/*
 	 * The log start is volatile (see "Durability rule"): the embedder
 	 * keeps every entry above the applied slot it recorded, so the log
@@ -1240,6 +1282,11 @@ static void px_phase1_done(struct prbd_px *px)
 	px->next_slot = px->commit + 1;
 	if (px->lossy)
 		px->lossy_lead = 1;	/* every window of it, see below */
+	else if (px->ballot > px->erank) {
+		/* our epoch's rank: durable before our own acceptances */
+		px->erank = px->ballot;
+		px_hs_dirty(px);
+	}
 	memset(&noop, 0, sizeof(noop));
 	noop.kind = PRBD_PX_K_NOOP;
 	for (s = px->p1_from; s <= px->p1_maxrep; s++) {
@@ -1401,7 +1448,7 @@ static void px_on_p1b(struct prbd_px *px, const struct prbd_px_msg *m)
 	 * base was superseded, and nothing chosen in our epoch depends on
 	 * it (its acknowledgements were non-voting).
 	 */
-	if (m->epoch < px->epoch)
+	if (px_epoch_older(px, m))
 		goto quorum;
 	if (m->aux >= px->p1_from + PRBD_PX_WINDOW_MAX)
 		px->p1_over = 1;
@@ -1470,6 +1517,16 @@ static void px_follow(struct prbd_px *px, const struct prbd_px_msg *m)
 		px->leader = m->from;
 		px->leader_ballot = m->ballot;
 		px->elapsed = 0;
+	}
+	/*
+	 * Our epoch's rank (see "Flush mode"): durable before any P2B to
+	 * this leader leaves, so that every majority that chose a value in
+	 * this epoch at this ballot reports a rank at least this high.
+	 */
+	if (m->epoch == px->epoch && !px_resetting(px) &&
+	    m->ballot > px->erank) {
+		px->erank = m->ballot;
+		px_hs_dirty(px);
 	}
 }
 
@@ -1862,6 +1919,7 @@ static void px_on_timeout_now(struct prbd_px *px, const struct prbd_px_msg *m)
 
 static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 {
+	bool foreign;
 	u32 i;
 
 	if (m->from == 0 || m->from >= PRBD_PX_MAX_NODES ||
@@ -1872,22 +1930,42 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 		    m->ent[i].kind > PRBD_PX_K_CONFIG)
 			return;
 	/*
-	 * A node of a later epoch: a lossy election happened that we do not
-	 * hold the state of.  Our log and data may hold values it dropped:
-	 * non-voting until reset to a member of that epoch.
+	 * A node of a newer epoch (a higher rank): a lossy election
+	 * happened that we do not hold the state of.  Our log and data may
+	 * hold values it dropped: non-voting until reset to a member of
+	 * that epoch.
 	 */
-	if (m->epoch > px->epoch && m->epoch > px->reset_epoch) {
+	if (px_epoch_newer(px, m)) {
 		px->reset_epoch = m->epoch;
+		px->reset_rank = m->erank;
 		px->needs_resync = 1;
 		px->resync_upto = NOSLOT;
 		if (px->role != PRBD_PX_FOLLOWER)
 			px_step_down(px);
+	} else if (px_resetting(px) && m->epoch == px->epoch &&
+		   m->erank > px->reset_rank) {
+		/*
+		 * Our own epoch went on past the one we were resetting to
+		 * (that one was orphaned: no majority followed it), and we
+		 * dropped nothing yet (that happens at the install): stay.
+		 */
+		px->reset_epoch = 0;
+		px->reset_rank = 0;
+		px->needs_resync = 0;
 	}
 	/*
-	 * A node of an earlier epoch knows nothing we may take: what it
-	 * holds above that epoch's base may be what the election dropped.
+	 * A node of another epoch knows nothing we may take: what one of
+	 * an older epoch holds above that epoch's base may be what the
+	 * election dropped; and until we installed a newer one (the reset
+	 * drops our log) its values would mix with ours, in a log that
+	 * stays ours if that epoch is orphaned.
 	 */
-	if (m->epoch < px->epoch &&
+	foreign = m->epoch != px->epoch;
+#if PRBD_PX_MUTATION == 15
+	/* BUG: a node resetting takes values from the epoch it resets to */
+	foreign = px_epoch_older(px, m);
+#endif
+	if (foreign &&
 	    (m->type == PRBD_PX_M_P2A || m->type == PRBD_PX_M_HB ||
 	     m->type == PRBD_PX_M_LEARN || m->type == PRBD_PX_M_FLUSH ||
 	     m->type == PRBD_PX_M_TIMEOUT_NOW))
@@ -1953,7 +2031,9 @@ static void px_flush(struct prbd_px *px)
 	if (px->epoch_new > px->epoch && px->epoch_final &&
 	    px->tok_done >= px->epoch_tok) {
 		px->epoch = px->epoch_new;	/* durable: see px_phase1_done() */
+		px->erank = px->epoch_new;
 		px->reset_epoch = 0;
+		px->reset_rank = 0;
 		px->epoch_final = 0;
 	}
 	while (again) {
@@ -2180,6 +2260,13 @@ void prbd_px_install(struct prbd_px *px, u64 slot, u64 cfg_slot, u16 voters,
 		px->n_flq = 0;
 		px->log_start = slot + 1;
 		px->epoch = px->reset_epoch;
+		px->erank = px->reset_rank;
+		px->reset_epoch = 0;
+		px->reset_rank = 0;
+		/* an epoch of our own not in effect yet is gone with it */
+		px->epoch_new = px->epoch;
+		px->epoch_final = 0;
+		px->lossy_lead = 0;
 		px->epoch_base = slot;
 		px->leader_commit = slot;
 		px->cfg_slot = 0;
@@ -2346,6 +2433,8 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	rd->hs.epoch = px->epoch_final ? px_max(px->epoch, px->epoch_new) :
 		       px->epoch;
 	rd->hs.epoch_base = px->epoch_base;
+	rd->hs.erank = px->epoch_final ? px_max(px->erank, px->epoch_new) :
+		       px->erank;
 	/*
 	 * apply only what is durably chosen: a restart never forgets it; a
 	 * lossy base only once its epoch took effect
@@ -2377,8 +2466,10 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	rd->role_changed = px->role_changed;
 	px->role_changed = 0;
 	rd->needs_resync = px->needs_resync;
-	if (px_resetting(px))
+	if (px_resetting(px)) {
 		rd->reset_epoch = px->reset_epoch;
+		rd->reset_rank = px->reset_rank;
+	}
 	if (px->fl_tok_req > px->fl_tok_issued) {
 		px->fl_tok_issued = px->fl_tok_req;
 		rd->flush_token = px->fl_tok_req;
@@ -2448,6 +2539,8 @@ void prbd_px_status(const struct prbd_px *px, struct prbd_px_status *st)
 	st->epoch = px->epoch;
 	st->reset_epoch = px->reset_epoch;
 	st->epoch_base = px->epoch_base;
+	st->erank = px->erank;
+	st->reset_rank = px->reset_rank;
 	st->barrier_done = px->bar_done;
 	st->voters = px->voters;
 	st->learners = px->learners;

@@ -101,6 +101,9 @@ struct prbd_px_msg {
 	u64 aux;	/* P1B: max accepted slot; HB/HB_R: leader ts */
 	u64 aux2;	/* P1B, LEARN: log start; HB: truncation; HB_R: applied */
 	u64 epoch;	/* sender's epoch (see "Flush mode" in prbd_paxos.c) */
+	u64 erank;	/* sender's epoch rank: the newest ballot it followed
+			 * in that epoch (see "Flush mode")
+			 */
 	struct prbd_px_entry ent[PRBD_PX_MAX_ENT];
 };
 
@@ -117,6 +120,9 @@ struct prbd_px_hardstate {
 			 * node holds (0: none ever); see "Flush mode"
 			 */
 	u64 epoch_base;	/* the slot up to which that election decided */
+	u64 erank;	/* the newest leader ballot this node followed in
+			 * that epoch (its rank; see "Flush mode")
+			 */
 };
 
 struct prbd_px_config {
@@ -150,9 +156,11 @@ struct prbd_px_ready {
 	u8 role, leader;		/* current role / known leader id */
 	u8 role_changed;
 	u8 needs_resync;		/* bulk resync, then prbd_px_install() */
-	u64 reset_epoch;		/* with needs_resync: a reset, the whole
-					 * data area from a node at this epoch
-					 * or later (0: an ordinary resync)
+	u64 reset_epoch;		/* with reset_rank: a reset, the whole
+					 * data area from a node of this epoch
+					 */
+	u64 reset_rank;			/* with needs_resync: a reset to
+					 * reset_epoch (0: an ordinary resync)
 					 */
 	u64 flush_token;		/* flush the device cache (everything
 					 * written so far), then call
@@ -199,6 +207,7 @@ struct prbd_px_status {
 				 * proposed and not yet chosen, 0: none
 				 */
 	u64 epoch, reset_epoch, epoch_base;
+	u64 erank, reset_rank;
 	u64 barrier_done;	/* leader: last barrier completed */
 };
 

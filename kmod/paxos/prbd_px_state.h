@@ -89,7 +89,9 @@ struct prbd_px {
 	u64 epoch;		/* durable: see "Flush mode" */
 	u64 epoch_base;		/* durable: the epoch's base (lossy leader) */
 	u64 epoch_new, epoch_tok;	/* lossy leader: durable with batch tok */
-	u64 reset_epoch;	/* a leader at this epoch told us to reset */
+	u64 erank;		/* durable: the epoch's rank (see "Flush mode") */
+	u64 reset_epoch;	/* reset to this epoch ... */
+	u64 reset_rank;		/* ... of this rank (0: no reset) */
 	/* flush mode, acceptor: device flushes and the replies behind them */
 	u64 fl_tok_req, fl_tok_issued, fl_tok_done;
 	struct prbd_px_flreply flq[PRBD_PX_FLQ];

@@ -1211,4 +1211,74 @@ TEST(install_while_novote_then_clear)
 	ASSERT_EQ(1, st.can_commit);
 }
 
+/*
+ * Flush mode, an orphaned epoch: a node holds an epoch of a lossy
+ * election nobody followed (numbered above the group's), while the group
+ * went on at its own epoch under a higher ballot.  Ranks decide: the
+ * orphan resets to the group's epoch, and its messages, which carry the
+ * larger epoch number, make nobody in the group reset to it.
+ */
+TEST(orphaned_epoch_yields_to_higher_rank)
+{
+	struct prbd_px_config c;
+	struct prbd_px_hardstate hs;
+	struct prbd_px_desc d;
+	int l, l2, o, i;
+	u64 id, s, n;
+
+	setup(3);
+	advance(3, 500);
+	l = leader_of(3);
+	ASSERT_NE(0, l);
+	/* a second election: the group's ballot is of round 2 or more */
+	cut[l] = 1;
+	advance(3, 600);
+	cut[l] = 0;
+	advance(3, 300);
+	l2 = leader_of(3);
+	ASSERT_NE(0, l2);
+	ASSERT_GE(nodes[l2].ballot >> 8, 2);
+	for (id = 1; id <= 4; id++) {
+		d = mkdesc(id);
+		ASSERT_EQ(0, prbd_px_propose(&nodes[l2], &d));
+		run(3);
+	}
+	advance(3, 100);
+	/* every member ranks its epoch by the leader it follows */
+	for (i = 1; i <= 3; i++)
+		ASSERT_EQ(nodes[l2].ballot, dhs[i].erank);
+	/* o restarts holding an orphaned epoch of round 1 */
+	o = l2 == 1 ? 2 : 1;
+	hs = dhs[o];
+	hs.epoch = (1 << 8) | (u64)o;
+	hs.erank = hs.epoch;
+	ASSERT_GT(hs.epoch, 0);
+	ASSERT_LT(hs.erank, nodes[l2].ballot);
+	c = mkcfg((u8)o, nodes[o].voters);
+	prbd_px_init(&nodes[o], &c);
+	prbd_px_restore(&nodes[o], &hs, nodes[o].applied);
+	for (s = hs.log_start; s < DSLOTS; s++)
+		if (dlog[o][s].kind)
+			prbd_px_restore_entry(&nodes[o], &dlog[o][s]);
+	advance(3, 200);
+	/* the orphan resets to the group's epoch ... */
+	ASSERT_EQ(1, nodes[o].needs_resync);
+	ASSERT_EQ(0, nodes[o].reset_epoch);
+	ASSERT_EQ(nodes[l2].ballot, nodes[o].reset_rank);
+	/* ... and nobody in the group resets to the orphan's */
+	for (i = 1; i <= 3; i++) {
+		if (i == o)
+			continue;
+		ASSERT_EQ(0, nodes[i].reset_rank);
+		ASSERT_EQ(0, nodes[i].epoch);
+	}
+	ASSERT_EQ(l2, leader_of(3));
+	/* the group still commits */
+	d = mkdesc(5);
+	n = applied_n[l2];
+	ASSERT_EQ(0, prbd_px_propose(&nodes[l2], &d));
+	advance(3, 100);
+	ASSERT_EQ(n + 1, applied_n[l2]);
+}
+
 TEST_HARNESS_MAIN

@@ -58,6 +58,8 @@
 #define HEAP		65536
 #define MAXID		8192
 #define NREC		8
+#define NLIN		8	/* epochs not the truth yet, tracked at once */
+#define NKNOWN		64	/* epochs of one seed */
 #define TRACE_RING	256
 
 enum { EV_TICK = 1, EV_MSG, EV_DISK, EV_RESTART, EV_FAULT, EV_CLIENT,
@@ -163,6 +165,7 @@ struct node {
 	u64 flgen[64];		/* generation at the issue of flush token % 64 */
 	int suspect;		/* durable: restarted without the clean mark */
 	struct prbd_px_entry *happ;	/* what this node applied, by slot */
+	u64 *hep;		/* the epoch its apply tagged the slot with */
 	u64 sect_ep[NSECT];	/* epoch of the apply that wrote the sector */
 	u64 ck_ep[NSECT];
 	int reset_copy;		/* the copy in progress is a reset */
@@ -214,9 +217,25 @@ static struct {
 	int fresh_mode;		/* a new group: every disk starts fresh */
 	int flush_mode;		/* durability = flush (see "Flush mode") */
 	int force_flush;	/* --flush 0|1, else -1: a third of the seeds */
-	u64 epoch;		/* the newest epoch (lossy election) */
+	u64 epoch;		/* the epoch of the truth (lossy election) */
 	int forks;		/* lossy elections this seed */
 	u64 fiat_hi;		/* slots up to this decided by a lossy leader */
+	/*
+	 * Epochs started by a lossy leader that are not the truth yet: one
+	 * becomes it once it chooses a slot past its base (a majority
+	 * followed it); until then the truth is the epoch before, and the
+	 * new one may be orphaned (see "Flush mode" in prbd_paxos.c).
+	 */
+	struct lin {
+		u64 epoch;	/* 0: free */
+		u64 created;	/* when it took effect at its leader */
+		u64 f;		/* its leader's applied slot then */
+		u64 fiat_hi;	/* the base its leader decided alone */
+		struct prbd_px_entry *happ;	/* its leader's history */
+		u64 *hep;
+	} lin[NLIN];
+	u64 known[NKNOWN];	/* every epoch that ever took effect */
+	u32 n_known;
 	u8 *durable_req;	/* by id: acked before a completed flush */
 	u64 *ack_t;		/* by id: when it was acknowledged */
 	u64 p1b_nv[MAXN][MAXN];	/* [to][from]: ballot of a P1B sent non-voting */
@@ -400,7 +419,12 @@ static int majority_of(u16 mask, u16 voters)
  */
 static int stale(int n)
 {
-	return W.nd[n].px->epoch < W.epoch;
+	return W.nd[n].px->epoch != W.epoch;
+}
+
+static int resetting(int n)
+{
+	return W.nd[n].px->reset_rank != 0;
 }
 
 /* ---- oracle: durable accepts ---- */
@@ -411,7 +435,7 @@ static void record_accept(int n, const struct prbd_px_entry *e)
 	u64 h = ent_hash(e);
 	u32 i;
 
-	if (e->slot >= MAXS || stale(n))
+	if (e->slot >= MAXS)
 		return;
 	r = W.recs[e->slot];
 	for (i = 0; i < W.nrec[e->slot]; i++)
@@ -747,6 +771,7 @@ static void disk_write(int n, const struct pbatch *b, u32 k, int hs)
 		   b->hs.voters != x->hs.voters ||
 		   b->hs.learners != x->hs.learners ||
 		   b->hs.epoch != x->hs.epoch ||
+		   b->hs.erank != x->hs.erank ||
 		   b->hs.epoch_base != x->hs.epoch_base)) {
 		struct prbd_px_hardstate old = x->hs;
 
@@ -762,8 +787,10 @@ static void disk_write(int n, const struct pbatch *b, u32 k, int hs)
 		}
 		if (old.promised > x->hs.promised)
 			x->hs.promised = old.promised;
-		if (old.epoch > x->hs.epoch) {
+		/* a rank never goes back (see "Flush mode") */
+		if (old.erank > x->hs.erank) {
 			x->hs.epoch = old.epoch;
+			x->hs.erank = old.erank;
 			x->hs.epoch_base = old.epoch_base;
 		}
 	}
@@ -810,8 +837,12 @@ static void apply_one(int n, u64 s, const struct prbd_px_entry *e)
 	u32 i;
 
 	canon_apply(n, s, e);
-	if (s < MAXS)
+	if (s < MAXS) {
 		x->happ[s] = *e;
+		/* the epoch that decided the slot: see wkey() */
+		x->hep[s] = W.canon_set[s] && !stale(n) ? W.canon_ep[s] :
+			    x->px->epoch;
+	}
 	x->applied = s;
 	if (s > x->data_hi)
 		x->data_hi = s;
@@ -826,10 +857,8 @@ static void apply_one(int n, u64 s, const struct prbd_px_entry *e)
 			x->idseen[id] = 1;
 			x->sect_tag[e->desc[i].sector] = id;
 			x->sect_slot[e->desc[i].sector] = s;
-			/* the epoch that decided the slot: see wkey() */
 			x->sect_ep[e->desc[i].sector] =
-				s < MAXS && W.canon_set[s] && !stale(n) ?
-				W.canon_ep[s] : x->px->epoch;
+				s < MAXS ? x->hep[s] : x->px->epoch;
 		}
 		client_applied(n, id);
 	}
@@ -931,44 +960,159 @@ static void check_phase1(int n)
 }
 
 /*
- * A lossy election completed at node @n (a new epoch): the truth is now
- * what @n applied, then what it decides.  Slots above are numbered anew;
- * acknowledged writes that were not flushed may be gone, flushed ones
- * may not (check_final()).
+ * A lossy election completed at node @n: a new epoch, which becomes the
+ * truth once it chooses a slot past its base (lin_commit()).  Until then
+ * the epoch before stays the truth: the new one may be orphaned, a
+ * majority going on without it at a higher rank.
  */
-static void fork_at(int n, u64 epoch, u64 fiat_hi)
+static int lin_has(const struct prbd_px_entry *e, u64 id)
 {
-	struct node *x = &W.nd[n];
-	u64 f = x->applied, s, id;
 	u32 i;
 
-	W.epoch = epoch;
-	W.forks++;
+	for (i = 0; e->kind == PRBD_PX_K_DATA && i < e->n_desc; i++)
+		if (e->desc[i].id == id)
+			return 1;
+	return 0;
+}
+
+/* Does any node, up or down, still hold @epoch? */
+static int lin_held(u64 epoch)
+{
+	int i;
+
+	for (i = 1; i <= W.n_nodes; i++)
+		if (W.nd[i].px->epoch == epoch || W.nd[i].hs.epoch == epoch)
+			return 1;
+	return 0;
+}
+
+static void lin_new(int n, u64 epoch, u64 fiat_hi)
+{
+	struct node *x = &W.nd[n];
+	struct lin *l = NULL;
+	u64 id;
+	u32 i;
+
+	if (epoch == W.epoch) {
+		if (fiat_hi > W.fiat_hi)	/* its phase 1 ran again */
+			W.fiat_hi = fiat_hi;
+		return;
+	}
+	for (i = 0; i < NLIN; i++)
+		if (W.lin[i].epoch == epoch) {
+			if (fiat_hi > W.lin[i].fiat_hi)
+				W.lin[i].fiat_hi = fiat_hi;
+			return;
+		}
+	/* one that was the truth before, or orphaned: nothing new */
+	for (i = 0; i < W.n_known; i++)
+		if (W.known[i] == epoch)
+			return;
+	if (W.n_known < NKNOWN)
+		W.known[W.n_known++] = epoch;
+	for (i = 0; i < NLIN && !l; i++)
+		if (!W.lin[i].epoch || !lin_held(W.lin[i].epoch))
+			l = &W.lin[i];	/* free, or orphaned for good */
+	if (!l) {
+		fail("%smore than %llu epochs at once (node %llu)", "", NLIN,
+		     (u64)n);
+		return;
+	}
+	l->epoch = epoch;
+	l->created = W.now;
+	l->f = x->applied < MAXS ? x->applied : MAXS - 1;
+	l->fiat_hi = fiat_hi;
+	memcpy(l->happ, x->happ, (l->f + 1) * sizeof(*l->happ));
+	memcpy(l->hep, x->hep, (l->f + 1) * sizeof(*l->hep));
+	W.forks++;	/* data areas may hold writes it drops from now on */
 	W.tot[T_LOSSY]++;
-	W.fiat_hi = fiat_hi;
-	tr(EV_WIPE, (u8)n, 4, 0, f, W.fiat_hi);
+	/*
+	 * Acknowledged writes not flushed and not in what its leader
+	 * applied may be gone from now on, whether or not this epoch
+	 * wins: a flush that completes later (retried at the new leader)
+	 * does not bring them back.
+	 */
+	for (id = 1; id <= W.next_id; id++) {
+		u64 s;
+
+		if (W.acked[id] != 1 || W.durable_req[id])
+			continue;
+		for (s = 1; s <= l->f; s++)
+			if (lin_has(&l->happ[s], id))
+				break;
+		if (s > l->f) {
+			W.acked[id] = 2;
+			W.tot[T_LOST_OK]++;
+		}
+	}
+	/* its data area is that epoch's state at its applied slot */
+	x->mixed_hi = 0;
+	x->data_hi = x->applied;
+	tr(EV_WIPE, (u8)n, 5, 0, l->f, fiat_hi);
+}
+
+/* What the members of epoch @l applied at slot @s since it took effect. */
+static void lin_canon(const struct lin *l, u64 s)
+{
+	const struct node *y;
+	int i;
+
+	W.canon_set[s] = 0;
+	for (i = 1; i <= W.n_nodes; i++) {
+		y = &W.nd[i];
+		if (y->px->epoch != l->epoch || resetting(i) || y->applied < s)
+			continue;
+		if (!W.canon_set[s]) {
+			W.canon[s] = y->happ[s];
+			W.canon_set[s] = 1;
+			W.canon_ep[s] = y->hep[s];
+		} else if (ent_hash(&W.canon[s]) != ent_hash(&y->happ[s])) {
+			fail("%snodes of one epoch applied different values at slot %llu (node %llu)",
+			     "", s, (u64)i);
+		}
+	}
+}
+
+/*
+ * Epoch @l chose a slot past its base: it is the truth now, what its
+ * leader had applied when it took effect, then what it decides.  Slots
+ * above are numbered anew; acknowledged writes that were not flushed
+ * before it took effect may be gone, flushed ones may not, nor any
+ * acknowledged since (check_final()).
+ */
+static void lin_commit(struct lin *l)
+{
+	u64 f = l->f, s, id;
+	u32 i, j, k;
+
+	W.epoch = l->epoch;
+	W.fiat_hi = l->fiat_hi;
+	tr(EV_WIPE, 0, 4, 0, f, W.fiat_hi);
 	for (s = 1; s <= W.max_slot && s < MAXS; s++) {
 		if (s <= f) {
-			W.canon[s] = x->happ[s];
+			W.canon_ep[s] = l->hep[s];
+			W.canon[s] = l->happ[s];
 			W.canon_set[s] = 1;
 		} else {
-			W.canon_set[s] = 0;
+			lin_canon(l, s);
 		}
-		W.nrec[s] = 0;
-		W.nvrec[s] = 0;
+		/* what was accepted in this epoch still counts */
+		for (i = 0, k = 0; i < W.nrec[s] && s > f; i++)
+			if (W.recs[s][i].ballot >= l->epoch)
+				W.recs[s][k++] = W.recs[s][i];
+		if (W.nrec[s] < NREC)	/* full: no judgement, as before */
+			W.nrec[s] = s > f ? (u8)k : 0;
+		for (j = 0, k = 0; j < W.nvrec[s] && s > f &&
+		     W.nvrec[s] <= NREC; j++)
+			if (W.vrecs[s][j].ballot >= l->epoch)
+				W.vrecs[s][k++] = W.vrecs[s][j];
+		if (W.nvrec[s] <= NREC)
+			W.nvrec[s] = s > f ? (u8)k : 0;
 		W.vchecked[s] = 0;
-	}
-	/* what the new epoch's leader accepted at its ballot still counts */
-	for (s = f + 1; s < f + PRBD_PX_LOG_CAP && s < MAXS; s++) {
-		const struct prbd_px_entry *e = prbd_px_entry_at(x->px, s);
-
-		if (e && e->kind && e->ballot == x->px->ballot &&
-		    x->dlog[s].ballot == e->ballot)
-			record_accept(n, &x->dlog[s]);
 	}
 	memset(W.first_slot, 0, MAXID * sizeof(u64));
 	W.ncfg = 1;
-	for (s = 1; s <= f; s++) {
+	for (s = 1; s <= W.max_slot && s < MAXS && W.canon_set[s]; s++) {
 		const struct prbd_px_entry *e = &W.canon[s];
 
 		if (e->kind == PRBD_PX_K_CONFIG && W.ncfg < 64) {
@@ -983,17 +1127,38 @@ static void fork_at(int n, u64 epoch, u64 fiat_hi)
 	}
 	for (id = 1; id <= W.next_id; id++)
 		if (W.acked[id] == 1 && !W.first_slot[id] &&
-		    !W.durable_req[id]) {
+		    !W.durable_req[id] && W.ack_t[id] <= l->created) {
 			W.acked[id] = 2;	/* not flushed: may be lost */
 			W.tot[T_LOST_OK]++;
 		}
 	/* reads are checked again from the next acknowledged writes on */
 	memset(W.acked_slot, 0, sizeof(W.acked_slot));
 	memset(W.read_slot, 0, sizeof(W.read_slot));
-	x->mixed_hi = 0;
-	x->data_hi = f;
 	for (i = 1; i <= (u32)W.n_nodes; i++)
 		W.nd[i].vscan = 0;
+	l->epoch = 0;
+}
+
+/* A node of an epoch not the truth yet chose a slot past its base. */
+static void lin_check(int n)
+{
+	struct prbd_px *px = W.nd[n].px;
+	u32 i;
+
+	/* a lossy leader's new base is not a choice in its old epoch */
+	if (px->epoch == W.epoch || resetting(n) || px->epoch_new > px->epoch)
+		return;
+	for (i = 0; i < NLIN; i++)
+		if (W.lin[i].epoch && W.lin[i].epoch == px->epoch &&
+		    px->commit > W.lin[i].fiat_hi) {
+			if (W.trace)
+				printf("t=%llu epoch %llx takes over at node %d (commit %llu, applied %llu)\n",
+				       (unsigned long long)W.now,
+				       (unsigned long long)px->epoch, n,
+				       (unsigned long long)px->commit,
+				       (unsigned long long)W.nd[n].applied);
+			lin_commit(&W.lin[i]);
+		}
 }
 
 /* A flush completed: every write acknowledged before it began is durable. */
@@ -1049,13 +1214,13 @@ static void pump(int n)
 		return;
 	for (;;) {
 		prbd_px_ready(x->px, &rd);
-		/* only a lossy leader moves to an epoch nobody holds yet */
-		if (x->px->epoch > W.epoch)
-			fork_at(n, x->px->epoch, x->px->commit);
-		/* ... and decides more alone when its phase 1 runs again */
-		if (x->px->epoch == W.epoch && x->px->epoch == x->px->ballot &&
-		    x->px->epoch_base > W.fiat_hi)
-			W.fiat_hi = x->px->epoch_base;
+		/*
+		 * Only a lossy leader moves to an epoch nobody holds yet,
+		 * and decides more alone when its phase 1 runs again.
+		 */
+		if (x->px->epoch && x->px->epoch == x->px->ballot)
+			lin_new(n, x->px->epoch, x->px->epoch_base);
+		lin_check(n);
 		if (x->px->role == PRBD_PX_LEADER)
 			tell_removed(n);
 		for (i = 0; i < rd.n_msgs; i++) {
@@ -1161,8 +1326,8 @@ static void node_start(int n)
 	prbd_px_init(x->px, &c);
 	x->px->epoch = x->hs.epoch;	/* the replay below is of that epoch */
 	/* its epoch became durable as it crashed: nobody heard of it yet */
-	if (x->hs.epoch > W.epoch)
-		fork_at(n, x->hs.epoch, x->hs.epoch_base);
+	if (x->hs.epoch && x->hs.epoch == x->hs.erank)
+		lin_new(n, x->hs.epoch, x->hs.epoch_base);
 	/* the core's tokens start again: older records are older */
 	memset(x->dtok, 0, (W.max_slot + 1) * sizeof(*x->dtok));
 	hs = x->hs;
@@ -1303,7 +1468,7 @@ static int wipe(int n)
 		return 0;
 	for (i = 1; i <= W.n_nodes; i++)
 		if (W.nd[i].amnesiac || W.nd[i].resyncing || stale(i) ||
-		    W.nd[i].px->reset_epoch > W.nd[i].px->epoch)
+		    resetting(i))
 			return 0;	/* a second disk not whole */
 	if (x->up) {
 		crash(n);
@@ -1339,15 +1504,42 @@ static int wipe(int n)
 }
 
 /*
- * A resync source must hold our epoch (a later one is fine: we reset
- * again on hearing of it) and must not be resetting itself.
+ * Looking for a resync source, the embedder talks to every node it can
+ * reach, and every frame says its sender's epoch and rank: an epoch of a
+ * higher rank nobody sent a Paxos message about yet (its lossy leader
+ * stepped down at once, say: its base removed it) is heard of that way.
+ */
+static void hear_epochs(int n)
+{
+	struct node *x = &W.nd[n];
+	struct prbd_px_msg m;
+	int i;
+
+	for (i = 1; i <= W.n_nodes; i++) {
+		struct node *y = &W.nd[i];
+
+		if (i == n || !y->up || W.cut[i][n] ||
+		    y->px->epoch == x->px->epoch)
+			continue;
+		memset(&m, 0, sizeof(m) - sizeof(m.ent));
+		m.type = PRBD_PX_M_HB_R;
+		m.from = (u8)i;
+		m.to = (u8)n;
+		m.epoch = y->px->epoch;
+		m.erank = y->px->erank;
+		prbd_px_step(x->px, &m);
+	}
+}
+
+/*
+ * A resync source must hold the epoch we hold, or the one we reset to,
+ * and must not be resetting itself.
  */
 static int src_ok(const struct node *x, const struct node *y)
 {
-	u64 want = x->px->epoch > x->px->reset_epoch ? x->px->epoch :
-		   x->px->reset_epoch;
+	u64 want = x->px->reset_rank ? x->px->reset_epoch : x->px->epoch;
 
-	return y->px->epoch >= want && y->px->reset_epoch <= y->px->epoch;
+	return y->px->epoch == want && !y->px->reset_rank;
 }
 
 static void do_resync(int n)
@@ -1361,14 +1553,15 @@ static void do_resync(int n)
 		return;
 	}
 	x->resync_sched = 0;
-	reset = x->px->reset_epoch > x->px->epoch;
+	reset = resetting(n);
 	for (i = 1; i <= W.n_nodes; i++) {
 		struct node *y = &W.nd[i];
 
-		if (i == n || !y->up || y->px->cfg_slot > y->ck_applied ||
+		/* a source checkpoints first (below): its applied slot */
+		if (i == n || !y->up || y->px->cfg_slot > y->applied ||
 		    y->resyncing || !src_ok(x, y))
 			continue;
-		if (!src || y->ck_applied > src->ck_applied)
+		if (!src || y->applied > src->applied)
 			src = y;
 	}
 	/*
@@ -1382,6 +1575,7 @@ static void do_resync(int n)
 	if (src && reset && src->ck_applied < src->px->epoch_base)
 		src = NULL;
 	if (!src || (src->ck_applied <= x->px->commit && !reset)) {
+		hear_epochs(n);
 		if (reset) {	/* no source of that epoch yet: again */
 			x->resync_sched = 1;
 			push(W.now + 20 + rn(50), EV_RESYNC, (u8)n, 0, x->inc);
@@ -1391,6 +1585,7 @@ static void do_resync(int n)
 	inst = src->ck_applied;
 	/* what the target's data now reflects (the oracle's history) */
 	memcpy(x->happ, src->happ, (inst + 1) * sizeof(*x->happ));
+	memcpy(x->hep, src->hep, (inst + 1) * sizeof(*x->hep));
 	if (reset) {
 		/*
 		 * Everything goes: the log (durably, with the new hard
@@ -1404,6 +1599,13 @@ static void do_resync(int n)
 		x->dl_commit = 0;
 		x->mixed_hi = 0;
 		x->data_hi = inst;
+		/*
+		 * No sector is of the epoch we reset to (we may come back to
+		 * one we held before an orphaned one: its number says
+		 * nothing), until the copy or our own applies write it.
+		 */
+		for (i = 0; i < NSECT; i++)
+			x->sect_ep[i] = PRBD_PX_U64_MAX;
 		W.tot[T_RESETS]++;
 	}
 	if (W.resync_mode) {
@@ -1432,6 +1634,7 @@ static void do_resync(int n)
 		x->hs.voters = x->px->voters;
 		x->hs.learners = x->px->learners;
 		x->hs.epoch = x->px->epoch;
+		x->hs.erank = x->px->erank;
 		x->hs.epoch_base = x->px->epoch_base;
 		/* the target's record: installed at A, inconsistent */
 		memcpy(x->ck_idseen, x->idseen, MAXID);
@@ -1473,6 +1676,7 @@ static void do_resync(int n)
 	x->hs.voters = x->px->voters;
 	x->hs.learners = x->px->learners;
 	x->hs.epoch = x->px->epoch;
+	x->hs.erank = x->px->erank;
 	x->hs.epoch_base = x->px->epoch_base;
 	pump(n);
 }
@@ -1535,6 +1739,24 @@ static void check_data(int n)
 }
 
 /*
+ * Does the copy from @src replace our sector @k?  In a reset, all but
+ * what our own applies wrote since the install (in the epoch we hold now,
+ * which may be numbered lower than one we held before: an orphan); else
+ * the newer one (epochs along one history grow).
+ */
+static int copy_takes(const struct node *x, const struct node *src, u32 k)
+{
+	if (x->reset_copy && x->sect_ep[k] != x->px->epoch)
+		return 1;
+	if (src->sect_ep[k] == x->sect_ep[k])
+		return src->sect_slot[k] > x->sect_slot[k];
+	if (x->sect_ep[k] == x->px->epoch)
+		return 0;
+	return src->sect_ep[k] == x->px->epoch ||
+	       src->sect_ep[k] > x->sect_ep[k];
+}
+
+/*
  * The copy of a bulk resync completes: the sectors come from a consistent
  * source at or past the install point, each sector the newer of the
  * source's and our own (written by our own applies after the install),
@@ -1550,21 +1772,21 @@ static void do_copydone(int n)
 	for (i = 1; i <= (u32)W.n_nodes; i++) {
 		struct node *y = &W.nd[i];
 
+		/* of the epoch we hold, even if we are to reset again */
 		if (i == (u32)n || !y->up || y->resyncing ||
-		    y->applied < x->resync_at || !src_ok(x, y))
+		    y->applied < x->resync_at ||
+		    y->px->epoch != x->px->epoch || y->px->reset_rank)
 			continue;
 		if (!src || y->applied > src->applied)
 			src = y;
 	}
 	if (!src) {	/* no consistent source up: try again later */
+		hear_epochs(n);
 		push(W.now + 20 + rn(100), EV_COPYDONE, (u8)n, 0, x->inc);
 		return;
 	}
 	for (k = 0; k < NSECT; k++)
-		if (src->sect_ep[k] > x->sect_ep[k] ||
-		    (src->sect_ep[k] == x->sect_ep[k] &&
-		     src->sect_slot[k] > x->sect_slot[k]) ||
-		    (x->reset_copy && x->sect_ep[k] < x->px->epoch)) {
+		if (copy_takes(x, src, k)) {
 			/*
 			 * The newer one; in a reset, all but what our own
 			 * applies wrote since the install.
@@ -1699,10 +1921,11 @@ static void client_try(int c)
 			fail("%sstale read of sector %llu at slot %llu", "",
 			     k->sector, x->sect_slot[k->sector]);
 			if (W.trace)
-				printf("stale read at node %d: acked %llu read %llu\n",
+				printf("stale read at node %d: acked %llx read %llx got %llx\n",
 				       n,
 				       (unsigned long long)W.acked_slot[k->sector],
-				       (unsigned long long)W.read_slot[k->sector]);
+				       (unsigned long long)W.read_slot[k->sector],
+				       (unsigned long long)rk);
 			return;
 		}
 		if (W.trace)
@@ -2062,6 +2285,12 @@ static void world_alloc(void)
 	W.canon_ep = calloc(MAXS, sizeof(u64));
 	if (!W.canon_ep)
 		exit(2);
+	for (i = 0; i < NLIN; i++) {
+		W.lin[i].happ = calloc(MAXS, sizeof(struct prbd_px_entry));
+		W.lin[i].hep = calloc(MAXS, sizeof(u64));
+		if (!W.lin[i].happ || !W.lin[i].hep)
+			exit(2);
+	}
 	W.recs = calloc(MAXS, sizeof(*W.recs));
 	W.nrec = calloc(MAXS, 1);
 	W.vrecs = calloc(MAXS, sizeof(*W.vrecs));
@@ -2082,6 +2311,9 @@ static void world_alloc(void)
 		W.nd[i].dhint = calloc(MAXS, sizeof(u64));
 		W.nd[i].undo = calloc(NUNDO, sizeof(struct undo));
 		W.nd[i].happ = calloc(MAXS, sizeof(struct prbd_px_entry));
+		W.nd[i].hep = calloc(MAXS, sizeof(u64));
+		if (!W.nd[i].hep)
+			exit(2);
 		if (!W.nd[i].px || !W.nd[i].dlog || !W.nd[i].idseen ||
 		    !W.nd[i].dtok || !W.nd[i].dhint || !W.nd[i].undo ||
 		    !W.nd[i].happ)
@@ -2101,6 +2333,7 @@ static int run_seed(u64 seed, const struct opts *o)
 	/* reset (only what a previous run used) */
 	memset(W.canon, 0, ms * sizeof(*W.canon));
 	memset(W.canon_set, 0, ms);
+	memset(W.canon_ep, 0, ms * sizeof(*W.canon_ep));
 	memset(W.recs, 0, ms * sizeof(*W.recs));
 	memset(W.nrec, 0, ms);
 	memset(W.vrecs, 0, ms * sizeof(*W.vrecs));
@@ -2117,6 +2350,7 @@ static int run_seed(u64 seed, const struct opts *o)
 		memset(x->dtok, 0, ms * sizeof(*x->dtok));
 		memset(x->dhint, 0, ms * sizeof(*x->dhint));
 		memset(x->happ, 0, ms * sizeof(*x->happ));
+		memset(x->hep, 0, ms * sizeof(*x->hep));
 		x->n_undo = 0;
 		x->wgen = 0;
 		x->suspect = 0;
@@ -2204,6 +2438,9 @@ static int run_seed(u64 seed, const struct opts *o)
 	W.tot[T_FLUSH_SEEDS] += W.flush_mode;
 	W.epoch = 0;
 	W.forks = 0;
+	for (i = 0; i < NLIN; i++)
+		W.lin[i].epoch = 0;
+	W.n_known = 0;
 	W.fiat_hi = 0;
 
 	for (i = 1; i <= W.n_nodes; i++) {
@@ -2241,7 +2478,7 @@ static int run_seed(u64 seed, const struct opts *o)
 					      W.nd[k].px->nopromise ? " NP" : "",
 					      W.nd[k].px->suspect ? " SU" : "",
 					      (unsigned long long)W.nd[k].px->epoch,
-					      (unsigned long long)W.nd[k].px->reset_epoch);
+					      (unsigned long long)(W.nd[k].px->reset_rank ? W.nd[k].px->reset_epoch : W.nd[k].px->erank));
 			for (k = 0; k < NCLI; k++)
 				p += snprintf(st + p, sizeof(st) - p, "c%d:%d ",
 					      k, W.cli[k].busy);
@@ -2256,6 +2493,25 @@ static int run_seed(u64 seed, const struct opts *o)
 					      (unsigned long long)W.nd[k].px->next_slot,
 					      W.nd[k].px->n_pend,
 					      (unsigned long long)W.nd[k].px->first_slot);
+			if (W.trace)
+				for (k = 1; k <= W.n_nodes; k++) {
+					struct prbd_px *q = W.nd[k].px;
+					u64 z;
+
+					printf("node %d: commit %llu apply_next %llu tok_done %llu log_start %llu resyncing %d:",
+					       k, (unsigned long long)q->commit,
+					       (unsigned long long)q->apply_next,
+					       (unsigned long long)q->tok_done,
+					       (unsigned long long)q->log_start,
+					       W.nd[k].resyncing);
+					for (z = q->apply_next; z <= q->commit && z < q->apply_next + 8; z++) {
+						const struct prbd_px_entry *e = prbd_px_entry_at(q, z);
+
+						printf(" [%llu k%d c%d]", (unsigned long long)z,
+						       e ? e->kind : -1, e ? e->chosen : -1);
+					}
+					printf("\n");
+				}
 			fail("%s<- liveness: not converged %llu ms after heal",
 			     st, W.deadline - W.fault_end, 0);
 			break;
