@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * prbd latency histograms: the map layout shared by the BPF programs
- * (prbd_lat.bpf.c) and their reader (prbd-lat.c).  Key and value are named
+ * (prbd_lat.bpf.c) and their reader (prbd_lat.c).  Key and value are named
  * structs so that `bpftool map dump pinned /sys/fs/bpf/prbd/prbd_hist`
  * prints them field by field from the maps' BTF.
  */

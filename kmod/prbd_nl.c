@@ -516,23 +516,53 @@ void prbd_nl_notify_res(struct prbd_resource *res, enum prbd_event event)
 	prbd_nl_multicast(skb);
 }
 
-/* A notification of @cmd about @res with its name put, or NULL. */
-static struct sk_buff *prbd_nl_ntf_new(struct prbd_resource *res, u8 cmd,
-				       void **hdr)
-{
+/* A notification being built: the message, its header, its nest if any. */
+struct prbd_nl_ntf {
 	struct sk_buff *skb;
+	void *hdr;
+	struct nlattr *nest;
+};
 
+/*
+ * Start a notification of @cmd about @res: the header, the name and, unless
+ * @nest_type is 0, a nest of that type opened.  False, with nothing left to
+ * free, when no one listens or the message cannot be built.
+ */
+static bool prbd_nl_ntf_start(struct prbd_nl_ntf *ntf,
+			      struct prbd_resource *res, u8 cmd, int nest_type)
+{
 	if (!prbd_nl_listening())
-		return NULL;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!skb)
-		return NULL;
-	*hdr = genlmsg_put(skb, 0, 0, &prbd_nl_family, 0, cmd);
-	if (!*hdr || nla_put_string(skb, PRBD_ATTR_NAME, res->name)) {
-		nlmsg_free(skb);
-		return NULL;
+		return false;
+	ntf->skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!ntf->skb)
+		return false;
+	ntf->nest = NULL;
+	ntf->hdr = genlmsg_put(ntf->skb, 0, 0, &prbd_nl_family, 0, cmd);
+	if (ntf->hdr && !nla_put_string(ntf->skb, PRBD_ATTR_NAME, res->name)) {
+		if (!nest_type)
+			return true;
+		ntf->nest = nla_nest_start(ntf->skb, nest_type);
+		if (ntf->nest)
+			return true;
 	}
-	return skb;
+	nlmsg_free(ntf->skb);
+	return false;
+}
+
+/*
+ * Close and multicast @ntf, or drop it if putting its attributes failed
+ * (@failed).
+ */
+static void prbd_nl_ntf_send(struct prbd_nl_ntf *ntf, bool failed)
+{
+	if (failed) {
+		nlmsg_free(ntf->skb);
+		return;
+	}
+	if (ntf->nest)
+		nla_nest_end(ntf->skb, ntf->nest);
+	genlmsg_end(ntf->skb, ntf->hdr);
+	prbd_nl_multicast(ntf->skb);
 }
 
 /**
@@ -546,22 +576,13 @@ static struct sk_buff *prbd_nl_ntf_new(struct prbd_resource *res, u8 cmd,
 void prbd_nl_notify_peer(struct prbd_resource *res, struct prbd_peer *peer,
 			 enum prbd_event event)
 {
-	struct sk_buff *skb;
-	void *hdr;
+	struct prbd_nl_ntf ntf;
 
 	lockdep_assert_held(&prbd_cfg_mutex);
-	skb = prbd_nl_ntf_new(res, PRBD_CMD_PEER_NTF, &hdr);
-	if (!skb)
+	if (!prbd_nl_ntf_start(&ntf, res, PRBD_CMD_PEER_NTF, 0))
 		return;
-	if (nla_put_u32(skb, PRBD_ATTR_EVENT, event) ||
-	    prbd_nl_put_peer(skb, peer))
-		goto out_free_skb;
-	genlmsg_end(skb, hdr);
-	prbd_nl_multicast(skb);
-	return;
-
-out_free_skb:
-	nlmsg_free(skb);
+	prbd_nl_ntf_send(&ntf, nla_put_u32(ntf.skb, PRBD_ATTR_EVENT, event) ||
+			 prbd_nl_put_peer(ntf.skb, peer));
 }
 
 /**
@@ -580,31 +601,23 @@ void prbd_nl_notify_resync(struct prbd_resource *res, u32 peer_node_id,
 			   enum prbd_resync_event event, u64 done, u64 total,
 			   u64 rate)
 {
+	struct prbd_nl_ntf ntf;
 	struct sk_buff *skb;
-	struct nlattr *nest;
-	void *hdr;
+	bool failed;
 
-	skb = prbd_nl_ntf_new(res, PRBD_CMD_RESYNC_NTF, &hdr);
-	if (!skb)
+	if (!prbd_nl_ntf_start(&ntf, res, PRBD_CMD_RESYNC_NTF,
+			       PRBD_ATTR_RESYNC))
 		return;
-	nest = nla_nest_start(skb, PRBD_ATTR_RESYNC);
-	if (!nest ||
-	    nla_put_u32(skb, PRBD_RESYNC_ATTR_EVENT, event) ||
-	    nla_put_u32(skb, PRBD_RESYNC_ATTR_PEER_NODE_ID, peer_node_id) ||
-	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_DONE, done,
-			      PRBD_RESYNC_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_TOTAL, total,
-			      PRBD_RESYNC_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_RATE, rate,
-			      PRBD_RESYNC_ATTR_PAD))
-		goto out_free_skb;
-	nla_nest_end(skb, nest);
-	genlmsg_end(skb, hdr);
-	prbd_nl_multicast(skb);
-	return;
-
-out_free_skb:
-	nlmsg_free(skb);
+	skb = ntf.skb;
+	failed = nla_put_u32(skb, PRBD_RESYNC_ATTR_EVENT, event) ||
+		 nla_put_u32(skb, PRBD_RESYNC_ATTR_PEER_NODE_ID, peer_node_id) ||
+		 nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_DONE, done,
+				   PRBD_RESYNC_ATTR_PAD) ||
+		 nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_TOTAL, total,
+				   PRBD_RESYNC_ATTR_PAD) ||
+		 nla_put_u64_64bit(skb, PRBD_RESYNC_ATTR_RATE, rate,
+				   PRBD_RESYNC_ATTR_PAD);
+	prbd_nl_ntf_send(&ntf, failed);
 }
 
 /**
@@ -624,34 +637,26 @@ void prbd_nl_notify_verify(struct prbd_resource *res,
 			   enum prbd_verify_event event, u32 peer_node_id,
 			   u64 start, u64 len, u64 checked, u64 divergent)
 {
+	struct prbd_nl_ntf ntf;
 	struct sk_buff *skb;
-	struct nlattr *nest;
-	void *hdr;
+	bool failed;
 
-	skb = prbd_nl_ntf_new(res, PRBD_CMD_VERIFY_NTF, &hdr);
-	if (!skb)
+	if (!prbd_nl_ntf_start(&ntf, res, PRBD_CMD_VERIFY_NTF,
+			       PRBD_ATTR_VERIFY))
 		return;
-	nest = nla_nest_start(skb, PRBD_ATTR_VERIFY);
-	if (!nest ||
-	    nla_put_u32(skb, PRBD_VERIFY_ATTR_EVENT, event) ||
-	    (peer_node_id &&
-	     nla_put_u32(skb, PRBD_VERIFY_ATTR_PEER_NODE_ID, peer_node_id)) ||
-	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_START, start,
-			      PRBD_VERIFY_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_LEN, len,
-			      PRBD_VERIFY_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_CHECKED, checked,
-			      PRBD_VERIFY_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_DIVERGENT, divergent,
-			      PRBD_VERIFY_ATTR_PAD))
-		goto out_free_skb;
-	nla_nest_end(skb, nest);
-	genlmsg_end(skb, hdr);
-	prbd_nl_multicast(skb);
-	return;
-
-out_free_skb:
-	nlmsg_free(skb);
+	skb = ntf.skb;
+	failed = nla_put_u32(skb, PRBD_VERIFY_ATTR_EVENT, event) ||
+		 (peer_node_id &&
+		  nla_put_u32(skb, PRBD_VERIFY_ATTR_PEER_NODE_ID, peer_node_id)) ||
+		 nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_START, start,
+				   PRBD_VERIFY_ATTR_PAD) ||
+		 nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_LEN, len,
+				   PRBD_VERIFY_ATTR_PAD) ||
+		 nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_CHECKED, checked,
+				   PRBD_VERIFY_ATTR_PAD) ||
+		 nla_put_u64_64bit(skb, PRBD_VERIFY_ATTR_DIVERGENT, divergent,
+				   PRBD_VERIFY_ATTR_PAD);
+	prbd_nl_ntf_send(&ntf, failed);
 }
 
 /*
@@ -662,32 +667,24 @@ out_free_skb:
 static void prbd_nl_notify_config(struct prbd_resource *res,
 				  const struct prbd_cfg_event *ev)
 {
+	struct prbd_nl_ntf ntf;
 	struct sk_buff *skb;
-	struct nlattr *nest;
-	void *hdr;
+	bool failed;
 
-	skb = prbd_nl_ntf_new(res, PRBD_CMD_CONFIG_NTF, &hdr);
-	if (!skb)
+	if (!prbd_nl_ntf_start(&ntf, res, PRBD_CMD_CONFIG_NTF,
+			       PRBD_ATTR_CONFIG))
 		return;
-	nest = nla_nest_start(skb, PRBD_ATTR_CONFIG);
-	if (!nest ||
-	    nla_put_u32(skb, PRBD_CONFIG_ATTR_EVENT, ev->event) ||
-	    nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, ev->epoch,
-			      PRBD_CONFIG_ATTR_PAD) ||
-	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_VOTER, ev->voters) ||
-	    prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_LEARNER, ev->learners) ||
-	    (ev->change &&
-	     (nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE, ev->change) ||
-	      nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE_NODE,
-			  ev->change_node))))
-		goto out_free_skb;
-	nla_nest_end(skb, nest);
-	genlmsg_end(skb, hdr);
-	prbd_nl_multicast(skb);
-	return;
-
-out_free_skb:
-	nlmsg_free(skb);
+	skb = ntf.skb;
+	failed = nla_put_u32(skb, PRBD_CONFIG_ATTR_EVENT, ev->event) ||
+		 nla_put_u64_64bit(skb, PRBD_CONFIG_ATTR_EPOCH, ev->epoch,
+				   PRBD_CONFIG_ATTR_PAD) ||
+		 prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_VOTER, ev->voters) ||
+		 prbd_nl_put_ids(skb, PRBD_CONFIG_ATTR_LEARNER, ev->learners) ||
+		 (ev->change &&
+		  (nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE, ev->change) ||
+		   nla_put_u32(skb, PRBD_CONFIG_ATTR_CHANGE_NODE,
+			       ev->change_node)));
+	prbd_nl_ntf_send(&ntf, failed);
 }
 
 /* Send the config-ntf events prbd_config_changed() queued, in order. */
