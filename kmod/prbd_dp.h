@@ -111,6 +111,12 @@ struct prbd_io {
 	atomic_t pending;	/* outstanding bios */
 	blk_status_t status;
 	bool doubt;		/* proposed by a leadership that ended */
+	/* a read asked of the leader (prbd_pread.c; dp->pr_lock) */
+	u8 pr_to;		/* the node asked, 0: none now */
+	u32 pr_tries;		/* times sent */
+	unsigned long pr_start;	/* jiffies when queued */
+	unsigned long pr_sent_at;	/* jiffies of the last send */
+	unsigned long pr_retry_at;	/* not sent again before */
 };
 
 /*
@@ -256,6 +262,7 @@ enum {
 	PRBD_RSIO_CRC,		/* a peer's verify: crcs of a piece */
 	PRBD_RSIO_WRITE,	/* target: a received piece */
 	PRBD_RSIO_VLOCAL,	/* our verify: our own crcs */
+	PRBD_RSIO_PREAD,	/* leader: a peer's read (prbd_pread.c) */
 };
 
 struct prbd_rs_io {
@@ -270,6 +277,8 @@ struct prbd_rs_io {
 	u32 len;
 	u64 slot;			/* the data is the state after it */
 	u64 mapval;			/* highest map entry of the piece */
+	u64 id;				/* PREAD: the asker's request id */
+	unsigned long at;		/* PREAD: jiffies when asked */
 	struct bio_vec *bvec;		/* when sent */
 	unsigned int nr;
 	struct page *pages[];
@@ -524,6 +533,16 @@ struct prbd_dp {
 	u32 rs_flags_disk;		/* as last written */
 	u64 rs_from, rs_cursor, rs_need;	/* see prbd_disk_acceptor */
 	u64 rs_cursor_disk;		/* as last written */
+
+	/* reads served by the leader (prbd_pread.c) */
+	spinlock_t pr_lock;		/* protects pr_cmds, pr_n, pr_queue */
+	struct prbd_io *pr_cmds[PRBD_DP_QUEUE_DEPTH];	/* asker: by tag */
+	u32 pr_n;			/* ... of them in use */
+	struct list_head pr_queue;	/* leader: reads asked by peers, new */
+	struct list_head pr_serve;	/* ... waiting to start (drive work) */
+	atomic_t pr_nserve;		/* ... queued or in flight */
+	struct llist_head pr_done;	/* ... read, to answer */
+	u64 pr_asked, pr_served;	/* ever (drive work, for the log) */
 };
 
 /*
@@ -661,6 +680,14 @@ void prbd_rs_lists_init(struct prbd_dp *dp);
 int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st);
 void prbd_rs_destroy(struct prbd_dp *dp);
 bool prbd_rs_busy(struct prbd_dp *dp);
+
+/* prbd_pread.c */
+void prbd_pread_init(struct prbd_dp *dp);
+void prbd_pread_queue(struct prbd_dp *dp, struct prbd_io *cmd);
+int prbd_pread_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+void prbd_pread_drive(struct prbd_dp *dp);
+void prbd_pread_fail_all(struct prbd_dp *dp);
+void prbd_pread_destroy(struct prbd_dp *dp);
 
 /* prbd_verify.c */
 void prbd_verify_drive(struct prbd_dp *dp);

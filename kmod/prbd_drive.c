@@ -994,6 +994,7 @@ void prbd_drive_work(struct work_struct *work)
 	prbd_catchup_serve(dp);
 	prbd_start_applies(dp);
 	prbd_rs_drive(dp);
+	prbd_pread_drive(dp);
 	prbd_verify_drive(dp);
 	prbd_reap_applies(dp);
 	prbd_member_notice(dp);
@@ -1119,6 +1120,9 @@ static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 		break;
 	case PRBD_MSG_PLREQ:
 		err = prbd_repl_recv_plreq(dp, rx);
+		break;
+	case PRBD_MSG_PREAD:
+		err = prbd_pread_recv(dp, rx);
 		break;
 	}
 	if (err)

@@ -6,9 +6,11 @@
  * (prbd_drive.c), which proposes them, has them made durable in the log and
  * applied to the data area, and completes them; reads go to the data area
  * of the backing device directly when the core grants local reads, or wait
- * for it.  Submitting a read may sleep (a bio from the mempool, a tag of
- * the backing device): the tag set is BLK_MQ_F_BLOCKING, so queue_rq runs
- * under SRCU, not in an RCU read-side section.
+ * for it; on a node whose copy is not whole (a resync is writing it) the
+ * leader serves them (prbd_pread.c).  Submitting a read may sleep (a bio
+ * from the mempool, a tag of the backing device): the tag set is
+ * BLK_MQ_F_BLOCKING, so queue_rq runs under SRCU, not in an RCU read-side
+ * section.
  *
  * Write cache and FUA are advertised.  A write completes only once it is
  * chosen (durable in the log of a majority) and applied, so REQ_FUA holds
@@ -65,8 +67,8 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return prbd_dp_queue_write(dp, cmd);
 	case REQ_OP_READ:
 		if (READ_ONCE(dp->rs_inconsistent)) {
-			/* a resync is writing the data area: nothing to read */
-			prbd_io_end(cmd, BLK_STS_IOERR);
+			/* a resync is writing the data area: ask the leader */
+			prbd_pread_queue(dp, cmd);
 			return BLK_STS_OK;
 		}
 		if (prbd_dp_queue_read(dp, cmd))

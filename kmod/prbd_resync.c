@@ -122,7 +122,8 @@ static void prbd_rs_endio(struct bio *bio)
 		io->err = blk_status_to_errno(bio->bi_status);
 	bio_put(bio);
 	llist_add(&io->done_node, io->kind == PRBD_RSIO_VLOCAL ?
-		  &io->dp->ver_done : &io->dp->rs_done);
+		  &io->dp->ver_done : io->kind == PRBD_RSIO_PREAD ?
+		  &io->dp->pr_done : &io->dp->rs_done);
 	prbd_dp_kick(io->dp);
 }
 
@@ -1333,9 +1334,9 @@ void prbd_rs_destroy(struct prbd_dp *dp)
 	dp->rs_wbuf = NULL;
 }
 
-/* Are resync or verify reads/writes still on the data area? */
+/* Are resync, verify or peer-read I/O still on the data area? */
 bool prbd_rs_busy(struct prbd_dp *dp)
 {
 	return !list_empty(&dp->rs_ios) || !llist_empty(&dp->rs_done) ||
-	       !llist_empty(&dp->ver_done);
+	       !llist_empty(&dp->ver_done) || !llist_empty(&dp->pr_done);
 }

@@ -45,6 +45,7 @@ static void prbd_dp_free(struct prbd_dp *dp)
 	prbd_log_unload(dp);
 	prbd_catchup_destroy(dp);
 	prbd_rs_destroy(dp);
+	prbd_pread_destroy(dp);
 	prbd_verify_destroy(dp);
 	prbd_map_free(dp);
 	kvfree(dp->hmsg);
@@ -102,6 +103,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	INIT_LIST_HEAD(&dp->applies);
 	init_llist_head(&dp->applies_done);
 	prbd_rs_lists_init(dp);
+	prbd_pread_init(dp);
 	prbd_repl_init(dp);
 	INIT_WORK(&dp->drive_work, prbd_drive_work);
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
@@ -291,6 +293,7 @@ static void prbd_dp_fail_rest(struct prbd_dp *dp)
 	}
 	dp->n_doubt = 0;
 	spin_unlock(&dp->px_lock);
+	prbd_pread_fail_all(dp);	/* reads asked of the leader */
 	list_for_each_entry_safe(cmd, tmp, &failed, list) {
 		list_del_init(&cmd->list);
 		prbd_io_end(cmd, BLK_STS_IOERR);

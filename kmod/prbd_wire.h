@@ -219,6 +219,7 @@ enum {
 	PRBD_MSG_RS,
 	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
 	PRBD_MSG_PLREQ,		/* "send me this payload again" (prbd_repl.c) */
+	PRBD_MSG_PREAD,		/* a read served by the leader (prbd_pread.c) */
 };
 
 /* PRBD_MSG_DATA, PAXOS, PLREQ, XFER (prbd_repl.c) */
@@ -279,6 +280,40 @@ struct prbd_wire_xfer {
 	__u8 target;
 	__u8 flags;
 	__u8 pad[6];
+};
+
+/*
+ * PRBD_MSG_PREAD header (prbd_pread.c): a node whose data area is not
+ * whole asks the leader for [sector << 9, + len) (REQ, no payload); the
+ * leader answers DATA with @id, @sector and @len echoed and the bytes as
+ * payload (status OK), or without payload and a PRBD_PREAD_E_* status.
+ * Like every frame of wire version 3 it carries the frame MAC and, with a
+ * payload, its ptag (prbd_tr_send()).  A version 3 peer that predates this
+ * type drops the frame and logs "bad message type 70": the asker gets no
+ * answer and fails the read with EIO after PRBD_PR_GIVEUP_MS.
+ */
+enum {
+	PRBD_PREAD_REQ = 1,	/* asker -> leader */
+	PRBD_PREAD_DATA,	/* leader -> asker: the bytes, or a status */
+};
+
+enum {
+	PRBD_PREAD_OK = 0,
+	PRBD_PREAD_E_NOT_LEADER,	/* ask the leader (again) */
+	PRBD_PREAD_E_INCONSISTENT,	/* this node's copy is not whole */
+	PRBD_PREAD_E_BUSY,		/* no memory, too many, or no lease yet */
+	PRBD_PREAD_E_IO,		/* the data-area read failed */
+	PRBD_PREAD_E_MAX = PRBD_PREAD_E_IO,
+};
+
+struct prbd_wire_pread {
+	__u8 op;
+	__u8 pad;
+	__le16 status;		/* DATA */
+	__le32 len;		/* bytes */
+	__le64 id;		/* the asker's request id */
+	__le64 sector;		/* 512-byte sectors of the device */
+	__le64 slot;		/* DATA: the state after this slot */
 };
 
 /*

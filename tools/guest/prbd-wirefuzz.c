@@ -1206,7 +1206,7 @@ static int u_rs(int fd, uint32_t peer)
 static int u_unknown_type(int fd, uint32_t peer)
 {
 	uint8_t hdr[128];
-	uint16_t type = rn(2) ? 64 + 6 + rn(100) : 7 + rn(57);
+	uint16_t type = rn(2) ? 64 + 7 + rn(100) : 7 + rn(57);
 
 	rfill(hdr, sizeof(hdr));
 	send_frame(fd, peer, type, hdr, rn(sizeof(hdr)), NULL, 0, NULL);
