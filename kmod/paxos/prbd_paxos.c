@@ -441,12 +441,26 @@ static bool px_resetting(const struct prbd_px *px)
  * have followed last.  The lineage we compare with is the one we hold, or
  * the one we are resetting to.
  */
+static u64 px_rank_key(u64 epoch, u64 erank)
+{
+	/*
+	 * A leader whose phase 1 at one ballot ran again and was lossy
+	 * starts its epoch at the rank its followers already hold in the
+	 * epoch before: at one rank, the epoch it started wins.
+	 */
+	return erank << 1 | (epoch && epoch == erank);
+}
+
 static bool px_epoch_newer(const struct prbd_px *px,
 			   const struct prbd_px_msg *m)
 {
+	u64 key = px_rank_key(m->epoch, m->erank);
+
 	if (px_resetting(px))
-		return m->epoch != px->reset_epoch && m->erank > px->reset_rank;
-	return m->epoch != px->epoch && m->erank > px->erank;
+		return m->epoch != px->reset_epoch &&
+		       key > px_rank_key(px->reset_epoch, px->reset_rank);
+	return m->epoch != px->epoch &&
+	       key > px_rank_key(px->epoch, px->erank);
 }
 
 static bool px_epoch_older(const struct prbd_px *px,
@@ -1943,7 +1957,8 @@ static void px_handle(struct prbd_px *px, const struct prbd_px_msg *m)
 		if (px->role != PRBD_PX_FOLLOWER)
 			px_step_down(px);
 	} else if (px_resetting(px) && m->epoch == px->epoch &&
-		   m->erank > px->reset_rank) {
+		   px_rank_key(m->epoch, m->erank) >
+		   px_rank_key(px->reset_epoch, px->reset_rank)) {
 		/*
 		 * Our own epoch went on past the one we were resetting to
 		 * (that one was orphaned: no majority followed it), and we
@@ -2425,7 +2440,19 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 		}
 	}
 	rd->hs.promised = px->promised;
+	/*
+	 * Like the hint: a restart takes every slot up to hs.commit as
+	 * chosen from its own records, so only up to the first slot whose
+	 * value is not durable yet (batches in flight land in any order).
+	 */
 	rd->hs.commit = px->commit;
+	for (s = px->log_start; s <= px->commit; s++) {
+		sl = px_sl(px, s);
+		if (!sl || sl->tok > px->tok_done) {
+			rd->hs.commit = s - 1;
+			break;
+		}
+	}
 	rd->hs.log_start = px->log_start;
 	rd->hs.cfg_slot = px->cfg_slot;
 	rd->hs.voters = px->voters;
