@@ -74,6 +74,7 @@ struct prbd_md {
  * @rs_from: resync: chunks written after this slot are copied
  * @rs_cursor: resync: chunks below this are copied
  * @rs_need: resync: done once every slot <= this is applied
+ * @removed_at: removed from the group at this slot (prbd_member.c), 0 not
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -84,6 +85,7 @@ struct prbd_acceptor_state {
 	u64 applied_index;
 	u32 flags;
 	u64 rs_from, rs_cursor, rs_need;
+	u64 removed_at;
 	u32 nr_members;
 	struct {
 		u32 node_id;
