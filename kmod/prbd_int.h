@@ -238,6 +238,7 @@ struct prbd_device {
  * @cfg_change_node: the node that command changes
  * @cfg_change_step: enum prbd_change_step
  * @removed_at: this node was removed from the group at that slot, 0
+ *		(from the acceptor state at attach, then prbd_member.c)
  * @rs: the resync into this node (status)
  * @verify: the last verify run from this node (status)
  * @cfg_ev: config-ntf events not sent yet, oldest first

@@ -69,6 +69,8 @@
  * configuration it knows chosen, tells it REMOVED (prbd_member_heard(),
  * prbd_member_tell_removed()).  It accepts that from the leader it
  * follows, or from any node naming a configuration newer than its own.
+ * It records the removal in its acceptor state before acting on it
+ * (removed_at), so it stays out across a restart, until create-md.
  *
  * node-add and learner-add may carry the node's address: prbd_res_admin()
  * checks it and, once the command is accepted, adds the peer; the
@@ -775,6 +777,40 @@ void prbd_member_send(struct prbd_dp *dp)
 			dp->res->name, to);
 }
 
+/*
+ * This node was removed at @slot (told so by node @from): record it in
+ * the acceptor state first, so that it stays out across a restart (up
+ * reads it back, prbd_updown.c), then stop campaigning and say so.  A
+ * failed write fails the disk (the node then stops voting too); the
+ * removal is still acted on here, not campaigning is always safe.
+ *
+ * Context: the transport's receive work (may sleep), px_lock not held.
+ */
+static void prbd_member_removed(struct prbd_dp *dp, u64 slot, u8 from)
+{
+	struct prbd_resource *res = dp->res;
+	int err;
+
+	err = prbd_persist_removed(dp, slot);
+	if (err == -EALREADY)
+		return;		/* recorded, and acted on, already */
+	if (err) {
+		pr_err("%s: cannot record the removal at slot %llu: %d\n",
+		       res->name, slot, err);
+		prbd_dp_io_error(dp, err, "acceptor state write");
+	}
+	/* never non-voting: see the header comment */
+	spin_lock(&dp->px_lock);
+	prbd_px_set_nocampaign(dp->px, true);
+	spin_unlock(&dp->px_lock);
+	spin_lock(&res->lock);
+	res->removed_at = slot;
+	spin_unlock(&res->lock);
+	pr_warn("%s: removed from the group at slot %llu (by node %u): no longer campaigns or serves the device; re-create it with create-md to rejoin\n",
+		res->name, slot, from);
+	prbd_res_changed(res);
+}
+
 /**
  * prbd_member_recv() - a PRBD_MSG_MEMBER frame
  * @dp: the data path
@@ -805,15 +841,8 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	if (w->op == PRBD_MEMBER_OP_REMOVED && w->node == res->node_id &&
 	    slot && (dp->leader == rx->from ||
 		     slot > READ_ONCE(res->config_epoch))) {
-		/* never non-voting: see the header comment */
-		prbd_px_set_nocampaign(dp->px, true);
 		spin_unlock(&dp->px_lock);
-		spin_lock(&res->lock);
-		res->removed_at = slot;
-		spin_unlock(&res->lock);
-		pr_warn("%s: removed from the group at slot %llu (by node %u): no longer campaigns or serves the device; re-create it with create-md to rejoin\n",
-			res->name, slot, rx->from);
-		prbd_res_changed(res);
+		prbd_member_removed(dp, slot, rx->from);
 		return 0;
 	}
 	spin_unlock(&dp->px_lock);
