@@ -434,6 +434,7 @@ struct prbd_dp {
 	struct mutex hs_mutex;		/* acceptor-state writes, hs_disk */
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
+	u64 removed_disk;		/* its removed_at: prbd_persist_removed() */
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
 	bool ckpt_now;			/* a resync BEGIN waits for one */
 	/* a resync BEGIN held for that checkpoint (drive work) */
@@ -708,6 +709,7 @@ bool prbd_want_checkpoint(struct prbd_dp *dp);
 int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 		  u64 applied, u32 flags);
 void prbd_checkpoint(struct prbd_dp *dp);
+int prbd_persist_removed(struct prbd_dp *dp, u64 slot);
 void prbd_persist_work(struct work_struct *work);
 void prbd_batch_work(struct work_struct *work);
 

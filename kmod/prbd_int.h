@@ -74,6 +74,7 @@ struct prbd_md {
  * @rs_from: resync: chunks written after this slot are copied
  * @rs_cursor: resync: chunks below this are copied
  * @rs_need: resync: done once every slot <= this is applied
+ * @removed_at: removed from the group at this slot (prbd_member.c), 0 not
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -84,6 +85,7 @@ struct prbd_acceptor_state {
 	u64 applied_index;
 	u32 flags;
 	u64 rs_from, rs_cursor, rs_need;
+	u64 removed_at;
 	u32 nr_members;
 	struct {
 		u32 node_id;
@@ -236,6 +238,7 @@ struct prbd_device {
  * @cfg_change_node: the node that command changes
  * @cfg_change_step: enum prbd_change_step
  * @removed_at: this node was removed from the group at that slot, 0
+ *		(from the acceptor state at attach, then prbd_member.c)
  * @rs: the resync into this node (status)
  * @verify: the last verify run from this node (status)
  * @cfg_ev: config-ntf events not sent yet, oldest first

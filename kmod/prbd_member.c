@@ -67,8 +67,11 @@
  * with its old metadata it still believes it is a voter and campaigns:
  * the leader, seeing a pre-vote or Phase 1 from a node outside the
  * configuration it knows chosen, tells it REMOVED (prbd_member_heard(),
- * prbd_member_tell_removed()).  It accepts that from the leader it
- * follows, or from any node naming a configuration newer than its own.
+ * prbd_member_tell_removed()).  A node believes REMOVED only from the
+ * leader it follows, or, following none, from any member, and only for a
+ * configuration it cannot contradict (prbd_member_removed_ok() argues
+ * it).  It records the removal in its acceptor state before acting on it
+ * (removed_at), so it stays out across a restart, until create-md.
  *
  * node-add and learner-add may carry the node's address: prbd_res_admin()
  * checks it and, once the command is accepted, adds the peer; the
@@ -775,6 +778,84 @@ void prbd_member_send(struct prbd_dp *dp)
 			dp->res->name, to);
 }
 
+/*
+ * May this node believe node @from that the configuration entry at @slot
+ * removed it (PRBD_MSG_MEMBER REMOVED)?  Acting on it is for good: the
+ * node stops campaigning and serving the device, and records it in its
+ * metadata until create-md.  Only a leader that knows the entry chosen
+ * sends it (prbd_member_chosen(), prbd_member_tell_removed()), so the
+ * receiver asks two things (issue 14):
+ *
+ * Is the sender one that may speak for the group?  The frame carries no
+ * ballot, but following a leader is the ballot check: the core follows a
+ * node only at a ballot at least its promise (px_follow()).  So a node
+ * that follows a leader believes that leader alone; any other member, a
+ * deposed leader, a confused or hostile peer, is ignored.  A true removal
+ * still reaches it: a leader that removed it sends it nothing more, so it
+ * loses that leader, campaigns, and the leader of the configuration that
+ * left it out says so again, once a second (prbd_member_tell_removed()).
+ * A node that follows no leader (a candidate; a node removed while away
+ * that came back with its old metadata: the group's leader sends it no
+ * Paxos message, so it cannot follow it) has nobody to ask and believes
+ * any member: that is how it learns at all.  Closing that window would
+ * need the sender's ballot and configuration on the wire.
+ *
+ * Is the configuration one it cannot contradict?  Newer than the one it
+ * knows (@slot past its configuration epoch), or its own configuration
+ * already leaves it out.  A configuration it knows that holds it proves
+ * the claim false (and the acceptor state could not record it, see
+ * prbd_md_acc_check()).
+ *
+ * Context: px_lock held.
+ */
+static bool prbd_member_removed_ok(struct prbd_dp *dp, u8 from, u64 slot)
+{
+	u8 self = dp->res->node_id;
+	struct prbd_px_status st;
+
+	if (!slot || from == self)
+		return false;
+	if (dp->leader && dp->leader != from)
+		return false;	/* it follows, or is, another leader */
+	prbd_px_status(dp->px, &st);
+	return slot > st.cfg_slot ||
+	       !((st.voters | st.learners) & prbd_bit(self));
+}
+
+/*
+ * This node was removed at @slot (told so by node @from): record it in
+ * the acceptor state first, so that it stays out across a restart (up
+ * reads it back, prbd_updown.c), then stop campaigning and say so.  A
+ * failed write fails the disk (the node then stops voting too); the
+ * removal is still acted on here, not campaigning is always safe.
+ *
+ * Context: the transport's receive work (may sleep), px_lock not held.
+ */
+static void prbd_member_removed(struct prbd_dp *dp, u64 slot, u8 from)
+{
+	struct prbd_resource *res = dp->res;
+	int err;
+
+	err = prbd_persist_removed(dp, slot);
+	if (err == -EALREADY)
+		return;		/* recorded, and acted on, already */
+	if (err) {
+		pr_err("%s: cannot record the removal at slot %llu: %d\n",
+		       res->name, slot, err);
+		prbd_dp_io_error(dp, err, "acceptor state write");
+	}
+	/* never non-voting: see the header comment */
+	spin_lock(&dp->px_lock);
+	prbd_px_set_nocampaign(dp->px, true);
+	spin_unlock(&dp->px_lock);
+	spin_lock(&res->lock);
+	res->removed_at = slot;
+	spin_unlock(&res->lock);
+	pr_warn("%s: removed from the group at slot %llu (by node %u): no longer campaigns or serves the device; re-create it with create-md to rejoin\n",
+		res->name, slot, from);
+	prbd_res_changed(res);
+}
+
 /**
  * prbd_member_recv() - a PRBD_MSG_MEMBER frame
  * @dp: the data path
@@ -787,6 +868,7 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	const struct prbd_wire_member *w = rx->hdr;
 	struct prbd_resource *res = dp->res;
 	u64 slot;
+	u8 leader;
 
 	if (rx->hdr_len != sizeof(*w) || memchr_inv(w->pad, 0, sizeof(w->pad)))
 		return -EINVAL;
@@ -803,20 +885,17 @@ int prbd_member_recv(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		return 0;
 	}
 	if (w->op == PRBD_MEMBER_OP_REMOVED && w->node == res->node_id &&
-	    slot && (dp->leader == rx->from ||
-		     slot > READ_ONCE(res->config_epoch))) {
-		/* never non-voting: see the header comment */
-		prbd_px_set_nocampaign(dp->px, true);
+	    prbd_member_removed_ok(dp, rx->from, slot)) {
 		spin_unlock(&dp->px_lock);
-		spin_lock(&res->lock);
-		res->removed_at = slot;
-		spin_unlock(&res->lock);
-		pr_warn("%s: removed from the group at slot %llu (by node %u): no longer campaigns or serves the device; re-create it with create-md to rejoin\n",
-			res->name, slot, rx->from);
-		prbd_res_changed(res);
+		prbd_member_removed(dp, slot, rx->from);
 		return 0;
 	}
+	leader = dp->leader;
 	spin_unlock(&dp->px_lock);
+	if (w->op == PRBD_MEMBER_OP_REMOVED && w->node == res->node_id)
+		pr_warn_ratelimited("%s: node %u says this node was removed at slot %llu: ignored (leader %u, configuration epoch %llu)\n",
+				    res->name, rx->from, slot, leader,
+				    READ_ONCE(res->config_epoch));
 	return -EINVAL;
 }
 

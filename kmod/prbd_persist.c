@@ -80,6 +80,17 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
 	st->applied_index = applied;
 	st->flags = flags | (READ_ONCE(dp->amnesiac) ?
 			     PRBD_DISK_ACC_F_AMNESIAC : 0);
+	/*
+	 * The configuration of the slot that removed this node leaves it
+	 * out (prbd_md_acc_check()); one that holds it proves the removal
+	 * false (a claim prbd_member.c could not check): not recorded.
+	 */
+	if (dp->removed_disk && dp->removed_disk == hs->cfg_slot &&
+	    ((hs->voters | hs->learners) & BIT(dp->res->node_id)))
+		pr_warn_ratelimited("%s: the configuration of slot %llu holds this node: its removal there is not recorded\n",
+				    dp->res->name, hs->cfg_slot);
+	else
+		st->removed_at = dp->removed_disk;
 	if (flags & PRBD_DISK_ACC_F_INCONSISTENT) {
 		st->rs_from = dp->rs_from;
 		st->rs_cursor = READ_ONCE(dp->rs_cursor);
@@ -116,6 +127,36 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 	WRITE_ONCE(dp->rs_flags_disk, flags);
 	dp->rs_cursor_disk = st.rs_cursor;
 	return 0;
+}
+
+/**
+ * prbd_persist_removed() - record durably that this node was removed
+ * @dp: the data path
+ * @slot: the slot of the configuration entry that removed it
+ *
+ * Writes the acceptor state last written again, with removed_at = @slot;
+ * every later write keeps it (prbd_hs_to_state()), and the next up reads
+ * it back (prbd_updown.c): the node stays out of the group across a
+ * restart, until create-md.  The first removal recorded stays.
+ *
+ * Context: process, may sleep; px_lock not held.
+ * Return: 0, -EALREADY if a removal is recorded already, or the write's
+ * error (removed_disk is set all the same: later writes carry it).
+ */
+int prbd_persist_removed(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_px_hardstate hs;
+	int err = -EALREADY;
+
+	mutex_lock(&dp->hs_mutex);
+	if (!dp->removed_disk) {
+		dp->removed_disk = slot;
+		hs = dp->hs_disk;
+		err = prbd_write_hs(dp, &hs, dp->applied_disk,
+				    dp->rs_flags_disk);
+	}
+	mutex_unlock(&dp->hs_mutex);
+	return err;
 }
 
 static bool prbd_hs_changed(const struct prbd_px_hardstate *a,

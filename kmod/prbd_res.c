@@ -380,6 +380,7 @@ int prbd_res_attach(struct prbd_resource *res, const char *path,
 	res->config_epoch = st.config_epoch;
 	res->commit_index = st.commit_index;
 	res->applied_index = st.applied_index;
+	res->removed_at = st.removed_at;	/* status shows it at once */
 	spin_unlock(&res->lock);
 
 	pr_info("%s: attached %s (%llu bytes of data)\n", res->name, path,

@@ -177,6 +177,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	}
 	dp->hs_disk = hs;
 	dp->applied_disk = st.applied_index;
+	dp->removed_disk = st.removed_at;	/* kept by every write */
 	err = prbd_rs_init(dp, &st);
 	if (err)
 		goto out_free;
@@ -212,7 +213,14 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 			 !st.promised_ballot));
 	if (dp->amnesiac)
 		prbd_px_set_nopromise(dp->px, true);
+	/*
+	 * Removed from the group before this start (prbd_member.c): it
+	 * stays a full acceptor that never campaigns, as it was told.
+	 */
+	if (st.removed_at)
+		prbd_px_set_nocampaign(dp->px, true);
 	spin_lock(&res->lock);
+	res->removed_at = st.removed_at;
 	res->applied_index = dp->applied;
 	res->commit_index = max(hs.commit, dp->applied);
 	if (dp->rs_inconsistent)

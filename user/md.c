@@ -600,7 +600,7 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       ",\"applied_index\":%" PRIu64 ",\"flags\":%u"
 		       ",\"inconsistent\":%s,\"full\":%s,\"amnesiac\":%s,\"rs_from\":%" PRIu64
 		       ",\"rs_cursor\":%" PRIu64 ",\"rs_need\":%" PRIu64
-		       ",\"members\":[",
+		       ",\"removed_at\":%" PRIu64 ",\"members\":[",
 		       (uint64_t)le64toh(acc->seq),
 		       (uint64_t)le64toh(acc->promised_ballot),
 		       (uint64_t)le64toh(acc->config_epoch),
@@ -611,7 +611,8 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       flags & PRBD_DISK_ACC_F_AMNESIAC ? "true" : "false",
 		       (uint64_t)le64toh(acc->rs_from),
 		       (uint64_t)le64toh(acc->rs_cursor),
-		       (uint64_t)le64toh(acc->rs_need));
+		       (uint64_t)le64toh(acc->rs_need),
+		       (uint64_t)le64toh(acc->removed_at));
 		for (i = 0; i < nr && !bad; i++)
 			printf("%s{\"node_id\":%u,\"learner\":%s}", i ? "," : "",
 			       le32toh(acc->members[i].node_id),
@@ -648,6 +649,12 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 	       (uint64_t)le64toh(acc->rs_cursor),
 	       (uint64_t)le64toh(acc->rs_need),
 	       flags & PRBD_DISK_ACC_F_AMNESIAC ? "yes" : "no");
+	if (le64toh(acc->removed_at))
+		printf("  removed from the group at slot %" PRIu64
+		       " (until create-md)\n",
+		       (uint64_t)le64toh(acc->removed_at));
+	else
+		printf("  removed_at 0 (a member)\n");
 }
 
 /* The slot map of the superblock in use: where, how big, both headers and

@@ -79,6 +79,8 @@ static const struct prbd_md_err_desc prbd_md_errs[PRBD_MD_NR_ERRS] = {
 		    "holds an invalid node id"),
 	PRBD_MD_ACC(PRBD_MD_ACC_RESERVED, reserved, "is not zero"),
 	PRBD_MD_ACC(PRBD_MD_ACC_FLAGS, flags, "has unknown bits"),
+	PRBD_MD_ACC(PRBD_MD_ACC_REMOVED_AT, removed_at,
+		    "names the configuration in members, which holds this node"),
 	PRBD_MD_LOG(PRBD_MD_LOG_MAGIC, magic, "is wrong"),
 	PRBD_MD_LOG(PRBD_MD_LOG_CRC, crc, "does not match the contents"),
 	PRBD_MD_LOG(PRBD_MD_LOG_DISK_UUID, disk_uuid,
@@ -354,6 +356,7 @@ enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 {
 	u32 nr = le32_to_cpu(acc->nr_members);
 	u32 i, id;
+	u64 removed;
 
 	if (le64_to_cpu(acc->magic) != PRBD_ACCEPTOR_MAGIC)
 		return PRBD_MD_ACC_MAGIC;
@@ -378,6 +381,18 @@ enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 		return PRBD_MD_ACC_RESERVED;
 	if (le32_to_cpu(acc->flags) & ~PRBD_DISK_ACC_F_KNOWN)
 		return PRBD_MD_ACC_FLAGS;
+	/*
+	 * The configuration entry that removed this node leaves it out: if
+	 * members is that configuration, this node is not in it.  (An older
+	 * or newer one may hold it: the node learns the removal before or
+	 * without the entry, and may even be added again.)
+	 */
+	removed = le64_to_cpu(acc->removed_at);
+	if (removed && removed == le64_to_cpu(acc->config_epoch))
+		for (i = 0; i < nr; i++)
+			if (le32_to_cpu(acc->members[i].node_id) ==
+			    le32_to_cpu(sb->node_id))
+				return PRBD_MD_ACC_REMOVED_AT;
 	return PRBD_MD_OK;
 }
 

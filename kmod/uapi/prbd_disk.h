@@ -180,6 +180,10 @@ struct prbd_disk_member {
  *	     every chunk written by a later slot is copied
  * @rs_cursor: chunks below this index are copied
  * @rs_need: the data area is whole once every slot <= this is applied
+ * @removed_at: this node was removed from the group by the configuration
+ *		entry at this slot (it was told so, prbd_member.c): it never
+ *		campaigns nor serves the device again, until create-md.  0:
+ *		not removed (and in records written before the field existed)
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  */
@@ -199,7 +203,8 @@ struct prbd_disk_acceptor {
 	__le64 rs_from;			/* 0x150 */
 	__le64 rs_cursor;		/* 0x158 */
 	__le64 rs_need;			/* 0x160 */
-	__u8   reserved[148];		/* 0x168 */
+	__le64 removed_at;		/* 0x168 */
+	__u8   reserved[140];		/* 0x170 */
 	__le32 crc;			/* 0x1fc */
 };
 

@@ -16,7 +16,8 @@
 # voting at once (F_NOVOTE) stalls the group for good; one that stays a
 # full acceptor until S is decided lets 2 and 3 move to {1,2,3} and write.
 # Node 4 must still know it was removed: it refuses primary and commands
-# and never campaigns.
+# and never campaigns, also once it restarted (down/up: the removal is in
+# its acceptor state).
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_DISK_SIZE=${RIG_DISK_SIZE:-128M}
@@ -24,7 +25,7 @@ HERE=$SELFTESTS_DIR/robust
 BLOCKS=2048
 
 N=4
-ktap_plan 6
+ktap_plan 7
 build_fi
 rig_start $N || ktap_bail "rig did not boot"
 
@@ -113,6 +114,31 @@ removed_stays_out() {
 	repl_refuse "$l" 'prbdctl node-del r0 4' 'node 4 is not a member'
 }
 
+# Node 4 restarts (down, up): its removal is in its acceptor state (issue
+# 15), so at once, with no word from the leader, it says so and refuses
+# primary, and it never campaigns.  Every check runs; misses fail the case
+# at its end.
+restarted() {
+	local l s c0 c out rc=0 bad=""
+	l=$(cat "$RIG_DIR/newl")
+	s=$(rig_exec 4 'prbdctl status' | sed -n 's/.*removed from the group at slot \([0-9]*\).*/\1/p')
+	[ -n "$s" ] || fail "node 4 does not say it was removed before the restart"
+	c0=$(dmesg_count "$l" 'node 4 campaigns')
+	vm 4 'prbdctl down r0 && prbdctl up r0'
+	vm 4 'prbdctl status | head -n 5'
+	rig_exec 4 'prbdctl status' | grep "removed from the group at slot $s" >/dev/null ||
+		bad="$bad; node 4 does not say at once it was removed at slot $s"
+	out=$(rig_exec 4 'prbdctl primary r0' 2>&1) || rc=$?
+	echo "node 4: prbdctl primary r0 -> exit $rc: $out"
+	[ $rc -ne 0 ] && echo "$out" | grep 'this node was removed from the group' >/dev/null ||
+		bad="$bad; primary not refused as removed (exit $rc)"
+	sleep 8
+	c=$(dmesg_count "$l" 'node 4 campaigns')
+	echo "leader $l logged $c 'node 4 campaigns' lines ($c0 before node 4's up, 8 s after it)"
+	[ "$c" = "$c0" ] || bad="$bad; node 4 campaigned after its up"
+	[ -z "$bad" ] || fail "${bad#; }"
+}
+
 final() {
 	repl_no_warnings 2 3 4
 }
@@ -122,5 +148,6 @@ ktap_run "node-del of node 4 chosen at node 1 only; node 4 told; node 1 dies" le
 ktap_run "nodes 2 and 3 decide the removal again with node 4's vote" decided_again
 ktap_run "writes resume on the new leader; replicas agree" writes_resume
 ktap_run "node 4 stays removed: refuses primary and commands, never campaigns" removed_stays_out
+ktap_run "node 4 restarted (down/up): still removed at once, refuses primary, never campaigns" restarted
 ktap_run "no kernel warnings" final
 ktap_finish

@@ -26,7 +26,7 @@ BLOCKS=4096
 REPL_OUTSIDE=4
 
 N=4
-ktap_plan 11
+ktap_plan 12
 rig_start $N || ktap_bail "rig did not boot"
 
 setup() {
@@ -258,6 +258,82 @@ del_leader() {
 	echo "new leader: node $NEWL; config on node $other: $(repl_cfg "$other")"
 	repl_refuse "$NEWL" "prbdctl node-del r0 $l" "node $l is not a member"
 	echo "$want" | tr , ' ' > "$RIG_DIR/rest"
+	echo "$l" > "$RIG_DIR/removed"
+}
+
+# Every check of removed_restart runs: a miss is noted in $RIG_DIR/bad
+# and the case fails at its end, so the log shows them all
+miss() {
+	echo "MISS: $*"
+	echo "$*" >> "$RIG_DIR/bad"
+}
+
+# removed_now I SLOT WHEN: right after its up, node I says it was removed
+# at SLOT and refuses primary and a read-write open with EPERM
+removed_now() {
+	local i=$1 s=$2 out rc
+	vm "$i" 'prbdctl status | head -n 5'
+	rig_exec "$i" 'prbdctl status' | grep "removed from the group at slot $s" >/dev/null ||
+		miss "$3: node $i does not say at once it was removed at slot $s"
+	rc=0
+	out=$(rig_exec "$i" 'prbdctl primary r0' 2>&1) || rc=$?
+	echo "$3: node $i: prbdctl primary r0 -> exit $rc: $out"
+	[ $rc -ne 0 ] && echo "$out" | grep 'this node was removed from the group' >/dev/null ||
+		miss "$3: node $i: primary not refused as removed (exit $rc)"
+	rc=0
+	out=$(rig_exec "$i" 'dd if=/dev/zero of=/dev/prbd0 bs=4k count=1 oflag=direct 2>&1') || rc=$?
+	echo "$3: node $i: read-write open -> exit $rc: $out"
+	[ $rc -ne 0 ] && echo "$out" | grep 'Operation not permitted' >/dev/null ||
+		miss "$3: node $i: read-write open not refused with EPERM (exit $rc)"
+	rig_exec "$i" 'prbdctl status' | grep -q 'role primary' &&
+		miss "$3: node $i is primary"
+	return 0
+}
+
+# removed_quiet I LEADER C0 WHEN: node I does not campaign: LEADER logged
+# C0 "node I campaigns" lines before node I's up, and no more 8 s (16
+# election timeouts) after it
+removed_quiet() {
+	local c
+	sleep 8
+	c=$(dmesg_count "$2" "node $1 campaigns")
+	echo "$4: leader $2 logged $c 'node $1 campaigns' lines ($3 before)"
+	[ "$c" = "$3" ] ||
+		miss "$4: node $1 campaigned: $(rig_exec "$2" "dmesg | grep 'node $1 campaigns' | tail -n 1")"
+	rig_exec "$1" 'prbdctl status' | grep 'removed from the group at slot' >/dev/null ||
+		miss "$4: node $1 does not say it was removed 8 s later"
+	return 0
+}
+
+# The removed node restarts: down and up, then its VM is killed and
+# booted again.  Its acceptor state holds removed_at (issue 15): at once,
+# with no word from the leader, it says it was removed, refuses primary and
+# a read-write open, and never campaigns.
+removed_restart() {
+	local l NEWL s c0
+	l=$(cat "$RIG_DIR/removed")
+	NEWL=$(cat "$RIG_DIR/newl")
+	rm -f "$RIG_DIR/bad"
+	s=$(rig_exec "$l" 'prbdctl status' | sed -n 's/.*removed from the group at slot \([0-9]*\).*/\1/p')
+	[ -n "$s" ] || fail "node $l does not report its removal before the restart"
+	echo "node $l removed at slot $s; leader node $NEWL"
+	c0=$(dmesg_count "$NEWL" "node $l campaigns")
+	# down: the disk is free; its metadata says so (the page cache of
+	# /dev/vda may hold what create-md wrote, before the module's writes)
+	vm "$l" 'prbdctl down r0 && echo 3 > /proc/sys/vm/drop_caches && prbdctl show-md /dev/vda | grep -E "acceptor slot|removed" || true'
+	rig_exec "$l" 'prbdctl show-md /dev/vda' | grep "removed from the group at slot $s" >/dev/null ||
+		miss "node $l's metadata does not hold its removal at slot $s"
+	vm "$l" 'prbdctl up r0'
+	removed_now "$l" "$s" "down/up"
+	removed_quiet "$l" "$NEWL" "$c0" "down/up"
+	c0=$(dmesg_count "$NEWL" "node $l campaigns")
+	rig_crash "$l"
+	rig_boot "$l" && rig_wait "$l" || fail "node $l did not reboot"
+	repl_write_res "$l" $N
+	vm "$l" 'modprobe prbd && prbdctl up r0'
+	removed_now "$l" "$s" "VM killed and rebooted"
+	removed_quiet "$l" "$NEWL" "$c0" "VM killed and rebooted"
+	[ ! -s "$RIG_DIR/bad" ] || fail "$(wc -l < "$RIG_DIR/bad") checks missed: $(paste -sd';' "$RIG_DIR/bad")"
 }
 
 final() {
@@ -280,5 +356,6 @@ ktap_run "prbdctl events on 4 nodes: the entry chosen, then applied, once each" 
 ktap_run "every completed write intact" stop_writer
 ktap_run "leader-transfer under writes: refused while open here, stall measured" transfer
 ktap_run "node-del of the leader hands over first; verify clean" del_leader
+ktap_run "the removed node restarted (down/up, VM killed): still removed at once, refuses primary, never campaigns" removed_restart
 ktap_run "replicas identical, verify clean, no kernel warnings" final
 ktap_finish

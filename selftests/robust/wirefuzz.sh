@@ -14,7 +14,8 @@
 #   connection ended it (the tool's own checks);
 # - the writer went on throughout and every acknowledged write is intact;
 # - nothing the fuzzer sent changed the group: same leader and ballot on
-#   nodes 1 and 3, node 1 still primary, payload caches bounded;
+#   nodes 1 and 3, node 1 still primary, payload caches bounded, neither
+#   says it was removed (the fuzzer, not their leader, tells them so);
 # - no kernel warning, oops or hung task;
 # - the real node 2 then joins (fresh metadata), catches up, and the three
 #   replicas agree; the modules unload.
@@ -77,6 +78,8 @@ fuzz() {
 		fail "no frame reached the replication layer"
 	printf '%s\n' "$out" | grep -Eq '^class up:bad-mac +[1-9]' ||
 		fail "no frame with a wrong MAC or payload tag was sent"
+	printf '%s\n' "$out" | grep -Eq '^class up:removed +[1-9]' ||
+		fail "no REMOVED frame was sent"
 }
 
 writes_ok() {
@@ -101,6 +104,10 @@ unchanged() {
 		echo "node $i: $(cat "$RIG_DIR/st$i.before") -> $(cat "$RIG_DIR/st$i.after")"
 		cmp -s "$RIG_DIR/st$i.before" "$RIG_DIR/st$i.after" ||
 			fail "node $i's leader, ballot or role changed"
+		# REMOVED from a member that is not its leader (issue 14)
+		rig_exec "$i" 'prbdctl status' | grep 'removed from the group' &&
+			fail "node $i believed the fuzzer's REMOVED"
+		echo "node $i: $(dmesg_count "$i" 'says this node was removed at slot .*: ignored') REMOVED frames ignored (ratelimited log)"
 		repl_debugfs "$i"
 		b=$(repl_payloads "$i" bytes)
 		n=$(repl_payloads "$i" needed_bytes)

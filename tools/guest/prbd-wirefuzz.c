@@ -21,8 +21,10 @@
  * may forge ballots, which no checksum or MAC can prevent, and that is not
  * what this tests.  The exceptions are frames that change nothing a
  * checker sees: DATA payloads with random ids (they fill and must be
- * evicted from the follower's payload cache), PLREQ for unknown ids, and
- * read-only resync and verify requests.
+ * evicted from the follower's payload cache), PLREQ for unknown ids,
+ * read-only resync and verify requests, and well-formed REMOVED frames
+ * telling a peer it was removed (up:removed): only the leader a node
+ * follows is believed, never this tool.
  *
  * Checks (the exit status, 1 on a failure): every valid handshake
  * completes (the peer answers HELLO with HELLO_ACK, AUTH with AUTH_OK);
@@ -1147,11 +1149,7 @@ static int u_member(int fd, uint32_t peer)
 	m.op = rn(5);
 	m.node = rn(40);
 	m.slot = htole64(redge());
-	/*
-	 * REMOVED addressed to the peer with a slot beyond its
-	 * configuration is believed from any member (a removed node may
-	 * not know the leader that removed it): a forgery, not a fault.
-	 */
+	/* a well-formed REMOVED to the peer: up:removed */
 	if (m.op == PRBD_MEMBER_OP_REMOVED && m.node == peer)
 		m.node = 0;
 	/* DEL from us as its leader: we are not the leader, refused */
@@ -1161,6 +1159,25 @@ static int u_member(int fd, uint32_t peer)
 	default: break;
 	}
 	send_frame(fd, peer, PRBD_MSG_MEMBER, &m, hlen, NULL, 0, NULL);
+	return 0;
+}
+
+/*
+ * REMOVED addressed to the peer, well formed, naming a configuration
+ * newer than any it knows: from a member that is not the leader it
+ * follows (this tool is never followed), so refused (issue 14,
+ * prbd_member_removed_ok()).  The connection stays; the test script checks
+ * that the peer does not say it was removed.
+ */
+static int u_removed(int fd, uint32_t peer)
+{
+	struct prbd_wire_member m;
+
+	memset(&m, 0, sizeof(m));
+	m.op = PRBD_MEMBER_OP_REMOVED;
+	m.node = peer;
+	m.slot = htole64(redge() | 1);
+	send_frame(fd, peer, PRBD_MSG_MEMBER, &m, sizeof(m), NULL, 0, NULL);
 	return 0;
 }
 
@@ -1237,6 +1254,7 @@ static const struct cls classes[] = {
 	{ "up:plreq",		u_plreq,		1, 2 },
 	{ "up:xfer",		u_xfer,			1, 2 },
 	{ "up:member",		u_member,		1, 2 },
+	{ "up:removed",		u_removed,		1, 2 },
 	{ "up:rs",		u_rs,			1, 5 },
 	{ "up:unknown-type",	u_unknown_type,		1, 2 },
 };

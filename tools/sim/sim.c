@@ -169,7 +169,7 @@ struct node {
 	u64 sect_ep[NSECT];	/* epoch of the apply that wrote the sector */
 	u64 ck_ep[NSECT];
 	int reset_copy;		/* the copy in progress is a reset */
-	int removed;		/* told REMOVED (volatile): nocampaign */
+	int removed;		/* told REMOVED (durable): nocampaign */
 };
 
 struct client {
@@ -1379,7 +1379,9 @@ static void node_start(int n)
 		prbd_px_restore_entry(x->px, &x->dlog[s]);
 	}
 	x->up = 1;
-	x->removed = 0;		/* prbd.ko: removed_at is volatile too */
+	/* prbd.ko: removed_at is in the acceptor state, read back at up */
+	if (x->removed)
+		prbd_px_set_nocampaign(x->px, true);
 	memset(x->pb, 0, sizeof(x->pb));
 	x->pb_head = 0;
 	x->pb_n = 0;
@@ -1498,6 +1500,7 @@ static int wipe(int n)
 	x->resync_at = 0;
 	x->nv_until = 0;
 	x->amnesiac = AM_WIPED;
+	x->removed = 0;		/* create-md clears removed_at */
 	W.tot[T_WIPES]++;
 	tr(EV_WIPE, (u8)n, 1, 0, 0, 0);
 	return 1;

@@ -427,7 +427,14 @@ corrupt data_offset 'put("data_offset", get("map_offset") + get("map_size") - 40
 # slot or log header; rec is a bytearray, u32/u64 set little-endian
 # integers), fix its crc unless NOFIX, expect show-md to refuse with WANT.
 rec() {
-	local want=$1 base=$2 expr=$3 nofix=${4:-}
+	local want=$1
+	edit_rec "$2" "$3" "${4:-}"
+	rc 8 "show-md: $want refused ($3)" $P show-md "$T/img"
+	out "attach would refuse: $want" "  verdict names $want"
+}
+# edit_rec BASE EXPR [NOFIX]: rec()'s edit of a pristine copy in $T/img
+edit_rec() {
+	local base=$1 expr=$2 nofix=${3:-}
 	cp "$T/pristine" "$T/img"
 	$PY - "$T/img" "$base" "$expr" "$nofix" <<'EOF2'
 import struct, sys
@@ -444,8 +451,6 @@ with open(path, "r+b") as f:
     f.seek(base)
     f.write(rec)
 EOF2
-	rc 8 "show-md: $want refused ($expr)" $P show-md "$T/img"
-	out "attach would refuse: $want" "  verdict names $want"
 }
 rec "acceptor state field 'nr_members'" 0x2000 'u32(0x40, 33)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x40, 1); u32(0x48, 40)'
@@ -456,6 +461,17 @@ rec "acceptor state field 'reserved'" 0x2000 'u32(0x14c, 1)'
 rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 8)'
 rec "acceptor state field 'magic'" 0x2000 'u64(0, 0)' nofix
 rec "acceptor state field 'crc'" 0x2000 'rec[0x20] ^= 1' nofix
+# removed_at (issue 15): node 1 removed at slot 7 by the configuration
+# {1,2} of slot 7 holding it cannot be; with an older configuration it
+# is (it learned its removal before the entry) and show-md shows it
+rec "acceptor state field 'removed_at'" 0x2000 'u64(0x28, 7); u32(0x40, 2); u32(0x48, 1); u32(0x50, 2); u64(0x168, 7)'
+edit_rec 0x2000 'u64(0x28, 3); u32(0x40, 2); u32(0x48, 1); u32(0x50, 2); u64(0x168, 7)'
+rc 0 "show-md: removed_at 7 with the configuration of slot 3" $P show-md "$T/img"
+out "removed from the group at slot 7 (until create-md)" "  shows the removal"
+rc 0 "show-md --json of it" $P --json show-md "$T/img"
+out '"removed_at":7,' "  removed_at 7 in JSON"
+edit_rec 0x2000 'u64(0x28, 7); u32(0x40, 1); u32(0x48, 2); u64(0x168, 7)'
+rc 0 "show-md: removed_at 7 with the configuration of slot 7 without it" $P show-md "$T/img"
 rec "log header field 'magic'" 0x4000 'u64(0, 7)'
 rec "log header field 'crc'" 0x4000 'rec[0x20] ^= 1' nofix
 rec "log header field 'disk_uuid'" 0x4000 'rec[0x8] ^= 1'
