@@ -1349,6 +1349,12 @@ static void px_phase1_done(struct prbd_px *px)
 		 * nobody may wait for a state a crash of ours would take back.
 		 */
 #if PRBD_PX_MUTATION != 13
+		/*
+		 * An epoch of an earlier lossy lead of ours, not in effect
+		 * yet, is superseded: its batch is not this epoch's.
+		 */
+		if (px->epoch_new != px->ballot)
+			px->epoch_final = 0;
 		px->epoch_new = px->ballot;
 #endif
 		if (!px->p1_over && !px->epoch_final) {
