@@ -270,6 +270,18 @@ repl_no_completions() {
 	[ $((c2 - c1)) -le "$3" ] || fail "node $1 completes writes without a majority"
 }
 
+# repl_node_wipe I: node I gets a new disk: its metadata re-created
+# (create-md --force with $REPL_MD_OPTS) and the first 16 MiB of its data
+# area overwritten with random bytes.
+repl_node_wipe() {
+	local off
+	off=$(rig_exec "$1" 'prbdctl show-md --json /dev/vda' |
+		sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$off" ] || fail "no data_offset"
+	vm "$1" "prbdctl create-md --force $REPL_MD_OPTS r0 >/dev/null &&
+		dd if=/dev/urandom of=/dev/vda bs=1M count=16 seek=$((off / 1048576)) oflag=direct 2>/dev/null"
+}
+
 # dmesg_count I REGEX: lines of guest I's kernel log matching
 dmesg_count() { rig_exec "$1" "dmesg | grep -cE '$2'" || true; }
 

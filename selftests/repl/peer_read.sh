@@ -26,14 +26,6 @@ size() { cat "$RIG_DIR/size"; }
 ktap_plan 7
 rig_start $N || ktap_bail "rig did not boot"
 
-node_wipe() {
-	local off
-	off=$(rig_exec "$1" 'prbdctl show-md --json /dev/vda' |
-		sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p' | head -n 1)
-	[ -n "$off" ] || fail "no data_offset"
-	vm "$1" "prbdctl create-md --force $REPL_MD_OPTS r0 >/dev/null &&
-		dd if=/dev/urandom of=/dev/vda bs=1M count=16 seek=$((off / 1048576)) oflag=direct 2>/dev/null"
-}
 
 # still_resyncing I: node I's copy is still being written (else the reads
 # before did not test reading from a peer)
@@ -77,7 +69,7 @@ resync_starts() {
 	local t
 	mark 3
 	vm 3 'prbdctl down r0'
-	node_wipe 3
+	repl_node_wipe 3
 	repl_write_res 3 $N "" "" "resync-rate = 1M"
 	vm 3 'modprobe prbd && prbdctl up r0'
 	for t in $(seq 1 60); do

@@ -46,17 +46,9 @@ wait_whole() {
 	fail "node $1 still $st after ${2:-180} s"
 }
 
-# node I leaves (prbdctl down), optionally with its metadata re-created and
-# the start of its data area overwritten: a new disk
+# node I leaves (prbdctl down); repl_node_wipe (lib.sh) then gives it a
+# new disk
 node_down() { mark "$1"; vm "$1" 'prbdctl down r0'; }
-node_wipe() {
-	local off
-	off=$(rig_exec "$1" 'prbdctl show-md --json /dev/vda' |
-		sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p' | head -n 1)
-	[ -n "$off" ] || fail "no data_offset"
-	vm "$1" "prbdctl create-md --force $REPL_MD_OPTS r0 >/dev/null &&
-		dd if=/dev/urandom of=/dev/vda bs=1M count=16 seek=$((off / 1048576)) oflag=direct 2>/dev/null"
-}
 node_up() { vm "$1" 'modprobe prbd && prbdctl up r0'; }
 
 # prbd-blkcheck writes on node I: COUNT writes, SEED, queue depth 4
@@ -104,7 +96,7 @@ long_outage() {
 wiped_disk() {
 	local size bytes
 	node_down 3
-	node_wipe 3
+	repl_node_wipe 3
 	node_up 3
 	wait_whole 3
 	size=$(rig_exec 1 'blockdev --getsize64 /dev/prbd0')
@@ -135,7 +127,7 @@ wait_progress() {
 
 target_killed() {
 	node_down 3
-	node_wipe 3
+	repl_node_wipe 3
 	# capped so that it runs for a while
 	repl_write_res 3 $N "" "" "resync-rate = 8M"
 	node_up 3
@@ -232,7 +224,7 @@ throttle() {
 	echo "link node $p -> node 3 (TCP, idle): $link bytes/s"
 	base=$(fio1)
 	node_down 3
-	node_wipe 3
+	repl_node_wipe 3
 	repl_write_res 3 $N "" "" "resync-rate = 4M"
 	node_up 3
 	wait_progress 3 1
