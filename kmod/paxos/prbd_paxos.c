@@ -2447,18 +2447,11 @@ void prbd_px_ready(struct prbd_px *px, struct prbd_px_ready *rd)
 	}
 	rd->hs.promised = px->promised;
 	/*
-	 * Like the hint: a restart takes every slot up to hs.commit as
-	 * chosen from its own records, so only up to the first slot whose
-	 * value is not durable yet (batches in flight land in any order).
+	 * The hard state goes out only with a batch, and then its commit is
+	 * the hint: a restart takes every slot up to hs.commit as chosen
+	 * from its own records, and batches in flight land in any order.
 	 */
-	rd->hs.commit = px->commit;
-	for (s = px->log_start; s <= px->commit; s++) {
-		sl = px_sl(px, s);
-		if (!sl || sl->tok > px->tok_done) {
-			rd->hs.commit = s - 1;
-			break;
-		}
-	}
+	rd->hs.commit = rd->persist_token ? rd->commit_hint : px->commit;
 	rd->hs.log_start = px->log_start;
 	rd->hs.cfg_slot = px->cfg_slot;
 	rd->hs.voters = px->voters;
