@@ -352,6 +352,8 @@
  *   PRBD_PX_MUTATION 14: an acceptor answers a barrier without a flush
  *   PRBD_PX_MUTATION 15: a node resetting to a newer epoch takes values
  *                       from it before its install (its log mixes two)
+ *   PRBD_PX_MUTATION 16: learners' acknowledgements and promises count
+ *                       towards the voters' majority
  */
 #include "prbd_paxos.h"
 
@@ -382,7 +384,12 @@ static u32 px_popc(u16 x)
 
 static bool px_majority(const struct prbd_px *px, u16 mask)
 {
+#if PRBD_PX_MUTATION == 16
+	mask &= px->voters | px->learners;
+	return px_popc(mask) * 2 > px_popc(px->voters);
+#else
 	return px_popc(mask & px->voters) * 2 > px_popc(px->voters);
+#endif
 }
 
 static bool px_commit_quorum(const struct prbd_px *px, u16 mask)

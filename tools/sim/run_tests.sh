@@ -11,7 +11,7 @@ rc=0
 "$OUT/px_test" || rc=1
 
 echo "TAP version 13"
-echo "1..30"
+echo "1..32"
 n=0
 campaign() {	# name nodes seeds
 	n=$((n + 1))
@@ -52,6 +52,7 @@ mutation 12 l "flush mode: a barrier completes on the leader's flush alone"
 mutation 13 m "flush mode: a lossy election keeps the old epoch"
 mutation 14 n "flush mode: an acceptor answers a barrier without flushing"
 mutation 15 o "flush mode: a node resetting takes values from the new epoch"
+mutation 16 p "learners count towards the voters' majority"
 # the same bugs must also show up in what clients observe (acknowledged
 # writes, applied sequences, reads) with the protocol-level oracles off
 BUDGET=$((BUDGET * 4))
@@ -67,4 +68,5 @@ mutation 12 l "client-visible, oracle off" --no-oracle
 mutation 13 m "client-visible, oracle off" --no-oracle
 mutation 14 n "client-visible, oracle off" --no-oracle
 mutation 15 o "client-visible, oracle off" --no-oracle
+mutation 16 p "client-visible, oracle off" --no-oracle
 exit $rc

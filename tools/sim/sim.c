@@ -1560,8 +1560,17 @@ static void do_resync(int n)
 	for (i = 1; i <= W.n_nodes; i++) {
 		struct node *y = &W.nd[i];
 
-		/* a source checkpoints first (below): its applied slot */
-		if (i == n || !y->up || y->px->cfg_slot > y->applied ||
+		/*
+		 * A source checkpoints first (below): its applied slot.  Its
+		 * configuration may be newer than that slot (chosen, not
+		 * applied yet: a restarted leader whose configuration entry
+		 * follows its checkpoint); it is installed as it is, like
+		 * prbd_rs_answer_begin() does, since a chosen configuration
+		 * is in effect wherever it is known (prbd_px_restore_entry()).
+		 * Excluding such a source left a group whose only source was
+		 * that leader without a resync (seed 188272).
+		 */
+		if (i == n || !y->up ||
 		    y->resyncing || !src_ok(x, y))
 			continue;
 		if (!src || y->applied > src->applied)
