@@ -260,6 +260,9 @@ static struct {
 	struct trace_ev tr[TRACE_RING];
 	u64 ntr;
 	u64 max_slot;
+	int cache_any;	/* --cache-any: dev_lose() in any order too */
+	/* dev_lose(): slots settled by a kept write (== lose_stamp) */
+	u64 *lose_mark, lose_stamp;
 } W;
 
 static u64 rnd(void)
@@ -699,21 +702,40 @@ static void dev_flush(int n, u64 gen)
 }
 
 /*
- * Flush mode, a crash: the cached writes after a random generation are
- * lost (those before it reached the disk), newest first.
+ * Flush mode, a crash: what the volatile cache held is lost: the writes
+ * after a random generation (a cache that writes back in order).  With
+ * --cache-any, half the time any subset instead, each write lost or kept
+ * at random: a real cache (a disk's, the host page cache under a virtual
+ * disk) writes back in any order, so a later record may survive an
+ * earlier one it depends on.  Per slot, the newest write kept wins; where
+ * every write to it is lost, it holds what it held before the first.
+ * Undone newest first: a lost write gives back what it overwrote, a kept
+ * one settles its slot.  The core and the embedder rules modelled here
+ * do not pass --cache-any yet (Documentation/prbd-write-path.rst, "Still
+ * open"): a record's commit hint may survive the value it vouches for.
  */
 static void dev_lose(int n)
 {
 	struct node *x = &W.nd[n];
 	u64 lo, cut;
+	int any = W.cache_any && rn(2);
+	u32 i;
 
 	if (!x->n_undo)
 		return;
 	lo = x->undo[0].gen - 1;
 	cut = lo + rn(x->wgen - lo + 1);
-	while (x->n_undo && x->undo[x->n_undo - 1].gen > cut) {
-		struct undo *u = &x->undo[--x->n_undo];
+	W.lose_stamp++;
+	for (i = x->n_undo; i-- > 0;) {
+		struct undo *u = &x->undo[i];
+		int lost = any ? (int)rn(2) : u->gen > cut;
 
+		if (u->slot >= MAXS || W.lose_mark[u->slot] == W.lose_stamp)
+			continue;
+		if (!lost) {
+			W.lose_mark[u->slot] = W.lose_stamp;
+			continue;
+		}
 		x->dlog[u->slot] = u->old;
 		x->dhint[u->slot] = u->hint;
 		x->dtok[u->slot] = u->tok;
@@ -2310,6 +2332,9 @@ static void world_alloc(void)
 	W.vchecked = calloc(MAXS, 1);
 	W.first_slot = calloc(MAXID, sizeof(u64));
 	W.acked = calloc(MAXID, 1);
+	W.lose_mark = calloc(MAXS, sizeof(u64));
+	if (!W.lose_mark)
+		exit(2);
 	W.durable_req = calloc(MAXID, 1);
 	W.ack_t = calloc(MAXID, sizeof(u64));
 	if (!W.durable_req || !W.ack_t)
@@ -2713,7 +2738,7 @@ static void print_help(void)
 		"Usage: %s [--seed N | --seeds A:B] [--nodes 1..7] [--jobs J]\n"
 		"           [--fault-ms MS] [--trace] [--find-bug] [--name S]\n"
 		"           [--tap N] [--digest] [--no-oracle] [--no-lease-check]\n"
-		"           [--flush 0|1]\n",
+		"           [--flush 0|1] [--cache-any]\n",
 		"sim");
 	exit(2);
 }
@@ -2753,6 +2778,8 @@ int main(int argc, char **argv)
 			W.force_flush = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--no-lease-check")) {
 			W.no_lease_check = 1;
+		} else if (!strcmp(argv[i], "--cache-any")) {
+			W.cache_any = 1;
 		} else if (!strcmp(argv[i], "--no-oracle")) {
 			W.no_oracle = 1;
 		} else if (!strcmp(argv[i], "--trace")) {
