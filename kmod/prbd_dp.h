@@ -16,9 +16,12 @@
  *    prbd_px_ready(): it proposes queued writes, starts persist batches
  *    and applies, reports completions back to the core.
  *  - each persist batch has a work item on dp->lwq (up to
- *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel),
+ *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel;
+ *    durability = flush: without FUA),
  *    then the acceptor state if it changed; batches are reported to the
  *    core in token order, by whichever work finds the oldest done.
+ *  - dp->flush_work (dp->lwq): durability = flush, the device flushes
+ *    the core asks for (prbd_flush_work()).
  *  - dp->persist_work (ordered dp->pwq) runs checkpoints.  Every
  *    acceptor-state write holds dp->hs_mutex.
  *  - bio completions only count and queue work.

@@ -4,7 +4,9 @@
  * records with FUA, then the acceptor state when a batch carries a new
  * promise or configuration) and reports them to the core in token order;
  * checkpoints: flush the applied data and the slot map, record the applied
- * index, release log space.
+ * index, release log space.  durability = flush: the records are only
+ * written (no FUA), and the device flushes the core asks for to answer a
+ * barrier are issued here (prbd_flush_work()).
  *
  * Threads and locks: up to PRBD_DP_PERSIST_WINDOW batch works run at once
  * on dp->lwq; checkpoints run on the ordered dp->pwq.  Every acceptor-state

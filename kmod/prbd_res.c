@@ -473,7 +473,8 @@ MODULE_PARM_DESC(experimental_flush,
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0 (also when already up with the same durability), -EBUSY (up
- * with another durability), -EOPNOTSUPP (flush without experimental_flush),
+ * with another durability), -EOPNOTSUPP (flush without experimental_flush,
+ * or with peers),
  * -ENODEV or prbd_dp_up()'s error; nothing changed on an error.
  */
 int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
@@ -494,6 +495,16 @@ int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
 	    !READ_ONCE(prbd_experimental_flush)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "durability flush is experimental: load prbd with experimental_flush=1 (unsafe after a crash of a majority until issue 13 is finished)");
+		return -EOPNOTSUPP;
+	}
+	/*
+	 * The barrier of a group of several nodes needs FLUSH/FLUSH_R on the
+	 * wire, which peers refuse until the wire half of issue 13 lands:
+	 * every flush would wait for ever.  The request path handles both.
+	 */
+	if (durability == PRBD_DURABILITY_FLUSH && !list_empty(&res->peers)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "durability flush needs a one-node group until the FLUSH messages cross the wire (issue 13)");
 		return -EOPNOTSUPP;
 	}
 	if (!res->backing) {

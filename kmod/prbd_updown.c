@@ -234,8 +234,9 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
 	dp->pwq = alloc_ordered_workqueue("prbd_%s_ckpt", WQ_MEM_RECLAIM,
 					  res->name);
+	/* the batches, and the flush work beside them (prbd_flush_work()) */
 	dp->lwq = alloc_workqueue("prbd_%s_log", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				  PRBD_DP_PERSIST_WINDOW, res->name);
+				  PRBD_DP_PERSIST_WINDOW + 1, res->name);
 	if (!dp->wq || !dp->pwq || !dp->lwq)
 		goto out_free;
 
