@@ -156,7 +156,7 @@ tgt_prbd1f() {
 	setup)
 		gx 1 "$(res_install_cmd "$(bench_res 1 |
 			sed 's/^node-id = 1$/&\ndurability = flush/')")" || return 1
-		gx 1 'prbdctl create-md r0' || return 1
+		gx 1 'prbdctl create-md --force r0' || return 1	# after prbd1
 		gx 1 'modprobe prbd experimental_flush=1 && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
 		gx 1 'prbdctl status | grep -q "durability flush"' || return 1
 		TGT_VM=1 TGT_DEV=/dev/prbd0
