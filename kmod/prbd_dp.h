@@ -16,9 +16,12 @@
  *    prbd_px_ready(): it proposes queued writes, starts persist batches
  *    and applies, reports completions back to the core.
  *  - each persist batch has a work item on dp->lwq (up to
- *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel),
+ *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel;
+ *    durability = flush: without FUA),
  *    then the acceptor state if it changed; batches are reported to the
  *    core in token order, by whichever work finds the oldest done.
+ *  - dp->flush_work (dp->lwq): durability = flush, the device flushes
+ *    the core asks for (prbd_flush_work()).
  *  - dp->persist_work (ordered dp->pwq) runs checkpoints.  Every
  *    acceptor-state write holds dp->hs_mutex.
  *  - bio completions only count and queue work.
@@ -111,6 +114,7 @@ struct prbd_io {
 	atomic_t pending;	/* outstanding bios */
 	blk_status_t status;
 	bool doubt;		/* proposed by a leadership that ended */
+	u64 bar_id;		/* durability flush: its barrier, 0: none yet */
 	/* a read asked of the leader (prbd_pread.c; dp->pr_lock) */
 	u8 pr_to;		/* the node asked, 0: none now */
 	u32 pr_tries;		/* times sent */
@@ -409,6 +413,19 @@ struct prbd_dp {
 	struct list_head incoming;	/* writes not yet proposed */
 	struct list_head reads;		/* reads waiting for the lease */
 	struct prbd_io **cmds;		/* proposed writes, by blk-mq tag */
+	/*
+	 * durability = flush (prbd_drive.c): flushes and chosen FUA writes
+	 * waiting for a barrier (bar_id 0: not taken yet), oldest first; the
+	 * core's barrier_done and barrier_dropped as last seen; the device
+	 * flushes the core asked for (fl_want) and done (fl_done, by
+	 * prbd_flush_work()), and the last one told to the core.
+	 */
+	bool flush_mode;
+	struct list_head flushes;
+	u64 bar_done, bar_dropped;
+	u64 fl_want, fl_done, fl_told;
+	u64 fl_issued;			/* device flushes issued, ever */
+	u64 bar_completed;		/* flush requests completed, ever */
 	atomic64_t next_id;
 	u8 role, leader;		/* the core's, as last seen */
 	bool primary;			/* may be opened read-write */
@@ -427,6 +444,7 @@ struct prbd_dp {
 	struct work_struct drive_work;
 	struct delayed_work tick_work;
 	struct work_struct persist_work;
+	struct work_struct flush_work;	/* on lwq: prbd_flush_work() */
 
 	/* persistence (batch works, persist_work) */
 	struct prbd_batch *batches;	/* PRBD_DP_PERSIST_WINDOW of them */
@@ -712,6 +730,7 @@ void prbd_checkpoint(struct prbd_dp *dp);
 int prbd_persist_removed(struct prbd_dp *dp, u64 slot);
 void prbd_persist_work(struct work_struct *work);
 void prbd_batch_work(struct work_struct *work);
+void prbd_flush_work(struct work_struct *work);
 
 /* prbd_drive.c */
 void prbd_drive_work(struct work_struct *work);
@@ -719,6 +738,7 @@ void prbd_tick_work(struct work_struct *work);
 extern const struct prbd_tr_ops prbd_drive_tr_ops;
 int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
+void prbd_dp_queue_flush(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open(struct prbd_dp *dp);
 void prbd_dp_close(struct prbd_dp *dp);

@@ -214,6 +214,7 @@ struct prbd_device {
  *	    Only changed while @state is down.
  * @self_role: the local node's role in the resource file: the initial
  *	       configuration while the disk holds none of its own
+ * @durability: strict or flush, as given to the last up (prbd_res_up())
  * @state: down or up
  * @role: primary or secondary
  * @disk_state: diskless, attached, failed
@@ -258,6 +259,7 @@ struct prbd_resource {
 	u32 resync_rate;
 	struct sockaddr_storage listen;
 	enum prbd_member_role self_role;
+	enum prbd_durability durability;
 	enum prbd_res_state state;
 	enum prbd_role role;
 	enum prbd_disk_state disk_state;
@@ -338,7 +340,8 @@ int prbd_res_attach(struct prbd_resource *res, const char *path,
 		    struct netlink_ext_ack *extack);
 int prbd_res_detach(struct prbd_resource *res, bool force,
 		    struct netlink_ext_ack *extack);
-int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
+		const struct nlattr *attr, struct netlink_ext_ack *extack);
 int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack);
 int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		      bool force, struct netlink_ext_ack *extack);

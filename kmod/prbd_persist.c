@@ -4,7 +4,9 @@
  * records with FUA, then the acceptor state when a batch carries a new
  * promise or configuration) and reports them to the core in token order;
  * checkpoints: flush the applied data and the slot map, record the applied
- * index, release log space.
+ * index, release log space.  durability = flush: the records are only
+ * written (no FUA), and the device flushes the core asks for to answer a
+ * barrier are issued here (prbd_flush_work()).
  *
  * Threads and locks: up to PRBD_DP_PERSIST_WINDOW batch works run at once
  * on dp->lwq; checkpoints run on the ordered dp->pwq.  Every acceptor-state
@@ -13,6 +15,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -263,6 +266,44 @@ static void prbd_merge_hs(struct prbd_px_hardstate *hs,
 static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 {
 	return prbd_hs_changed(&b->hs, &dp->hs_disk);
+}
+
+/**
+ * prbd_flush_work() - durability = flush: a device flush the core asked for
+ * @work: dp->flush_work (on dp->lwq, so down waits for it)
+ *
+ * The core asks for a flush (rd->flush_token) to answer a barrier: every
+ * log record written before the flush was issued is then durable.  The
+ * log and the data area share the backing device, so one cache flush of
+ * it covers both.  A flush asked for while one runs queues the work again;
+ * a later flush covers every earlier token (prbd_px_flushed() takes the
+ * highest done).  Synchronous here, off the drive work, which goes on.
+ */
+void prbd_flush_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, flush_work);
+	u64 tok;
+	int err;
+
+	spin_lock(&dp->px_lock);
+	tok = dp->fl_want;
+	spin_unlock(&dp->px_lock);
+	if (tok <= READ_ONCE(dp->fl_done) || READ_ONCE(dp->stopping) ||
+	    READ_ONCE(dp->failed))
+		return;
+	err = blkdev_issue_flush(dp->bdev);
+	if (err) {
+		/* not durable: never reported; the disk is failed */
+		prbd_dp_io_error(dp, err, "flush");
+		WRITE_ONCE(dp->failed, true);
+		prbd_dp_kick(dp);
+		return;
+	}
+	spin_lock(&dp->px_lock);
+	dp->fl_done = max(dp->fl_done, tok);
+	dp->fl_issued++;
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
 }
 
 /* Checkpoints (and the resync's requests for one). */

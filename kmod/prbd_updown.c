@@ -100,6 +100,8 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	spin_lock_init(&dp->px_lock);
 	INIT_LIST_HEAD(&dp->incoming);
 	INIT_LIST_HEAD(&dp->reads);
+	INIT_LIST_HEAD(&dp->flushes);
+	dp->flush_mode = res->durability == PRBD_DURABILITY_FLUSH;
 	INIT_LIST_HEAD(&dp->applies);
 	init_llist_head(&dp->applies_done);
 	prbd_rs_lists_init(dp);
@@ -107,6 +109,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	prbd_repl_init(dp);
 	INIT_WORK(&dp->drive_work, prbd_drive_work);
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
+	INIT_WORK(&dp->flush_work, prbd_flush_work);
 	mutex_init(&dp->hs_mutex);
 	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
 	atomic_set(&dp->open_rw, 0);
@@ -231,8 +234,9 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
 	dp->pwq = alloc_ordered_workqueue("prbd_%s_ckpt", WQ_MEM_RECLAIM,
 					  res->name);
+	/* the batches, and the flush work beside them (prbd_flush_work()) */
 	dp->lwq = alloc_workqueue("prbd_%s_log", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				  PRBD_DP_PERSIST_WINDOW, res->name);
+				  PRBD_DP_PERSIST_WINDOW + 1, res->name);
 	if (!dp->wq || !dp->pwq || !dp->lwq)
 		goto out_free;
 
@@ -292,6 +296,7 @@ static void prbd_dp_fail_rest(struct prbd_dp *dp)
 	dp->role = PRBD_PX_FOLLOWER;
 	list_splice_tail_init(&dp->incoming, &failed);
 	list_splice_tail_init(&dp->reads, &failed);
+	list_splice_tail_init(&dp->flushes, &failed);	/* barriers never done */
 	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
 		cmd = dp->cmds[tag];
 		if (!cmd)

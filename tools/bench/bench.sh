@@ -21,6 +21,8 @@
 #   raw    /dev/vda of guest 1 (virtio-blk on a raw file, cache=none,aio=native)
 #   prbd1  /dev/prbd0, one-node group on guest 1's /dev/vda (majority of one),
 #          set up exactly as selftests/device/single_node.sh
+#   prbd1f the same with durability = flush (module parameter
+#          experimental_flush=1; not in the default list)
 #   drbd   /dev/drbd0, in-tree DRBD 8.4.11 protocol C, guest 1 primary and
 #          guest 2 secondary, each on its own whole /dev/vda with internal meta
 #          data (guest 1's disk is reused after prbd1 is torn down)
@@ -38,7 +40,7 @@
 # a bar plot results-STAMP.png when gnuplot is installed.
 #
 # Settings (environment): BENCH_TARGETS ("raw prbd1 drbd prbd3 prbd5"; also
-# prbd3nr and prbd5nr: without payload relay),
+# prbd3nr and prbd5nr: without payload relay, prbd1f: durability flush),
 # BENCH_RUNTIME (20), BENCH_RAMP (3), BENCH_SIZE (256M), BENCH_OUT
 # (build/bench), BENCH_IDLE_WAIT (900: seconds to wait for other VMs to end).
 # Needs root (the rig) and 'make initramfs' (run when the image is missing).
@@ -138,6 +140,25 @@ tgt_prbd1() { # exactly as selftests/device/single_node.sh
 		gx 1 'prbdctl create-md r0' || return 1
 		gx 1 'modprobe prbd && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
 		gx 1 'prbdctl status | grep -q "role primary"' || return 1
+		TGT_VM=1 TGT_DEV=/dev/prbd0
+		;;
+	teardown) gx 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd' ;;
+	esac
+}
+
+# prbd1 with durability = flush (experimental: fio's direct writes carry no
+# FUA, so no log record is flushed; the checkpoints still flush)
+tgt_prbd1f() {
+	case $1 in
+	nodes) echo 1 ;;
+	label) echo "prbd, 1 node, durability flush" ;;
+	available) ;;
+	setup)
+		gx 1 "$(res_install_cmd "$(bench_res 1 |
+			sed 's/^node-id = 1$/&\ndurability = flush/')")" || return 1
+		gx 1 'prbdctl create-md --force r0' || return 1	# after prbd1
+		gx 1 'modprobe prbd experimental_flush=1 && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
+		gx 1 'prbdctl status | grep -q "durability flush"' || return 1
 		TGT_VM=1 TGT_DEV=/dev/prbd0
 		;;
 	teardown) gx 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd' ;;

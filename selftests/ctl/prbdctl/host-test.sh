@@ -196,6 +196,8 @@ bad 's/^minor = 3/minor = 1024/' "minor 1024" "bad.res:4: invalid minor"
 bad 's/^minor = 3/minor = -1/' "minor -1" "bad.res:4: invalid minor"
 bad 's/^cluster-uuid = .*/cluster-uuid = xyz/' "bad cluster-uuid" "bad.res:5: invalid cluster-uuid"
 bad 's/^on-no-quorum = .*/on-no-quorum = panic/' "bad on-no-quorum" "bad.res:7: invalid on-no-quorum"
+bad '/^resync-rate = /a durability = lazy' "bad durability" "bad.res:9: invalid durability 'lazy' (strict or flush)"
+bad '/^resync-rate = /a durability = flush\ndurability = strict' "duplicate durability" "bad.res:10: duplicate key 'durability'"
 bad 's/^secret = .*/secret = 01234567890123456789012345678901234567890123456789012345678901234/' \
 	"secret of 65 bytes" "bad.res:6: secret must be 1..64 bytes"
 bad 's/^name = r0/name = r\/0/' "bad name" "bad.res:3: invalid resource name"
