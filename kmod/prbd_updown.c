@@ -181,10 +181,17 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 				hs.voters |= BIT(st.members[i].node_id);
 		}
 	}
-	/* flush mode's epoch (see "Flush mode" in paxos/prbd_paxos.c) */
-	hs.epoch = st.epoch;
-	hs.epoch_base = st.epoch_base;
-	hs.erank = st.erank;
+	/*
+	 * Flush mode's epoch (see "Flush mode" in paxos/prbd_paxos.c).
+	 * Strict mode starts at epoch 0, rank 0, as before the fields
+	 * existed (it writes them as 0): an epoch left by an earlier run in
+	 * flush mode would make its peers refuse it (prbd_repl_decode()).
+	 */
+	if (dp->flush_mode) {
+		hs.epoch = st.epoch;
+		hs.epoch_base = st.epoch_base;
+		hs.erank = st.erank;
+	}
 	dp->hs_disk = hs;
 	dp->applied_disk = st.applied_index;
 	dp->removed_disk = st.removed_at;	/* kept by every write */
