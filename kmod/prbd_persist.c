@@ -2,9 +2,10 @@
 /*
  * prbd: persistence - makes the core's persist batches durable (their log
  * records with FUA, then the acceptor state when a batch carries a new
- * promise or configuration) and reports them to the core in token order;
- * checkpoints: flush the applied data and the slot map, record the applied
- * index, release log space.
+ * promise or configuration, or in flush mode a newer epoch) and reports
+ * them to the core in token order; checkpoints: flush the applied data and
+ * the slot map, record the applied index, release log space; the
+ * clean-shutdown mark (prbd_persist_up(), prbd_persist_clean()).
  *
  * Threads and locks: up to PRBD_DP_PERSIST_WINDOW batch works run at once
  * on dp->lwq; checkpoints run on the ordered dp->pwq.  Every acceptor-state
@@ -343,7 +344,8 @@ static void prbd_merge_hs(struct prbd_px_hardstate *hs,
 
 /*
  * Does the batch need the hard state written?  Only for a new promise or
- * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
+ * configuration, or a newer epoch in flush mode (see "Durability rule" and
+ * "Flush mode" in paxos/prbd_paxos.c): the commit
  * index and chosen flags are volatile, re-learned after a restart, so a
  * write costs one log append (FUA) on each node and nothing more.  Commit
  * goes to disk whenever the record is written anyway, and the checkpoint
