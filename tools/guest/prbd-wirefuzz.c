@@ -7,7 +7,11 @@
  * MACs, misaddressed and corrupted frames, and, after a real handshake,
  * frames of every user type whose headers the receiver must refuse, and
  * frames whose MAC or payload tag is wrong (wire version 3: what an
- * on-path attacker without the secret could send).
+ * on-path attacker without the secret could send).  Paxos headers (wire
+ * version 4) carry a random rank with epoch 0, which a strict node
+ * accepts; flush mode's epoch, barriers (FLUSH, FLUSH_R) and suspect
+ * promises, which a node not in flush mode refuses, are classes of their
+ * own, as are a rank below its epoch and an unknown flag.
  *
  *   prbd-wirefuzz --node ID --uuid UUID --secret S --seed N --rounds R
  *                 [--listen ADDR:PORT] PEER_ID@ADDR:PORT...
