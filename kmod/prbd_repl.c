@@ -59,6 +59,10 @@ static_assert((int)PRBD_MSG_DATA == (int)PRBD_WIRE_T_USER);
 static_assert(sizeof(struct prbd_wire_px) +
 	      PRBD_PX_MAX_ENT * sizeof(struct prbd_wire_px_ent) <=
 	      PRBD_WIRE_MAX_HDR);
+/* wire version 4: epoch and erank at 0x30 and 0x38, entries from 0x40 */
+static_assert(offsetof(struct prbd_wire_px, epoch) == 0x30 &&
+	      offsetof(struct prbd_wire_px, erank) == 0x38 &&
+	      sizeof(struct prbd_wire_px) == 0x40);
 
 /* prbd/<resource>/payloads in debugfs: the payload cache at a glance */
 static int prbd_pl_show(struct seq_file *m, void *v)
