@@ -419,6 +419,11 @@ struct prbd_dp {
 	 * core's barrier_done and barrier_dropped as last seen; the device
 	 * flushes the core asked for (fl_want) and done (fl_done, by
 	 * prbd_flush_work()), and the last one told to the core.
+	 * flush_mode is set at up from res->durability, before the acceptor
+	 * state is read (prbd_dp_up()); also read by persistence (epoch
+	 * fields make a batch write the hard state), by the wire (flush-mode
+	 * messages are refused without it) and at up (no clean mark:
+	 * prbd_px_set_suspect()).
 	 */
 	bool flush_mode;
 	struct list_head flushes;
@@ -453,6 +458,14 @@ struct prbd_dp {
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
 	u64 removed_disk;		/* its removed_at: prbd_persist_removed() */
+	/*
+	 * The clean-shutdown mark (PRBD_DISK_ACC_F_UP, inverted): up_disk
+	 * makes every acceptor-state write carry F_UP; set before the first
+	 * write at up, cleared for the last write of a clean down
+	 * (prbd_persist_clean()).  was_clean: the mark found at up.
+	 */
+	bool up_disk;
+	bool was_clean;
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
 	bool ckpt_now;			/* a resync BEGIN waits for one */
 	/* a resync BEGIN held for that checkpoint (drive work) */
@@ -576,6 +589,18 @@ static inline bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
 		    a->sector < sector + (len >> SECTOR_SHIFT))
 			return true;
 	return false;
+}
+
+/*
+ * Did the last run of this resource end with a clean down (the acceptor
+ * state's clean-shutdown mark, read at up)?  False after a crash, a power
+ * cut or a failed disk: in flush mode what was written without a flush
+ * may be gone.  Metadata written before the mark existed reads clean (its
+ * modules wrote every record with FUA).  Context: any, after prbd_dp_up().
+ */
+static inline bool prbd_dp_was_clean(const struct prbd_dp *dp)
+{
+	return dp->was_clean;
 }
 
 /* Make the drive work run (again).  Context: any. */
@@ -728,6 +753,8 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 		  u64 applied, u32 flags);
 void prbd_checkpoint(struct prbd_dp *dp);
 int prbd_persist_removed(struct prbd_dp *dp, u64 slot);
+int prbd_persist_up(struct prbd_dp *dp);
+void prbd_persist_clean(struct prbd_dp *dp);
 void prbd_persist_work(struct work_struct *work);
 void prbd_batch_work(struct work_struct *work);
 void prbd_flush_work(struct work_struct *work);

@@ -75,6 +75,9 @@ struct prbd_md {
  * @rs_cursor: resync: chunks below this are copied
  * @rs_need: resync: done once every slot <= this is applied
  * @removed_at: removed from the group at this slot (prbd_member.c), 0 not
+ * @epoch: the core's hard state epoch (see "Flush mode" in the core)
+ * @epoch_base: the slot up to which that epoch's lossy election decided
+ * @erank: the epoch's rank, the newest leader ballot followed in it
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -86,6 +89,7 @@ struct prbd_acceptor_state {
 	u32 flags;
 	u64 rs_from, rs_cursor, rs_need;
 	u64 removed_at;
+	u64 epoch, epoch_base, erank;
 	u32 nr_members;
 	struct {
 		u32 node_id;

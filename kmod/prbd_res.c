@@ -453,11 +453,13 @@ int prbd_res_detach(struct prbd_resource *res, bool force,
 }
 
 /*
- * durability = flush is not finished in the module: the epoch, its base
- * and rank are not persisted, a reset by full resync and the suspect
- * handling after an unclean restart are missing (the wire and metadata
- * half of issue 13).  Until then a crash of a majority may leave replicas
- * that lost completed, flushed writes, so it is refused unless asked for.
+ * durability = flush is not finished in the module: a node told of a
+ * newer epoch (a lossy election elsewhere) resyncs like any node behind,
+ * copying only the chunks the leader wrote since its applied slot,
+ * instead of being reset (the log of the dropped epoch discarded, the
+ * whole data area copied from a member of the new one).  Until then a
+ * crash of a majority may leave replicas that differ, so it is refused
+ * unless asked for.
  */
 static bool prbd_experimental_flush;
 module_param_named(experimental_flush, prbd_experimental_flush, bool, 0644);
@@ -473,8 +475,7 @@ MODULE_PARM_DESC(experimental_flush,
  *
  * Context: prbd_cfg_mutex held.
  * Return: 0 (also when already up with the same durability), -EBUSY (up
- * with another durability), -EOPNOTSUPP (flush without experimental_flush,
- * or with peers),
+ * with another durability), -EOPNOTSUPP (flush without experimental_flush),
  * -ENODEV or prbd_dp_up()'s error; nothing changed on an error.
  */
 int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
@@ -495,16 +496,6 @@ int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
 	    !READ_ONCE(prbd_experimental_flush)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "durability flush is experimental: load prbd with experimental_flush=1 (unsafe after a crash of a majority until issue 13 is finished)");
-		return -EOPNOTSUPP;
-	}
-	/*
-	 * The barrier of a group of several nodes needs FLUSH/FLUSH_R on the
-	 * wire, which peers refuse until the wire half of issue 13 lands:
-	 * every flush would wait for ever.  The request path handles both.
-	 */
-	if (durability == PRBD_DURABILITY_FLUSH && !list_empty(&res->peers)) {
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "durability flush needs a one-node group until the FLUSH messages cross the wire (issue 13)");
 		return -EOPNOTSUPP;
 	}
 	if (!res->backing) {

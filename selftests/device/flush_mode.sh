@@ -7,8 +7,8 @@
 # parameter, status says "durability flush", N plain O_DIRECT 4k writes
 # cost the backing disk far fewer than N cache flushes (strict: about one
 # each, the FUA of its log record), while an fsync on ext4 still reaches
-# the disk as a cache flush (a barrier), and files survive down/up; a
-# group with peers is refused (FLUSH does not cross the wire yet).
+# the disk as a cache flush (a barrier), files survive down/up and the
+# clean down leaves the clean-shutdown mark (repl/flush_mode: 3 nodes).
 # The flush count is field 16 of /sys/block/vda/stat (flush requests
 # completed); checkpoints, which flush too, are held off with
 # checkpoint_ms = 600000 while counting.
@@ -119,28 +119,18 @@ fsync_flushes() {
 	vm 1 'umount /mnt/p'
 }
 
-# FLUSH/FLUSH_R do not cross the wire yet: a group of several nodes could
-# never complete a flush, so up refuses flush mode when there are peers
-refused_with_peers() {
-	local out
-	vm 1 "$(res_install_cmd "$(repl_res 2 none 6f1c2a34-9d55-4e1b-8a77-0c2f3d4e5f60 \
-		"node-id = 1
-allow-no-secret = yes
-durability = flush")")"
-	vm 1 'modprobe prbd experimental_flush=1'
-	out=$(rig_exec 1 'prbdctl up r0 2>&1') && fail "up with peers and durability flush succeeded"
-	echo "$out"
-	[[ $out == *"one-node group"* ]] || fail "no message about peers"
-	vm 1 '! test -b /dev/prbd0'
-	[[ $(rig_exec 1 'prbdctl status 2>&1') != *r0* ]] || fail "a resource was left"
-	vm 1 'rmmod prbd'
-	rig_dmesg_check 1
-}
-
 fs_down_up() {
 	single_fs_down_up 12 29
 	vm 1 'umount /mnt/p && e2fsck -fn /dev/prbd0 >/dev/null'
 	vm 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd'
+}
+
+clean_mark() {
+	local out
+	out=$(rig_exec 1 'prbdctl show-md r0' 2>&1) || fail "show-md failed: $out"
+	echo "$out" | grep '^shutdown:'
+	echo "$out" | grep -q '^shutdown: clean' || fail "no clean-shutdown mark after a clean down"
+	rig_dmesg_check 1
 }
 
 ktap_run "up with durability flush refused without experimental_flush=1, nothing left" refused_without_param
@@ -150,6 +140,6 @@ ktap_run "experimental_flush=1: up with durability flush, status shows it" flush
 ktap_run "flush: O_DIRECT writes without FUA (few flushes of the backing disk)" flush_no_fua
 ktap_run "flush: an fsync on ext4 reaches the backing disk as a flush" fsync_flushes
 ktap_run "flush: ext4 files survive down/up" fs_down_up
-ktap_run "flush refused on a group with peers, nothing left; no kernel warnings" refused_with_peers
+ktap_run "flush: a clean down leaves the clean-shutdown mark; no kernel warnings" clean_mark
 rig_stop
 ktap_finish
