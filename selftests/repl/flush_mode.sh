@@ -65,7 +65,9 @@ no_fua() {
 }
 
 failover() {
-	local log=$RIG_DIR/blkcheck.log lines t
+	local log=$RIG_DIR/blkcheck.log lines
+	# blkcheck takes a block no completed write covers for zeros
+	vm 1 'dd if=/dev/zero of=/dev/prbd0 bs=1M count=16 oflag=direct 2>/dev/null'
 	rig_exec 1 'prbd-blkcheck write /dev/prbd0 4096 1000000 9' > "$log" 2>&1 &
 	sleep 10
 	rig_crash 1
@@ -83,7 +85,7 @@ failover() {
 rejoin() {
 	rig_boot 1 && rig_wait 1 || fail "node 1 did not reboot"
 	repl_write_res 1 $N "" "" "durability = flush"
-	vm 1 'prbdctl show-md r0 | grep "^shutdown: not clean"'
+	vm 1 'prbdctl show-md /dev/vda | grep "^shutdown: not clean"'
 	vm 1 "modprobe prbd $REPL_MOD_OPTS && prbdctl up r0"
 	vm 1 'dmesg | grep -i suspect || true'
 	repl_same 4096 1 2 3
@@ -120,7 +122,9 @@ clean_mark() {
 	local out
 	vm 3 'prbdctl secondary r0'
 	vm 1 'prbdctl down r0'
-	out=$(rig_exec 1 'prbdctl show-md r0' 2>&1) || fail "show-md failed: $out"
+	# prbd wrote the metadata with bios: drop what the page cache holds
+	out=$(rig_exec 1 'blockdev --flushbufs /dev/vda; prbdctl show-md /dev/vda' 2>&1) ||
+		fail "show-md failed: $out"
 	echo "$out" | grep '^shutdown:'
 	echo "$out" | grep -q '^shutdown: clean' ||
 		fail "no clean-shutdown mark after a clean down"
