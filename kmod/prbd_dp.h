@@ -16,9 +16,12 @@
  *    prbd_px_ready(): it proposes queued writes, starts persist batches
  *    and applies, reports completions back to the core.
  *  - each persist batch has a work item on dp->lwq (up to
- *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel),
+ *    PRBD_DP_PERSIST_WINDOW at once): its log records (FUA, in parallel;
+ *    durability = flush: without FUA),
  *    then the acceptor state if it changed; batches are reported to the
  *    core in token order, by whichever work finds the oldest done.
+ *  - dp->flush_work (dp->lwq): durability = flush, the device flushes
+ *    the core asks for (prbd_flush_work()).
  *  - dp->persist_work (ordered dp->pwq) runs checkpoints.  Every
  *    acceptor-state write holds dp->hs_mutex.
  *  - bio completions only count and queue work.
@@ -111,6 +114,7 @@ struct prbd_io {
 	atomic_t pending;	/* outstanding bios */
 	blk_status_t status;
 	bool doubt;		/* proposed by a leadership that ended */
+	u64 bar_id;		/* durability flush: its barrier, 0: none yet */
 	/* a read asked of the leader (prbd_pread.c; dp->pr_lock) */
 	u8 pr_to;		/* the node asked, 0: none now */
 	u32 pr_tries;		/* times sent */
@@ -409,6 +413,24 @@ struct prbd_dp {
 	struct list_head incoming;	/* writes not yet proposed */
 	struct list_head reads;		/* reads waiting for the lease */
 	struct prbd_io **cmds;		/* proposed writes, by blk-mq tag */
+	/*
+	 * durability = flush (prbd_drive.c): flushes and chosen FUA writes
+	 * waiting for a barrier (bar_id 0: not taken yet), oldest first; the
+	 * core's barrier_done and barrier_dropped as last seen; the device
+	 * flushes the core asked for (fl_want) and done (fl_done, by
+	 * prbd_flush_work()), and the last one told to the core.
+	 * flush_mode is set at up from res->durability, before the acceptor
+	 * state is read (prbd_dp_up()); also read by persistence (epoch
+	 * fields make a batch write the hard state), by the wire (flush-mode
+	 * messages are refused without it) and at up (no clean mark:
+	 * prbd_px_set_suspect()).
+	 */
+	bool flush_mode;
+	struct list_head flushes;
+	u64 bar_done, bar_dropped;
+	u64 fl_want, fl_done, fl_told;
+	u64 fl_issued;			/* device flushes issued, ever */
+	u64 bar_completed;		/* flush requests completed, ever */
 	atomic64_t next_id;
 	u8 role, leader;		/* the core's, as last seen */
 	bool primary;			/* may be opened read-write */
@@ -427,6 +449,7 @@ struct prbd_dp {
 	struct work_struct drive_work;
 	struct delayed_work tick_work;
 	struct work_struct persist_work;
+	struct work_struct flush_work;	/* on lwq: prbd_flush_work() */
 
 	/* persistence (batch works, persist_work) */
 	struct prbd_batch *batches;	/* PRBD_DP_PERSIST_WINDOW of them */
@@ -435,6 +458,14 @@ struct prbd_dp {
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
 	u64 removed_disk;		/* its removed_at: prbd_persist_removed() */
+	/*
+	 * The clean-shutdown mark (PRBD_DISK_ACC_F_UP, inverted): up_disk
+	 * makes every acceptor-state write carry F_UP; set before the first
+	 * write at up, cleared for the last write of a clean down
+	 * (prbd_persist_clean()).  was_clean: the mark found at up.
+	 */
+	bool up_disk;
+	bool was_clean;
 	unsigned long ckpt_at;		/* jiffies of the last checkpoint */
 	bool ckpt_now;			/* a resync BEGIN waits for one */
 	/* a resync BEGIN held for that checkpoint (drive work) */
@@ -558,6 +589,18 @@ static inline bool prbd_apply_busy(struct prbd_dp *dp, u64 sector, u32 len)
 		    a->sector < sector + (len >> SECTOR_SHIFT))
 			return true;
 	return false;
+}
+
+/*
+ * Did the last run of this resource end with a clean down (the acceptor
+ * state's clean-shutdown mark, read at up)?  False after a crash, a power
+ * cut or a failed disk: in flush mode what was written without a flush
+ * may be gone.  Metadata written before the mark existed reads clean (its
+ * modules wrote every record with FUA).  Context: any, after prbd_dp_up().
+ */
+static inline bool prbd_dp_was_clean(const struct prbd_dp *dp)
+{
+	return dp->was_clean;
 }
 
 /* Make the drive work run (again).  Context: any. */
@@ -710,8 +753,11 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 		  u64 applied, u32 flags);
 void prbd_checkpoint(struct prbd_dp *dp);
 int prbd_persist_removed(struct prbd_dp *dp, u64 slot);
+int prbd_persist_up(struct prbd_dp *dp);
+void prbd_persist_clean(struct prbd_dp *dp);
 void prbd_persist_work(struct work_struct *work);
 void prbd_batch_work(struct work_struct *work);
+void prbd_flush_work(struct work_struct *work);
 
 /* prbd_drive.c */
 void prbd_drive_work(struct work_struct *work);
@@ -719,6 +765,7 @@ void prbd_tick_work(struct work_struct *work);
 extern const struct prbd_tr_ops prbd_drive_tr_ops;
 int prbd_dp_wait_leader(struct prbd_dp *dp, bool make_primary);
 blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd);
+void prbd_dp_queue_flush(struct prbd_dp *dp, struct prbd_io *cmd);
 bool prbd_dp_queue_read(struct prbd_dp *dp, struct prbd_io *cmd);
 int prbd_dp_open(struct prbd_dp *dp);
 void prbd_dp_close(struct prbd_dp *dp);

@@ -95,6 +95,63 @@ blk_status_t prbd_dp_queue_write(struct prbd_dp *dp, struct prbd_io *cmd)
 }
 
 /**
+ * prbd_dp_queue_flush() - durability = flush: a flush request
+ * @dp: the data path (dp->flush_mode)
+ * @cmd: an empty flush (REQ_OP_FLUSH, or an empty write with REQ_PREFLUSH
+ *	 or REQ_FUA)
+ *
+ * It must make every write completed before it durable on a majority: the
+ * drive work takes a barrier once this node leads (prbd_take_barriers()),
+ * which covers every slot proposed by then, so every completed write; the
+ * request completes when the barrier does (prbd_end_barriers()).  A node
+ * that neither leads nor is primary wrote nothing through this device:
+ * nothing of its own to make durable, it completes at once.
+ */
+void prbd_dp_queue_flush(struct prbd_dp *dp, struct prbd_io *cmd)
+{
+	bool now;
+
+	if (READ_ONCE(dp->failed)) {
+		prbd_io_end(cmd, BLK_STS_IOERR);
+		return;
+	}
+	cmd->bar_id = 0;
+	spin_lock(&dp->px_lock);
+	now = !dp->primary && dp->role != PRBD_PX_LEADER;
+	if (!now)
+		list_add_tail(&cmd->list, &dp->flushes);
+	spin_unlock(&dp->px_lock);
+	if (now)
+		prbd_io_end(cmd, BLK_STS_OK);
+	else
+		prbd_dp_kick(dp);
+}
+
+/*
+ * A write is chosen and its apply started (or done): complete it.  In
+ * durability = flush a write with REQ_FUA must also be durable on a
+ * majority: it waits for a barrier taken after it was chosen, so one that
+ * covers its slot (prbd_take_barriers()).  Its id is cleared: the request
+ * no longer names a proposal (dp->cmds[] was cleared), and a failure must
+ * not drop the payload an apply or a peer may still need.
+ */
+static void prbd_write_done(struct prbd_dp *dp, struct prbd_io *cmd,
+			    blk_status_t status)
+{
+	if (!status && dp->flush_mode &&
+	    (cmd->rq->cmd_flags & (REQ_FUA | REQ_PREFLUSH))) {
+		cmd->id = 0;
+		cmd->bar_id = 0;
+		spin_lock(&dp->px_lock);
+		list_add_tail(&cmd->list, &dp->flushes);
+		spin_unlock(&dp->px_lock);
+		prbd_dp_kick(dp);
+		return;
+	}
+	prbd_io_end(cmd, status);
+}
+
+/**
  * prbd_dp_queue_read() - may a read be served from the data area now?
  * @dp: the data path
  * @cmd: the read
@@ -484,6 +541,8 @@ static void prbd_apply_policy(struct prbd_dp *dp, struct list_head *failed)
 	if (!fail)
 		return;
 	list_splice_tail_init(&dp->incoming, failed);
+	/* flushes too (their ids are 0: no payload dropped) */
+	list_splice_tail_init(&dp->flushes, failed);
 	if (dp->primary || READ_ONCE(dp->failed))
 		list_splice_tail_init(&dp->reads, failed);
 }
@@ -571,6 +630,62 @@ static void prbd_propose_writes(struct prbd_dp *dp)
 	}
 }
 
+/*
+ * durability = flush: report the device flushes done to the core, and
+ * take a barrier for each flush (or chosen FUA write) waiting for one,
+ * oldest first.  A barrier taken now covers every slot proposed so far,
+ * so every write completed before the flush arrived, and a FUA write's
+ * own slot (it is queued here only once chosen).  Not leading, or the
+ * core busy (phase 1 not over): like a proposal, they wait for the next
+ * run (prbd_apply_policy() fails them when I/O must fail).  Context:
+ * px_lock held.
+ */
+static void prbd_take_barriers(struct prbd_dp *dp)
+{
+	struct prbd_io *cmd;
+	u64 id;
+
+	if (!dp->flush_mode)
+		return;
+	if (dp->fl_done > dp->fl_told) {
+		dp->fl_told = dp->fl_done;
+		prbd_px_flushed(dp->px, dp->fl_done);
+	}
+	list_for_each_entry(cmd, &dp->flushes, list) {
+		if (cmd->bar_id)
+			continue;
+		if (dp->role != PRBD_PX_LEADER ||
+		    prbd_px_barrier(dp->px, &id))
+			return;
+		cmd->bar_id = id;
+	}
+}
+
+/*
+ * Flushes whose barrier completed move to @done; those whose barrier the
+ * core dropped (this node stopped leading before it completed) to
+ * @failed.  They fail rather than take a new barrier: the next leader may
+ * come from a lossy election (a majority restarted uncleanly), which may
+ * have dropped writes the flush covered, and a barrier taken then would
+ * complete without them, hiding the loss.  Retrying would be safe only
+ * within one epoch, which this node cannot tell yet (the epochs are not
+ * on the wire).  Context: px_lock held.
+ */
+static void prbd_end_barriers(struct prbd_dp *dp, struct list_head *done,
+			      struct list_head *failed)
+{
+	struct prbd_io *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, &dp->flushes, list) {
+		if (!cmd->bar_id)
+			continue;
+		if (cmd->bar_id <= dp->bar_done)
+			list_move_tail(&cmd->list, done);
+		else if (cmd->bar_id <= dp->bar_dropped)
+			list_move_tail(&cmd->list, failed);
+	}
+}
+
 /* Take the core's output: persist batch, apply range, role. */
 static void prbd_take_ready(struct prbd_dp *dp)
 {
@@ -590,6 +705,12 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		dp->pl_purge = true;	/* a deposed leader's payloads */
 	dp->leader = rd.leader;
 	dp->core_log_start = rd.hs.log_start;
+	dp->bar_done = rd.barrier_done;
+	dp->bar_dropped = rd.barrier_dropped;
+	if (rd.flush_token) {
+		dp->fl_want = max(dp->fl_want, rd.flush_token);
+		queue_work(dp->lwq, &dp->flush_work);
+	}
 	prbd_track_leadership(dp, &rd);
 	if (rd.persist_token) {
 		/* the core issues at most PRBD_DP_PERSIST_WINDOW at once */
@@ -731,7 +852,7 @@ static void prbd_apply_started(struct prbd_dp *dp, struct prbd_apply *a)
 	a->cmd = NULL;
 	a->early = true;
 	atomic_inc(&dp->n_early);
-	prbd_io_end(cmd, BLK_STS_OK);
+	prbd_write_done(dp, cmd, BLK_STS_OK);
 }
 
 static void prbd_retry_applies(struct prbd_dp *dp)
@@ -895,8 +1016,8 @@ static void prbd_reap_applies(struct prbd_dp *dp)
 				dp->n_doubt--;
 			}
 			spin_unlock(&dp->px_lock);
-			prbd_io_end(a->cmd, a->err ? BLK_STS_IOERR :
-				     BLK_STS_OK);
+			prbd_write_done(dp, a->cmd, a->err ? BLK_STS_IOERR :
+					BLK_STS_OK);
 		}
 		if (a->early)
 			atomic_dec(&dp->n_early);
@@ -970,20 +1091,35 @@ static void prbd_detach_failed(struct prbd_dp *dp)
 	dp->res_changed = true;
 }
 
+static void prbd_complete_flushes(struct prbd_dp *dp, struct list_head *done)
+{
+	struct prbd_io *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, done, list) {
+		list_del_init(&cmd->list);
+		dp->bar_completed++;
+		prbd_io_end(cmd, BLK_STS_OK);
+	}
+}
+
 void prbd_drive_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, drive_work);
 	unsigned int noio = memalloc_noio_save();
 	LIST_HEAD(failed);
+	LIST_HEAD(flushed);
 
 	prbd_detach_failed(dp);
 	prbd_reap_applies(dp);
 	spin_lock(&dp->px_lock);
 	if (!prbd_member_step(dp))
 		prbd_propose_writes(dp);
+	prbd_take_barriers(dp);
 	prbd_take_ready(dp);
+	prbd_end_barriers(dp, &flushed, &failed);
 	prbd_apply_policy(dp, &failed);
 	spin_unlock(&dp->px_lock);
+	prbd_complete_flushes(dp, &flushed);
 	prbd_fail_ios(dp, &failed);
 	prbd_member_send(dp);
 	prbd_dp_kick_reclaim(dp);

@@ -75,6 +75,9 @@ struct prbd_md {
  * @rs_cursor: resync: chunks below this are copied
  * @rs_need: resync: done once every slot <= this is applied
  * @removed_at: removed from the group at this slot (prbd_member.c), 0 not
+ * @epoch: the core's hard state epoch (see "Flush mode" in the core)
+ * @epoch_base: the slot up to which that epoch's lossy election decided
+ * @erank: the epoch's rank, the newest leader ballot followed in it
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -86,6 +89,7 @@ struct prbd_acceptor_state {
 	u32 flags;
 	u64 rs_from, rs_cursor, rs_need;
 	u64 removed_at;
+	u64 epoch, epoch_base, erank;
 	u32 nr_members;
 	struct {
 		u32 node_id;
@@ -214,6 +218,7 @@ struct prbd_device {
  *	    Only changed while @state is down.
  * @self_role: the local node's role in the resource file: the initial
  *	       configuration while the disk holds none of its own
+ * @durability: strict or flush, as given to the last up (prbd_res_up())
  * @state: down or up
  * @role: primary or secondary
  * @disk_state: diskless, attached, failed
@@ -258,6 +263,7 @@ struct prbd_resource {
 	u32 resync_rate;
 	struct sockaddr_storage listen;
 	enum prbd_member_role self_role;
+	enum prbd_durability durability;
 	enum prbd_res_state state;
 	enum prbd_role role;
 	enum prbd_disk_state disk_state;
@@ -338,7 +344,8 @@ int prbd_res_attach(struct prbd_resource *res, const char *path,
 		    struct netlink_ext_ack *extack);
 int prbd_res_detach(struct prbd_resource *res, bool force,
 		    struct netlink_ext_ack *extack);
-int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack);
+int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
+		const struct nlattr *attr, struct netlink_ext_ack *extack);
 int prbd_res_down(struct prbd_resource *res, struct netlink_ext_ack *extack);
 int prbd_res_set_role(struct prbd_resource *res, enum prbd_role role,
 		      bool force, struct netlink_ext_ack *extack);

@@ -51,6 +51,17 @@ MODULE_INFO(prbd_test, "BROKEN: log records without REQ_FUA");
 #define PRBD_LOG_REC_OPF	(REQ_OP_WRITE | REQ_FUA)
 #endif
 
+/*
+ * durability = flush: a record counts as accepted once written, no FUA
+ * (DRBD's contract, "Flush mode" in paxos/prbd_paxos.c); the device flush
+ * of a barrier (prbd_flush_work()) makes it durable.  The acceptor state
+ * keeps PREFLUSH | FUA: promises and configurations are never lost.
+ */
+static blk_opf_t prbd_log_rec_opf(const struct prbd_dp *dp)
+{
+	return dp->flush_mode ? REQ_OP_WRITE : PRBD_LOG_REC_OPF;
+}
+
 u32 prbd_log_need(u32 len)
 {
 	return PRBD_LOG_BLK + round_up(len, PRBD_LOG_BLK);
@@ -317,7 +328,8 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	atomic_inc(&io->pending);
 	if (!pages && cmd && len) {
 		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
-					 PRBD_LOG_REC_OPF, prbd_log_io_endio, io);
+					 prbd_log_rec_opf(dp),
+					 prbd_log_io_endio, io);
 		if (err) {
 			atomic_dec(&io->pending);
 			goto out_free_hdr;
@@ -325,7 +337,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 		return 0;
 	}
 	bio = prbd_pages_bio(dp, hdr, pages, len, off >> SECTOR_SHIFT,
-			     PRBD_LOG_REC_OPF);
+			     prbd_log_rec_opf(dp));
 	bio->bi_end_io = prbd_log_io_endio;
 	bio->bi_private = io;
 	submit_bio(bio);

@@ -356,6 +356,9 @@ void prbd_md_get_acceptor(const struct prbd_md *md,
 	st->rs_cursor = le64_to_cpu(acc->rs_cursor);
 	st->rs_need = le64_to_cpu(acc->rs_need);
 	st->removed_at = le64_to_cpu(acc->removed_at);
+	st->epoch = le64_to_cpu(acc->epoch);
+	st->epoch_base = le64_to_cpu(acc->epoch_base);
+	st->erank = le64_to_cpu(acc->erank);
 	st->nr_members = le32_to_cpu(acc->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		st->members[i].node_id = le32_to_cpu(acc->members[i].node_id);
@@ -400,6 +403,9 @@ int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 	acc.rs_cursor = cpu_to_le64(st->rs_cursor);
 	acc.rs_need = cpu_to_le64(st->rs_need);
 	acc.removed_at = cpu_to_le64(st->removed_at);
+	acc.epoch = cpu_to_le64(st->epoch);
+	acc.epoch_base = cpu_to_le64(st->epoch_base);
+	acc.erank = cpu_to_le64(st->erank);
 	acc.nr_members = cpu_to_le32(st->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		acc.members[i].node_id = cpu_to_le32(st->members[i].node_id);

@@ -96,7 +96,13 @@ static const struct nla_policy prbd_nl_res_new_policy[PRBD_ATTR_ALLOW_NO_SECRET 
 	[PRBD_ATTR_ALLOW_NO_SECRET] = { .type = NLA_FLAG },
 };
 
-/* res-del, res-get (do and dump), up, down, secondary */
+/* up */
+static const struct nla_policy prbd_nl_up_policy[PRBD_ATTR_DURABILITY + 1] = {
+	PRBD_NL_NAME_POLICY,
+	[PRBD_ATTR_DURABILITY] = NLA_POLICY_MAX(NLA_U32, PRBD_DURABILITY_MAX),
+};
+
+/* res-del, res-get (do and dump), down, secondary */
 static const struct nla_policy prbd_nl_name_policy[PRBD_ATTR_NAME + 1] = {
 	PRBD_NL_NAME_POLICY,
 };
@@ -173,7 +179,7 @@ static size_t prbd_nl_res_size(const struct prbd_resource *res)
 		nla_total_size(sizeof(struct in6_addr)) + /* states, role, sync */
 		nla_total_size_64bit(sizeof(u64)) * 4;	/* match-index, rs_* */
 	size_t size = nla_total_size(PRBD_NAME_SIZE) +
-		nla_total_size(sizeof(u32)) * 11 +	/* minor ... member-role */
+		nla_total_size(sizeof(u32)) * 12 +	/* minor ... durability */
 		nla_total_size(0) +			/* RESYNC nest */
 		nla_total_size(sizeof(u32)) +		/* source */
 		nla_total_size_64bit(sizeof(u64)) * 3 +	/* done, total, rate */
@@ -451,6 +457,7 @@ static int prbd_nl_fill_res(struct sk_buff *skb, struct prbd_resource *res,
 	    nla_put_u64_64bit(skb, PRBD_ATTR_CONFIG_EPOCH, cfg.epoch,
 			      PRBD_ATTR_PAD) ||
 	    nla_put_u32(skb, PRBD_ATTR_MEMBER_ROLE, res->self_role) ||
+	    nla_put_u32(skb, PRBD_ATTR_DURABILITY, res->durability) ||
 	    prbd_nl_put_listen(skb, res))
 		goto cancel;
 	if (res->backing &&
@@ -1116,7 +1123,11 @@ static int prbd_nl_state_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	switch (info->genlhdr->cmd) {
 	case PRBD_CMD_UP:
-		err = prbd_res_up(res, info->extack);
+		err = prbd_res_up(res, info->attrs[PRBD_ATTR_DURABILITY] ?
+				  nla_get_u32(info->attrs[PRBD_ATTR_DURABILITY]) :
+				  PRBD_DURABILITY_STRICT,
+				  info->attrs[PRBD_ATTR_DURABILITY],
+				  info->extack);
 		break;
 	case PRBD_CMD_DOWN:
 		err = prbd_res_down(res, info->extack);
@@ -1454,8 +1465,8 @@ static const struct genl_ops prbd_nl_ops[] = {
 	{
 		.cmd = PRBD_CMD_UP,
 		.doit = prbd_nl_state_doit,
-		.policy = prbd_nl_name_policy,
-		.maxattr = ARRAY_SIZE(prbd_nl_name_policy) - 1,
+		.policy = prbd_nl_up_policy,
+		.maxattr = ARRAY_SIZE(prbd_nl_up_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{

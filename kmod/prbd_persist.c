@@ -2,9 +2,13 @@
 /*
  * prbd: persistence - makes the core's persist batches durable (their log
  * records with FUA, then the acceptor state when a batch carries a new
- * promise or configuration) and reports them to the core in token order;
- * checkpoints: flush the applied data and the slot map, record the applied
- * index, release log space.
+ * promise or configuration, or in flush mode a newer epoch) and reports
+ * them to the core in token order; checkpoints: flush the applied data and
+ * the slot map, record the applied index, release log space; the
+ * clean-shutdown mark (prbd_persist_up(), prbd_persist_clean()).
+ * durability = flush: the records are only written (no FUA), and the
+ * device flushes the core asks for to answer a barrier are issued here
+ * (prbd_flush_work()).
  *
  * Threads and locks: up to PRBD_DP_PERSIST_WINDOW batch works run at once
  * on dp->lwq; checkpoints run on the ordered dp->pwq.  Every acceptor-state
@@ -13,6 +17,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -79,7 +84,19 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
 	st->commit_index = hs->commit;
 	st->applied_index = applied;
 	st->flags = flags | (READ_ONCE(dp->amnesiac) ?
-			     PRBD_DISK_ACC_F_AMNESIAC : 0);
+			     PRBD_DISK_ACC_F_AMNESIAC : 0) |
+		    (dp->up_disk ? PRBD_DISK_ACC_F_UP : 0);
+	/*
+	 * Flush mode's epoch (see prbd_batch_needs_hs()).  Strict mode
+	 * never has a lossy election (epoch and base stay 0) and its ranks
+	 * order nothing: written as 0, so that a module older than these
+	 * fields still reads the record of a clean down.
+	 */
+	if (READ_ONCE(dp->flush_mode)) {
+		st->epoch = hs->epoch;
+		st->epoch_base = hs->epoch_base;
+		st->erank = hs->erank;
+	}
 	/*
 	 * The configuration of the slot that removed this node leaves it
 	 * out (prbd_md_acc_check()); one that holds it proves the removal
@@ -159,6 +176,60 @@ int prbd_persist_removed(struct prbd_dp *dp, u64 slot)
 	return err;
 }
 
+/**
+ * prbd_persist_up() - record durably that the resource is up
+ * @dp: the data path, its acceptor state read (hs_disk and the rest)
+ *
+ * Writes the acceptor state read at up again with %PRBD_DISK_ACC_F_UP
+ * (preflush + FUA), before anything else is written to the disk (log
+ * replay, records, data area): a crash from here on leaves the mark not
+ * clean.  Every later write keeps it, until prbd_persist_clean().
+ *
+ * Context: prbd_dp_up(), before the works start.
+ * Return: 0 or the write's error.
+ */
+int prbd_persist_up(struct prbd_dp *dp)
+{
+	struct prbd_px_hardstate hs = dp->hs_disk;
+	int err;
+
+	mutex_lock(&dp->hs_mutex);
+	dp->up_disk = true;
+	err = prbd_write_hs(dp, &hs, dp->applied_disk, dp->rs_flags_disk);
+	mutex_unlock(&dp->hs_mutex);
+	return err;
+}
+
+/**
+ * prbd_persist_clean() - set the clean-shutdown mark (a clean down)
+ * @dp: the data path, stopped: every work idle, the last checkpoint done
+ *
+ * Writes the acceptor state last written again without
+ * %PRBD_DISK_ACC_F_UP.  Its preflush makes everything written before it
+ * durable (log records, the data area), which is what "clean" promises
+ * to the next up.  A failed disk gets no mark: the next up finds it not
+ * clean.
+ *
+ * Context: prbd_dp_down(), process, may sleep.
+ */
+void prbd_persist_clean(struct prbd_dp *dp)
+{
+	struct prbd_px_hardstate hs;
+	int err;
+
+	mutex_lock(&dp->hs_mutex);
+	if (!READ_ONCE(dp->failed)) {
+		dp->up_disk = false;
+		hs = dp->hs_disk;
+		err = prbd_write_hs(dp, &hs, dp->applied_disk,
+				    dp->rs_flags_disk);
+		if (err)
+			pr_warn("%s: down: cannot record the clean shutdown: %d\n",
+				dp->res->name, err);
+	}
+	mutex_unlock(&dp->hs_mutex);
+}
+
 static bool prbd_hs_changed(const struct prbd_px_hardstate *a,
 			    const struct prbd_px_hardstate *b)
 {
@@ -236,6 +307,23 @@ void prbd_checkpoint(struct prbd_dp *dp)
 }
 
 /*
+ * Is @a's epoch newer than @b's?  The core's order (px_rank_key(), see
+ * "Flush mode" in paxos/prbd_paxos.c): the higher rank, and at one rank
+ * the epoch a lossy leader started at it; within one epoch and rank, the
+ * higher base.
+ */
+static bool prbd_hs_epoch_newer(const struct prbd_px_hardstate *a,
+				const struct prbd_px_hardstate *b)
+{
+	u64 ka = a->erank << 1 | (a->epoch && a->epoch == a->erank);
+	u64 kb = b->erank << 1 | (b->epoch && b->epoch == b->erank);
+
+	if (ka != kb)
+		return ka > kb;
+	return a->epoch == b->epoch && a->epoch_base > b->epoch_base;
+}
+
+/*
  * A batch's hard state is a snapshot from when it was issued; a checkpoint
  * since may have written a newer configuration (or a promise): never go
  * back to an older one.
@@ -250,11 +338,18 @@ static void prbd_merge_hs(struct prbd_px_hardstate *hs,
 	}
 	hs->promised = max(hs->promised, disk->promised);
 	hs->commit = max(hs->commit, disk->commit);
+	/* the epoch of the higher rank is the newer (prbd_hs_epoch_newer()) */
+	if (prbd_hs_epoch_newer(disk, hs)) {
+		hs->epoch = disk->epoch;
+		hs->epoch_base = disk->epoch_base;
+		hs->erank = disk->erank;
+	}
 }
 
 /*
  * Does the batch need the hard state written?  Only for a new promise or
- * configuration (see "Durability rule" in paxos/prbd_paxos.c): the commit
+ * configuration, or a newer epoch in flush mode (see "Durability rule" and
+ * "Flush mode" in paxos/prbd_paxos.c): the commit
  * index and chosen flags are volatile, re-learned after a restart, so a
  * write costs one log append (FUA) on each node and nothing more.  Commit
  * goes to disk whenever the record is written anyway, and the checkpoint
@@ -262,7 +357,54 @@ static void prbd_merge_hs(struct prbd_px_hardstate *hs,
  */
 static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 {
+	/*
+	 * Flush mode: the epoch, its base and rank too (the rank durable
+	 * before a P2B to a new leader leaves, the epoch with its base).
+	 * Strict mode has epoch 0 for ever and ignores ranks (they only
+	 * order epochs): they go along when the record is written anyway.
+	 */
+	if (READ_ONCE(dp->flush_mode) &&
+	    prbd_hs_epoch_newer(&b->hs, &dp->hs_disk))
+		return true;
 	return prbd_hs_changed(&b->hs, &dp->hs_disk);
+}
+
+/**
+ * prbd_flush_work() - durability = flush: a device flush the core asked for
+ * @work: dp->flush_work (on dp->lwq, so down waits for it)
+ *
+ * The core asks for a flush (rd->flush_token) to answer a barrier: every
+ * log record written before the flush was issued is then durable.  The
+ * log and the data area share the backing device, so one cache flush of
+ * it covers both.  A flush asked for while one runs queues the work again;
+ * a later flush covers every earlier token (prbd_px_flushed() takes the
+ * highest done).  Synchronous here, off the drive work, which goes on.
+ */
+void prbd_flush_work(struct work_struct *work)
+{
+	struct prbd_dp *dp = container_of(work, struct prbd_dp, flush_work);
+	u64 tok;
+	int err;
+
+	spin_lock(&dp->px_lock);
+	tok = dp->fl_want;
+	spin_unlock(&dp->px_lock);
+	if (tok <= READ_ONCE(dp->fl_done) || READ_ONCE(dp->stopping) ||
+	    READ_ONCE(dp->failed))
+		return;
+	err = blkdev_issue_flush(dp->bdev);
+	if (err) {
+		/* not durable: never reported; the disk is failed */
+		prbd_dp_io_error(dp, err, "flush");
+		WRITE_ONCE(dp->failed, true);
+		prbd_dp_kick(dp);
+		return;
+	}
+	spin_lock(&dp->px_lock);
+	dp->fl_done = max(dp->fl_done, tok);
+	dp->fl_issued++;
+	spin_unlock(&dp->px_lock);
+	prbd_dp_kick(dp);
 }
 
 /* Checkpoints (and the resync's requests for one). */

@@ -59,6 +59,10 @@ static_assert((int)PRBD_MSG_DATA == (int)PRBD_WIRE_T_USER);
 static_assert(sizeof(struct prbd_wire_px) +
 	      PRBD_PX_MAX_ENT * sizeof(struct prbd_wire_px_ent) <=
 	      PRBD_WIRE_MAX_HDR);
+/* wire version 4: epoch and erank at 0x30 and 0x38, entries from 0x40 */
+static_assert(offsetof(struct prbd_wire_px, epoch) == 0x30 &&
+	      offsetof(struct prbd_wire_px, erank) == 0x38 &&
+	      sizeof(struct prbd_wire_px) == 0x40);
 
 /* prbd/<resource>/payloads in debugfs: the payload cache at a glance */
 static int prbd_pl_show(struct seq_file *m, void *v)
@@ -298,6 +302,8 @@ static u32 prbd_repl_encode(const struct prbd_px_msg *m,
 	w->commit = cpu_to_le64(m->commit);
 	w->aux = cpu_to_le64(m->aux);
 	w->aux2 = cpu_to_le64(m->aux2);
+	w->epoch = cpu_to_le64(m->epoch);
+	w->erank = cpu_to_le64(m->erank);
 	for (i = 0; i < m->n_ent; i++) {
 		const struct prbd_px_entry *e = &m->ent[i];
 		struct prbd_wire_px_ent *we = &w->ent[i];
@@ -581,18 +587,34 @@ int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 		     struct prbd_px_msg *m)
 {
 	const struct prbd_wire_px *w = rx->hdr;
+	bool flush = READ_ONCE(dp->flush_mode);
+	u64 epoch, erank;
 	u32 i, j;
 
-	/*
-	 * The core's flush mode (barriers, suspects, epochs) is not used by
-	 * the module yet: a peer that speaks it is refused.
-	 */
 	if (rx->hdr_len < sizeof(*w) || w->n_ent > PRBD_PX_MAX_ENT ||
 	    rx->hdr_len != sizeof(*w) + w->n_ent * sizeof(w->ent[0]) ||
 	    w->from != rx->from || w->to != dp->res->node_id ||
 	    rx->payload_len || w->type < PRBD_PX_M_PREVOTE ||
-	    w->type > PRBD_PX_M_TIMEOUT_NOW || (w->flags & PRBD_PX_F_SUSPECT))
+	    w->type > PRBD_PX_M_FLUSH_R || (w->flags & ~PRBD_WIRE_PX_F_KNOWN))
 		return -EINVAL;
+	epoch = le64_to_cpu(w->epoch);
+	erank = le64_to_cpu(w->erank);
+	/*
+	 * Flush mode (barriers, suspects, epochs; see "Flush mode" in
+	 * paxos/prbd_paxos.c) only from a node of a flush-mode group: a
+	 * strict node never has an epoch, so one would only make it reset
+	 * to a group that does not exist.  An epoch starts at rank = its
+	 * ballot; barriers carry no entries; only a promise is suspect.
+	 */
+	if ((epoch && erank < epoch) ||
+	    ((w->flags & PRBD_PX_F_SUSPECT) && w->type != PRBD_PX_M_P1B))
+		return -EINVAL;
+	if (w->type == PRBD_PX_M_FLUSH || w->type == PRBD_PX_M_FLUSH_R) {
+		if (!flush || w->n_ent)
+			return -EINVAL;
+	} else if (!flush && (epoch || (w->flags & PRBD_PX_F_SUSPECT))) {
+		return -EINVAL;
+	}
 	memset(m, 0, offsetof(struct prbd_px_msg, ent));
 	m->type = w->type;
 	m->from = w->from;
@@ -604,6 +626,8 @@ int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 	m->commit = le64_to_cpu(w->commit);
 	m->aux = le64_to_cpu(w->aux);
 	m->aux2 = le64_to_cpu(w->aux2);
+	m->epoch = epoch;
+	m->erank = erank;
 	for (i = 0; i < m->n_ent; i++) {
 		const struct prbd_wire_px_ent *we = &w->ent[i];
 		struct prbd_px_entry *e = &m->ent[i];

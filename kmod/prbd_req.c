@@ -12,9 +12,12 @@
  * BLK_MQ_F_BLOCKING, so queue_rq runs under SRCU, not in an RCU read-side
  * section.
  *
- * Write cache and FUA are advertised.  A write completes only once it is
- * chosen (durable in the log of a majority) and applied, so REQ_FUA holds
- * for every write and a flush finds nothing volatile: it completes at once.
+ * Write cache and FUA are advertised.  durability = strict: a write
+ * completes only once it is chosen (durable in the log of a majority), so
+ * REQ_FUA holds for every write and a flush finds nothing volatile: it
+ * completes at once.  durability = flush: a write completes once chosen,
+ * its log records written without FUA; a flush, and a write with REQ_FUA
+ * once chosen, wait for a barrier of the core (prbd_dp_queue_flush()).
  *
  * Discard and write-zeroes are advertised when the backing device has them
  * and go the way of a write, without payload: the value carries the op,
@@ -46,6 +49,7 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->csum = 0;
 	cmd->log_need = 0;
 	cmd->doubt = false;
+	cmd->bar_id = 0;
 	cmd->status = BLK_STS_OK;
 	atomic_set(&cmd->pending, 0);
 	blk_mq_start_request(rq);
@@ -54,14 +58,22 @@ static blk_status_t prbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
-		/* every completed write is already durable on a majority */
+		if (dp->flush_mode) {
+			prbd_dp_queue_flush(dp, cmd);	/* a barrier */
+			return BLK_STS_OK;
+		}
+		/* strict: every completed write is durable on a majority */
 		prbd_io_end(cmd, BLK_STS_OK);
 		return BLK_STS_OK;
 	case REQ_OP_WRITE:
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
 		if (!blk_rq_bytes(rq)) {
-			prbd_io_end(cmd, BLK_STS_OK);
+			if (dp->flush_mode &&
+			    (rq->cmd_flags & (REQ_PREFLUSH | REQ_FUA)))
+				prbd_dp_queue_flush(dp, cmd);
+			else
+				prbd_io_end(cmd, BLK_STS_OK);
 			return BLK_STS_OK;
 		}
 		return prbd_dp_queue_write(dp, cmd);

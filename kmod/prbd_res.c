@@ -9,6 +9,7 @@
 #include <linux/ctype.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -451,28 +452,65 @@ int prbd_res_detach(struct prbd_resource *res, bool force,
 	return 0;
 }
 
+/*
+ * durability = flush is not finished in the module: a node told of a
+ * newer epoch (a lossy election elsewhere) resyncs like any node behind,
+ * copying only the chunks the leader wrote since its applied slot,
+ * instead of being reset (the log of the dropped epoch discarded, the
+ * whole data area copied from a member of the new one).  Until then a
+ * crash of a majority may leave replicas that differ, so it is refused
+ * unless asked for.
+ */
+static bool prbd_experimental_flush;
+module_param_named(experimental_flush, prbd_experimental_flush, bool, 0644);
+MODULE_PARM_DESC(experimental_flush,
+		 "allow durability = flush at up; unsafe after a crash of a majority until issue 13 is finished (default 0)");
+
 /**
  * prbd_res_up() - start replication
  * @res: the resource; needs a backing device
+ * @durability: strict or flush (see enum prbd_durability)
+ * @attr: the attribute that asked for @durability, for the error, or NULL
  * @extack: error message
  *
  * Context: prbd_cfg_mutex held.
- * Return: 0 (also when already up), -ENODEV or prbd_dp_up()'s error.
+ * Return: 0 (also when already up with the same durability), -EBUSY (up
+ * with another durability), -EOPNOTSUPP (flush without experimental_flush),
+ * -ENODEV or prbd_dp_up()'s error; nothing changed on an error.
  */
-int prbd_res_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
+int prbd_res_up(struct prbd_resource *res, enum prbd_durability durability,
+		const struct nlattr *attr, struct netlink_ext_ack *extack)
 {
+	enum prbd_durability old = res->durability;
 	int err;
 
 	lockdep_assert_held(&prbd_cfg_mutex);
-	if (res->state == PRBD_RES_STATE_UP)
-		return 0;
+	if (res->state == PRBD_RES_STATE_UP) {
+		if (durability == res->durability)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "already up with another durability; down first");
+		return -EBUSY;
+	}
+	if (durability == PRBD_DURABILITY_FLUSH &&
+	    !READ_ONCE(prbd_experimental_flush)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "durability flush is experimental: load prbd with experimental_flush=1 (unsafe after a crash of a majority until issue 13 is finished)");
+		return -EOPNOTSUPP;
+	}
 	if (!res->backing) {
 		NL_SET_ERR_MSG_MOD(extack, "no backing device is attached");
 		return -ENODEV;
 	}
+	res->durability = durability;	/* prbd_dp_up() reads it */
 	err = prbd_dp_up(res, extack);
-	if (err)
+	if (err) {
+		res->durability = old;
 		return err;
+	}
+	if (durability == PRBD_DURABILITY_FLUSH)
+		pr_warn("%s: durability flush (experimental): a completed write is durable on a majority only after a flush\n",
+			res->name);
 	res->state = PRBD_RES_STATE_UP;
 	pr_info("%s: up\n", res->name);
 	prbd_nl_notify_res(res, PRBD_EVENT_CHANGE);

@@ -1304,7 +1304,9 @@ int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st)
 	dp->rs_from = st->rs_from;
 	dp->rs_cursor = st->rs_cursor;
 	dp->rs_need = st->rs_need;
-	dp->rs_flags_disk = st->flags & ~PRBD_DISK_ACC_F_AMNESIAC;
+	/* the resync's flags only: the others are kept apart */
+	dp->rs_flags_disk = st->flags & (PRBD_DISK_ACC_F_INCONSISTENT |
+					 PRBD_DISK_ACC_F_RS_FULL);
 	dp->rs_flags_want = dp->rs_flags_disk;
 	dp->rst.gen = get_random_u32();
 	dp->ver.gen = get_random_u32();

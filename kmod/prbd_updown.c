@@ -85,6 +85,8 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	if (!dp)
 		return -ENOMEM;
 	dp->res = res;
+	/* read below at the clean-shutdown mark, and by persistence */
+	dp->flush_mode = res->durability == PRBD_DURABILITY_FLUSH;
 	prbd_member_init(dp);
 	dp->bdev = res->backing->bd.bdev;
 	dp->data_sect = md->data_offset >> SECTOR_SHIFT;
@@ -100,6 +102,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	spin_lock_init(&dp->px_lock);
 	INIT_LIST_HEAD(&dp->incoming);
 	INIT_LIST_HEAD(&dp->reads);
+	INIT_LIST_HEAD(&dp->flushes);
 	INIT_LIST_HEAD(&dp->applies);
 	init_llist_head(&dp->applies_done);
 	prbd_rs_lists_init(dp);
@@ -107,6 +110,7 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	prbd_repl_init(dp);
 	INIT_WORK(&dp->drive_work, prbd_drive_work);
 	INIT_WORK(&dp->persist_work, prbd_persist_work);
+	INIT_WORK(&dp->flush_work, prbd_flush_work);
 	mutex_init(&dp->hs_mutex);
 	INIT_DELAYED_WORK(&dp->tick_work, prbd_tick_work);
 	atomic_set(&dp->open_rw, 0);
@@ -175,12 +179,49 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 				hs.voters |= BIT(st.members[i].node_id);
 		}
 	}
+	/*
+	 * Flush mode's epoch (see "Flush mode" in paxos/prbd_paxos.c).
+	 * Strict mode starts at epoch 0, rank 0, as before the fields
+	 * existed (it writes them as 0): an epoch left by an earlier run in
+	 * flush mode would make its peers refuse it (prbd_repl_decode()).
+	 */
+	if (dp->flush_mode) {
+		hs.epoch = st.epoch;
+		hs.epoch_base = st.epoch_base;
+		hs.erank = st.erank;
+	}
 	dp->hs_disk = hs;
 	dp->applied_disk = st.applied_index;
 	dp->removed_disk = st.removed_at;	/* kept by every write */
 	err = prbd_rs_init(dp, &st);
 	if (err)
 		goto out_free;
+	/*
+	 * A disk never used (fresh create-md) may be a wiped one that forgot
+	 * what it promised and accepted: it promises nothing to a candidate
+	 * that knows of chosen slots until it installed a resync or followed
+	 * a leader for a while (prbd_px_set_nopromise(), below).  Known
+	 * before the first write, which keeps it (prbd_hs_to_state()).
+	 */
+	/* a lone voter has nobody to protect: its data is all there is */
+	dp->amnesiac = hweight16(hs.voters) > 1 &&
+		       ((st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
+			(!st.applied_index && !st.commit_index &&
+			 !st.promised_ballot));
+	/*
+	 * The clean-shutdown mark: read it, then clear it durably before
+	 * anything else is written (log replay included), so that a crash
+	 * from here on is seen at the next up.
+	 */
+	dp->was_clean = !(st.flags & PRBD_DISK_ACC_F_UP);
+	if (!dp->was_clean)
+		pr_info("%s: the last run ended without a clean down\n",
+			res->name);
+	err = prbd_persist_up(dp);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot write the acceptor state");
+		goto out_free;
+	}
 	err = prbd_map_load(dp);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot read the slot map");
@@ -200,19 +241,16 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	}
 	if (dp->rs_inconsistent)
 		prbd_px_set_novote(dp->px, true);	/* until the resync ends */
-	/*
-	 * A disk never used (fresh create-md) may be a wiped one that forgot
-	 * what it promised and accepted: it promises nothing to a candidate
-	 * that knows of chosen slots until it installed a resync or followed
-	 * a leader for a while (prbd_px_set_nopromise()).
-	 */
-	/* a lone voter has nobody to protect: its data is all there is */
-	dp->amnesiac = hweight16(hs.voters) > 1 &&
-		       ((st.flags & PRBD_DISK_ACC_F_AMNESIAC) ||
-			(!st.applied_index && !st.commit_index &&
-			 !st.promised_ballot));
 	if (dp->amnesiac)
 		prbd_px_set_nopromise(dp->px, true);
+	/*
+	 * Flush mode: records written without a flush before a crash may be
+	 * gone, so this node's promises are flagged until what it may have
+	 * lost is known chosen (see "Flush mode" in paxos/prbd_paxos.c).
+	 * Strict mode writes every record with FUA: nothing to flag.
+	 */
+	if (dp->flush_mode && !dp->was_clean)
+		prbd_px_set_suspect(dp->px, true);
 	/*
 	 * Removed from the group before this start (prbd_member.c): it
 	 * stays a full acceptor that never campaigns, as it was told.
@@ -231,8 +269,9 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	dp->wq = alloc_ordered_workqueue("prbd_%s", WQ_MEM_RECLAIM, res->name);
 	dp->pwq = alloc_ordered_workqueue("prbd_%s_ckpt", WQ_MEM_RECLAIM,
 					  res->name);
+	/* the batches, and the flush work beside them (prbd_flush_work()) */
 	dp->lwq = alloc_workqueue("prbd_%s_log", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				  PRBD_DP_PERSIST_WINDOW, res->name);
+				  PRBD_DP_PERSIST_WINDOW + 1, res->name);
 	if (!dp->wq || !dp->pwq || !dp->lwq)
 		goto out_free;
 
@@ -292,6 +331,7 @@ static void prbd_dp_fail_rest(struct prbd_dp *dp)
 	dp->role = PRBD_PX_FOLLOWER;
 	list_splice_tail_init(&dp->incoming, &failed);
 	list_splice_tail_init(&dp->reads, &failed);
+	list_splice_tail_init(&dp->flushes, &failed);	/* barriers never done */
 	for (tag = 0; tag < dp->tag_set.queue_depth; tag++) {
 		cmd = dp->cmds[tag];
 		if (!cmd)
@@ -367,6 +407,7 @@ int prbd_dp_down(struct prbd_resource *res, struct netlink_ext_ack *extack)
 	prbd_dev_destroy(dp);
 	if (!READ_ONCE(dp->failed))	/* nothing more goes to a failed disk */
 		prbd_checkpoint(dp);
+	prbd_persist_clean(dp);		/* last: after everything above */
 	res->dp = NULL;
 	res->dev.disk = NULL;
 	prbd_dp_free(dp);

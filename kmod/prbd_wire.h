@@ -85,7 +85,9 @@
 #include "paxos/prbd_paxos.h"	/* PRBD_PX_BATCH */
 
 #define PRBD_WIRE_MAGIC		0x50524244	/* "PRBD" */
-#define PRBD_WIRE_VERSION	3		/* 2: payload relay, 3: frame MACs */
+#define PRBD_WIRE_VERSION	4		/* 2: payload relay, 3: frame MACs,
+						 * 4: flush mode (struct prbd_wire_px)
+						 */
 #define PRBD_WIRE_MAX_NODE	31		/* node ids are 1..31 */
 #define PRBD_WIRE_MAX_HDR	4096
 #define PRBD_WIRE_MAX_PAYLOAD	(1024 * 1024 + 64 * 1024)
@@ -251,6 +253,19 @@ struct prbd_wire_px_ent {
 	struct prbd_wire_px_desc desc[PRBD_PX_BATCH];
 };
 
+/*
+ * PRBD_MSG_PAXOS header: one struct prbd_px_msg, field by field (see
+ * paxos/prbd_paxos.h), then n_ent entries.  Version 4 appended @epoch and
+ * @erank, which every message of the core carries (its epoch and that
+ * epoch's rank, see "Flush mode" in paxos/prbd_paxos.c), and carries
+ * flush mode's FLUSH and FLUSH_R (no entries; ballot, slot = the barrier's
+ * slot or the acceptor's frontier, aux = the round) and the P1B flag
+ * PRBD_PX_F_SUSPECT.  The receiver (prbd_repl_decode()) refuses them, and
+ * an epoch other than 0, unless its resource runs durability = flush: a
+ * group runs one durability, and a strict node takes nothing of an epoch
+ * it never has.  Version 3 nodes are refused at the handshake (the header
+ * grew by 16 bytes; see README "Upgrading the module").
+ */
 struct prbd_wire_px {
 	__u8 type;
 	__u8 from;
@@ -263,8 +278,16 @@ struct prbd_wire_px {
 	__le64 commit;
 	__le64 aux;
 	__le64 aux2;
+	__le64 epoch;		/* v4: 0 in strict mode */
+	__le64 erank;		/* v4: >= epoch when epoch is not 0 */
 	struct prbd_wire_px_ent ent[];
 };
+
+/* The prbd_px_msg flags a PRBD_MSG_PAXOS header may carry. */
+#define PRBD_WIRE_PX_F_KNOWN	(PRBD_PX_F_NACK | PRBD_PX_F_TRANSFER |	\
+				 PRBD_PX_F_RESYNC | PRBD_PX_F_NOVOTE |	\
+				 PRBD_PX_F_NOPROMISE | PRBD_PX_F_LOGFULL | \
+				 PRBD_PX_F_SUSPECT)
 
 struct prbd_wire_plreq {
 	__le64 slot;
@@ -287,10 +310,10 @@ struct prbd_wire_xfer {
  * whole asks the leader for [sector << 9, + len) (REQ, no payload); the
  * leader answers DATA with @id, @sector and @len echoed and the bytes as
  * payload (status OK), or without payload and a PRBD_PREAD_E_* status.
- * Like every frame of wire version 3 it carries the frame MAC and, with a
- * payload, its ptag (prbd_tr_send()).  A version 3 peer that predates this
- * type drops the frame and logs "bad message type 70": the asker gets no
- * answer and fails the read with EIO after PRBD_PR_GIVEUP_MS.
+ * Like every frame since wire version 3 it carries the frame MAC and, with
+ * a payload, its ptag (prbd_tr_send()).  A version 3 peer that predated
+ * this type dropped the frame and logged "bad message type 70": the asker
+ * got no answer and failed the read with EIO after PRBD_PR_GIVEUP_MS.
  */
 enum {
 	PRBD_PREAD_REQ = 1,	/* asker -> leader */

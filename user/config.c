@@ -10,6 +10,9 @@
  *   allow-no-secret = no                 ; yes: several nodes may run without
  *                                        ; a secret (no authentication)
  *   on-no-quorum = block                 ; or io-error; default block
+ *   durability = strict                  ; or flush (experimental: the
+ *                                        ; module refuses it unless loaded
+ *                                        ; with experimental_flush=1)
  *   resync-rate = 20M                    ; bytes/s cap as resync target
  *   node-id = 1                          ; optional: the local node
  *
@@ -48,6 +51,7 @@ enum {
 	PRBDCTL_SEEN_NODE_ID = 1 << 5,
 	PRBDCTL_SEEN_RATE = 1 << 6,
 	PRBDCTL_SEEN_NOSECRET = 1 << 7,
+	PRBDCTL_SEEN_DURABILITY = 1 << 8,
 };
 
 #define PRBDCTL_NODE_SEEN_ADDR	(1 << 0)
@@ -135,6 +139,16 @@ static int prbdctl_ini_resource(struct prbdctl_ini_ctx *ctx, const char *key,
 		else
 			return prbdctl_ini_fail(ctx, "invalid on-no-quorum '%s'%s", val,
 						" (block or io-error)");
+	} else if (!strcmp(key, "durability")) {
+		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_DURABILITY))
+			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");
+		if (!strcmp(val, "strict"))
+			res->durability = PRBD_DURABILITY_STRICT;
+		else if (!strcmp(val, "flush"))
+			res->durability = PRBD_DURABILITY_FLUSH;
+		else
+			return prbdctl_ini_fail(ctx, "invalid durability '%s'%s", val,
+						" (strict or flush)");
 	} else if (!strcmp(key, "resync-rate")) {
 		if (prbdctl_seen(&ctx->seen, PRBDCTL_SEEN_RATE))
 			return prbdctl_ini_fail(ctx, "duplicate key '%s'%s", key, "");

@@ -580,6 +580,12 @@ static void prbdctl_show_sb(const char *copy, const struct prbd_disk_sb *sb,
 	       " (slotmap)" : "", le32toh(sb->map_chunk_shift));
 }
 
+/* The clean-shutdown mark: no PRBD_DISK_ACC_F_UP (see prbd_disk.h). */
+static bool prbdctl_acc_clean(const struct prbd_disk_acceptor *acc)
+{
+	return !(le32toh(acc->flags) & PRBD_DISK_ACC_F_UP);
+}
+
 static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 			     bool empty, const char *bad)
 {
@@ -600,7 +606,9 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       ",\"applied_index\":%" PRIu64 ",\"flags\":%u"
 		       ",\"inconsistent\":%s,\"full\":%s,\"amnesiac\":%s,\"rs_from\":%" PRIu64
 		       ",\"rs_cursor\":%" PRIu64 ",\"rs_need\":%" PRIu64
-		       ",\"removed_at\":%" PRIu64 ",\"members\":[",
+		       ",\"removed_at\":%" PRIu64 ",\"epoch\":%" PRIu64
+		       ",\"epoch_base\":%" PRIu64 ",\"erank\":%" PRIu64
+		       ",\"clean\":%s,\"members\":[",
 		       (uint64_t)le64toh(acc->seq),
 		       (uint64_t)le64toh(acc->promised_ballot),
 		       (uint64_t)le64toh(acc->config_epoch),
@@ -612,7 +620,11 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       (uint64_t)le64toh(acc->rs_from),
 		       (uint64_t)le64toh(acc->rs_cursor),
 		       (uint64_t)le64toh(acc->rs_need),
-		       (uint64_t)le64toh(acc->removed_at));
+		       (uint64_t)le64toh(acc->removed_at),
+		       (uint64_t)le64toh(acc->epoch),
+		       (uint64_t)le64toh(acc->epoch_base),
+		       (uint64_t)le64toh(acc->erank),
+		       flags & PRBD_DISK_ACC_F_UP ? "false" : "true");
 		for (i = 0; i < nr && !bad; i++)
 			printf("%s{\"node_id\":%u,\"learner\":%s}", i ? "," : "",
 			       le32toh(acc->members[i].node_id),
@@ -655,6 +667,12 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       (uint64_t)le64toh(acc->removed_at));
 	else
 		printf("  removed_at 0 (a member)\n");
+	/* PRBD_DISK_ACC_F_UP: up since, or crashed (no clean down) */
+	printf("  epoch %" PRIu64 "  epoch_base %" PRIu64 "  erank %" PRIu64
+	       "  clean %s\n", (uint64_t)le64toh(acc->epoch),
+	       (uint64_t)le64toh(acc->epoch_base),
+	       (uint64_t)le64toh(acc->erank),
+	       flags & PRBD_DISK_ACC_F_UP ? "no" : "yes");
 }
 
 /* The slot map of the superblock in use: where, how big, both headers and
@@ -833,8 +851,9 @@ int prbdctl_show_md(const char *dev)
 			printf(",\"reason\":");
 			prbdctl_json_str(stdout, prbd_md_err_text(verdict));
 		} else {
-			printf(",\"superblock\":\"%c\",\"acceptor_slot\":%u",
-			       'A' + use, ause);
+			printf(",\"superblock\":\"%c\",\"acceptor_slot\":%u"
+			       ",\"clean\":%s", 'A' + use, ause,
+			       prbdctl_acc_clean(&acc[ause]) ? "true" : "false");
 		}
 		printf("}}\n");
 	} else if (verdict) {
@@ -842,6 +861,8 @@ int prbdctl_show_md(const char *dev)
 	} else {
 		printf("attach would accept: superblock copy %c, acceptor slot %u\n",
 		       'A' + use, ause);
+		printf("shutdown: %s\n", prbdctl_acc_clean(&acc[ause]) ?
+		       "clean" : "not clean (up, or no clean down since)");
 	}
 	return verdict ? PRBDCTL_EXIT_MD : PRBDCTL_EXIT_OK;
 

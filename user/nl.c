@@ -44,6 +44,7 @@ static struct nla_policy prbdctl_attr_policy[PRBD_ATTR_MAX + 1] = {
 	[PRBD_ATTR_NODE_ID] = { .type = NLA_U32 },
 	[PRBD_ATTR_CLUSTER_UUID] = { .minlen = PRBD_UUID_LEN },
 	[PRBD_ATTR_ON_NO_QUORUM] = { .type = NLA_U32 },
+	[PRBD_ATTR_DURABILITY] = { .type = NLA_U32 },
 	[PRBD_ATTR_BACKING_DEV] = { .type = NLA_STRING, .maxlen = PRBD_PATH_MAX },
 	[PRBD_ATTR_ROLE] = { .type = NLA_U32 },
 	[PRBD_ATTR_PAXOS_ROLE] = { .type = NLA_U32 },

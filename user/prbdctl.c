@@ -413,6 +413,23 @@ static int prbdctl_peer_add(struct prbdctl_nl *nl, const char *res,
 	return err ? prbdctl_nl_fail(nl, "peer-add", res, err) : 0;
 }
 
+/* PRBD_CMD_UP with the resource file's durability. */
+static int prbdctl_up(struct prbdctl_nl *nl, const char *res,
+		      uint32_t durability)
+{
+	struct nl_msg *msg = prbdctl_res_msg(nl, PRBD_CMD_UP, res);
+	int err;
+
+	if (!msg)
+		return PRBDCTL_EXIT_KERNEL;
+	if (nla_put_u32(msg, PRBD_ATTR_DURABILITY, durability)) {
+		nlmsg_free(msg);
+		return PRBDCTL_EXIT_KERNEL;
+	}
+	err = prbdctl_nl_run(nl, msg, NULL, NULL);
+	return prbdctl_done(nl, "up", res, err);
+}
+
 /* Best effort, errors ignored: used to roll back a failed "up". */
 static void prbdctl_undo(struct prbdctl_nl *nl, uint8_t cmd, const char *res)
 {
@@ -496,10 +513,12 @@ static int cmd_check_config(struct prbdctl_ctx *x)
 		printf("{\"file\":");
 		prbdctl_json_str(stdout, res->path);
 		printf(",\"name\":\"%s\",\"minor\":%u,\"cluster_uuid\":\"%s\","
-		       "\"on_no_quorum\":\"%s\",\"resync_rate_cap\":%u,\"secret\":%s,"
+		       "\"on_no_quorum\":\"%s\",\"durability\":\"%s\","
+		       "\"resync_rate_cap\":%u,\"secret\":%s,"
 		       "\"local_node_id\":%u,\"nodes\":[",
 		       res->name, res->minor, uuid,
-		       res->on_no_quorum ? "io-error" : "block", res->resync_rate,
+		       res->on_no_quorum ? "io-error" : "block",
+		       res->durability ? "flush" : "strict", res->resync_rate,
 		       res->secret_len ? "true" : "false", res->local->node_id);
 	} else {
 		prbdctl_fmt_rate_kib(res->resync_rate, rate, sizeof(rate));
@@ -507,7 +526,8 @@ static int cmd_check_config(struct prbdctl_ctx *x)
 		       res->path, res->name, res->minor, uuid,
 		       res->on_no_quorum ? "io-error" : "block",
 		       res->secret_len ? " (secret set)" : "");
-		printf("  resync-rate %s\n", rate);
+		printf("  resync-rate %s durability %s\n", rate,
+		       res->durability ? "flush" : "strict");
 	}
 	for (i = 0; i < res->nr_nodes; i++) {
 		struct prbdctl_node *n = &res->nodes[i];
@@ -571,7 +591,7 @@ static int cmd_up(struct prbdctl_ctx *x)
 		if (ret)
 			goto out_undo;
 	}
-	ret = prbdctl_simple(x->nl, PRBD_CMD_UP, "up", res->name, 0, 0, 0);
+	ret = prbdctl_up(x->nl, res->name, res->durability);
 	if (!ret)
 		return 0;
 

@@ -78,6 +78,7 @@ struct prbdctl_res {
 	size_t secret_len;
 	bool allow_no_secret;		/* several nodes, no secret: allowed */
 	uint32_t on_no_quorum;
+	uint32_t durability;		/* enum prbd_durability, given at up */
 	uint32_t resync_rate;		/* KiB/s, 0: no cap */
 	uint32_t node_id;		/* from the file, 0 if not given */
 	unsigned int nr_nodes;

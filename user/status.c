@@ -72,6 +72,11 @@ static const char * const prbdctl_onq_names[] = {
 	[PRBD_ON_NO_QUORUM_IO_ERROR] = "io-error",
 };
 
+static const char * const prbdctl_durability_names[] = {
+	[PRBD_DURABILITY_STRICT] = "strict",
+	[PRBD_DURABILITY_FLUSH] = "flush",
+};
+
 static const char * const prbdctl_event_names[] = {
 	[PRBD_EVENT_CREATE] = "create",
 	[PRBD_EVENT_DESTROY] = "destroy",
@@ -573,12 +578,15 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 		printf("{\"name\":");
 		prbdctl_json_str(stdout, name);
 		printf(",\"minor\":%u,\"node_id\":%u,\"cluster_uuid\":\"%s\","
-		       "\"on_no_quorum\":\"%s\",\"role\":\"%s\",\"paxos_role\":\"%s\","
+		       "\"on_no_quorum\":\"%s\",\"durability\":\"%s\","
+		       "\"role\":\"%s\",\"paxos_role\":\"%s\","
 		       "\"state\":\"%s\",\"disk_state\":\"%s\",\"backing_dev\":",
 		       prbdctl_u32(tb, PRBD_ATTR_MINOR),
 		       prbdctl_u32(tb, PRBD_ATTR_NODE_ID), uuid,
 		       PRBDCTL_NAME(prbdctl_onq_names,
 				    prbdctl_u32(tb, PRBD_ATTR_ON_NO_QUORUM)),
+		       PRBDCTL_NAME(prbdctl_durability_names,
+				    prbdctl_u32(tb, PRBD_ATTR_DURABILITY)),
 		       PRBDCTL_NAME(prbdctl_role_names,
 				    prbdctl_u32(tb, PRBD_ATTR_ROLE)),
 		       PRBDCTL_NAME(prbdctl_paxos_role_names,
@@ -637,10 +645,13 @@ static void prbdctl_print_res_body(struct nlattr **tb)
 				    prbdctl_u32(tb, PRBD_ATTR_RES_STATE)),
 		       PRBDCTL_NAME(prbdctl_disk_state_names,
 				    prbdctl_u32(tb, PRBD_ATTR_DISK_STATE)));
-		printf("  cluster %s on-no-quorum %s resync-rate %s\n", uuid,
+		printf("  cluster %s on-no-quorum %s resync-rate %s durability %s\n",
+		       uuid,
 		       PRBDCTL_NAME(prbdctl_onq_names,
 				    prbdctl_u32(tb, PRBD_ATTR_ON_NO_QUORUM)),
-		       rate);
+		       rate,
+		       PRBDCTL_NAME(prbdctl_durability_names,
+				    prbdctl_u32(tb, PRBD_ATTR_DURABILITY)));
 		if (have_listen)
 			printf("  listen %s\n", listen);
 		if (tb[PRBD_ATTR_BACKING_DEV])

@@ -20,6 +20,13 @@ PRBD_MD_REC_ASSERT(struct prbd_disk_log_hdr);
 PRBD_MD_REC_ASSERT(struct prbd_disk_map_hdr);
 static_assert(sizeof(struct prbd_disk_log_rec) == 512, "log record size");
 static_assert(PRBD_ACCEPTOR_SIZE == 2 * PRBD_DISK_BLOCK, "acceptor area");
+/* the fields taken from the acceptor's reserved bytes stay where they are */
+static_assert(offsetof(struct prbd_disk_acceptor, removed_at) == 0x168 &&
+	      offsetof(struct prbd_disk_acceptor, epoch) == 0x170 &&
+	      offsetof(struct prbd_disk_acceptor, epoch_base) == 0x178 &&
+	      offsetof(struct prbd_disk_acceptor, erank) == 0x180 &&
+	      offsetof(struct prbd_disk_acceptor, reserved) == 0x188,
+	      "acceptor state layout");
 
 struct prbd_md_err_desc {
 	const char *field;
@@ -81,6 +88,8 @@ static const struct prbd_md_err_desc prbd_md_errs[PRBD_MD_NR_ERRS] = {
 	PRBD_MD_ACC(PRBD_MD_ACC_FLAGS, flags, "has unknown bits"),
 	PRBD_MD_ACC(PRBD_MD_ACC_REMOVED_AT, removed_at,
 		    "names the configuration in members, which holds this node"),
+	PRBD_MD_ACC(PRBD_MD_ACC_ERANK, erank,
+		    "is below epoch"),
 	PRBD_MD_LOG(PRBD_MD_LOG_MAGIC, magic, "is wrong"),
 	PRBD_MD_LOG(PRBD_MD_LOG_CRC, crc, "does not match the contents"),
 	PRBD_MD_LOG(PRBD_MD_LOG_DISK_UUID, disk_uuid,
@@ -356,7 +365,7 @@ enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 {
 	u32 nr = le32_to_cpu(acc->nr_members);
 	u32 i, id;
-	u64 removed;
+	u64 removed, epoch, erank;
 
 	if (le64_to_cpu(acc->magic) != PRBD_ACCEPTOR_MAGIC)
 		return PRBD_MD_ACC_MAGIC;
@@ -393,6 +402,19 @@ enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 			if (le32_to_cpu(acc->members[i].node_id) ==
 			    le32_to_cpu(sb->node_id))
 				return PRBD_MD_ACC_REMOVED_AT;
+	/*
+	 * The core's epoch and its rank (see "Flush mode" in the core): an
+	 * epoch starts at rank = its ballot and its rank only grows.  Epoch
+	 * 0 (strict mode never has a lossy election; records written before
+	 * the fields existed read all zero) may have any rank: the rank of
+	 * epoch 0 is the newest leader ballot followed.  epoch_base is any
+	 * slot (a lossy election's commit, a reset's install point): nothing
+	 * to compare it with here.
+	 */
+	epoch = le64_to_cpu(acc->epoch);
+	erank = le64_to_cpu(acc->erank);
+	if (epoch && erank < epoch)
+		return PRBD_MD_ACC_ERANK;
 	return PRBD_MD_OK;
 }
 

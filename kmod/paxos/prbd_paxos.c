@@ -219,7 +219,7 @@
  *   3E for messages sent to a restarted node; a wipe takes minutes in
  *   practice.
  *
- * Flush mode (durability = flush; not used by prbd.ko yet)
+ * Flush mode (durability = flush; prbd.ko behind experimental_flush=1)
  *   DRBD's contract: a write completes once chosen, each acceptance
  *   counted once the acceptor's record is written (prbd_px_persisted()
  *   after the write, no flush); a flush completes once every write

@@ -101,6 +101,21 @@ enum prbd_on_no_quorum {
 	PRBD_ON_NO_QUORUM_MAX = (__PRBD_ON_NO_QUORUM_MAX - 1)
 };
 
+/*
+ * When a completed write is durable on a majority: strict, at completion
+ * (every log record FUA); flush, only once a later flush (REQ_PREFLUSH or
+ * FUA) completes, as DRBD's contract.  Flush needs the module parameter
+ * experimental_flush=1 (not finished: see Documentation/prbd-write-path.rst).
+ */
+enum prbd_durability {
+	PRBD_DURABILITY_STRICT,
+	PRBD_DURABILITY_FLUSH,
+
+	/* private: */
+	__PRBD_DURABILITY_MAX,
+	PRBD_DURABILITY_MAX = (__PRBD_DURABILITY_MAX - 1)
+};
+
 /* What this node knows of a peer's replica (the leader knows most). */
 enum prbd_peer_sync {
 	PRBD_PEER_SYNC_UNKNOWN,		/* not reported (we do not lead) */
@@ -214,6 +229,9 @@ enum prbd_attr {
 	PRBD_ATTR_ALLOW_NO_SECRET,	/* flag, res-new: a group of several
 					 * nodes may run without a secret
 					 * (peers not authenticated)
+					 */
+	PRBD_ATTR_DURABILITY,		/* u32, enum prbd_durability: up
+					 * (default strict), status
 					 */
 
 	__PRBD_ATTR_MAX,

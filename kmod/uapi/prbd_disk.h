@@ -174,7 +174,12 @@ struct prbd_disk_member {
  *	   promises count only as the Paxos core allows until it has seen a
  *	   leader's proposals chosen (prbd_px_set_nopromise()).  create-md
  *	   leaves it clear: the module sets it at the first start of new
- *	   metadata.
+ *	   metadata.  %PRBD_DISK_ACC_F_UP: the resource was up on this
+ *	   disk and no clean down followed (the clean-shutdown mark, read
+ *	   inverted: set durably at up before anything else is written,
+ *	   cleared by the last write of a clean down).  Set at the next up:
+ *	   the node crashed, and in flush mode what it wrote without a
+ *	   flush may be gone (prbd_px_set_suspect()).
  * @reserved1: zero
  * @rs_from: the applied index the data area held when the resync began:
  *	     every chunk written by a later slot is copied
@@ -184,6 +189,13 @@ struct prbd_disk_member {
  *		entry at this slot (it was told so, prbd_member.c): it never
  *		campaigns nor serves the device again, until create-md.  0:
  *		not removed (and in records written before the field existed)
+ * @epoch: the Paxos core's hard state (struct prbd_px_hardstate, see
+ *	   "Flush mode" in paxos/prbd_paxos.c): ballot of the last lossy
+ *	   election whose state this node holds, 0: none (always 0 in
+ *	   strict mode, and in records written before the field existed)
+ * @epoch_base: the slot up to which that election decided
+ * @erank: the newest leader ballot this node followed in that epoch (its
+ *	   rank); >= @epoch when @epoch is not 0
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  */
@@ -204,14 +216,18 @@ struct prbd_disk_acceptor {
 	__le64 rs_cursor;		/* 0x158 */
 	__le64 rs_need;			/* 0x160 */
 	__le64 removed_at;		/* 0x168 */
-	__u8   reserved[140];		/* 0x170 */
+	__le64 epoch;			/* 0x170 */
+	__le64 epoch_base;		/* 0x178 */
+	__le64 erank;			/* 0x180 */
+	__u8   reserved[116];		/* 0x188 */
 	__le32 crc;			/* 0x1fc */
 };
 
 #define PRBD_DISK_ACC_F_INCONSISTENT	0x1
 #define PRBD_DISK_ACC_F_RS_FULL		0x2
 #define PRBD_DISK_ACC_F_AMNESIAC	0x4
-#define PRBD_DISK_ACC_F_KNOWN		0x7
+#define PRBD_DISK_ACC_F_UP		0x8
+#define PRBD_DISK_ACC_F_KNOWN		0xf
 
 /**
  * struct prbd_disk_map_hdr - header of the slot map, stored twice

@@ -7,12 +7,14 @@
 # middle of a write stream every completed write is intact; discard and
 # write-zeroes go through Paxos like writes (zeroes read back, fstrim works,
 # a power cut right after a write-zeroes recovers the zeroes from the log);
-# module unload is refused while a device exists.
+# module unload is refused while a device exists; the acceptor state's
+# clean-shutdown mark reads "not clean" while up and after a power cut,
+# "clean" after down.
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-180}
 
-ktap_plan 12
+ktap_plan 13
 rig_start 1 || ktap_bail "rig did not boot"
 
 create_and_up() {
@@ -22,6 +24,36 @@ create_and_up() {
 	echo "/dev/prbd0: $size bytes"
 	[ "$size" -gt $((512 << 20)) ] || fail "device too small: $size"
 	vm 1 'prbdctl status | grep -q "role primary"'
+}
+
+# md_shutdown: the clean-shutdown mark of node 1's metadata, as show-md
+# says it ("clean" or "not clean ..."); the block device's page cache is
+# dropped first (the module writes the metadata with bios)
+md_shutdown() {
+	rig_exec 1 'blockdev --flushbufs /dev/vda; prbdctl show-md /dev/vda' |
+		sed -n 's/^shutdown: //p'
+}
+
+# expect_shutdown WANT WHEN: the mark is WANT (clean, not)
+expect_shutdown() {
+	local got
+	got=$(md_shutdown)
+	echo "shutdown mark $2: $got"
+	case "$1:$got" in
+	clean:clean|not:"not clean"*) ;;
+	*) fail "shutdown mark $2: '$got', want $1 clean" ;;
+	esac
+}
+
+clean_mark() {
+	expect_shutdown not "while up"
+	vm 1 'prbdctl secondary r0 && prbdctl down r0'
+	expect_shutdown clean "after down"
+	vm 1 'prbdctl show-md --json /dev/vda | grep -q "\"clean\":true}"'
+	single_up
+	expect_shutdown not "up again"
+	! rig_exec 1 'dmesg | grep -q "ended without a clean down"' ||
+		fail "a clean down reported as unclean at up"
 }
 
 raw_readback() {
@@ -57,7 +89,9 @@ crash_mid_write() {
 	[ "$lines" -gt 20 ] || fail "too few writes completed: $(tail -3 "$log")"
 	rig_boot 1 && rig_wait 1 || fail "no reboot"
 	vm 1 "$(res_install_cmd "$(single_res)")"
+	expect_shutdown not "after a power cut"
 	single_up
+	vm 1 'dmesg | grep -q "r0: the last run ended without a clean down"'
 	rig_put 1 "$log" /tmp/blkcheck.log
 	vm 1 'prbd-blkcheck check /dev/prbd0 4096 42 < /tmp/blkcheck.log'
 }
@@ -147,6 +181,7 @@ unload_refused() {
 	vm 1 'grep -q "^prbd " /proc/modules'
 	vm 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd'
 	vm 1 '! grep -q "^prbd " /proc/modules'
+	expect_shutdown clean "after down and rmmod"
 }
 
 no_warnings() {
@@ -154,6 +189,7 @@ no_warnings() {
 }
 
 ktap_run "create-md, up, primary: /dev/prbd0 appears" create_and_up
+ktap_run "clean-shutdown mark: not clean while up, clean after down" clean_mark
 ktap_run "raw writes read back" raw_readback
 ktap_run "ext4 files survive down and up" fs_survives_down_up
 ktap_run "fstrim on a mounted ext4; remaining files intact" fstrim_ext4

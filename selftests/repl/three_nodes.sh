@@ -135,7 +135,10 @@ follower_catches_up() {
 	[ "$min" -ge $((med / 4)) ] || fail "writes stalled after the follower died: $min < $med / 4"
 	rig_boot 3 && rig_wait 3 || fail "node 3 did not reboot"
 	write_res 3
+	# the killed node's clean-shutdown mark: not clean, said again at up
+	vm 3 'prbdctl show-md /dev/vda | grep -qx "shutdown: not clean.*"'
 	vm 3 'modprobe prbd && prbdctl up r0'
+	vm 3 'dmesg | grep -q "r0: the last run ended without a clean down"'
 	wait_same 4096
 }
 
@@ -159,7 +162,7 @@ no_warnings() { repl_no_warnings 2 3; }
 ktap_run "3 nodes up, node 1 primary" setup
 ktap_run "writes on the primary reach every replica" replicate
 ktap_run "payloads relayed by a follower; with the followers cut off from each other they still arrive" relay
-ktap_run "a follower killed under writes: no stall; it returns and catches up; replicas identical" follower_catches_up
+ktap_run "a follower killed under writes: no stall; it returns (its metadata: not shut down cleanly) and catches up; replicas identical" follower_catches_up
 ktap_run "leader killed mid-write; node 2 promoted; every completed write intact" failover
 ktap_run "writes continue on two nodes" writes_continue
 ktap_run "read-write open on a secondary: EBUSY while another node is primary, else auto-promote" auto_promote

@@ -21,12 +21,15 @@
 #   raw    /dev/vda of guest 1 (virtio-blk on a raw file, cache=none,aio=native)
 #   prbd1  /dev/prbd0, one-node group on guest 1's /dev/vda (majority of one),
 #          set up exactly as selftests/device/single_node.sh
+#   prbd1f the same with durability = flush (module parameter
+#          experimental_flush=1; not in the default list)
 #   drbd   /dev/drbd0, in-tree DRBD 8.4.11 protocol C, guest 1 primary and
 #          guest 2 secondary, each on its own whole /dev/vda with internal meta
 #          data (guest 1's disk is reused after prbd1 is torn down)
 #   prbd3, prbd5  replicated prbd on guests 1-3 / 1-5, each on its whole
 #          /dev/vda (log ring 1/16 of the disk, the default), guest 1 primary
-#          (any prbdN, N > 1: one target, tgt_prbdn; prbdNnr without relay)
+#          (any prbdN, N > 1: one target, tgt_prbdn; prbdNnr without relay,
+#          prbdNf with durability = flush)
 # Adding a target is one tgt_NAME function and its name in BENCH_TARGETS.
 #
 # Other VMs on this 2-core host distort every figure: the run waits for them
@@ -38,7 +41,8 @@
 # a bar plot results-STAMP.png when gnuplot is installed.
 #
 # Settings (environment): BENCH_TARGETS ("raw prbd1 drbd prbd3 prbd5"; also
-# prbd3nr and prbd5nr: without payload relay),
+# prbd3nr and prbd5nr: without payload relay, prbd1f, prbd3f: durability
+# flush),
 # BENCH_RUNTIME (20), BENCH_RAMP (3), BENCH_SIZE (256M), BENCH_OUT
 # (build/bench), BENCH_IDLE_WAIT (900: seconds to wait for other VMs to end).
 # Needs root (the rig) and 'make initramfs' (run when the image is missing).
@@ -144,6 +148,25 @@ tgt_prbd1() { # exactly as selftests/device/single_node.sh
 	esac
 }
 
+# prbd1 with durability = flush (experimental: fio's direct writes carry no
+# FUA, so no log record is flushed; the checkpoints still flush)
+tgt_prbd1f() {
+	case $1 in
+	nodes) echo 1 ;;
+	label) echo "prbd, 1 node, durability flush" ;;
+	available) ;;
+	setup)
+		gx 1 "$(res_install_cmd "$(bench_res 1 |
+			sed 's/^node-id = 1$/&\ndurability = flush/')")" || return 1
+		gx 1 'prbdctl create-md --force r0' || return 1	# after prbd1
+		gx 1 'modprobe prbd experimental_flush=1 && prbdctl up r0 && prbdctl primary r0 && test -b /dev/prbd0' || return 1
+		gx 1 'prbdctl status | grep -q "durability flush"' || return 1
+		TGT_VM=1 TGT_DEV=/dev/prbd0
+		;;
+	teardown) gx 1 'prbdctl secondary r0 && prbdctl down r0 && rmmod prbd' ;;
+	esac
+}
+
 # In-tree DRBD 8.4.11 (its userspace /lib/drbd/drbdsetup-84), protocol C,
 # internal meta data on each guest's /dev/vda, initial sync skipped; default
 # DRBD settings otherwise.  The usermode helper must not be drbdadm (no config).
@@ -198,7 +221,8 @@ bench_res() {
 prbdn_setup() { # prbdn_setup N
 	local i
 	for i in $(seq 1 "$1"); do
-		gx "$i" "$(res_install_cmd "$(bench_res "$1")")
+		gx "$i" "$(res_install_cmd "$(bench_res "$1" |
+			sed "s/^name = r0\$/&${PRBD_EXTRA:+\\n$PRBD_EXTRA}/")")
 modprobe prbd ${PRBD_MODPARAMS:-} && prbdctl create-md --force r0 >/dev/null && prbdctl up r0" || return 1
 	done
 	gx 1 'for n in $(seq 1 30); do prbdctl primary r0 2>/dev/null && break; sleep 1; done
@@ -216,15 +240,19 @@ prbdn_teardown() { # prbdn_teardown N
 }
 
 # prbdN: prbd on N nodes; prbdNnr: the same without payload relay (module
-# parameter relay=0: the leader sends every payload to every follower).
-# Called as tgt_prbdn N MODPARAMS ACTION by tgt() for prbd3, prbd5, prbd3nr...
+# parameter relay=0: the leader sends every payload to every follower);
+# prbdNf: with durability = flush (experimental_flush=1).
+# Called as tgt_prbdn N NR F ACTION by tgt() for prbd3, prbd5, prbd3nr...
 tgt_prbdn() {
-	local n=$1 params=$2
-	case $3 in
+	local n=$1 params="" extra="" label=""
+	[ -n "$2" ] && params="relay=0" label=", no relay"
+	[ -n "$3" ] && params="$params experimental_flush=1" \
+		extra="durability = flush" label="$label, durability flush"
+	case $4 in
 	nodes) echo "$n" ;;
-	label) echo "prbd, $n nodes${params:+, no relay}" ;;
+	label) echo "prbd, $n nodes$label" ;;
 	available) ;;
-	setup) PRBD_MODPARAMS=$params prbdn_setup "$n" ;;
+	setup) PRBD_MODPARAMS=$params PRBD_EXTRA=$extra prbdn_setup "$n" ;;
 	teardown) prbdn_teardown "$n" ;;
 	esac
 }
@@ -235,8 +263,8 @@ tgt() {
 	shift
 	if declare -F "tgt_$t" >/dev/null; then
 		tgt_"$t" "$@"
-	elif [[ $t =~ ^prbd([0-9]+)(nr)?$ ]] && [ "${BASH_REMATCH[1]}" -gt 1 ]; then
-		tgt_prbdn "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]:+relay=0}" "$@"
+	elif [[ $t =~ ^prbd([0-9]+)(nr)?(f)?$ ]] && [ "${BASH_REMATCH[1]}" -gt 1 ]; then
+		tgt_prbdn "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "$@"
 	else
 		echo "bench: no target $t" >&2
 		return 1

@@ -7,7 +7,11 @@
  * MACs, misaddressed and corrupted frames, and, after a real handshake,
  * frames of every user type whose headers the receiver must refuse, and
  * frames whose MAC or payload tag is wrong (wire version 3: what an
- * on-path attacker without the secret could send).
+ * on-path attacker without the secret could send).  Paxos headers (wire
+ * version 4) carry a random rank with epoch 0, which a strict node
+ * accepts; flush mode's epoch, barriers (FLUSH, FLUSH_R) and suspect
+ * promises, which a node not in flush mode refuses, are classes of their
+ * own, as are a rank below its epoch and an unknown flag.
  *
  *   prbd-wirefuzz --node ID --uuid UUID --secret S --seed N --rounds R
  *                 [--listen ADDR:PORT] PEER_ID@ADDR:PORT...
@@ -1040,7 +1044,7 @@ static int u_paxos(int fd, uint32_t peer)
 	struct prbd_wire_px *w = (struct prbd_wire_px *)buf;
 	struct prbd_wire_px_ent *e;
 	uint32_t n = 1 + rn(3), len, i, plen = 0;
-	int fault = rn(14);
+	int fault = rn(19);
 
 	memset(buf, 0, sizeof(buf));
 	w->type = PRBD_PX_M_P2A;
@@ -1050,6 +1054,8 @@ static int u_paxos(int fd, uint32_t peer)
 	w->ballot = htole64(rnd());
 	w->slot = htole64(rnd());
 	w->commit = htole64(rnd());
+	/* strict mode: epoch 0 (else refused), any rank (ranks order epochs) */
+	w->erank = htole64(rnd());
 	for (i = 0; i < n; i++) {
 		e = &w->ent[i];
 		e->slot = htole64(rnd());
@@ -1068,8 +1074,8 @@ static int u_paxos(int fd, uint32_t peer)
 	case 2: w->n_ent = PRBD_PX_MAX_ENT + 1 + rn(200); break;
 	case 3: w->from = g.node + 1 + rn(20); break;
 	case 4: w->to = peer + 1 + rn(20); break;
-	case 5: w->type = rn(2) ? 0 : PRBD_PX_M_TIMEOUT_NOW + 1 + rn(200); break;
-	case 6: w->flags = PRBD_PX_F_SUSPECT; break;
+	case 5: w->type = rn(2) ? 0 : PRBD_PX_M_FLUSH_R + 1 + rn(200); break;
+	case 6: w->flags = PRBD_PX_F_SUSPECT; break;	/* not a P1B */
 	case 7: plen = 1 + rn(4096); break;
 	case 8: e->kind = PRBD_PX_K_CONFIG + 1 + rn(200); break;
 	case 9: e->n_desc = PRBD_PX_BATCH + 1 + rn(100); break;
@@ -1080,6 +1086,31 @@ static int u_paxos(int fd, uint32_t peer)
 		e->desc[0].sector = htole64(rn(2) ? redge() | (1ULL << 55) :
 					    g.data_size >> 9);
 		e->desc[0].len = htole32(4096);
+		break;
+	/* flush mode (wire version 4): the receivers run strict mode */
+	case 14: /* an epoch: a strict node never has one */
+		w->epoch = htole64(1 + rn(1 << 20));
+		w->erank = htole64(le64toh(w->epoch) + rn(1 << 20));
+		break;
+	case 15: /* a rank below its epoch, refused in any mode */
+		w->epoch = htole64(2 + rn(1 << 20));
+		w->erank = htole64(rn(le64toh(w->epoch)));
+		break;
+	case 16: /* a barrier: strict mode has none, and it has entries */
+		w->type = rn(2) ? PRBD_PX_M_FLUSH : PRBD_PX_M_FLUSH_R;
+		if (rn(2)) {
+			w->n_ent = 0;
+			len = sizeof(*w);
+		}
+		break;
+	case 17: /* a suspect promise: strict mode has none */
+		w->type = PRBD_PX_M_P1B;
+		w->flags = PRBD_PX_F_SUSPECT;
+		w->n_ent = 0;
+		len = sizeof(*w);
+		break;
+	case 18: /* a flag no message has */
+		w->flags = 0x80;
 		break;
 	}
 	if (len < 8)

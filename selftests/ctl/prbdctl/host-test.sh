@@ -196,6 +196,8 @@ bad 's/^minor = 3/minor = 1024/' "minor 1024" "bad.res:4: invalid minor"
 bad 's/^minor = 3/minor = -1/' "minor -1" "bad.res:4: invalid minor"
 bad 's/^cluster-uuid = .*/cluster-uuid = xyz/' "bad cluster-uuid" "bad.res:5: invalid cluster-uuid"
 bad 's/^on-no-quorum = .*/on-no-quorum = panic/' "bad on-no-quorum" "bad.res:7: invalid on-no-quorum"
+bad '/^resync-rate = /a durability = lazy' "bad durability" "bad.res:9: invalid durability 'lazy' (strict or flush)"
+bad '/^resync-rate = /a durability = flush\ndurability = strict' "duplicate durability" "bad.res:10: duplicate key 'durability'"
 bad 's/^secret = .*/secret = 01234567890123456789012345678901234567890123456789012345678901234/' \
 	"secret of 65 bytes" "bad.res:6: secret must be 1..64 bytes"
 bad 's/^name = r0/name = r\/0/' "bad name" "bad.res:3: invalid resource name"
@@ -456,9 +458,9 @@ rec "acceptor state field 'nr_members'" 0x2000 'u32(0x40, 33)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x40, 1); u32(0x48, 40)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x50, 3)'
 rec "acceptor state field 'disk_uuid'" 0x2000 'rec[0x10] ^= 1'
-rec "acceptor state field 'reserved'" 0x2000 'rec[0x170] = 1'
+rec "acceptor state field 'reserved'" 0x2000 'rec[0x188] = 1'
 rec "acceptor state field 'reserved'" 0x2000 'u32(0x14c, 1)'
-rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 8)'
+rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 16)'
 rec "acceptor state field 'magic'" 0x2000 'u64(0, 0)' nofix
 rec "acceptor state field 'crc'" 0x2000 'rec[0x20] ^= 1' nofix
 # removed_at (issue 15): node 1 removed at slot 7 by the configuration
@@ -472,6 +474,22 @@ rc 0 "show-md --json of it" $P --json show-md "$T/img"
 out '"removed_at":7,' "  removed_at 7 in JSON"
 edit_rec 0x2000 'u64(0x28, 7); u32(0x40, 1); u32(0x48, 2); u64(0x168, 7)'
 rc 0 "show-md: removed_at 7 with the configuration of slot 7 without it" $P show-md "$T/img"
+# flush mode's epoch, base and rank (the core's hard state) and the
+# clean-shutdown mark (PRBD_DISK_ACC_F_UP): a rank below its epoch is
+# refused; a valid epoch is shown, and so is a run with no clean down
+rec "acceptor state field 'erank'" 0x2000 'u64(0x170, 0x305); u64(0x180, 0x205)'
+rec "acceptor state field 'erank'" 0x2000 'u64(0x170, 0x305); u64(0x178, 4)'
+edit_rec 0x2000 'u64(0x170, 0x305); u64(0x178, 9); u64(0x180, 0x405); u32(0x148, 8)'
+rc 0 "show-md: epoch 0x305 base 9 rank 0x405, the resource up" $P show-md "$T/img"
+out "  epoch 773  epoch_base 9  erank 1029  clean no" "  shows epoch, base, rank, not clean"
+out "shutdown: not clean (up, or no clean down since)" "  the mark in use: not clean"
+rc 0 "show-md --json of it" $P --json show-md "$T/img"
+out '"epoch":773,"epoch_base":9,"erank":1029,"clean":false,' "  epoch, base, rank, not clean in JSON"
+out '"acceptor_slot":0,"clean":false}' "  the mark in use in JSON"
+edit_rec 0x2000 'u64(0x180, 0x405)'
+rc 0 "show-md: epoch 0 with a rank (strict mode), shut down cleanly" $P show-md "$T/img"
+out "  epoch 0  epoch_base 0  erank 1029  clean yes" "  shows the rank, clean"
+out "shutdown: clean" "  the mark in use: clean"
 rec "log header field 'magic'" 0x4000 'u64(0, 7)'
 rec "log header field 'crc'" 0x4000 'rec[0x20] ^= 1' nofix
 rec "log header field 'disk_uuid'" 0x4000 'rec[0x8] ^= 1'

@@ -1159,10 +1159,22 @@ static void t_md(const char *dev)
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor reserved1 not zero", -EINVAL,
 		  "acceptor state field 'reserved'");
-	t_acc(0)->flags = htole32(0x8);
+	t_acc(0)->flags = htole32(0x10);
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor flags with an unknown bit", -EINVAL,
 		  "acceptor state field 'flags'");
+	t_acc(0)->epoch = htole64(0x305);
+	t_acc(0)->erank = htole64(0x205);
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor erank below its epoch", -EINVAL,
+		  "acceptor state field 'erank'");
+	t_acc(0)->epoch = htole64(0x305);
+	t_acc(0)->epoch_base = htole64(9);
+	t_acc(0)->erank = htole64(0x405);
+	t_acc(0)->flags = htole32(PRBD_DISK_ACC_F_UP);
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor with an epoch, not shut down cleanly: attached",
+		  0, NULL);
 	t_acc(0)->magic = 0;
 	t_md_case(dev, "acceptor: no slot with a magic", -EINVAL,
 		  "acceptor state field 'magic'");
