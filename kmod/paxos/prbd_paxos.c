@@ -1695,20 +1695,25 @@ static void px_self_acks(struct prbd_px *px)
  * The flush frontier for a leader at @ballot: the highest slot D <= @upto
  * such that every slot from the log start to D holds, written, the value
  * accepted at that ballot or one known chosen.  A device flush issued
- * after this call makes all of them durable.
+ * after this call makes all of them durable.  @writing: it stopped at a
+ * record of ours still being written (it moves on once that batch lands).
  */
-static u64 px_frontier(struct prbd_px *px, u64 ballot, u64 upto)
+static u64 px_frontier(struct prbd_px *px, u64 ballot, u64 upto,
+		       bool *writing)
 {
 	struct prbd_px_slot *sl;
 	u64 s;
 
+	*writing = false;
 	for (s = px->log_start; s <= upto; s++) {
 		sl = px_sl(px, s);
 		if (!sl || !sl->e.kind ||
 		    !(sl->e.chosen || sl->e.ballot == ballot))
 			break;
-		if (sl->tok > px->tok_done)
+		if (sl->tok > px->tok_done) {
+			*writing = true;
 			break;	/* not written yet */
+		}
 	}
 	return s - 1;
 }
@@ -1719,6 +1724,35 @@ static u64 px_want_flush(struct prbd_px *px)
 	if (px->fl_tok_req <= px->fl_tok_issued)
 		px->fl_tok_req = px->fl_tok_issued + 1;
 	return px->fl_tok_req;
+}
+
+/*
+ * Ask for the device flush of a barrier reply, or wait for the records
+ * up to @b to be written first: the flush covers only what was written
+ * before it, and a barrier usually arrives with the last writes it covers
+ * still in flight here.  Flushing at once would answer a frontier below
+ * @b, which the leader does not count until its retransmission (hb_ms
+ * later); once the records land (prbd_px_persisted()) the flush is asked
+ * for.  Anything else that stops the frontier (a slot missing, another
+ * ballot's value) answers at once: no write of ours will move it.
+ * Returns the flush token to wait for, 0: not asked for yet.
+ */
+static u64 px_flush_for(struct prbd_px *px, u64 ballot, u64 b, u64 *d)
+{
+	bool writing;
+
+	*d = px_frontier(px, ballot, b, &writing);
+	if (*d < b && writing)
+		return 0;
+	return px_want_flush(px);
+}
+
+/* Our own reply to the barrier round: its flush, once it may be asked. */
+static void px_bar_self_flush(struct prbd_px *px)
+{
+	if (px->bar_self && !px->bar_self_tok)
+		px->bar_self_tok = px_flush_for(px, px->ballot, px->bar_b,
+						&px->bar_self_d);
 }
 
 static void px_bar_send(struct prbd_px *px)
@@ -1734,8 +1768,8 @@ static void px_bar_send(struct prbd_px *px)
 			if (px->bar_self)
 				continue;	/* ours is in flight */
 			px->bar_self = 1;
-			px->bar_self_d = px_frontier(px, px->ballot, px->bar_b);
-			px->bar_self_tok = px_want_flush(px);
+			px->bar_self_tok = 0;
+			px_bar_self_flush(px);
 			continue;
 		}
 		m = px_out(px, PRBD_PX_M_FLUSH, p);
@@ -1775,7 +1809,7 @@ static void px_bar_check(struct prbd_px *px)
 
 static void px_bar_self(struct prbd_px *px)
 {
-	if (!px->bar_round || !px->bar_self ||
+	if (!px->bar_round || !px->bar_self || !px->bar_self_tok ||
 	    px->fl_tok_done < px->bar_self_tok)
 		return;
 	px->bar_self = 0;
@@ -1800,13 +1834,33 @@ static void px_on_flush(struct prbd_px *px, const struct prbd_px_msg *m)
 	q->to = m->from;
 	q->ballot = m->ballot;
 	q->id = m->aux;
-	q->frontier = px_frontier(px, m->ballot, m->slot);
+	q->b = m->slot;
 #if PRBD_PX_MUTATION == 14
+	{
+		bool writing;
+
+		q->frontier = px_frontier(px, m->ballot, m->slot, &writing);
+	}
 	q->tok = px->fl_tok_done;	/* BUG: answers without a flush */
 	prbd_px_flushed(px, px->fl_tok_done);
 #else
-	q->tok = px_want_flush(px);
+	q->tok = px_flush_for(px, m->ballot, m->slot, &q->frontier);
 #endif
+}
+
+/* Our records landed: the barrier replies that waited for them flush. */
+static void px_flq_written(struct prbd_px *px)
+{
+	struct prbd_px_flreply *q;
+	u32 i;
+
+	for (i = 0; i < px->n_flq; i++) {
+		q = &px->flq[i];
+		if (!q->tok)
+			q->tok = px_flush_for(px, q->ballot, q->b,
+					      &q->frontier);
+	}
+	px_bar_self_flush(px);
 }
 
 static void px_on_flush_r(struct prbd_px *px, const struct prbd_px_msg *m)
@@ -2250,8 +2304,10 @@ static int px_may_issue(const struct prbd_px *px)
 
 void prbd_px_persisted(struct prbd_px *px, u64 token)
 {
-	if (token > px->tok_done && token <= px->tok_issued)
+	if (token > px->tok_done && token <= px->tok_issued) {
 		px->tok_done = token;
+		px_flq_written(px);
+	}
 	px_flush(px);
 }
 
@@ -2392,7 +2448,7 @@ void prbd_px_flushed(struct prbd_px *px, u64 token)
 	px->fl_tok_done = px_max(px->fl_tok_done, token);
 	while (i < px->n_flq) {
 		q = &px->flq[i];
-		if (q->tok > px->fl_tok_done) {
+		if (!q->tok || q->tok > px->fl_tok_done) {
 			i++;
 			continue;
 		}

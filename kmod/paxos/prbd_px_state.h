@@ -40,9 +40,12 @@ struct prbd_px_p1best {
 	u8 pad[7];
 };
 
-/* An acceptor's FLUSH_R, sent once the device flush @tok completed. */
+/*
+ * An acceptor's FLUSH_R, sent once the device flush @tok completed (0:
+ * not asked for yet, our records up to @b are still being written).
+ */
 struct prbd_px_flreply {
-	u64 ballot, id, frontier, tok;
+	u64 ballot, id, frontier, tok, b;
 	u8 to;
 	u8 pad[7];
 };

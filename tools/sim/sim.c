@@ -72,7 +72,7 @@ enum { AM_NO, AM_FRESH, AM_WIPED };	/* struct node.amnesiac */
 enum { T_ACKED, T_READS, T_CRASHES, T_RESYNCS, T_CFG, T_COPIES, T_NV,
 	T_COPY_RESTARTS, T_WIPES, T_FRESH, T_NP_INSTALL, T_NP_COMMIT,
 	T_ELECT, T_NVP_ELECT, T_NVP_NEEDED, T_FLUSH_SEEDS, T_BARRIERS,
-	T_LOSSY, T_RESETS, T_POWERCUTS, T_LOST_OK, NTOT };
+	T_LOSSY, T_RESETS, T_POWERCUTS, T_LOST_OK, T_FLUSH_MS, NTOT };
 
 #define NUNDO		8192	/* unflushed log records remembered a node */
 
@@ -163,6 +163,14 @@ struct node {
 	u32 n_undo;
 	u64 wgen;
 	u64 flgen[64];		/* generation at the issue of flush token % 64 */
+	u64 flhint[64];		/* hint_issued then */
+	/*
+	 * Flush mode: the newest commit hint of a batch issued so far, and
+	 * the newest one a completed device flush covers (every value it
+	 * vouches for was written before a flush that completed): records
+	 * carry no hint above it (start_disk()).
+	 */
+	u64 hint_issued, safe_hint;
 	int suspect;		/* durable: restarted without the clean mark */
 	struct prbd_px_entry *happ;	/* what this node applied, by slot */
 	u64 *hep;		/* the epoch its apply tagged the slot with */
@@ -260,7 +268,6 @@ static struct {
 	struct trace_ev tr[TRACE_RING];
 	u64 ntr;
 	u64 max_slot;
-	int cache_any;	/* --cache-any: dev_lose() in any order too */
 	/* dev_lose(): slots settled by a kept write (== lose_stamp) */
 	u64 *lose_mark, lose_stamp;
 } W;
@@ -681,6 +688,18 @@ static void start_disk(int n, const struct prbd_px_ready *rd)
 	b->done = 0;
 	b->tok = rd->persist_token;
 	b->hint = rd->commit_hint;
+	/*
+	 * Flush mode, as prbd_flush_begin() in the module: a record carries
+	 * a hint only up to the newest one a completed device flush covers;
+	 * a hint above it could outlive, in a cache that writes back in any
+	 * order, a value it vouches for.
+	 */
+	if (W.flush_mode) {
+		if (b->hint > x->hint_issued)
+			x->hint_issued = b->hint;
+		if (b->hint > x->safe_hint)
+			b->hint = x->safe_hint;
+	}
 	b->hs = rd->hs;
 	b->n = rd->n_ents;
 	memcpy(b->ents, rd->ents, rd->n_ents * sizeof(rd->ents[0]));
@@ -695,30 +714,44 @@ static void dev_flush(int n, u64 gen)
 	struct node *x = &W.nd[n];
 	u32 k = 0;
 
+	/* a flush issued now: every hint issued so far is covered */
+	if (x->hint_issued > x->safe_hint)
+		x->safe_hint = x->hint_issued;
+
 	while (k < x->n_undo && x->undo[k].gen <= gen)
 		k++;
 	memmove(x->undo, x->undo + k, (x->n_undo - k) * sizeof(x->undo[0]));
 	x->n_undo -= k;
 }
 
+/* A flush issued earlier completes: @hint was hint_issued at its issue. */
+static void dev_flush_at(int n, u64 gen, u64 hint)
+{
+	struct node *x = &W.nd[n];
+	u64 keep = x->hint_issued;
+
+	x->hint_issued = hint;
+	dev_flush(n, gen);
+	x->hint_issued = keep;
+}
+
 /*
- * Flush mode, a crash: what the volatile cache held is lost: the writes
- * after a random generation (a cache that writes back in order).  With
- * --cache-any, half the time any subset instead, each write lost or kept
- * at random: a real cache (a disk's, the host page cache under a virtual
- * disk) writes back in any order, so a later record may survive an
- * earlier one it depends on.  Per slot, the newest write kept wins; where
- * every write to it is lost, it holds what it held before the first.
- * Undone newest first: a lost write gives back what it overwrote, a kept
- * one settles its slot.  The core and the embedder rules modelled here
- * do not pass --cache-any yet (Documentation/prbd-write-path.rst, "Still
- * open"): a record's commit hint may survive the value it vouches for.
+ * Flush mode, a crash: what the volatile cache held is lost.  Half the
+ * time the writes after a random generation (a cache that writes back in
+ * order), otherwise any subset, each write lost or kept at random: a real
+ * cache (a disk's, the host page cache under a virtual disk) writes back
+ * in any order, so a later record may survive an earlier one it depends
+ * on (the embedder's safe hints, start_disk(), are the rule that makes
+ * that harmless).  Per slot, the newest write kept wins; where every write
+ * to it is lost, it holds what it held before the first.  Undone newest
+ * first: a lost write gives back what it overwrote, a kept one settles its
+ * slot.
  */
 static void dev_lose(int n)
 {
 	struct node *x = &W.nd[n];
 	u64 lo, cut;
-	int any = W.cache_any && rn(2);
+	int any = rn(2);
 	u32 i;
 
 	if (!x->n_undo)
@@ -1197,6 +1230,7 @@ static void flush_done(int c)
 		       (unsigned long long)W.now, c, (unsigned long long)k->start,
 		       k->target, (unsigned long long)k->bar_id);
 	W.tot[T_BARRIERS]++;
+	W.tot[T_FLUSH_MS] += W.now - k->start;
 	client_done(c);
 }
 
@@ -1274,6 +1308,7 @@ static void pump(int n)
 			if (W.now < x->slow_until)
 				lat += 20 + rn(60);
 			x->flgen[rd.flush_token % 64] = x->wgen;
+			x->flhint[rd.flush_token % 64] = x->hint_issued;
 			push(W.now + lat, EV_FLUSH, (u8)n, (u32)rd.flush_token,
 			     x->inc);
 		}
@@ -1469,6 +1504,8 @@ static void crash(int n)
 	x->pb_head = 0;
 	x->pb_n = 0;
 	x->inc++;
+	x->hint_issued = 0;
+	x->safe_hint = 0;
 	W.tot[T_CRASHES]++;
 	tr(EV_RESTART, (u8)n, 0, 0, 0, 0);
 }
@@ -2390,6 +2427,8 @@ static int run_seed(u64 seed, const struct opts *o)
 		memset(x->hep, 0, ms * sizeof(*x->hep));
 		x->n_undo = 0;
 		x->wgen = 0;
+		x->hint_issued = 0;
+		x->safe_hint = 0;
 		x->suspect = 0;
 		x->reset_copy = 0;
 		memset(x->sect_ep, 0, sizeof(x->sect_ep));
@@ -2676,7 +2715,8 @@ static int run_seed(u64 seed, const struct opts *o)
 
 			if (!x->up || e.inc != x->inc)
 				break;
-			dev_flush(e.node, x->flgen[e.arg % 64]);
+			dev_flush_at(e.node, x->flgen[e.arg % 64],
+				     x->flhint[e.arg % 64]);
 			prbd_px_flushed(x->px, e.arg);
 			pump(e.node);
 			break;
@@ -2738,7 +2778,7 @@ static void print_help(void)
 		"Usage: %s [--seed N | --seeds A:B] [--nodes 1..7] [--jobs J]\n"
 		"           [--fault-ms MS] [--trace] [--find-bug] [--name S]\n"
 		"           [--tap N] [--digest] [--no-oracle] [--no-lease-check]\n"
-		"           [--flush 0|1] [--cache-any]\n",
+		"           [--flush 0|1]\n",
 		"sim");
 	exit(2);
 }
@@ -2778,8 +2818,6 @@ int main(int argc, char **argv)
 			W.force_flush = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--no-lease-check")) {
 			W.no_lease_check = 1;
-		} else if (!strcmp(argv[i], "--cache-any")) {
-			W.cache_any = 1;
 		} else if (!strcmp(argv[i], "--no-oracle")) {
 			W.no_oracle = 1;
 		} else if (!strcmp(argv[i], "--trace")) {
@@ -2897,9 +2935,11 @@ int main(int argc, char **argv)
 		       (unsigned long long)W.tot[T_FRESH],
 		       (unsigned long long)W.tot[T_NP_INSTALL],
 		       (unsigned long long)W.tot[T_NP_COMMIT]);
-		printf("# %s: flush mode in %llu seeds: %llu barriers completed, %llu power cuts, %llu lossy elections, %llu resets, %llu unflushed acknowledged writes lost\n",
+		printf("# %s: flush mode in %llu seeds: %llu barriers completed (%.1f ms each on average), %llu power cuts, %llu lossy elections, %llu resets, %llu unflushed acknowledged writes lost\n",
 		       name, (unsigned long long)W.tot[T_FLUSH_SEEDS],
 		       (unsigned long long)W.tot[T_BARRIERS],
+		       W.tot[T_BARRIERS] ? (double)W.tot[T_FLUSH_MS] /
+					  W.tot[T_BARRIERS] : 0.0,
 		       (unsigned long long)W.tot[T_POWERCUTS],
 		       (unsigned long long)W.tot[T_LOSSY],
 		       (unsigned long long)W.tot[T_RESETS],
