@@ -430,6 +430,12 @@ struct prbd_dp {
 	u64 bar_done, bar_dropped;
 	u64 fl_want, fl_done, fl_told;
 	u64 fl_issued;			/* device flushes issued, ever */
+	/*
+	 * The newest commit hint of a batch issued, and the newest one a
+	 * completed device flush covers: records carry no hint above it
+	 * (prbd_flush_begin(); px_lock, hint_issued read without it).
+	 */
+	u64 hint_issued, safe_hint;
 	u64 bar_completed;		/* flush requests completed, ever */
 	atomic64_t next_id;
 	u8 role, leader;		/* the core's, as last seen */
@@ -758,6 +764,8 @@ void prbd_persist_clean(struct prbd_dp *dp);
 void prbd_persist_work(struct work_struct *work);
 void prbd_batch_work(struct work_struct *work);
 void prbd_flush_work(struct work_struct *work);
+u64 prbd_flush_begin(struct prbd_dp *dp);
+void prbd_flush_end(struct prbd_dp *dp, u64 hint);
 
 /* prbd_drive.c */
 void prbd_drive_work(struct work_struct *work);

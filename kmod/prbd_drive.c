@@ -719,6 +719,11 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		WARN_ON_ONCE(b->busy || dp->b_n >= PRBD_DP_PERSIST_WINDOW);
 		b->token = rd.persist_token;
 		b->commit_hint = rd.commit_hint;
+		if (dp->flush_mode) {	/* prbd_flush_begin() */
+			WRITE_ONCE(dp->hint_issued,
+				   max(dp->hint_issued, rd.commit_hint));
+			b->commit_hint = min(rd.commit_hint, dp->safe_hint);
+		}
 		b->hs = rd.hs;
 		b->n_ents = rd.n_ents;
 		for (i = 0; i < rd.n_ents; i++) {

@@ -124,6 +124,32 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
 }
 
 /*
+ * durability = flush: the commit hint a log record carries says that the
+ * chosen values of the slots up to it were written before the record; a
+ * restart takes them as chosen from its own records (prbd_log_load()).
+ * Without FUA that is not enough: a volatile cache writes back in any
+ * order, and may keep the hint's record and lose a value it vouches for,
+ * whose slot would then replay an older value as chosen.  So a record
+ * carries a hint only up to dp->safe_hint: the newest hint of a batch
+ * issued before a device flush that has completed (every value it vouches
+ * for was written before that flush began).  Every flush (a barrier's,
+ * and the preflush of every acceptor-state write, checkpoints included)
+ * goes through these two.  The simulator checks the rule with a cache
+ * that loses any subset of the unflushed writes (tools/sim, "--cache-any").
+ */
+u64 prbd_flush_begin(struct prbd_dp *dp)
+{
+	return READ_ONCE(dp->hint_issued);
+}
+
+void prbd_flush_end(struct prbd_dp *dp, u64 hint)
+{
+	spin_lock(&dp->px_lock);
+	dp->safe_hint = max(dp->safe_hint, hint);
+	spin_unlock(&dp->px_lock);
+}
+
+/*
  * Write the acceptor state.  Only a checkpoint changes the resync flags
  * (@flags; others pass dp->rs_flags_disk): it flushes the data area and the
  * slot map first.  The resync cursor may go with any write: the pieces below
@@ -133,12 +159,14 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 		  u64 applied, u32 flags)
 {
 	struct prbd_acceptor_state st;
+	u64 hint = prbd_flush_begin(dp);
 	int err;
 
 	prbd_hs_to_state(dp, hs, applied, flags, &st);
 	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
 	if (err)
 		return err;
+	prbd_flush_end(dp, hint);	/* it went with a preflush */
 	dp->hs_disk = *hs;
 	dp->applied_disk = applied;
 	WRITE_ONCE(dp->rs_flags_disk, flags);
@@ -383,7 +411,7 @@ static bool prbd_batch_needs_hs(struct prbd_dp *dp, const struct prbd_batch *b)
 void prbd_flush_work(struct work_struct *work)
 {
 	struct prbd_dp *dp = container_of(work, struct prbd_dp, flush_work);
-	u64 tok;
+	u64 tok, hint;
 	int err;
 
 	spin_lock(&dp->px_lock);
@@ -392,6 +420,7 @@ void prbd_flush_work(struct work_struct *work)
 	if (tok <= READ_ONCE(dp->fl_done) || READ_ONCE(dp->stopping) ||
 	    READ_ONCE(dp->failed))
 		return;
+	hint = prbd_flush_begin(dp);
 	err = blkdev_issue_flush(dp->bdev);
 	if (err) {
 		/* not durable: never reported; the disk is failed */
@@ -403,6 +432,7 @@ void prbd_flush_work(struct work_struct *work)
 	spin_lock(&dp->px_lock);
 	dp->fl_done = max(dp->fl_done, tok);
 	dp->fl_issued++;
+	dp->safe_hint = max(dp->safe_hint, hint);
 	spin_unlock(&dp->px_lock);
 	prbd_dp_kick(dp);
 }
