@@ -176,6 +176,9 @@ struct prbd_batch {
 	bool busy;		/* issued, not reported yet (px_lock) */
 	bool done;		/* durable, waits for older ones (px_lock) */
 	bool dead;		/* the disk failed: never written nor reported */
+	bool preflush;		/* flush mode: records with PREFLUSH and the
+				 * full commit hint (prbd_take_ready())
+				 */
 	u64 token;
 	u64 commit_hint;	/* see struct prbd_px_ready */
 	struct prbd_px_hardstate hs;

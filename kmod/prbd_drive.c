@@ -686,6 +686,32 @@ static void prbd_end_barriers(struct prbd_dp *dp, struct list_head *done,
 	}
 }
 
+/*
+ * durability = flush: the commit hint a batch's records carry (see
+ * prbd_flush_begin()).  A restart replays its log up to the newest hint it
+ * finds and restores the accepted values of the next PRBD_PX_LOG_CAP slots
+ * only: an acceptor must never forget one, so a record may not lag its own
+ * slot by that much.  A batch whose slots run half a ring ahead of the safe
+ * hint goes with PREFLUSH instead, and carries the core's hint in full: it
+ * covers values of batches already reported durable, i.e. completed
+ * writes, which the preflush makes durable before the records (the
+ * simulator's campaign found a node forgetting accepts without this rule).
+ * Context: px_lock held.
+ */
+static void prbd_batch_hint(struct prbd_dp *dp, struct prbd_batch *b,
+			    const struct prbd_px_ready *rd)
+{
+	u64 hi = 0;
+	u32 i;
+
+	for (i = 0; i < rd->n_ents; i++)
+		hi = max(hi, rd->ents[i].slot);
+	WRITE_ONCE(dp->hint_issued, max(dp->hint_issued, rd->commit_hint));
+	b->preflush = hi >= dp->safe_hint + PRBD_PX_LOG_CAP / 2;
+	if (!b->preflush)
+		b->commit_hint = min(rd->commit_hint, dp->safe_hint);
+}
+
 /* Take the core's output: persist batch, apply range, role. */
 static void prbd_take_ready(struct prbd_dp *dp)
 {
@@ -719,11 +745,9 @@ static void prbd_take_ready(struct prbd_dp *dp)
 		WARN_ON_ONCE(b->busy || dp->b_n >= PRBD_DP_PERSIST_WINDOW);
 		b->token = rd.persist_token;
 		b->commit_hint = rd.commit_hint;
-		if (dp->flush_mode) {	/* prbd_flush_begin() */
-			WRITE_ONCE(dp->hint_issued,
-				   max(dp->hint_issued, rd.commit_hint));
-			b->commit_hint = min(rd.commit_hint, dp->safe_hint);
-		}
+		b->preflush = false;
+		if (dp->flush_mode)
+			prbd_batch_hint(dp, b, &rd);
 		b->hs = rd.hs;
 		b->n_ents = rd.n_ents;
 		for (i = 0; i < rd.n_ents; i++) {

@@ -192,6 +192,7 @@ struct prbd_log_io {
 	atomic_t pending;
 	int err;
 	u64 hint;		/* the batch's commit hint */
+	blk_opf_t opf;		/* of its records */
 	struct prbd_log_ext **exts;	/* the records allocated */
 	u32 n_exts;
 	struct completion done;
@@ -328,8 +329,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	atomic_inc(&io->pending);
 	if (!pages && cmd && len) {
 		err = prbd_submit_rq_bio(dp, cmd, hdr, off >> SECTOR_SHIFT,
-					 prbd_log_rec_opf(dp),
-					 prbd_log_io_endio, io);
+					 io->opf, prbd_log_io_endio, io);
 		if (err) {
 			atomic_dec(&io->pending);
 			goto out_free_hdr;
@@ -337,7 +337,7 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 		return 0;
 	}
 	bio = prbd_pages_bio(dp, hdr, pages, len, off >> SECTOR_SHIFT,
-			     prbd_log_rec_opf(dp));
+			     io->opf);
 	bio->bi_end_io = prbd_log_io_endio;
 	bio->bi_private = io;
 	submit_bio(bio);
@@ -389,6 +389,7 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	atomic_set(&io.pending, 1);
 	io.err = 0;
 	io.hint = b->commit_hint;
+	io.opf = prbd_log_rec_opf(dp) | (b->preflush ? REQ_PREFLUSH : 0);
 	io.exts = (struct prbd_log_ext **)&pls[nrec];
 	io.n_exts = 0;
 	init_completion(&io.done);

@@ -134,8 +134,9 @@ static void prbd_hs_to_state(struct prbd_dp *dp,
  * issued before a device flush that has completed (every value it vouches
  * for was written before that flush began).  Every flush (a barrier's,
  * and the preflush of every acceptor-state write, checkpoints included)
- * goes through these two.  The simulator checks the rule with a cache
- * that loses any subset of the unflushed writes (tools/sim, "--cache-any").
+ * goes through these two, and so does a batch written with PREFLUSH
+ * (prbd_batch_hint()).  The simulator checks the rule with a cache that
+ * loses any subset of the unflushed writes (tools/sim, flush mode).
  */
 u64 prbd_flush_begin(struct prbd_dp *dp)
 {
@@ -515,6 +516,8 @@ void prbd_batch_work(struct work_struct *work)
 		else
 			msleep(20);
 	}
+	if (!err && b->preflush)	/* see prbd_batch_hint() */
+		prbd_flush_end(dp, b->commit_hint);
 	if (!err) {
 		mutex_lock(&dp->hs_mutex);
 		while (prbd_batch_needs_hs(dp, b)) {

@@ -657,6 +657,8 @@ static void client_done(int c);
 
 static void disk_write(int n, const struct pbatch *b, u32 k, int hs);
 
+static void dev_flush(int n, u64 gen);
+
 static void start_disk(int n, const struct prbd_px_ready *rd)
 {
 	struct node *x = &W.nd[n];
@@ -695,9 +697,25 @@ static void start_disk(int n, const struct prbd_px_ready *rd)
 	 * order, a value it vouches for.
 	 */
 	if (W.flush_mode) {
+		u64 hi = 0;
+		u32 k;
+
+		for (k = 0; k < rd->n_ents; k++)
+			if (rd->ents[k].slot > hi)
+				hi = rd->ents[k].slot;
 		if (b->hint > x->hint_issued)
 			x->hint_issued = b->hint;
-		if (b->hint > x->safe_hint)
+		/*
+		 * A restart replays up to the newest hint its records hold and
+		 * restores the accepted values of the next PRBD_PX_LOG_CAP
+		 * slots only: records whose hint lags their slots by half of
+		 * that go with PREFLUSH (modelled as a flush at issue) and
+		 * carry their full hint, which covers completed batches only
+		 * (prbd_take_ready() in the module).
+		 */
+		if (hi >= x->safe_hint + PRBD_PX_LOG_CAP / 2)
+			dev_flush(n, x->wgen);
+		else if (b->hint > x->safe_hint)
 			b->hint = x->safe_hint;
 	}
 	b->hs = rd->hs;
@@ -2431,6 +2449,7 @@ static int run_seed(u64 seed, const struct opts *o)
 		x->safe_hint = 0;
 		x->suspect = 0;
 		x->reset_copy = 0;
+		x->removed = 0;	/* a campaign's next seed starts fresh */
 		memset(x->sect_ep, 0, sizeof(x->sect_ep));
 		memset(x->ck_ep, 0, sizeof(x->ck_ep));
 		memset(x->idseen, 0, W.next_id + 1);
