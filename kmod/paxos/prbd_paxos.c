@@ -1371,6 +1371,15 @@ static void px_phase1_done(struct prbd_px *px)
 		px_advance_commit(px);
 		px->epoch_base = px_max(px->epoch_base, px->commit);
 		px_hs_dirty(px);
+		/*
+		 * Our no-op must come after the base: one proposed before
+		 * this phase 1 ran again, lossy, is inside it, and an epoch
+		 * that chooses nothing past its base yields to the one
+		 * before at the next phase 1 (an idle group would sit in an
+		 * epoch nobody can rely on; simulator seed 517419).
+		 */
+		if (px->first_slot && px->first_slot <= px->epoch_base)
+			px->first_slot = 0;
 	}
 	/* a no-op marks our first slot; reads wait until it is applied */
 	px->need_noop = !px->first_slot && !px->p1_over;
