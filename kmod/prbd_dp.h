@@ -177,7 +177,7 @@ struct prbd_batch {
 	bool done;		/* durable, waits for older ones (px_lock) */
 	bool dead;		/* the disk failed: never written nor reported */
 	bool preflush;		/* flush mode: records with PREFLUSH and the
-				 * full commit hint (prbd_take_ready())
+				 * full commit hint (prbd_batch_hint())
 				 */
 	u64 token;
 	u64 commit_hint;	/* see struct prbd_px_ready */
