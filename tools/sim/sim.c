@@ -726,15 +726,18 @@ static void start_disk(int n, const struct prbd_px_ready *rd)
 	push(W.now + lat, EV_DISK, (u8)n, i, x->inc);
 }
 
-/* Flush mode: the cached writes up to generation @gen become durable. */
-static void dev_flush(int n, u64 gen)
+/*
+ * Flush mode: a flush issued when the write generation was @gen and the
+ * newest hint issued was @hint completes: the cached writes up to @gen
+ * become durable, and records may carry hints up to @hint.
+ */
+static void dev_flush_at(int n, u64 gen, u64 hint)
 {
 	struct node *x = &W.nd[n];
 	u32 k = 0;
 
-	/* a flush issued now: every hint issued so far is covered */
-	if (x->hint_issued > x->safe_hint)
-		x->safe_hint = x->hint_issued;
+	if (hint > x->safe_hint)
+		x->safe_hint = hint;
 
 	while (k < x->n_undo && x->undo[k].gen <= gen)
 		k++;
@@ -742,15 +745,10 @@ static void dev_flush(int n, u64 gen)
 	x->n_undo -= k;
 }
 
-/* A flush issued earlier completes: @hint was hint_issued at its issue. */
-static void dev_flush_at(int n, u64 gen, u64 hint)
+/* A flush issued now, complete at once */
+static void dev_flush(int n, u64 gen)
 {
-	struct node *x = &W.nd[n];
-	u64 keep = x->hint_issued;
-
-	x->hint_issued = hint;
-	dev_flush(n, gen);
-	x->hint_issued = keep;
+	dev_flush_at(n, gen, W.nd[n].hint_issued);
 }
 
 /*
