@@ -327,6 +327,10 @@ struct prbd_rs_target {
 	u64 next;		/* next byte to ask for */
 	u64 end;
 	u64 need;		/* highest slot a piece was read at */
+	u64 since;		/* copy the chunks written after this slot */
+	u64 gone;		/* a payload of this slot is gone at the
+				 * leader (PLGONE): install past it
+				 */
 	u64 done, total;	/* bytes */
 	u64 map_have;		/* chunks of the bitmap received */
 	unsigned long *bm;	/* chunks to copy */
@@ -490,6 +494,9 @@ struct prbd_dp {
 	u64 apply_next;			/* next slot to start applying */
 	u64 apply_hi;			/* highest chosen slot to apply */
 	u64 applied;			/* every slot <= this applied */
+	u64 installed;			/* the last resync install's slot (drive
+					 * work writes, the batch work reads)
+					 */
 
 	struct prbd_log log;
 	struct xarray log_locs;		/* slot * BATCH + idx -> prbd_log_loc */
@@ -517,6 +524,12 @@ struct prbd_dp {
 	u32 n_pl_want;			/* ... to ask for (pl_want_work) */
 	u64 pl_asked;			/* payloads asked for, ever */
 	u64 pl_resent;			/* payloads sent again when asked, ever */
+	u64 pl_gone;			/* under pl_lock: the leader lost a payload
+					 * of this slot (PLGONE, for
+					 * prbd_rs_drive()), 0: none
+					 */
+	u64 pl_gone_seen;		/* PLGONE answers received, ever */
+	u64 pl_gone_sent;		/* PLGONE answers sent, ever */
 	wait_queue_head_t pl_wq;	/* a payload arrived (pl_gen moved) */
 	atomic_t pl_gen;		/* payloads inserted, ever */
 	u32 relay_rot;			/* which follower relays (drive work) */
@@ -686,6 +699,7 @@ void prbd_repl_ask_leadership(struct prbd_dp *dp);
 void prbd_repl_want_payloads(struct prbd_dp *dp, const struct prbd_batch *b);
 int prbd_repl_recv_data(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
+int prbd_repl_recv_plgone(struct prbd_dp *dp, const struct prbd_tr_rx *rx);
 int prbd_repl_decode(struct prbd_dp *dp, const struct prbd_tr_rx *rx,
 		     struct prbd_px_msg *m);
 void prbd_repl_peer_state(void *ctx, u32 node, bool up);

@@ -1289,6 +1289,9 @@ static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 	case PRBD_MSG_PREAD:
 		err = prbd_pread_recv(dp, rx);
 		break;
+	case PRBD_MSG_PLGONE:
+		err = prbd_repl_recv_plgone(dp, rx);
+		break;
 	}
 	if (err)
 		pr_warn_ratelimited("%s: bad message type %u from node %u: %d\n",

@@ -360,6 +360,30 @@ static void prbd_free_pages(struct page **pages, unsigned int nr)
 	kfree(pages);
 }
 
+/*
+ * An entry at or below the slot a resync installed (dp->installed) is not
+ * logged: the install replaced it (the core dropped it, the copy brings
+ * its data), and its payload may be gone everywhere (the leader released
+ * it, PLGONE: the very reason for the install).  Its acknowledgment
+ * leaves flagged non-voting: the node votes again only after the resync.
+ * A leader's own requests (@b->cmd) are never below an install.
+ */
+static bool prbd_log_replaced(struct prbd_dp *dp, const struct prbd_batch *b,
+			      u32 i)
+{
+	const struct prbd_px_entry *e = &b->ents[i];
+	u32 j;
+
+	if (e->kind != PRBD_PX_K_DATA || e->slot > READ_ONCE(dp->installed))
+		return false;
+	for (j = 0; j < e->n_desc; j++)
+		if (b->cmd[i][j])
+			return false;
+	pr_info_ratelimited("%s: slot %llu not logged: a resync installed slot %llu\n",
+			    dp->res->name, e->slot, READ_ONCE(dp->installed));
+	return true;
+}
+
 /**
  * prbd_log_write_batch() - write the records of a persist batch, FUA
  * @dp: the data path
@@ -397,6 +421,10 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	for (i = 0; i < b->n_ents && !err; i++) {
 		const struct prbd_px_entry *e = &b->ents[i];
 
+		if (prbd_log_replaced(dp, b, i)) {
+			k += max_t(u32, e->n_desc, 1);
+			continue;
+		}
 		if (prbd_log_has(dp, e)) {
 			/*
 			 * Only the chosen flag is new.  The hard state's

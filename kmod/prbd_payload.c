@@ -14,9 +14,11 @@
  * own write, queued or proposed.  Payloads needed by none (never chosen:
  * a deposed leader's, a no-op'd slot's, one a resync skipped, or a peer's
  * junk) may fill PRBD_PL_IDLE_MAX; past that the oldest go.  A leader
- * change, a log truncation and a resync install drop them all, but those
- * cached within the last second: the accept that names a payload follows
- * it on the connection and may not have reached the core yet.
+ * change and a log truncation drop them all, but those cached within the
+ * last second: the accept that names a payload follows it on the
+ * connection and may not have reached the core yet.  A resync install
+ * keeps the bound only (prbd_rs_installed()): a node that resyncs lags,
+ * and payloads relayed to it may run well ahead of their accepts.
  *
  * Locking: dp->pl_lock (spinlock) protects the hash, the LRU list and the
  * counters; dp->pl_evict_lock serialises evictions (and dp->pl_ids); an

@@ -23,8 +23,11 @@
  *                  it; its batch work retries and, every 200 ms, asks the
  *                  leader for what is missing (prbd_repl_want_payloads()).
  *                  The leader answers with a DATA frame from its cache or
- *                  its log (prbd_log_payload()), or with nothing if it has
- *                  neither (then a resync or catch-up repairs the node).
+ *                  its log (prbd_log_payload()), or, if its log released
+ *                  the slot, with
+ *  PRBD_MSG_PLGONE header struct prbd_wire_plgone: "gone here too"; the
+ *                  asker resyncs past the slot (prbd_rs_drive()).  Other
+ *                  misses get no answer: the asker asks again.
  * One connection delivers in order, so a DATA frame always arrives before
  * the message that needs it, unless the receiver dropped it.
  *
@@ -72,9 +75,10 @@ static int prbd_pl_show(struct seq_file *m, void *v)
 	u64 fwd = 0, fwd_fails = 0;
 
 	spin_lock(&dp->pl_lock);
-	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\nasked %llu\nresent %llu\n",
+	seq_printf(m, "count %u\nbytes %llu\nneeded_bytes %llu\nevicted %llu\nasked %llu\nresent %llu\ngone_sent %llu\ngone_seen %llu\n",
 		   dp->pl_count, dp->pl_bytes, dp->pl_needed_bytes,
-		   dp->pl_evicted, dp->pl_asked, dp->pl_resent);
+		   dp->pl_evicted, dp->pl_asked, dp->pl_resent,
+		   dp->pl_gone_sent, dp->pl_gone_seen);
 	spin_unlock(&dp->pl_lock);
 	if (tr)
 		prbd_tr_fwd_stats(tr, &fwd, &fwd_fails);
@@ -265,6 +269,14 @@ static void prbd_repl_plan(struct prbd_dp *dp, const struct prbd_px_msg *msgs,
 		at = dp->rpeer[node].plreq_at;
 		if (at && time_before(jiffies, at + PRBD_REPL_NORELAY * HZ))
 			continue;	/* relaying to it failed lately */
+		/*
+		 * Resyncing from us: it lags, and its accepts leave at its
+		 * pace while a relay runs at the relaying node's; straight
+		 * from us its payloads come just before their accepts.
+		 */
+		at = dp->rpeer[node].rs_seen;
+		if (at && time_before(jiffies, at + PRBD_REPL_NORELAY * HZ))
+			continue;
 		/* insertion sort, voters first: a handful of nodes */
 		for (j = nd; j && prbd_repl_rank(voters, dst[j - 1]) >
 				  prbd_repl_rank(voters, node); j--)
@@ -488,6 +500,36 @@ static void prbd_repl_pl_want_work(struct work_struct *work)
 /* --- receiving ------------------------------------------------------------ */
 
 /*
+ * A payload asked for is here neither in the cache nor in the log: if we
+ * lead and the slot is below our log's start (released: the asker lagged
+ * past the retained log), say so (PLGONE), so the asker resyncs past it
+ * instead of asking for ever.  Otherwise (a slot we never had yet, a
+ * record overwritten while its slot is retained: not expected) the asker
+ * asks again.
+ */
+static void prbd_repl_send_gone(struct prbd_dp *dp, struct prbd_tr *tr,
+				u32 to, u64 slot, __le64 id)
+{
+	struct prbd_wire_plgone g = {};
+	struct prbd_px_status st;
+
+	spin_lock(&dp->px_lock);
+	prbd_px_status(dp->px, &st);
+	spin_unlock(&dp->px_lock);
+	if (st.role != PRBD_PX_LEADER || slot >= st.log_start)
+		return;
+	g.slot = cpu_to_le64(slot);
+	g.id = id;
+	g.log_start = cpu_to_le64(st.log_start);
+	if (prbd_tr_send(tr, to, PRBD_MSG_PLGONE, &g, sizeof(g), NULL, 0, 0,
+			 NULL, NULL))
+		return;
+	spin_lock(&dp->pl_lock);
+	dp->pl_gone_sent++;
+	spin_unlock(&dp->pl_lock);
+}
+
+/*
  * A follower asks for a payload again: send it from the cache or the log.
  * Context: the transport's receive work (may sleep: a log read).
  */
@@ -506,15 +548,14 @@ int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 		dp->rpeer[rx->from].plreq_at = jiffies ?: 1;
 	slot = le64_to_cpu(r->slot);
 	id = le64_to_cpu(r->id);
+	if (!tr)
+		return 0;
 	pl = prbd_log_payload(dp, slot, id, le32_to_cpu(r->csum));
 	if (IS_ERR(pl)) {
 		pr_warn_ratelimited("%s: node %u asks for payload %llx of slot %llu: not here (%ld)\n",
 				    dp->res->name, rx->from, id, slot,
 				    PTR_ERR(pl));
-		return 0;
-	}
-	if (!tr) {
-		prbd_pl_put(pl);
+		prbd_repl_send_gone(dp, tr, rx->from, slot, r->id);
 		return 0;
 	}
 	wd.id = r->id;
@@ -532,6 +573,40 @@ int prbd_repl_recv_plreq(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
 	spin_lock(&dp->pl_lock);
 	dp->pl_resent++;
 	spin_unlock(&dp->pl_lock);
+	return 0;
+}
+
+/*
+ * The leader has a payload we asked for no more (prbd_repl_send_gone()):
+ * the resync (prbd_rs_drive()) takes this node past the slot.  Only the
+ * leader we follow is heard, and only about a slot it no longer retains.
+ * Context: the transport's receive work.
+ */
+int prbd_repl_recv_plgone(struct prbd_dp *dp, const struct prbd_tr_rx *rx)
+{
+	const struct prbd_wire_plgone *g = rx->hdr;
+	u64 slot, start;
+	u8 leader;
+
+	if (rx->hdr_len != sizeof(*g) || rx->payload_len)
+		return -EINVAL;
+	slot = le64_to_cpu(g->slot);
+	start = le64_to_cpu(g->log_start);
+	if (!slot || slot >= start)
+		return -EINVAL;
+	spin_lock(&dp->px_lock);
+	leader = dp->leader;
+	spin_unlock(&dp->px_lock);
+	if (rx->from != leader)
+		return 0;	/* from a leader gone since */
+	pr_warn_ratelimited("%s: node %u no longer has the payload %llx of slot %llu (its log starts at %llu)\n",
+			    dp->res->name, rx->from, le64_to_cpu(g->id), slot,
+			    start);
+	spin_lock(&dp->pl_lock);
+	dp->pl_gone = max(dp->pl_gone, slot);
+	dp->pl_gone_seen++;
+	spin_unlock(&dp->pl_lock);
+	prbd_dp_kick(dp);
 	return 0;
 }
 

@@ -442,6 +442,8 @@ static void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
 	spin_lock(&dp->px_lock);
 	prbd_px_status(dp->px, &st);
 	spin_unlock(&dp->px_lock);
+	/* the core's log starts after it: see prbd_log_replaced() */
+	WRITE_ONCE(dp->installed, st.applied);
 	if (st.applied <= dp->applied)
 		return;	/* nothing installed: we were ahead already */
 	dp->applied = st.applied;
@@ -450,7 +452,14 @@ static void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
 	spin_lock(&dp->res->lock);
 	dp->res->applied_index = dp->applied;
 	spin_unlock(&dp->res->lock);
-	prbd_pl_evict(dp, 0, true);	/* payloads of the slots skipped */
+	/*
+	 * Payloads of the slots skipped are idle now: the bound drops the
+	 * oldest.  Not all of them at once: those of the slots after the
+	 * install, relayed ahead of their accepts, are idle too until the
+	 * accepts arrive, and one dropped is asked for again, perhaps of a
+	 * leader whose log released it meanwhile (PLGONE: another install).
+	 */
+	prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, true);
 }
 
 /* --- target side ----------------------------------------------------------- */
@@ -566,6 +575,7 @@ static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
 		spin_unlock(&dp->res->lock);
 		dp->res_changed = true;
 	}
+	t->since = dp->rs_from;
 	t->next = t->cursor;
 	prbd_rs_reset(dp);
 	if (range)
@@ -630,7 +640,7 @@ static void prbd_rs_send_req(struct prbd_dp *dp, u8 op, u64 off, u32 len)
 	w.len = cpu_to_le32(len);
 	w.chunk_shift = cpu_to_le32(dp->map_shift);
 	w.data_size = cpu_to_le64(dp->data_size);
-	w.from = cpu_to_le64(dp->rs_from);
+	w.from = cpu_to_le64(t->since);
 	w.done = cpu_to_le64(t->done);
 	w.total = cpu_to_le64(t->total);
 	w.rate = cpu_to_le64(t->rate);
@@ -681,6 +691,62 @@ static void prbd_rs_finish(struct prbd_dp *dp)
 	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_FINISH);
 }
 
+/*
+ * Every chunk is copied, but a slot after dp->applied cannot be applied
+ * here: its payload is gone at the leader (t->gone; its log released it,
+ * a persist batch of ours waits for it for ever).  Exchange again: the
+ * BEGIN installs the leader's recorded applied index, past that slot (the
+ * batch then skips the records below it, prbd_log_write_batch()), and the
+ * chunks written after dp->applied are copied again.  Those are all that
+ * differ from the leader's state: every chunk here holds the state after
+ * dp->applied or after the later slot its piece was read at, and a chunk
+ * no slot after dp->applied touched is the same in both.  In memory only:
+ * a crash resumes the recorded exchange, from rs_from (a superset).
+ */
+static void prbd_rs_restart(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	pr_warn("%s: resync: the leader no longer has the payload of slot %llu (applied %llu): installing again, then copying the chunks written after slot %llu\n",
+		dp->res->name, t->gone, dp->applied, dp->applied);
+	t->since = dp->applied;
+	t->full = false;
+	t->gone = 0;
+	t->cursor = 0;
+	t->next = 0;
+	t->counted = false;
+	kfree(t->bm);
+	t->bm = NULL;
+	t->state = PRBD_RST_RUN;
+	WRITE_ONCE(dp->rs_cursor, 0);
+	prbd_rs_reset(dp);
+	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_START);
+}
+
+/*
+ * The leader has a payload this node waits for (slot @slot) neither in its
+ * cache nor in its log (PRBD_MSG_PLGONE): nothing can teach it here but a
+ * resync to a later slot.  Idle: start one (the BEGIN installs past the
+ * slot).  Copying: note it; once every chunk is copied and the slot is
+ * still not applied, prbd_rs_restart() installs again.  A range repair:
+ * asked again after it (every 200 ms), so nothing now.
+ */
+static void prbd_rs_gone(struct prbd_dp *dp, u64 slot)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	if (slot <= dp->applied || READ_ONCE(dp->failed) ||
+	    READ_ONCE(dp->stopping))
+		return;
+	if (t->state == PRBD_RST_IDLE) {
+		pr_warn("%s: the leader no longer has the payload of slot %llu (applied %llu): resync\n",
+			dp->res->name, slot, dp->applied);
+		prbd_rs_start(dp, false, 0, 0);
+	}
+	if (!t->range && t->state != PRBD_RST_IDLE)
+		t->gone = max(t->gone, slot);
+}
+
 /* The target's state machine (drive work). */
 static void prbd_rs_target(struct prbd_dp *dp)
 {
@@ -697,8 +763,11 @@ static void prbd_rs_target(struct prbd_dp *dp)
 		return;
 	if (t->state == PRBD_RST_DONE) {
 		/* copied: wait for the slots the pieces were read at */
-		if (dp->applied < t->need)
+		if (dp->applied < t->need) {
+			if (t->gone > dp->applied && !t->range)
+				prbd_rs_restart(dp);
 			return;
+		}
 		if (t->range) {
 			prbd_rs_finish(dp);
 			return;
@@ -749,7 +818,7 @@ static void prbd_rs_target(struct prbd_dp *dp)
 			w.gen = cpu_to_le32(t->gen);
 			w.chunk_shift = cpu_to_le32(dp->map_shift);
 			w.data_size = cpu_to_le64(dp->data_size);
-			w.from = cpu_to_le64(dp->rs_from);
+			w.from = cpu_to_le64(t->since);
 			if (prbd_rs_send(dp, t->source, &w, sizeof(w), NULL)) {
 				t->source = 0;
 				return;
@@ -895,6 +964,8 @@ static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
 		spin_unlock(&dp->px_lock);
 		prbd_rs_installed(dp, le64_to_cpu(w->slot));
 		t->need = max(t->need, le64_to_cpu(w->slot));
+		if (t->gone <= dp->applied)
+			t->gone = 0;	/* installed past it */
 		t->begun = true;
 		pr_info("%s: resync from node %u: installed slot %llu\n",
 			dp->res->name, rx->from, le64_to_cpu(w->slot));
@@ -1138,8 +1209,15 @@ void prbd_rs_drive(struct prbd_dp *dp)
 	LIST_HEAD(rxq);
 	LIST_HEAD(serve);
 	bool want;
+	u64 gone;
 
 	prbd_rs_reap(dp);
+	spin_lock(&dp->pl_lock);
+	gone = dp->pl_gone;
+	dp->pl_gone = 0;
+	spin_unlock(&dp->pl_lock);
+	if (gone)
+		prbd_rs_gone(dp, gone);
 	spin_lock(&dp->rs_lock);
 	list_splice_init(&dp->rs_rx, &rxq);
 	list_splice_init(&dp->rs_queue, &serve);

@@ -222,6 +222,7 @@ enum {
 	PRBD_MSG_MEMBER,	/* struct prbd_wire_member (prbd_member.c) */
 	PRBD_MSG_PLREQ,		/* "send me this payload again" (prbd_repl.c) */
 	PRBD_MSG_PREAD,		/* a read served by the leader (prbd_pread.c) */
+	PRBD_MSG_PLGONE,	/* reply to PLREQ: "gone here too" (prbd_repl.c) */
 };
 
 /* PRBD_MSG_DATA, PAXOS, PLREQ, XFER (prbd_repl.c) */
@@ -295,6 +296,19 @@ struct prbd_wire_plreq {
 	__le64 sector;
 	__le32 csum;
 	__le32 pad;
+};
+
+/*
+ * PRBD_MSG_PLGONE: the leader has the payload a PLREQ asked for neither in
+ * its cache nor in its log (released: the asker lagged past the retained
+ * log).  @log_start is the leader's first retained slot: the asker resyncs
+ * to at least the slot before it.  Added within wire version 4: a module
+ * without it logs an unknown type and goes on asking, as before.
+ */
+struct prbd_wire_plgone {
+	__le64 slot;
+	__le64 id;
+	__le64 log_start;
 };
 
 #define PRBD_XFER_F_REFUSED	0x01	/* reply: the leader is primary */
