@@ -1156,6 +1156,26 @@ static int u_plreq(int fd, uint32_t peer)
 	return 0;
 }
 
+/*
+ * "The payload is gone" from a node that does not lead (we play node 2):
+ * ignored, well formed or not; a forged one from the leader's id is
+ * refused by the frame MAC (the bad-mac classes).
+ */
+static int u_plgone(int fd, uint32_t peer)
+{
+	struct prbd_wire_plgone q;
+	uint32_t hlen = rn(4) ? sizeof(q) : rn(64);
+
+	rfill(&q, sizeof(q));
+	if (rn(2)) {
+		q.slot = htole64(1 + rn(1000));
+		q.log_start = htole64(le64toh(q.slot) + 1 + rn(1000));
+	}
+	send_frame(fd, peer, PRBD_MSG_PLGONE, &q, hlen > sizeof(q) ? sizeof(q) : hlen,
+		   NULL, 0, NULL);
+	return 0;
+}
+
 static int u_xfer(int fd, uint32_t peer)
 {
 	struct prbd_wire_xfer x = { .target = g.node };
@@ -1254,7 +1274,7 @@ static int u_rs(int fd, uint32_t peer)
 static int u_unknown_type(int fd, uint32_t peer)
 {
 	uint8_t hdr[128];
-	uint16_t type = rn(2) ? 64 + 7 + rn(100) : 7 + rn(57);
+	uint16_t type = rn(2) ? PRBD_MSG_PLGONE + 1 + rn(100) : 7 + rn(57);
 
 	rfill(hdr, sizeof(hdr));
 	send_frame(fd, peer, type, hdr, rn(sizeof(hdr)), NULL, 0, NULL);
@@ -1283,6 +1303,7 @@ static const struct cls classes[] = {
 	{ "up:paxos",		u_paxos,		1, 6 },
 	{ "up:data",		u_data,			1, 4 },
 	{ "up:plreq",		u_plreq,		1, 2 },
+	{ "up:plgone",		u_plgone,		1, 1 },
 	{ "up:xfer",		u_xfer,			1, 2 },
 	{ "up:member",		u_member,		1, 2 },
 	{ "up:removed",		u_removed,		1, 2 },
