@@ -1805,11 +1805,19 @@ static void check_data(int n)
 		 * After a lossy election slots are numbered anew, and a
 		 * sector may hold a write that election dropped (the data
 		 * area's cache kept it): allowed unless it was acknowledged
-		 * and not lost.
+		 * and not lost.  Or the request was chosen again, at a slot
+		 * after this node's data (a copy may spread the stray data
+		 * before that, seed 504938): every node applies that slot
+		 * and writes the same bytes there, so its data is canonical
+		 * again once past it; until then the request was in flight
+		 * (not acknowledged before its slot is chosen), and a read
+		 * may return an in-flight write's data.
 		 */
 		if (W.forks && (x->sect_tag[i] == tag[i] ||
 				(id && id < MAXID && W.acked[id] != 1 &&
-				 !W.first_slot[id])))
+				 !W.first_slot[id]) ||
+				(id && id < MAXID &&
+				 W.first_slot[id] > x->data_hi)))
 			continue;
 		if (x->sect_tag[i] != tag[i] || x->sect_slot[i] != slot[i]) {
 			if (W.trace)
