@@ -511,16 +511,17 @@ static void prbd_repl_send_gone(struct prbd_dp *dp, struct prbd_tr *tr,
 				u32 to, u64 slot, __le64 id)
 {
 	struct prbd_wire_plgone g = {};
-	struct prbd_px_status st;
+	u64 start = READ_ONCE(dp->core_log_start);
+	bool lead;
 
 	spin_lock(&dp->px_lock);
-	prbd_px_status(dp->px, &st);
+	lead = dp->role == PRBD_PX_LEADER;
 	spin_unlock(&dp->px_lock);
-	if (st.role != PRBD_PX_LEADER || slot >= st.log_start)
+	if (!lead || slot >= start)
 		return;
 	g.slot = cpu_to_le64(slot);
 	g.id = id;
-	g.log_start = cpu_to_le64(st.log_start);
+	g.log_start = cpu_to_le64(start);
 	if (prbd_tr_send(tr, to, PRBD_MSG_PLGONE, &g, sizeof(g), NULL, 0, 0,
 			 NULL, NULL))
 		return;
