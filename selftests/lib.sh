@@ -334,6 +334,23 @@ build_fi() {
 	fi
 }
 
+# fi_drop_payloads I COUNT: load prbd_fi.ko on node I so that it drops the
+# next COUNT received payloads (writes must be running); prints how many it
+# dropped within 60 s and fails unless that is COUNT.  The module stays
+# loaded (rmmod prbd_fi when done).
+fi_drop_payloads() {
+	local i=$1 count=$2 t failed=0
+	rig_put "$i" "$SELFTESTS_DIR/robust/fi/prbd_fi.ko" /root/prbd_fi.ko >&2
+	vm "$i" "insmod /root/prbd_fi.ko fail=$count" >&2
+	for t in $(seq 1 60); do
+		failed=$(rig_exec "$i" 'cat /sys/module/prbd_fi/parameters/failed')
+		[ "$failed" -ge "$count" ] && break
+		sleep 1
+	done
+	[ "$failed" -ge "$count" ] || fail "node $i dropped only $failed payloads (are writes running?)"
+	echo "$failed"
+}
+
 # repl_debugfs NODE...: debugfs mounted on these nodes
 repl_debugfs() {
 	local i

@@ -19,7 +19,6 @@
 . "$(dirname "$0")/../lib.sh"
 need_rig
 RIG_EXEC_TIMEOUT=${RIG_EXEC_TIMEOUT:-120}
-HERE=$SELFTESTS_DIR/robust
 N=3
 DROP=${RS_DROP:-4}
 REPL_HUNG_TASK_SECS=20
@@ -47,14 +46,7 @@ setup() {
 # drop I COUNT: node I drops COUNT received payloads; it must get them again
 drop() {
 	local i=$1 count=$2 t failed c0 a m w0 w1
-	rig_put "$i" "$HERE/fi/prbd_fi.ko" /root/prbd_fi.ko
-	vm "$i" "insmod /root/prbd_fi.ko fail=$count"
-	for t in $(seq 1 60); do
-		failed=$(rig_exec "$i" 'cat /sys/module/prbd_fi/parameters/failed')
-		[ "$failed" -ge "$count" ] && break
-		sleep 1
-	done
-	[ "$failed" -ge "$count" ] || fail "node $i dropped only $failed payloads (are writes running?)"
+	failed=$(fi_drop_payloads "$i" "$count") || exit 1
 	sleep 1
 	c0=$(repl_field 1 commit_index)
 	echo "node $i dropped $failed payloads; leader commit index then: $c0"
