@@ -161,6 +161,10 @@ struct prbd_log {
 	u64 used;		/* bytes between tail and head incl. waste */
 	u64 reserved;		/* promised to proposed writes */
 	u64 seq;		/* record sequence number */
+	u64 fence_tok;		/* a reset installed: records of batches of
+				 * this token or older are not written
+				 * (prbd_log_alloc()), 0: none
+				 */
 	struct list_head exts;	/* oldest first */
 	spinlock_t lock;	/* protects the fields above */
 };
@@ -258,6 +262,13 @@ struct prbd_repl_peer {
 	u64 sent[PRBD_REPL_SENT_RING];	/* payload ids sent on this connection */
 	u64 learn_from;			/* LEARN_REQ for the history, 0: none */
 	unsigned long rs_seen;		/* jiffies of its last resync request */
+	/*
+	 * The epoch and rank its last core message carried (the receive
+	 * work writes, the drive work reads): a reset's source is a peer
+	 * of the epoch reset to (prbd_rs_pick_source()).
+	 */
+	u64 epoch, erank;
+	unsigned long epoch_at;		/* jiffies of that message */
 	unsigned long plreq_at;		/* jiffies of its last PLREQ, 0: none */
 };
 
@@ -331,6 +342,13 @@ struct prbd_rs_target {
 	u64 gone;		/* a payload of this slot is gone at the
 				 * leader (PLGONE): install past it
 				 */
+	bool any;		/* the exchange asks a source of @epoch,
+				 * leading or not (PRBD_RS_F_EPOCH); else
+				 * the leader
+				 */
+	bool reset;		/* ... to reset to it (the core's reset) */
+	u64 epoch;
+	u16 refused;		/* peers that refused such a BEGIN lately */
 	u64 done, total;	/* bytes */
 	u64 map_have;		/* chunks of the bitmap received */
 	unsigned long *bm;	/* chunks to copy */
@@ -467,6 +485,7 @@ struct prbd_dp {
 	/* persistence (batch works, persist_work) */
 	struct prbd_batch *batches;	/* PRBD_DP_PERSIST_WINDOW of them */
 	u32 b_head, b_n;		/* in flight, oldest first (px_lock) */
+	u64 tok_issued;			/* the newest batch's token (px_lock) */
 	struct mutex hs_mutex;		/* acceptor-state writes, hs_disk */
 	struct prbd_px_hardstate hs_disk;	/* last written */
 	u64 applied_disk;		/* applied index in the acceptor state */
@@ -486,6 +505,8 @@ struct prbd_dp {
 	__le32 rs_begin_gen;
 	__le32 rs_begin_len;
 	__le64 rs_begin_off;
+	__le64 rs_begin_epoch;
+	u8 rs_begin_flags;
 	u64 rs_begin_want;		/* answered once applied_disk >= it */
 
 	/* apply (drive_work) */
@@ -497,6 +518,22 @@ struct prbd_dp {
 	u64 installed;			/* the last resync install's slot (drive
 					 * work writes, the batch work reads)
 					 */
+	/*
+	 * A reset (flush mode, prbd_resync.c): the epoch the core resets to
+	 * and its rank (from the last ready, drive work), 0: none; an
+	 * install of a reset not yet durable (reset_gen != reset_done: the
+	 * slot, the log's seq at the install and the epoch installed, set
+	 * by the drive work before reset_gen, written with the first
+	 * acceptor state of that epoch, prbd_hs_to_state(), which sets
+	 * reset_done under hs_mutex); reset_disk: the acceptor state says
+	 * PRBD_DISK_ACC_F_RESET; log_floor: the durable floor.
+	 */
+	u64 reset_epoch, reset_rank;
+	u64 px_epoch;			/* the core's epoch (last ready) */
+	u32 reset_gen, reset_done;	/* installs, and the last one durable */
+	u64 reset_slot, reset_floor, reset_to;
+	bool reset_disk;
+	u64 log_floor;
 
 	struct prbd_log log;
 	struct xarray log_locs;		/* slot * BATCH + idx -> prbd_log_loc */
@@ -674,6 +711,7 @@ void prbd_log_unload(struct prbd_dp *dp);
 bool prbd_log_reserve(struct prbd_dp *dp, u32 len, u32 *need);
 void prbd_log_unreserve(struct prbd_dp *dp, u32 need);
 int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b);
+u64 prbd_log_fence(struct prbd_dp *dp, u64 tok);
 int prbd_log_read_payload(struct prbd_dp *dp, u64 slot, u64 id, u32 csum,
 			  struct page ***pages, unsigned int *nr, u32 *len);
 void prbd_log_free_payload(struct prbd_dp *dp, struct page **pages,
@@ -719,6 +757,7 @@ static inline u64 prbd_map_chunk(const struct prbd_dp *dp, u64 byte)
 
 void prbd_map_note(struct prbd_dp *dp, u64 off, u64 len, u64 slot);
 u64 prbd_map_max(struct prbd_dp *dp, u64 off, u64 len);
+void prbd_map_reset(struct prbd_dp *dp);
 void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e);
 int prbd_map_load(struct prbd_dp *dp);
 void prbd_map_free(struct prbd_dp *dp);

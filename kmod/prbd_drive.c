@@ -744,6 +744,7 @@ static void prbd_take_ready(struct prbd_dp *dp)
 				 PRBD_DP_PERSIST_WINDOW];
 		WARN_ON_ONCE(b->busy || dp->b_n >= PRBD_DP_PERSIST_WINDOW);
 		b->token = rd.persist_token;
+		dp->tok_issued = rd.persist_token;
 		b->commit_hint = rd.commit_hint;
 		b->preflush = false;
 		if (dp->flush_mode)
@@ -785,6 +786,9 @@ static void prbd_take_ready(struct prbd_dp *dp)
 	}
 	dp->needs_resync = rd.needs_resync;
 	spin_unlock(&dp->res->lock);
+	dp->reset_epoch = rd.needs_resync ? rd.reset_epoch : 0;
+	dp->reset_rank = rd.needs_resync ? rd.reset_rank : 0;
+	dp->px_epoch = rd.hs.epoch;
 
 	if (rd.role_changed)
 		dp->res_changed = true;
@@ -1263,6 +1267,12 @@ static void prbd_drive_recv(void *ctx, const struct prbd_tr_rx *rx)
 		/* rmsg is only used here; the transport runs one recv at a time */
 		mutex_lock(&dp->rmsg_lock);
 		err = prbd_repl_decode(dp, rx, m);
+		if (!err) {
+			/* what a reset picks its source by */
+			WRITE_ONCE(dp->rpeer[rx->from].epoch, m->epoch);
+			WRITE_ONCE(dp->rpeer[rx->from].erank, m->erank);
+			WRITE_ONCE(dp->rpeer[rx->from].epoch_at, jiffies);
+		}
 		if (!err && !prbd_catchup_want(dp, m)) {
 			prbd_trace_msg_in(dp, m);
 			spin_lock(&dp->px_lock);

@@ -78,6 +78,7 @@ struct prbd_md {
  * @epoch: the core's hard state epoch (see "Flush mode" in the core)
  * @epoch_base: the slot up to which that epoch's lossy election decided
  * @erank: the epoch's rank, the newest leader ballot followed in it
+ * @log_floor: log records of seq <= this are ignored (a reset replaced them)
  * @nr_members: used entries of @members
  * @members: node ids, PRBD_DISK_MEMBER_* flags
  */
@@ -90,6 +91,7 @@ struct prbd_acceptor_state {
 	u64 rs_from, rs_cursor, rs_need;
 	u64 removed_at;
 	u64 epoch, epoch_base, erank;
+	u64 log_floor;
 	u32 nr_members;
 	struct {
 		u32 node_id;

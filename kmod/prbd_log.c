@@ -104,8 +104,8 @@ void prbd_log_unreserve(struct prbd_dp *dp, u32 need)
 }
 
 /* Allocate @size bytes at the head; returns the absolute byte offset. */
-static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
-			  struct prbd_log_ext **extp)
+static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 tok,
+			  u64 *off, struct prbd_log_ext **extp)
 {
 	struct prbd_log *log = &dp->log;
 	struct prbd_log_ext *ext;
@@ -115,6 +115,17 @@ static int prbd_log_alloc(struct prbd_dp *dp, u64 slot, u32 size, u64 *off,
 	if (!ext)
 		return -ENOMEM;
 	spin_lock(&log->lock);
+	if (tok <= log->fence_tok) {
+		/*
+		 * A reset installed another epoch after this batch was
+		 * issued: what it holds is gone (the core dropped it, and
+		 * its replies); a record of it would be restored after a
+		 * crash, past the log floor (prbd_rs_fence()).
+		 */
+		spin_unlock(&log->lock);
+		kfree(ext);
+		return -ESTALE;
+	}
 	if (!prbd_log_ring_alloc(log->ring_size, &log->head, &log->used, size,
 				 &pos, &charge)) {
 		spin_unlock(&log->lock);
@@ -192,6 +203,7 @@ struct prbd_log_io {
 	atomic_t pending;
 	int err;
 	u64 hint;		/* the batch's commit hint */
+	u64 tok;		/* the batch's token */
 	blk_opf_t opf;		/* of its records */
 	struct prbd_log_ext **exts;	/* the records allocated */
 	u32 n_exts;
@@ -305,7 +317,17 @@ static int prbd_log_submit_rec(struct prbd_dp *dp, struct prbd_log_io *io,
 	int err;
 
 	hdr = mempool_alloc(dp->hdr_pool, GFP_NOIO);
-	err = prbd_log_alloc(dp, e->slot, prbd_log_need(len), &off, &ext);
+	err = prbd_log_alloc(dp, e->slot, prbd_log_need(len), io->tok, &off,
+			     &ext);
+	if (err == -ESTALE) {
+		/* not written, on purpose; nor will it ever be */
+		if (cmd && cmd->log_need) {
+			prbd_log_unreserve(dp, cmd->log_need);
+			cmd->log_need = 0;
+		}
+		err = 0;
+		goto out_free_hdr;
+	}
 	if (err)
 		goto out_free_hdr;
 	if (cmd && cmd->log_need) {
@@ -413,6 +435,7 @@ int prbd_log_write_batch(struct prbd_dp *dp, struct prbd_batch *b)
 	atomic_set(&io.pending, 1);
 	io.err = 0;
 	io.hint = b->commit_hint;
+	io.tok = b->token;
 	io.opf = prbd_log_rec_opf(dp) | (b->preflush ? REQ_PREFLUSH : 0);
 	io.exts = (struct prbd_log_ext **)&pls[nrec];
 	io.n_exts = 0;
@@ -804,6 +827,11 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 		}
 		if (s->slot <= dp->applied_disk)
 			continue;
+		if (s->seq <= dp->log_floor) {
+			/* another epoch's: a reset replaced it */
+			s->slot = 0;
+			continue;
+		}
 		if (!prbd_log_payload_ok(dp, s)) {
 			pr_warn("log record of slot %llu at %llu is torn; ignored\n",
 				s->slot, s->off);
@@ -906,7 +934,7 @@ int prbd_log_load(struct prbd_dp *dp, const struct prbd_px_hardstate *hs)
 	dp->apply_hi = applied;
 	dp->core_log_start = applied + 1;
 
-	log->seq = max_seq;
+	log->seq = max(max_seq, dp->log_floor);
 	if (head >= log->ring_size)
 		head = 0;
 	log->head = head;
@@ -932,6 +960,32 @@ out_free:
 	vfree(best);
 	vfree(recs);
 	return err;
+}
+
+/**
+ * prbd_log_fence() - a reset installed another epoch: fence off the old one
+ * @dp: the data path
+ * @tok: the newest batch token issued before the install
+ *
+ * From now on no record of a batch of token <= @tok is written (they hold
+ * what the install replaced), and every record that is has a seq above
+ * the one returned: recorded as the log floor (prbd_hs_to_state()), it
+ * makes a restart ignore every record of the epoch replaced.  The payload
+ * locations the ring knew are forgotten: they are of that epoch too.
+ *
+ * Context: drive work.
+ * Return: the log floor, the seq of the newest record allocated so far.
+ */
+u64 prbd_log_fence(struct prbd_dp *dp, u64 tok)
+{
+	u64 floor;
+
+	spin_lock(&dp->log.lock);
+	dp->log.fence_tok = max(dp->log.fence_tok, tok);
+	floor = dp->log.seq;
+	spin_unlock(&dp->log.lock);
+	prbd_log_forget(dp, ULONG_MAX / PRBD_PX_BATCH - 1);
+	return floor;
 }
 
 /**

@@ -83,6 +83,27 @@ void prbd_map_note_entry(struct prbd_dp *dp, const struct prbd_px_entry *e)
 			      e->desc[j].len, e->slot);
 }
 
+/**
+ * prbd_map_reset() - forget every entry (a reset, flush mode)
+ * @dp: the data path
+ *
+ * The data area holds another epoch's writes, whose slots mean nothing in
+ * the epoch installed: every entry goes to 0 and the whole copy
+ * (PRBD_DISK_ACC_F_RESET: every chunk, from byte 0 after a restart too)
+ * sets each to the source's again.  The one place entries go down; a
+ * torn write of them is harmless, since the flag stays until a checkpoint
+ * after the copy wrote them all.
+ */
+void prbd_map_reset(struct prbd_dp *dp)
+{
+	if (!dp->map)
+		return;
+	spin_lock(&dp->map_lock);
+	memset(dp->map, 0, array_size(dp->map_chunks, sizeof(*dp->map)));
+	bitmap_fill(dp->map_dirty, dp->map_pages);
+	spin_unlock(&dp->map_lock);
+}
+
 static u64 prbd_map_entries_off(struct prbd_dp *dp)
 {
 	return dp->res->backing->md.map_offset + 2 * PRBD_DISK_BLOCK;

@@ -359,6 +359,7 @@ void prbd_md_get_acceptor(const struct prbd_md *md,
 	st->epoch = le64_to_cpu(acc->epoch);
 	st->epoch_base = le64_to_cpu(acc->epoch_base);
 	st->erank = le64_to_cpu(acc->erank);
+	st->log_floor = le64_to_cpu(acc->log_floor);
 	st->nr_members = le32_to_cpu(acc->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		st->members[i].node_id = le32_to_cpu(acc->members[i].node_id);
@@ -406,6 +407,7 @@ int prbd_md_write_acceptor(struct block_device *bdev, struct prbd_md *md,
 	acc.epoch = cpu_to_le64(st->epoch);
 	acc.epoch_base = cpu_to_le64(st->epoch_base);
 	acc.erank = cpu_to_le64(st->erank);
+	acc.log_floor = cpu_to_le64(st->log_floor);
 	acc.nr_members = cpu_to_le32(st->nr_members);
 	for (i = 0; i < st->nr_members; i++) {
 		acc.members[i].node_id = cpu_to_le32(st->members[i].node_id);

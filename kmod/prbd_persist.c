@@ -40,6 +40,16 @@ static unsigned long prbd_ckpt_jiffies(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(prbd_ckpt_ms), 100U, 600000U));
 }
 
+/*
+ * Resets installed so far (prbd_rs_reset_installed()); one not yet durable
+ * while it differs from dp->reset_done.
+ */
+static u32 prbd_reset_gen(struct prbd_dp *dp)
+{
+	/* pairs with the drive work's release: slot, floor, epoch set first */
+	return smp_load_acquire(&dp->reset_gen);
+}
+
 /* The slots whose records may leave the ring (see prbd_checkpoint()). */
 static u64 prbd_release_bound(struct prbd_dp *dp)
 {
@@ -50,7 +60,8 @@ bool prbd_want_checkpoint(struct prbd_dp *dp)
 {
 	u64 used;
 
-	if (READ_ONCE(dp->rs_flags_want) != READ_ONCE(dp->rs_flags_disk))
+	if (READ_ONCE(dp->rs_flags_want) != READ_ONCE(dp->rs_flags_disk) ||
+	    prbd_reset_gen(dp) != dp->reset_done)
 		return true;
 	if (READ_ONCE(dp->rs_inconsistent) &&
 	    READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk &&
@@ -72,13 +83,42 @@ bool prbd_want_checkpoint(struct prbd_dp *dp)
 	       time_after(jiffies, dp->ckpt_at + prbd_ckpt_jiffies());
 }
 
+/*
+ * A reset's install not yet durable (prbd_rs_fence()), to be written with
+ * @hs: the first acceptor state of the epoch it installed.
+ */
+static bool prbd_reset_now(struct prbd_dp *dp,
+			   const struct prbd_px_hardstate *hs, u32 flags)
+{
+	const u32 full = PRBD_DISK_ACC_F_INCONSISTENT | PRBD_DISK_ACC_F_RS_FULL;
+
+	return prbd_reset_gen(dp) != dp->reset_done &&
+	       hs->epoch == dp->reset_to && (flags & full) == full &&
+	       READ_ONCE(dp->flush_mode);
+}
+
 static void prbd_hs_to_state(struct prbd_dp *dp,
 			     const struct prbd_px_hardstate *hs, u64 applied,
 			     u32 flags, struct prbd_acceptor_state *st)
 {
+	bool reset = prbd_reset_now(dp, hs, flags);
 	u32 id;
 
+	/*
+	 * A reset: with the epoch it installed goes the install slot as the
+	 * applied index (what this node applied in the epoch before means
+	 * nothing now), the log floor above every record of that epoch, and
+	 * the flag that makes a restart copy everything again.  Before it,
+	 * nothing of the new epoch is durable: a crash restarts in the old
+	 * epoch, which hears of the new one and resets again.
+	 */
+	if (reset)
+		applied = dp->reset_slot;
 	memset(st, 0, sizeof(*st));
+	st->log_floor = reset ? dp->reset_floor : dp->log_floor;
+	if ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
+	    (reset || dp->reset_disk))
+		flags |= PRBD_DISK_ACC_F_RESET;
 	st->promised_ballot = hs->promised;
 	st->config_epoch = hs->cfg_slot;
 	st->commit_index = hs->commit;
@@ -161,6 +201,8 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 {
 	struct prbd_acceptor_state st;
 	u64 hint = prbd_flush_begin(dp);
+	u32 gen = prbd_reset_gen(dp);
+	bool reset = prbd_reset_now(dp, hs, flags);
 	int err;
 
 	prbd_hs_to_state(dp, hs, applied, flags, &st);
@@ -168,8 +210,16 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 	if (err)
 		return err;
 	prbd_flush_end(dp, hint);	/* it went with a preflush */
+	if (reset) {
+		dp->log_floor = st.log_floor;
+		WRITE_ONCE(dp->reset_done, gen);
+		pr_info("%s: reset durable: epoch %llu from slot %llu, log records up to seq %llu ignored\n",
+			dp->res->name, hs->epoch, st.applied_index,
+			st.log_floor);
+	}
+	dp->reset_disk = st.flags & PRBD_DISK_ACC_F_RESET;
 	dp->hs_disk = *hs;
-	dp->applied_disk = applied;
+	dp->applied_disk = st.applied_index;
 	WRITE_ONCE(dp->rs_flags_disk, flags);
 	dp->rs_cursor_disk = st.rs_cursor;
 	return 0;
@@ -282,6 +332,7 @@ static void __prbd_checkpoint(struct prbd_dp *dp)
 	int err;
 
 	if (applied > dp->applied_disk || flags != dp->rs_flags_disk ||
+	    prbd_reset_gen(dp) != dp->reset_done ||
 	    ((flags & PRBD_DISK_ACC_F_INCONSISTENT) &&
 	     READ_ONCE(dp->rs_cursor) != dp->rs_cursor_disk)) {
 		/*
@@ -303,6 +354,16 @@ static void __prbd_checkpoint(struct prbd_dp *dp)
 			hs.cfg_slot = st.cfg_slot;
 			hs.voters = st.voters;
 			hs.learners = st.learners;
+		}
+		/*
+		 * A reset's install, if no batch of its epoch wrote it yet:
+		 * the epoch may be durable before any message carries it.
+		 */
+		if (prbd_reset_gen(dp) != dp->reset_done &&
+		    st.epoch == dp->reset_to && !st.reset_rank) {
+			hs.epoch = st.epoch;
+			hs.epoch_base = st.epoch_base;
+			hs.erank = max(hs.erank, st.erank);
 		}
 		hs.commit = max(hs.commit, applied);
 		err = prbd_map_flush(dp, applied);

@@ -230,6 +230,8 @@ static void prbd_rs_on_begin(struct prbd_dp *dp, u32 from,
 		dp->rs_begin_gen = w->gen;
 		dp->rs_begin_off = w->off;
 		dp->rs_begin_len = w->len;
+		dp->rs_begin_flags = w->flags;
+		dp->rs_begin_epoch = w->slot;
 		dp->rs_begin_want = dp->applied;
 		WRITE_ONCE(dp->ckpt_now, true);
 		queue_work(dp->pwq, &dp->persist_work);
@@ -250,6 +252,8 @@ static void prbd_rs_drive_begin(struct prbd_dp *dp)
 	w.gen = dp->rs_begin_gen;
 	w.off = dp->rs_begin_off;
 	w.len = dp->rs_begin_len;
+	w.flags = dp->rs_begin_flags;
+	w.slot = dp->rs_begin_epoch;
 	prbd_rs_answer_begin(dp, dp->rs_begin_from, &w);
 	dp->rs_begin_from = 0;
 }
@@ -265,6 +269,17 @@ static void prbd_rs_answer_begin(struct prbd_dp *dp, u32 from,
 	lead = dp->role == PRBD_PX_LEADER;
 	prbd_px_status(dp->px, &st);
 	spin_unlock(&dp->px_lock);
+	/*
+	 * Flush mode: a node of the epoch asked for answers without leading
+	 * (a reset, or a copy while no leader can be elected, "Resets"
+	 * below).  What its metadata records as applied is a prefix of what
+	 * that epoch chose past its base, like a leader's: chosen values of
+	 * an epoch are never taken back but by a newer epoch.
+	 */
+	if (!lead && (w->flags & PRBD_RS_F_EPOCH) && dp->flush_mode &&
+	    le64_to_cpu(w->slot) == st.epoch && !st.reset_rank &&
+	    READ_ONCE(dp->applied_disk) >= st.epoch_base)
+		lead = true;
 	if (!lead) {
 		prbd_rs_reply(dp, from, w, PRBD_RS_BEGIN_R, PRBD_RS_E_NOT_LEADER);
 		return;
@@ -276,6 +291,9 @@ static void prbd_rs_answer_begin(struct prbd_dp *dp, u32 from,
 	}
 	r.op = PRBD_RS_BEGIN_R;
 	r.gen = w->gen;
+	r.flags = w->flags & PRBD_RS_F_EPOCH;
+	r.done = cpu_to_le64(st.epoch);
+	r.total = cpu_to_le64(st.erank);
 	r.chunk_shift = cpu_to_le32(dp->map_shift);
 	r.data_size = cpu_to_le64(dp->data_size);
 	r.slot = cpu_to_le64(READ_ONCE(dp->applied_disk));
@@ -462,6 +480,42 @@ static void prbd_rs_installed(struct prbd_dp *dp, u64 slot)
 	prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, true);
 }
 
+/*
+ * The core installed @slot for a reset (see "Resets" below): no record of
+ * a batch issued before (token <= @tok, the old epoch's) is written any
+ * more, and the log's seq now is the floor; what this node applied is of
+ * another epoch, so the data path goes back to @slot (down, perhaps), the
+ * map and the catch-up history are forgotten, and the install becomes
+ * durable with the first acceptor state of the epoch (reset_gen).
+ * Context: drive work, no apply in flight (prbd_rs_on_reply()).
+ */
+static void prbd_rs_reset_installed(struct prbd_dp *dp, u64 slot, u64 tok)
+{
+	dp->reset_floor = prbd_log_fence(dp, tok);
+	dp->reset_slot = slot;
+	dp->reset_to = dp->rst.epoch;
+	WRITE_ONCE(dp->installed, slot);
+	dp->applied = slot;
+	dp->apply_next = slot + 1;
+	dp->apply_hi = slot;
+	spin_lock(&dp->res->lock);
+	dp->res->applied_index = slot;
+	spin_unlock(&dp->res->lock);
+	/* the core resets no more: the next ready says so too */
+	dp->reset_epoch = 0;
+	dp->reset_rank = 0;
+	dp->px_epoch = dp->reset_to;
+	prbd_map_reset(dp);
+	prbd_catchup_forget(dp, ULONG_MAX);
+	prbd_pl_evict(dp, PRBD_PL_IDLE_MAX, true);
+	/* the slot, floor and epoch first: prbd_reset_gen() acquires */
+	smp_store_release(&dp->reset_gen, dp->reset_gen + 1);
+	WRITE_ONCE(dp->ckpt_now, true);
+	queue_work(dp->pwq, &dp->persist_work);
+	pr_warn("%s: reset to epoch %llu: installed slot %llu; log records up to seq %llu dropped\n",
+		dp->res->name, dp->reset_to, slot, dp->reset_floor);
+}
+
 /* --- target side ----------------------------------------------------------- */
 
 static void prbd_rs_notify(struct prbd_dp *dp, enum prbd_resync_event ev)
@@ -520,9 +574,12 @@ static void prbd_rs_reset(struct prbd_dp *dp)
 static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
 {
 	struct prbd_rs_target *t = &dp->rst;
+	bool reset = !range && dp->reset_rank;
 
 	if (t->state != PRBD_RST_IDLE)
 		return;
+	t->reset = reset;
+	t->epoch = dp->reset_epoch;
 	kfree(t->bm);
 	t->bm = NULL;
 	t->range = range;
@@ -544,15 +601,16 @@ static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
 		t->total = len;
 		t->full = true;
 		t->state = PRBD_RST_RUN;
-	} else if (dp->rs_inconsistent) {
+	} else if (dp->rs_inconsistent && !reset) {
 		/* resume what the metadata says (or the durable begin) */
 		t->cursor = dp->rs_cursor << dp->map_shift;
 		t->end = dp->data_size;
 		t->full = dp->rs_full;
 		t->state = PRBD_RST_RUN;
 	} else {
-		dp->rs_from = dp->applied;
-		dp->rs_full = !dp->applied;
+		/* a reset: whatever this node holds is another epoch's */
+		dp->rs_from = reset ? 0 : dp->applied;
+		dp->rs_full = reset || !dp->applied;
 		dp->rs_cursor = 0;
 		dp->rs_need = 0;
 		t->need = 0;
@@ -582,10 +640,11 @@ static void prbd_rs_start(struct prbd_dp *dp, bool range, u64 off, u64 len)
 		pr_info("%s: range repair of bytes %llu+%llu from the leader\n",
 			dp->res->name, off, len);
 	else
-		pr_info("%s: resync: %s from byte %llu (chunks written after slot %llu%s)\n",
+		pr_info("%s: resync: %s from byte %llu (chunks written after slot %llu%s)%s\n",
 			dp->res->name,
 			t->state == PRBD_RST_PERSIST ? "starting" : "resuming",
-			t->cursor, dp->rs_from, t->full ? ", all of them" : "");
+			t->cursor, dp->rs_from, t->full ? ", all of them" : "",
+			reset ? ": a reset to a newer epoch" : "");
 	prbd_rs_notify(dp, PRBD_RESYNC_EVENT_START);
 }
 
@@ -709,8 +768,9 @@ static void prbd_rs_restart(struct prbd_dp *dp)
 
 	pr_warn("%s: resync: the leader no longer has the payload of slot %llu (applied %llu): installing again, then copying the chunks written after slot %llu\n",
 		dp->res->name, t->gone, dp->applied, dp->applied);
-	t->since = dp->applied;
-	t->full = false;
+	/* a reset copies everything, whatever slot it reached */
+	t->full = t->reset || dp->reset_disk;
+	t->since = t->full ? 0 : dp->applied;
 	t->gone = 0;
 	t->cursor = 0;
 	t->next = 0;
@@ -748,10 +808,93 @@ static void prbd_rs_gone(struct prbd_dp *dp, u64 slot)
 }
 
 /* The target's state machine (drive work). */
+/*
+ * Resets (flush mode; "Flush mode" in paxos/prbd_paxos.c).  A node that
+ * hears of a newer epoch (a lossy election it did not take part in) is
+ * told by its core to reset: its log and data area may hold values that
+ * election dropped.  It copies the whole data area from a node of that
+ * epoch, leading or not (the core takes nothing of the epoch before the
+ * install, so it may not know its leader; and after a power cut of every
+ * node the lossy leader cannot keep leading until another node is whole
+ * again), chosen by the epoch its peers' core messages carry:
+ *  - BEGIN with PRBD_RS_F_EPOCH names the epoch; a whole node of it
+ *    answers with its recorded applied index (at least the epoch's base)
+ *    and its epoch, which the target checks;
+ *  - the install (prbd_rs_reset_installed()) fences the log: no record of a
+ *    batch issued before it is written any more, and the log's seq then
+ *    is the floor below which a restart ignores every record; the data
+ *    path forgets what it applied (dp->applied goes down to the install
+ *    slot), the slot map and the catch-up history;
+ *  - the first acceptor state of the new epoch carries the install slot
+ *    as applied index, the floor and PRBD_DISK_ACC_F_RESET
+ *    (prbd_hs_to_state()): a restart after it copies everything again
+ *    from byte 0, one before it is still in the old epoch and resets
+ *    again;
+ *  - the copy is every chunk (every entry of the map counts for
+ *    nothing); the flag goes with the inconsistent one, at the
+ *    checkpoint after the copy, which never happens before the install
+ *    is durable.
+ * The node's acknowledgements are non-voting until then, so nothing
+ * chosen depends on what it drops.
+ */
+
+/* A peer up whose last core message was of @epoch, the highest rank first. */
+static u8 prbd_rs_pick_source(struct prbd_dp *dp, u64 epoch)
+{
+	struct prbd_rs_target *t = &dp->rst;
+	u64 rank = 0;
+	u8 best = 0;
+	u32 i;
+
+	for (i = 1; i < PRBD_PX_MAX_NODES; i++) {
+		struct prbd_repl_peer *p = &dp->rpeer[i];
+
+		if (i == dp->res->node_id || !p->up ||
+		    (t->refused & BIT(i)) || READ_ONCE(p->epoch) != epoch ||
+		    time_after(jiffies, READ_ONCE(p->epoch_at) + 10 * HZ))
+			continue;
+		if (!best || READ_ONCE(p->erank) > rank) {
+			best = i;
+			rank = READ_ONCE(p->erank);
+		}
+	}
+	if (!best && t->refused) {
+		t->refused = 0;		/* all refused lately: ask again */
+		t->retry_at = jiffies + HZ;
+	}
+	return best;
+}
+
+/*
+ * The core resets to a newer epoch while a resync runs (or ran, towards
+ * another epoch): start again as a reset, from byte 0.  A range repair
+ * is given up.
+ */
+static void prbd_rs_redo(struct prbd_dp *dp)
+{
+	struct prbd_rs_target *t = &dp->rst;
+
+	if (t->state == PRBD_RST_IDLE)
+		return;
+	if (t->state == PRBD_RST_RUN && t->source)
+		prbd_rs_abort(dp, "the node resets to a newer epoch");
+	prbd_rs_reset(dp);
+	kfree(t->bm);
+	t->bm = NULL;
+	t->state = PRBD_RST_IDLE;
+	if (t->range) {
+		pr_warn("%s: range repair given up: the node resets to a newer epoch\n",
+			dp->res->name);
+		prbd_rs_notify(dp, PRBD_RESYNC_EVENT_ABORT);
+		return;
+	}
+	prbd_rs_start(dp, false, 0, 0);
+}
+
 static void prbd_rs_target(struct prbd_dp *dp)
 {
 	struct prbd_rs_target *t = &dp->rst;
-	u64 c, cs = 1ULL << dp->map_shift;
+	u64 c, cs = 1ULL << dp->map_shift, epoch;
 	struct prbd_wire_rs w = {};
 	u8 leader;
 	u32 len;
@@ -761,7 +904,15 @@ static void prbd_rs_target(struct prbd_dp *dp)
 		t->state = PRBD_RST_RUN;
 	if (t->state == PRBD_RST_IDLE || t->state == PRBD_RST_PERSIST)
 		return;
+	if (dp->reset_rank && !t->range &&
+	    (!t->reset || t->epoch != dp->reset_epoch)) {
+		prbd_rs_redo(dp);	/* the core resets to a newer epoch */
+		return;
+	}
 	if (t->state == PRBD_RST_DONE) {
+		/* a reset's install durable first (prbd_hs_to_state()) */
+		if (READ_ONCE(dp->reset_done) != dp->reset_gen)
+			return;
 		/* copied: wait for the slots the pieces were read at */
 		if (dp->applied < t->need) {
 			if (t->gone > dp->applied && !t->range)
@@ -788,8 +939,14 @@ static void prbd_rs_target(struct prbd_dp *dp)
 	}
 	spin_lock(&dp->px_lock);
 	leader = dp->leader;
+	epoch = dp->px_epoch;
 	spin_unlock(&dp->px_lock);
-	if (t->source && (t->source != leader || !dp->rpeer[t->source].up))
+	if (t->source && t->any && (!dp->rpeer[t->source].up ||
+				    READ_ONCE(dp->rpeer[t->source].epoch) !=
+				    t->epoch))
+		prbd_rs_abort(dp, "the source went away or left the epoch");
+	if (t->source && !t->any && (t->source != leader ||
+				     !dp->rpeer[t->source].up))
 		prbd_rs_abort(dp, "the leader changed or went away");
 	if (t->source && t->n_out && time_after(jiffies, t->sent_at +
 						 PRBD_RS_TIMEOUT))
@@ -808,6 +965,23 @@ static void prbd_rs_target(struct prbd_dp *dp)
 		}
 		if (!leader || leader == dp->res->node_id ||
 		    leader >= PRBD_PX_MAX_NODES || !dp->rpeer[leader].up)
+			leader = 0;
+		/*
+		 * Flush mode: a reset copies from a node of the epoch it
+		 * resets to, whose leader it does not follow yet (the core
+		 * takes nothing of that epoch before the install); and with
+		 * no leader, any node of this node's epoch may serve: after a
+		 * power cut of every node the one that won the lossy election
+		 * cannot keep leading until another is whole again.
+		 */
+		t->any = !t->range && dp->flush_mode &&
+			 (t->reset || !leader);
+		if (t->any) {
+			if (!t->reset)
+				t->epoch = epoch;
+			leader = prbd_rs_pick_source(dp, t->epoch);
+		}
+		if (!leader)
 			return;
 		t->source = leader;
 		t->begun = false;
@@ -815,6 +989,15 @@ static void prbd_rs_target(struct prbd_dp *dp)
 			t->begun = true;
 		} else {
 			w.op = PRBD_RS_BEGIN;
+			if (t->any) {
+				w.flags = PRBD_RS_F_EPOCH;
+				w.slot = cpu_to_le64(t->epoch);
+				w.mapval = cpu_to_le64(dp->reset_rank);
+				pr_info_ratelimited("%s: resync: asking node %u, of epoch %llu%s\n",
+						    dp->res->name, leader,
+						    t->epoch,
+						    t->reset ? " (a reset)" : "");
+			}
 			w.gen = cpu_to_le32(t->gen);
 			w.chunk_shift = cpu_to_le32(dp->map_shift);
 			w.data_size = cpu_to_le64(dp->data_size);
@@ -909,14 +1092,17 @@ static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
 	struct prbd_rs_target *t = &dp->rst;
 	const struct prbd_wire_rs *w = &rx->w;
 	u16 status = le16_to_cpu(w->status);
-	u64 off = le64_to_cpu(w->off), i, n;
+	u64 off = le64_to_cpu(w->off), i, n, tok;
 	u32 len = le32_to_cpu(w->len);
+	struct prbd_px_status st;
 	struct prbd_rs_io *io;
 
 	if (t->state != PRBD_RST_RUN || rx->from != t->source ||
 	    le32_to_cpu(w->gen) != t->gen)
 		return;	/* from an exchange given up */
 	if (status) {
+		if (t->any)
+			t->refused |= BIT(rx->from);	/* ask another */
 		prbd_rs_abort(dp, status == PRBD_RS_E_NOT_LEADER ?
 			      "the source no longer leads" :
 			      status == PRBD_RS_E_GEOMETRY ?
@@ -940,6 +1126,19 @@ static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
 			}
 			t->full = true;	/* no common map: copy everything */
 		}
+		if (t->any && (!(w->flags & PRBD_RS_F_EPOCH) ||
+			       le64_to_cpu(w->done) != t->epoch ||
+			       (t->reset && (!dp->reset_rank ||
+					     t->epoch != dp->reset_epoch)))) {
+			t->refused |= BIT(rx->from);
+			prbd_rs_abort(dp, "the source is not of the epoch asked for");
+			return;
+		}
+		if (t->reset && (!list_empty(&dp->applies) || t->n_writes)) {
+			/* nothing of the old epoch may land after the install */
+			prbd_rs_abort(dp, "writes of the epoch replaced in flight");
+			return;
+		}
 		/*
 		 * The install counts every slot up to it as applied here.
 		 * Above the cursor the copy covers the ones this node has not
@@ -958,11 +1157,25 @@ static void prbd_rs_on_reply(struct prbd_dp *dp, struct prbd_rs_rx *rx)
 			WRITE_ONCE(dp->rs_cursor, 0);
 		}
 		spin_lock(&dp->px_lock);
+		/* the core's reset, not the last ready's: it may have ended */
+		if (t->reset) {
+			prbd_px_status(dp->px, &st);
+			if (!st.reset_rank || st.reset_epoch != t->epoch) {
+				spin_unlock(&dp->px_lock);
+				prbd_rs_abort(dp, "the reset was called off");
+				return;
+			}
+		}
 		prbd_px_install(dp->px, le64_to_cpu(w->slot),
 				le64_to_cpu(w->mapval), le16_to_cpu(w->voters),
 				le16_to_cpu(w->learners));
+		tok = dp->tok_issued;
 		spin_unlock(&dp->px_lock);
-		prbd_rs_installed(dp, le64_to_cpu(w->slot));
+		if (t->reset)
+			prbd_rs_reset_installed(dp, le64_to_cpu(w->slot), tok);
+		else
+			prbd_rs_installed(dp, le64_to_cpu(w->slot));
+		t->reset = false;	/* installed: a copy of that epoch */
 		t->need = max(t->need, le64_to_cpu(w->slot));
 		if (t->gone <= dp->applied)
 			t->gone = 0;	/* installed past it */
@@ -1183,7 +1396,10 @@ static void prbd_rs_reap(struct prbd_dp *dp)
 				       dp->res->name, io->off, io->err);
 				prbd_dp_io_error(dp, io->err, "resync write");
 			} else {
-				prbd_map_note(dp, io->off, io->len, io->mapval);
+				/* of an exchange given up: asked again */
+				if (io->gen == t->gen)
+					prbd_map_note(dp, io->off, io->len,
+						      io->mapval);
 				t->need = max(t->need, io->slot);
 				WRITE_ONCE(dp->rs_need, max(dp->rs_need, t->need));
 				t->done += io->len;
@@ -1386,6 +1602,22 @@ int prbd_rs_init(struct prbd_dp *dp, const struct prbd_acceptor_state *st)
 	dp->rs_flags_disk = st->flags & (PRBD_DISK_ACC_F_INCONSISTENT |
 					 PRBD_DISK_ACC_F_RS_FULL);
 	dp->rs_flags_want = dp->rs_flags_disk;
+	/*
+	 * A reset under way (flush mode): the data area and the slot map
+	 * hold another epoch's writes, so the copy starts again from byte 0
+	 * with the map forgotten (prbd_dp_up() resets it once loaded).  A
+	 * strict start has no epoch to reset to: the same full copy, from
+	 * the leader, without the flag.
+	 */
+	dp->log_floor = st->log_floor;
+	if (dp->rs_inconsistent && (st->flags & PRBD_DISK_ACC_F_RESET)) {
+		dp->reset_disk = dp->flush_mode;
+		dp->rs_full = true;
+		dp->rs_cursor = 0;
+		dp->rs_from = 0;
+		pr_warn("%s: a reset to epoch %llu was under way: copying everything again\n",
+			dp->res->name, st->epoch);
+	}
 	dp->rst.gen = get_random_u32();
 	dp->ver.gen = get_random_u32();
 	if (dp->rs_inconsistent)

@@ -227,6 +227,8 @@ int prbd_dp_up(struct prbd_resource *res, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "cannot read the slot map");
 		goto out_free;
 	}
+	if (dp->rs_inconsistent && (st.flags & PRBD_DISK_ACC_F_RESET))
+		prbd_map_reset(dp);	/* see prbd_rs_init() */
 	err = prbd_log_load(dp, &hs);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot read or replay the log area");

@@ -396,7 +396,14 @@ enum {
 };
 
 #define PRBD_RS_F_FULL		0x01	/* every chunk (BEGIN, MAP_REQ) */
-#define PRBD_RS_F_KNOWN		PRBD_RS_F_FULL
+/*
+ * BEGIN: answer even if you do not lead, if you are whole and of epoch
+ * @slot (flush mode: a reset, or a copy while no leader can be elected;
+ * @mapval: the rank the asker knows); BEGIN_R: so answered, @done: the
+ * answerer's epoch, @total: its rank.
+ */
+#define PRBD_RS_F_EPOCH		0x02
+#define PRBD_RS_F_KNOWN		(PRBD_RS_F_FULL | PRBD_RS_F_EPOCH)
 
 /*
  * struct prbd_wire_rs - header of every resync and verify message

@@ -608,6 +608,7 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       ",\"rs_cursor\":%" PRIu64 ",\"rs_need\":%" PRIu64
 		       ",\"removed_at\":%" PRIu64 ",\"epoch\":%" PRIu64
 		       ",\"epoch_base\":%" PRIu64 ",\"erank\":%" PRIu64
+		       ",\"reset\":%s,\"log_floor\":%" PRIu64
 		       ",\"clean\":%s,\"members\":[",
 		       (uint64_t)le64toh(acc->seq),
 		       (uint64_t)le64toh(acc->promised_ballot),
@@ -624,6 +625,8 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 		       (uint64_t)le64toh(acc->epoch),
 		       (uint64_t)le64toh(acc->epoch_base),
 		       (uint64_t)le64toh(acc->erank),
+		       flags & PRBD_DISK_ACC_F_RESET ? "true" : "false",
+		       (uint64_t)le64toh(acc->log_floor),
 		       flags & PRBD_DISK_ACC_F_UP ? "false" : "true");
 		for (i = 0; i < nr && !bad; i++)
 			printf("%s{\"node_id\":%u,\"learner\":%s}", i ? "," : "",
@@ -673,6 +676,9 @@ static void prbdctl_show_acc(int slot, const struct prbd_disk_acceptor *acc,
 	       (uint64_t)le64toh(acc->epoch_base),
 	       (uint64_t)le64toh(acc->erank),
 	       flags & PRBD_DISK_ACC_F_UP ? "no" : "yes");
+	printf("  reset %s  log_floor %" PRIu64 "\n",
+	       flags & PRBD_DISK_ACC_F_RESET ? "yes" : "no",
+	       (uint64_t)le64toh(acc->log_floor));
 }
 
 /* The slot map of the superblock in use: where, how big, both headers and

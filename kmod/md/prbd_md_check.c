@@ -25,7 +25,8 @@ static_assert(offsetof(struct prbd_disk_acceptor, removed_at) == 0x168 &&
 	      offsetof(struct prbd_disk_acceptor, epoch) == 0x170 &&
 	      offsetof(struct prbd_disk_acceptor, epoch_base) == 0x178 &&
 	      offsetof(struct prbd_disk_acceptor, erank) == 0x180 &&
-	      offsetof(struct prbd_disk_acceptor, reserved) == 0x188,
+	      offsetof(struct prbd_disk_acceptor, log_floor) == 0x188 &&
+	      offsetof(struct prbd_disk_acceptor, reserved) == 0x190,
 	      "acceptor state layout");
 
 struct prbd_md_err_desc {
@@ -90,6 +91,8 @@ static const struct prbd_md_err_desc prbd_md_errs[PRBD_MD_NR_ERRS] = {
 		    "names the configuration in members, which holds this node"),
 	PRBD_MD_ACC(PRBD_MD_ACC_ERANK, erank,
 		    "is below epoch"),
+	PRBD_MD_ACC(PRBD_MD_ACC_RESET, flags,
+		    "says reset without a full resync or an epoch"),
 	PRBD_MD_LOG(PRBD_MD_LOG_MAGIC, magic, "is wrong"),
 	PRBD_MD_LOG(PRBD_MD_LOG_CRC, crc, "does not match the contents"),
 	PRBD_MD_LOG(PRBD_MD_LOG_DISK_UUID, disk_uuid,
@@ -415,6 +418,12 @@ enum prbd_md_err prbd_md_acc_check(const struct prbd_disk_acceptor *acc,
 	erank = le64_to_cpu(acc->erank);
 	if (epoch && erank < epoch)
 		return PRBD_MD_ACC_ERANK;
+	/* a reset is a full resync to a lossy election's epoch */
+	if ((le32_to_cpu(acc->flags) & PRBD_DISK_ACC_F_RESET) &&
+	    (!epoch || (~le32_to_cpu(acc->flags) &
+			(PRBD_DISK_ACC_F_INCONSISTENT |
+			 PRBD_DISK_ACC_F_RS_FULL))))
+		return PRBD_MD_ACC_RESET;
 	return PRBD_MD_OK;
 }
 

@@ -196,6 +196,10 @@ struct prbd_disk_member {
  * @epoch_base: the slot up to which that election decided
  * @erank: the newest leader ballot this node followed in that epoch (its
  *	   rank); >= @epoch when @epoch is not 0
+ * @log_floor: log records whose seq is <= this are ignored when the ring
+ *	       is scanned: they hold values of an epoch a reset replaced
+ *	       (%PRBD_DISK_ACC_F_RESET); 0: none (and in records written
+ *	       before the field existed)
  * @reserved: zero
  * @crc: CRC-32C of bytes 0..507
  */
@@ -219,7 +223,8 @@ struct prbd_disk_acceptor {
 	__le64 epoch;			/* 0x170 */
 	__le64 epoch_base;		/* 0x178 */
 	__le64 erank;			/* 0x180 */
-	__u8   reserved[116];		/* 0x188 */
+	__le64 log_floor;		/* 0x188 */
+	__u8   reserved[108];		/* 0x190 */
 	__le32 crc;			/* 0x1fc */
 };
 
@@ -227,7 +232,8 @@ struct prbd_disk_acceptor {
 #define PRBD_DISK_ACC_F_RS_FULL		0x2
 #define PRBD_DISK_ACC_F_AMNESIAC	0x4
 #define PRBD_DISK_ACC_F_UP		0x8
-#define PRBD_DISK_ACC_F_KNOWN		0xf
+#define PRBD_DISK_ACC_F_RESET		0x10
+#define PRBD_DISK_ACC_F_KNOWN		0x1f
 
 /**
  * struct prbd_disk_map_hdr - header of the slot map, stored twice

@@ -458,9 +458,12 @@ rec "acceptor state field 'nr_members'" 0x2000 'u32(0x40, 33)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x40, 1); u32(0x48, 40)'
 rec "acceptor state field 'members'" 0x2000 'u32(0x50, 3)'
 rec "acceptor state field 'disk_uuid'" 0x2000 'rec[0x10] ^= 1'
-rec "acceptor state field 'reserved'" 0x2000 'rec[0x188] = 1'
+rec "acceptor state field 'reserved'" 0x2000 'rec[0x190] = 1'
 rec "acceptor state field 'reserved'" 0x2000 'u32(0x14c, 1)'
+rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 32)'
+# reset (0x10) only with inconsistent, full and an epoch
 rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 16)'
+rec "acceptor state field 'flags'" 0x2000 'u32(0x148, 0x13)'
 rec "acceptor state field 'magic'" 0x2000 'u64(0, 0)' nofix
 rec "acceptor state field 'crc'" 0x2000 'rec[0x20] ^= 1' nofix
 # removed_at (issue 15): node 1 removed at slot 7 by the configuration
@@ -484,8 +487,12 @@ rc 0 "show-md: epoch 0x305 base 9 rank 0x405, the resource up" $P show-md "$T/im
 out "  epoch 773  epoch_base 9  erank 1029  clean no" "  shows epoch, base, rank, not clean"
 out "shutdown: not clean (up, or no clean down since)" "  the mark in use: not clean"
 rc 0 "show-md --json of it" $P --json show-md "$T/img"
-out '"epoch":773,"epoch_base":9,"erank":1029,"clean":false,' "  epoch, base, rank, not clean in JSON"
+out '"epoch":773,"epoch_base":9,"erank":1029,"reset":false,"log_floor":0,"clean":false,' "  epoch, base, rank, not clean in JSON"
 out '"acceptor_slot":0,"clean":false}' "  the mark in use in JSON"
+# a reset under way (flush mode): a full resync to an epoch, a log floor
+edit_rec 0x2000 'u64(0x170, 0x305); u64(0x178, 9); u64(0x180, 0x405); u32(0x148, 0x13); u64(0x188, 77)'
+rc 0 "show-md: a reset to epoch 0x305 under way" $P show-md "$T/img"
+out "  reset yes  log_floor 77" "  shows the reset and the log floor"
 edit_rec 0x2000 'u64(0x180, 0x405)'
 rc 0 "show-md: epoch 0 with a rank (strict mode), shut down cleanly" $P show-md "$T/img"
 out "  epoch 0  epoch_base 0  erank 1029  clean yes" "  shows the rank, clean"

@@ -1159,9 +1159,25 @@ static void t_md(const char *dev)
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor reserved1 not zero", -EINVAL,
 		  "acceptor state field 'reserved'");
-	t_acc(0)->flags = htole32(0x10);
+	t_acc(0)->flags = htole32(0x20);
 	t_seal(t_acc(0));
 	t_md_case(dev, "acceptor flags with an unknown bit", -EINVAL,
+		  "acceptor state field 'flags'");
+	/* a reset is a full resync to an epoch: neither alone */
+	t_acc(0)->flags = htole32(PRBD_DISK_ACC_F_RESET |
+				  PRBD_DISK_ACC_F_INCONSISTENT);
+	t_acc(0)->epoch = htole64(0x305);
+	t_acc(0)->erank = htole64(0x305);
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor reset without a full resync", -EINVAL,
+		  "acceptor state field 'flags'");
+	t_acc(0)->flags = htole32(PRBD_DISK_ACC_F_RESET |
+				  PRBD_DISK_ACC_F_INCONSISTENT |
+				  PRBD_DISK_ACC_F_RS_FULL);
+	t_acc(0)->epoch = 0;
+	t_acc(0)->erank = 0;
+	t_seal(t_acc(0));
+	t_md_case(dev, "acceptor reset without an epoch", -EINVAL,
 		  "acceptor state field 'flags'");
 	t_acc(0)->epoch = htole64(0x305);
 	t_acc(0)->erank = htole64(0x205);
