@@ -11,6 +11,7 @@
 
 #include "prbd_int.h"
 #include "prbd_dp.h"
+#include "prbd_transport.h"
 
 struct dentry *prbd_debugfs;
 
@@ -18,6 +19,9 @@ static int __init prbd_init(void)
 {
 	int err;
 
+	err = prbd_tr_selftest();
+	if (err)
+		return err;
 	err = register_blkdev(0, "prbd");
 	if (err < 0)
 		return err;

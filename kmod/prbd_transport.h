@@ -188,6 +188,7 @@ u32 prbd_tr_payload_crc(const struct bio_vec *payload, unsigned int nr_bvec,
  * computes it per message; a caller sending one payload to several peers
  * computes it once.
  */
+int prbd_tr_selftest(void);
 void prbd_tr_payload_tag(struct prbd_tr *tr, const struct bio_vec *payload,
 			 unsigned int nr_bvec, u32 payload_len, u8 *tag);
 int prbd_tr_peer_stats(struct prbd_tr *tr, u32 node,

@@ -61,7 +61,9 @@
  *	k_pay = the same with "prbd-kpl", ids 0, nonces zero: the group's
  *		payload key, the same on every node
  *
- *	ptag = BLAKE2s-128(k_pay, payload)	(zero without payload)
+ *	ptag = SipHash-2-4-128(k_pay[0..15], payload)	(zero without
+ *		payload; BLAKE2s-128(k_pay, payload) before version 5: see
+ *		prbd_siphash.h)
  *	mac  = BLAKE2s-128(k_dir, le64 n | frame with frame_crc and mac
  *			    zero | header)
  *
@@ -85,8 +87,9 @@
 #include "paxos/prbd_paxos.h"	/* PRBD_PX_BATCH */
 
 #define PRBD_WIRE_MAGIC		0x50524244	/* "PRBD" */
-#define PRBD_WIRE_VERSION	4		/* 2: payload relay, 3: frame MACs,
-						 * 4: flush mode (struct prbd_wire_px)
+#define PRBD_WIRE_VERSION	5		/* 2: payload relay, 3: frame MACs,
+						 * 4: flush mode (struct prbd_wire_px),
+						 * 5: SipHash payload tags
 						 */
 #define PRBD_WIRE_MAX_NODE	31		/* node ids are 1..31 */
 #define PRBD_WIRE_MAX_HDR	4096
@@ -94,7 +97,9 @@
 #define PRBD_WIRE_UUID_LEN	16
 #define PRBD_WIRE_NONCE_LEN	32
 #define PRBD_WIRE_MAC_LEN	32		/* HMAC-SHA256 */
-#define PRBD_WIRE_TAG_LEN	16		/* BLAKE2s-128: ptag, mac */
+#define PRBD_WIRE_TAG_LEN	16		/* ptag (SipHash-2-4-128), mac
+						 * (BLAKE2s-128)
+						 */
 
 /* struct prbd_wire_frame.flags */
 #define PRBD_WIRE_F_FORWARD	0x01	/* relay to the other nodes of dest_mask */

@@ -57,6 +57,7 @@
 
 /* the kernel headers are shared with the module */
 #define __packed __attribute__((packed))
+#include "prbd_siphash.h"
 #include "prbd_wire.h"
 #include "uapi/prbd_disk.h"
 
@@ -594,8 +595,13 @@ static void frame_seal(struct prbd_wire_frame *f, const void *hdr,
 	uint64_t ctr;
 
 	f->frame_crc = 0;
-	if (plen)
-		tag16(g.pay_key, pl, plen, NULL, 0, NULL, 0, f->ptag);
+	if (plen) {
+		struct prbd_sip st;	/* the payload tag (wire version 5) */
+
+		prbd_sip_init(&st, g.pay_key);
+		prbd_sip_update(&st, pl, plen);
+		prbd_sip_final(&st, f->ptag);
+	}
 	if (o && o->bad_ptag)
 		f->ptag[rn(16)] ^= 1 << rn(8);
 	if (o && o->bad_mac == 2)
