@@ -348,7 +348,7 @@ struct prbd_rs_target {
 				 */
 	bool reset;		/* ... to reset to it (the core's reset) */
 	u64 epoch;
-	u16 refused;		/* peers that refused such a BEGIN lately */
+	u32 refused;		/* peers that refused such a BEGIN lately */
 	u64 done, total;	/* bytes */
 	u64 map_have;		/* chunks of the bitmap received */
 	unsigned long *bm;	/* chunks to copy */
