@@ -99,9 +99,9 @@ static bool prbd_reset_now(struct prbd_dp *dp,
 
 static void prbd_hs_to_state(struct prbd_dp *dp,
 			     const struct prbd_px_hardstate *hs, u64 applied,
-			     u32 flags, struct prbd_acceptor_state *st)
+			     u32 flags, bool reset,
+			     struct prbd_acceptor_state *st)
 {
-	bool reset = prbd_reset_now(dp, hs, flags);
 	u32 id;
 
 	/*
@@ -205,7 +205,8 @@ int prbd_write_hs(struct prbd_dp *dp, const struct prbd_px_hardstate *hs,
 	bool reset = prbd_reset_now(dp, hs, flags);
 	int err;
 
-	prbd_hs_to_state(dp, hs, applied, flags, &st);
+	/* decided once: the drive work may install another reset meanwhile */
+	prbd_hs_to_state(dp, hs, applied, flags, reset, &st);
 	err = prbd_md_write_acceptor(dp->bdev, &dp->res->backing->md, &st);
 	if (err)
 		return err;
